@@ -1,0 +1,15 @@
+from shared.service import ServiceSpec
+
+from . import api, handlers, models, seed
+
+SPEC = ServiceSpec(
+    name="routing",
+    title="派单服务 Routing",
+    description="组织与网格、职责清单、派单、签收、督办与考核。The organisation, dispatch, clocks and scores.",
+    metadata=models.Base.metadata,
+    outbox=models.outbox,
+    inbox=models.inbox,
+    router=api.router,
+    handlers=handlers.handlers,
+    seed=seed.seed,
+)

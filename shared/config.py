@@ -1,0 +1,46 @@
+"""Settings, read from the environment (prefix CG_) when asked for, never at import time."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("intake", "routing", "mediation", "notify")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CG_", extra="ignore")
+
+    # embedded: one process, SQLite files, the durable in-process bus.
+    # services: one API and one worker process per service, PostgreSQL and RabbitMQ.
+    mode: Literal["embedded", "services"] = "embedded"
+    var_dir: Path = Path("var")
+    pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432"
+    db_prefix: str = "cg_"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    exchange: str = "cg.events"
+
+    jwt_secret: str = "dev-only-secret-change-me-in-production"
+    jwt_issuer: str = "cg"
+    token_ttl_seconds: int = 30 * 24 * 3600
+
+    demo_dir: Path = Path(__file__).resolve().parent.parent / "deploy" / "demo"
+
+    relay_batch: int = 500
+    # The relay wakes on a signal; this poll only covers a lost signal.
+    relay_safety_poll_seconds: float = 5.0
+    consumer_prefetch: int = 200
+    consumer_batch: int = 100
+
+    def database_url(self, service: str) -> str:
+        if self.mode == "embedded":
+            return f"sqlite:///{(self.var_dir / f'{service}.sqlite').resolve()}"
+        return f"{self.pg_url}/{self.db_prefix}{service}"
+
+    @property
+    def bus_path(self) -> Path:
+        return (self.var_dir / "bus.sqlite").resolve()
+
+
+def get_settings(**overrides) -> Settings:
+    return Settings(**overrides)

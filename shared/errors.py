@@ -1,0 +1,98 @@
+"""Errors a client can act on: a stable code, a Chinese message (English on request), the field."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+# code → (Chinese, English)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "auth.missing_token": ("请先登录：缺少访问令牌", "Sign in first: the bearer token is missing"),
+    "auth.invalid_token": ("访问令牌无效或已过期，请重新登录", "The token is invalid or expired; sign in again"),
+    "auth.forbidden": ("您没有权限执行此操作", "You are not allowed to do this"),
+    "not_found": ("未找到该资源", "Not found"),
+    "case.not_found": ("未找到该诉求", "No such case"),
+    "case.unknown_category": ("诉求类别不存在，请从类别目录中选择", "Unknown category: choose one from the catalogue"),
+    "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
+    "validation.missing": ("缺少必填项", "This field is required"),
+    "validation.too_long": ("内容过长", "Too long"),
+    "validation.too_short": ("内容过短", "Too short"),
+    "validation.out_of_range": ("数值超出允许范围", "Value out of range"),
+    "validation.bad_type": ("格式不正确", "Wrong type or format"),
+    "validation.not_allowed": ("不允许的取值", "Value not allowed"),
+    "validation.extra_field": ("不支持的字段", "Unknown field"),
+    "validation.invalid": ("输入不合法", "Invalid input"),
+    "validation.bad_json": ("请求体不是合法的 JSON", "The request body is not valid JSON"),
+}
+
+# pydantic error type → our stable code
+_VALIDATION_CODES = {
+    "missing": "validation.missing",
+    "string_too_long": "validation.too_long",
+    "too_long": "validation.too_long",
+    "string_too_short": "validation.too_short",
+    "too_short": "validation.too_short",
+    "greater_than": "validation.out_of_range",
+    "greater_than_equal": "validation.out_of_range",
+    "less_than": "validation.out_of_range",
+    "less_than_equal": "validation.out_of_range",
+    "finite_number": "validation.out_of_range",
+    "literal_error": "validation.not_allowed",
+    "enum": "validation.not_allowed",
+    "extra_forbidden": "validation.extra_field",
+    "json_invalid": "validation.bad_json",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, field: str | None = None, detail: str | None = None):
+        super().__init__(code)
+        self.status, self.code, self.field, self.detail = status, code, field, detail
+
+
+def wants_english(request: Request) -> bool:
+    lang = request.headers.get("accept-language", "")
+    return lang.lower().startswith("en")
+
+
+def message(code: str, english: bool) -> str:
+    zh, en = MESSAGES.get(code, MESSAGES["validation.invalid"])
+    return en if english else zh
+
+
+def error_body(code: str, english: bool, field: str | None = None, **extra) -> dict:
+    return {"error": {"code": code, "message": message(code, english), "field": field, **extra}}
+
+
+def _field(loc: tuple) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        extra = {"detail": exc.detail} if exc.detail else {}
+        return JSONResponse(error_body(exc.code, wants_english(request), exc.field, **extra),
+                            status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        english = wants_english(request)
+        errors = []
+        for err in exc.errors():
+            code = _VALIDATION_CODES.get(err.get("type", ""))
+            if code is None:
+                code = "validation.bad_type" if err.get("type", "").endswith("_type") or "parsing" in err.get(
+                    "type", "") else "validation.invalid"
+            errors.append({"code": code, "message": message(code, english), "field": _field(err["loc"])})
+        first = errors[0] if errors else {"code": "validation.invalid", "field": None}
+        body = error_body(first["code"], english, first["field"], errors=errors)
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 401: "auth.missing_token",
+                403: "auth.forbidden"}.get(exc.status_code, "validation.invalid")
+        return JSONResponse(error_body(code, wants_english(request)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

@@ -1,0 +1,126 @@
+"""Idempotent consumption: one inbox row per (message, handler) in the handler's transaction.
+
+Transport-neutral: the AMQP consumer and the in-process bus both hand message bodies here
+and act on the outcome (ack, retry later, dead-letter).
+"""
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.db import unit_of_work, utcnow
+from shared.events import Envelope, InvalidEvent, Payload, UnknownEvent, decode
+
+from .outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    ACK = "ack"
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    reason: str = ""
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    envelope: Envelope
+    outbox: Outbox
+
+    def emit(self, payload: Payload) -> Envelope:
+        """Publish an event caused by the message being handled (through the outbox)."""
+        return self.outbox.emit(
+            self.session,
+            payload,
+            correlation_id=self.envelope.correlation_id,
+            causation_id=self.envelope.id,
+        )
+
+
+Handler = Callable[[HandlerContext, Payload], None]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        service: str,
+        factory: sessionmaker,
+        inbox: Table,
+        outbox: Outbox,
+        handlers: dict[str, Handler],
+    ):
+        """`handlers` maps a routing key (type.vN) to the one handler of this service for it."""
+        self.service = service
+        self.factory = factory
+        self.inbox = inbox
+        self.outbox = outbox
+        self.handlers = handlers
+
+    def handle(self, body: bytes) -> Result:
+        return self.handle_batch([body])[0]
+
+    def handle_batch(self, bodies: list[bytes]) -> list[Result]:
+        """Handle several messages in one transaction, each in its own savepoint."""
+        results: list[Result | None] = [None] * len(bodies)
+        todo = []
+        for i, body in enumerate(bodies):
+            try:
+                env, payload = decode(body)
+            except (UnknownEvent, InvalidEvent) as exc:
+                results[i] = Result(Outcome.DEAD, str(exc))
+                continue
+            handler = self.handlers.get(env.routing_key)
+            if handler is None:
+                results[i] = Result(Outcome.ACK, "not handled by this service")
+            else:
+                todo.append((i, env, payload, handler))
+        if todo:
+            try:
+                with unit_of_work(self.factory) as session:
+                    for i, env, payload, handler in todo:
+                        results[i] = self._handle_one(session, env, payload, handler)
+            except Exception as exc:  # the commit itself failed: nothing of the batch happened
+                log.warning("%s: batch commit failed: %s", self.service, type(exc).__name__)
+                for i, *_ in todo:
+                    if results[i] is None or results[i].outcome is Outcome.ACK:
+                        results[i] = Result(Outcome.RETRY, f"commit failed: {exc!r}"[:500])
+        return [r if r is not None else Result(Outcome.RETRY, "not handled") for r in results]
+
+    def _handle_one(self, session: Session, env: Envelope, payload: Payload, handler: Handler) -> Result:
+        name = f"{self.service}:{getattr(handler, '__qualname__', repr(handler))}"
+        savepoint = session.begin_nested()
+        try:
+            if not self._claim(session, env.id, name):
+                savepoint.commit()
+                return Result(Outcome.ACK, "duplicate delivery")
+            handler(HandlerContext(session, env, self.outbox), payload)
+            session.flush()
+            savepoint.commit()
+            return Result(Outcome.ACK)
+        except Exception as exc:
+            savepoint.rollback()
+            log.warning("%s failed on %s %s: %r", name, env.type, env.id, exc)
+            return Result(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500])
+
+    def _claim(self, session: Session, message_id: str, handler: str) -> bool:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(self.inbox)
+            .values(message_id=message_id, handler=handler, processed_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        return session.execute(stmt).rowcount == 1

@@ -1,0 +1,24 @@
+"""The body of every service's Alembic env.py: one implementation, each service passes its metadata."""
+
+from alembic import context
+from sqlalchemy import MetaData, pool
+
+from .db import make_engine
+
+
+def run(metadata: MetaData) -> None:
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, literal_binds=True,
+                          render_as_batch=url.startswith("sqlite"))
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata,
+                          render_as_batch=connection.dialect.name == "sqlite")
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

@@ -1,0 +1,34 @@
+"""What a service declares about itself, so one runner can serve it in either mode."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import MetaData, Table
+
+from .config import Settings
+from .messaging.dispatcher import Dispatcher, Handler
+from .runtime import ServiceRuntime, build_runtime
+from .web import create_app
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    outbox: Table
+    inbox: Table
+    router: Callable[[ServiceRuntime], APIRouter]
+    handlers: Callable[[ServiceRuntime], dict[str, Handler]]
+    seed: Callable[[ServiceRuntime], None] | None = None
+
+    def runtime(self, settings: Settings, url: str | None = None) -> ServiceRuntime:
+        return build_runtime(self.name, settings, self.outbox, self.inbox, url)
+
+    def app(self, rt: ServiceRuntime) -> FastAPI:
+        return create_app(rt, title=self.title, description=self.description, router=self.router)
+
+    def dispatcher(self, rt: ServiceRuntime) -> Dispatcher:
+        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, self.handlers(rt))

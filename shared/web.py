@@ -1,0 +1,99 @@
+"""The FastAPI application every service is served by: prefix, docs, health, errors, request ids."""
+
+import socket
+import uuid
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from . import errors
+from .runtime import ServiceRuntime
+
+
+class RequestIdMiddleware:
+    """Gives every request an X-Request-ID (the client's, or a new one) and echoes it back.
+
+    The id becomes the correlation_id of every event the request causes.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+        if not rid:
+            rid = str(uuid.uuid4())
+            scope = dict(scope, headers=[*scope["headers"], (b"x-request-id", rid.encode())])
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def correlation_id(request: Request) -> str:
+    return request.headers["x-request-id"]
+
+
+def amqp_reachable(url: str, timeout: float = 2.0) -> bool:
+    """Speak the first bytes of AMQP 0-9-1 without importing pika: the broker answers Connection.Start."""
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), timeout) as s:
+            s.sendall(b"AMQP\x00\x00\x09\x01")
+            s.settimeout(timeout)
+            frame = s.recv(7)
+            return len(frame) == 7 and frame[0] == 1  # a method frame
+    except OSError:
+        return False
+
+
+def create_app(rt: ServiceRuntime, *, title: str, description: str,
+               router: Callable[[ServiceRuntime], APIRouter]) -> FastAPI:
+    prefix = f"/{rt.name}"
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+        openapi_url=f"{prefix}/openapi.json",
+    )
+    app.state.settings = rt.settings
+    app.state.runtime = rt
+    errors.install(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    health = APIRouter(prefix=prefix, tags=["运维 health"])
+
+    @health.get("/healthz", summary="存活检查 liveness")
+    def healthz():
+        return {"status": "ok", "service": rt.name}
+
+    @health.get("/readyz", summary="就绪检查 readiness: database and, in services mode, the broker")
+    def readyz():
+        checks = {}
+        try:
+            with rt.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        if rt.settings.mode == "services":
+            checks["broker"] = "ok" if amqp_reachable(rt.settings.amqp_url) else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "service": rt.name,
+                             "checks": checks}, status_code=200 if ready else 503)
+
+    app.include_router(health)
+    app.include_router(router(rt), prefix=prefix)
+    return app

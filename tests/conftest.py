@@ -1,0 +1,57 @@
+"""Fixtures for the real servers.
+
+Tests that need RabbitMQ or PostgreSQL skip with the reason when the server is not
+reachable, except under CI=true, where an unreachable server fails the test instead.
+"""
+
+import os
+import socket
+import uuid
+
+import pytest
+
+RABBITMQ_URL = os.environ.get("CG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+PG_URL = os.environ.get("CG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _require(name: str, host: str, port: int) -> None:
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}, and CI=true requires it", pytrace=False)
+    pytest.skip(f"{message}; start it to run this test")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    _require("RabbitMQ", "127.0.0.1", 5672)
+    return RABBITMQ_URL
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    _require("PostgreSQL", "127.0.0.1", 5432)
+    return PG_URL
+
+
+@pytest.fixture
+def pg_database(pg_url):
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import psycopg
+
+    name = f"cg_t_{uuid.uuid4().hex[:10]}"
+    admin = pg_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{pg_url}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
