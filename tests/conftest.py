@@ -44,14 +44,27 @@ def pg_url() -> str:
 
 
 @pytest.fixture
-def pg_database(pg_url):
-    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+def pg_databases(pg_url):
+    """Makes fresh, empty PostgreSQL databases for one test; drops them afterwards."""
     import psycopg
 
-    name = f"cg_t_{uuid.uuid4().hex[:10]}"
     admin = pg_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    made = []
+
+    def make() -> str:
+        name = f"cg_t_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{pg_url}/{name}"
+
+    yield make
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{pg_url}/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(pg_databases):
+    """A fresh, empty PostgreSQL database for one test."""
+    return pg_databases()

@@ -46,13 +46,8 @@ class PgWakeup:
     def wait(self, timeout: float) -> None:
         try:
             conn = self._connection()
-            first = True
-            for _ in conn.notifies(timeout=timeout if first else 0):
-                # Drain everything already queued without waiting again.
-                first = False
-                for _ in conn.notifies(timeout=0):
-                    pass
-                break
+            if list(conn.notifies(timeout=timeout, stop_after=1)):
+                list(conn.notifies(timeout=0))  # drain the rest: one batch serves them all
         except Exception as exc:  # the database went away: fall back to polling, retry later
             log.warning("outbox LISTEN failed (%s); polling instead", type(exc).__name__)
             self.close()

@@ -1,0 +1,59 @@
+# 社区治理 backend. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ROLE ?= resident
+
+.PHONY: help install run test test-fast migrate seed up down token bench lint clean
+
+help:
+	@echo "make run     all four services embedded on http://127.0.0.1:8000 with demo data"
+	@echo "make test    the full suite (RabbitMQ/PostgreSQL tests skip when absent, unless CI=true)"
+	@echo "make up      services mode: 4 API + 4 worker processes on PostgreSQL and RabbitMQ; make down"
+	@echo "make migrate every service's Alembic migrations (services mode databases)"
+	@echo "make token ROLE=resident   a bearer token for the demo user of a role"
+	@echo "make bench   the benchmark; results in bench/results/latest.json"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")' >&2
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/pip install -q --upgrade pip >&2
+	@$(BIN)/pip install -q -e '.[dev]' >&2
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m services embedded
+
+test: install
+	$(BIN)/pytest -q -rs
+
+test-fast: install
+	$(BIN)/pytest -q -m "not e2e" tests/unit
+
+migrate: install
+	CG_MODE=services $(BIN)/python -m shared.migrate
+
+seed: install
+	CG_MODE=services $(BIN)/python -m services seed
+
+up: install
+	@bash deploy/services.sh up
+
+down:
+	@bash deploy/services.sh down
+
+token: install
+	@$(BIN)/python -m shared.auth token --role $(ROLE)
+
+bench: install
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var .pytest_cache

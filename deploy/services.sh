@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Services mode: each service as its own API process and its own worker process,
+# against PostgreSQL (one database per service) and RabbitMQ.
+#   deploy/services.sh up | down | status
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+RUN=var/run
+LOG=var/log
+export CG_MODE=services
+declare -A PORTS=([intake]=8001 [routing]=8002 [mediation]=8003 [notify]=8004)
+SERVICES=(intake routing mediation notify)
+
+start() {  # name, command...
+  local name=$1; shift
+  if [[ -f $RUN/$name.pid ]] && kill -0 "$(cat $RUN/$name.pid)" 2>/dev/null; then
+    echo "$name already running (pid $(cat $RUN/$name.pid))"; return
+  fi
+  nohup "$@" >"$LOG/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+up() {
+  mkdir -p "$RUN" "$LOG"
+  $BIN/python -m shared.migrate
+  $BIN/python -m services seed
+  for s in "${SERVICES[@]}"; do
+    start "$s-api" $BIN/python -m services api "$s" --port "${PORTS[$s]}"
+    start "$s-worker" $BIN/python -m services worker "$s"
+  done
+  for s in "${SERVICES[@]}"; do
+    for _ in $(seq 1 100); do
+      if curl -fsS "http://127.0.0.1:${PORTS[$s]}/$s/readyz" >/dev/null 2>&1; then break; fi
+      sleep 0.2
+    done
+    if curl -fsS "http://127.0.0.1:${PORTS[$s]}/$s/readyz" >/dev/null 2>&1; then
+      echo "$s: http://127.0.0.1:${PORTS[$s]}/$s/docs  (log: $LOG/$s-api.log, worker: $LOG/$s-worker.log)"
+    else
+      echo "$s did not become ready; see $LOG/$s-api.log" >&2; exit 1
+    fi
+  done
+}
+
+down() {
+  shopt -s nullglob
+  for pidfile in "$RUN"/*.pid; do
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+  echo "stopped"
+}
+
+status() {
+  shopt -s nullglob
+  for pidfile in "$RUN"/*.pid; do
+    name=$(basename "$pidfile" .pid)
+    if kill -0 "$(cat "$pidfile")" 2>/dev/null; then echo "$name running"; else echo "$name dead"; fi
+  done
+}
+
+"${1:-up}"
