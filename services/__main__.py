@@ -59,7 +59,15 @@ def run_worker(args) -> None:
     for thread in threads:
         thread.start()
     logging.getLogger(__name__).info("worker %s running: relay + %d consumer(s)", args.name, len(threads) - 1)
-    stop.wait()
+    # A thread that dies of an unexpected error must not leave a half-working process running:
+    # exit non-zero so the supervisor restarts the worker.
+    while not stop.wait(1.0):
+        if not all(t.is_alive() for t in threads):
+            logging.getLogger(__name__).error("a worker thread died; stopping so the worker is restarted")
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+            raise SystemExit(1)
     for thread in threads:
         thread.join(timeout=10)
 
@@ -92,6 +100,8 @@ def main() -> None:
     seed.set_defaults(func=run_seed)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("pika", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args.func(args)
 
 

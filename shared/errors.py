@@ -65,7 +65,8 @@ def error_body(code: str, english: bool, field: str | None = None, **extra) -> d
 
 
 def _field(loc: tuple) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # The first element says where the value came from (body, query, path, header); the rest is the field.
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)]
     return ".".join(parts) or None
 
 

@@ -25,11 +25,15 @@ class RequestIdMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        if not rid:
-            rid = str(uuid.uuid4())
-            scope = dict(scope, headers=[*scope["headers"], (b"x-request-id", rid.encode())])
+        rid = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                rid = value.decode("latin-1").strip()[:64]
+                break
+        rid = rid or str(uuid.uuid4())
+        # One header, the one we echo: the correlation id of the events is exactly what the client sees.
+        headers = [(n, v) for n, v in scope["headers"] if n != b"x-request-id"]
+        scope = dict(scope, headers=[*headers, (b"x-request-id", rid.encode("latin-1"))])
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":

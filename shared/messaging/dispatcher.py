@@ -100,7 +100,8 @@ class Dispatcher:
         return [r if r is not None else Result(Outcome.RETRY, "not handled") for r in results]
 
     def _handle_one(self, session: Session, env: Envelope, payload: Payload, handler: Handler) -> Result:
-        name = f"{self.service}:{getattr(handler, '__qualname__', repr(handler))}"
+        # One handler per (service, event): naming it by both keeps the inbox key stable across refactors.
+        name = f"{self.service}:{env.routing_key}"
         savepoint = session.begin_nested()
         try:
             if not self._claim(session, env.id, name):
@@ -112,7 +113,8 @@ class Dispatcher:
             return Result(Outcome.ACK)
         except Exception as exc:
             savepoint.rollback()
-            log.warning("%s failed on %s %s: %r", name, env.type, env.id, exc)
+            # The exception text may quote personal data: the log gets its type only.
+            log.warning("%s failed on message %s: %s", name, env.id, type(exc).__name__)
             return Result(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500])
 
     def _claim(self, session: Session, message_id: str, handler: str) -> bool:
@@ -122,5 +124,7 @@ class Dispatcher:
             insert(self.inbox)
             .values(message_id=message_id, handler=handler, processed_at=utcnow())
             .on_conflict_do_nothing()
+            .returning(self.inbox.c.message_id)
         )
-        return session.execute(stmt).rowcount == 1
+        # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+        return session.execute(stmt).first() is not None

@@ -21,8 +21,10 @@ class QueueSpec:
     bindings: tuple[str, ...]
     # Handler failures are retried after these delays (TTL retry queues), then dead-lettered.
     retry_delays_ms: tuple[int, ...] = (1_000, 5_000, 30_000)
-    # Deliveries without an ack (a worker that died mid-message) before the broker dead-letters it.
-    delivery_limit: int = 10
+    # Returns without an ack before the broker dead-letters a message (a poison message that kills
+    # workers). RabbitMQ also counts prefetched messages returned when a consumer disconnects,
+    # so this is well above the number of restarts a healthy message could see.
+    delivery_limit: int = 20
 
     @property
     def dlq(self) -> str:

@@ -1,0 +1,119 @@
+"""Services mode as child processes: 4 APIs + 4 workers on fresh PostgreSQL databases and a
+private RabbitMQ vhost. Used by the end-to-end tests and the benchmark."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from shared.config import SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(fn, timeout: float = 30.0, what: str = "condition", interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout}s")
+        time.sleep(interval)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _vhost(name: str, action: str) -> bool:
+    """A private vhost keeps these queues apart from anything else on the broker."""
+    if shutil.which("rabbitmqctl") is None:
+        return False
+    cmds = ([["rabbitmqctl", "-q", "add_vhost", name],
+             ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"]]
+            if action == "add" else [["rabbitmqctl", "-q", "delete_vhost", name]])
+    return all(subprocess.run(c, capture_output=True, timeout=60).returncode == 0 for c in cmds)
+
+
+class Cluster:
+    def __init__(self, pg_url: str, amqp_url: str, log_dir: Path, tag: str = "e2e"):
+        suffix = uuid.uuid4().hex[:8]
+        self.prefix = f"cg_{tag}_{suffix}_"
+        self.vhost = f"cg_{tag}_{suffix}"
+        self.has_vhost = _vhost(self.vhost, "add")
+        amqp = amqp_url.rsplit("/", 1)[0] + "/" + (self.vhost if self.has_vhost else "%2F")
+        self.env = {**os.environ, "CG_MODE": "services", "CG_PG_URL": pg_url, "CG_DB_PREFIX": self.prefix,
+                    "CG_AMQP_URL": amqp}
+        self.pg_url = pg_url
+        self.ports = {name: free_port() for name in SERVICES}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def database_url(self, service: str) -> str:
+        return f"{self.pg_url}/{self.prefix}{service}"
+
+    def run(self, *args: str) -> None:
+        subprocess.run([sys.executable, *args], cwd=ROOT, env=self.env, check=True, capture_output=True,
+                       timeout=180)
+
+    def start(self, name: str, kind: str) -> None:
+        args = ["-m", "services", kind, name] + (["--port", str(self.ports[name])] if kind == "api" else [])
+        with open(self.log_dir / f"{name}-{kind}.log", "ab") as log:
+            self.procs[f"{name}-{kind}"] = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
+                                                            stdout=log, stderr=subprocess.STDOUT)
+
+    def up(self) -> "Cluster":
+        self.run("-m", "shared.migrate")
+        self.run("-m", "services", "seed")
+        for name in SERVICES:
+            self.start(name, "api")
+            self.start(name, "worker")
+        for name in SERVICES:
+            wait_for(lambda n=name: http_ok(f"{self.url(n)}/{n}/readyz"), timeout=60, what=f"{name} ready")
+        return self
+
+    def stop(self, key: str) -> None:
+        proc = self.procs.pop(key)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def logs(self, tail: int = 3000) -> str:
+        return "".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}\n"
+                       for p in sorted(self.log_dir.glob("*.log")))
+
+    def close(self) -> None:
+        import psycopg
+
+        for key in list(self.procs):
+            self.stop(key)
+        admin = self.pg_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in SERVICES:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.prefix}{name}" WITH (FORCE)')
+        if self.has_vhost:
+            _vhost(self.vhost, "delete")
