@@ -27,9 +27,15 @@ def run_embedded(args) -> None:
 
 
 def run_api(args) -> None:
+    from shared.messaging.outbox import notify_channel
+    from shared.messaging.wakeup import PgNotifier
+
     settings = get_settings(mode="services")
     service = spec(args.name)
-    app = service.app(service.runtime(settings))
+    rt = service.runtime(settings)
+    # Commits here wake the relay in this service's worker process.
+    PgNotifier(settings.database_url(args.name), notify_channel(args.name), rt.relay_signal).start(threading.Event())
+    app = service.app(rt)
     uvicorn.run(app, host=args.host, port=args.port or PORTS[args.name], log_level="warning",
                 access_log=False)
 
@@ -40,7 +46,7 @@ def run_worker(args) -> None:
     from shared.messaging.outbox import notify_channel
     from shared.messaging.relay import OutboxRelay
     from shared.messaging.topology import TOPOLOGY
-    from shared.messaging.wakeup import PgWakeup
+    from shared.messaging.wakeup import PgNotifier, PgWakeup
 
     settings = get_settings(mode="services")
     service = spec(args.name)
@@ -52,6 +58,9 @@ def run_worker(args) -> None:
                         PgWakeup(settings.database_url(args.name), notify_channel(args.name)),
                         batch=settings.relay_batch, safety_poll=settings.relay_safety_poll_seconds)
     threads = [threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True)]
+    # Events emitted by this worker's handlers wake every relay of the service, this one included.
+    notifier = PgNotifier(settings.database_url(args.name), notify_channel(args.name), rt.relay_signal)
+    threads.append(threading.Thread(target=notifier.run, args=(stop,), name="notifier", daemon=True))
     for queue in TOPOLOGY.queues_for(args.name):
         consumer = AmqpConsumer(settings.amqp_url, queue, service.dispatcher(rt),
                                 prefetch=settings.consumer_prefetch, batch=settings.consumer_batch)

@@ -46,10 +46,9 @@ def router(rt: ServiceRuntime) -> APIRouter:
         if category is None:
             raise ApiError(422, "case.unknown_category", field="category")
         with rt.uow() as session:
-            case = cases.submit(session, rt.outbox, reporter_id=user.id, body=body,
-                                urgency=category.urgency, correlation_id=correlation)
-            view = _view(case, cases.timeline(session, case.id, include_internal=False))
-        return view
+            case, first_entry = cases.submit(session, rt.outbox, reporter_id=user.id, body=body,
+                                             urgency=category.urgency, correlation_id=correlation)
+        return _view(case, [first_entry])
 
     @api.get("/cases/{case_id}", response_model=CaseView, summary="查看诉求及进度 a case and its timeline")
     def get_case(case_id: str, user: CurrentUser) -> CaseView:

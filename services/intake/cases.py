@@ -1,12 +1,13 @@
 """Creating and reading cases; the one module that changes a case's state."""
 
 import uuid
+from contextlib import suppress
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -19,22 +20,49 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def next_case_no(session: Session, now: datetime) -> str:
-    """2026-11-000123: the month in China time and a running number within it."""
+    """2026-11-000123: the month in China time and a running number within it.
+
+    On PostgreSQL the number comes from a sequence per month: a counter row would be locked by
+    every submission until its commit, serialising all intake behind one row. A rolled-back
+    submission leaves a gap in the numbers, which is harmless. SQLite has one writer at a time
+    anyway, so a counter row costs nothing there.
+    """
     period = now.astimezone(CHINA).strftime("%Y-%m")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(CaseCounter).values(period=period, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["period"], set_={"value": CaseCounter.value + 1})
-    value = session.execute(stmt.returning(CaseCounter.value)).scalar_one()
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = _month_sequence(session.get_bind(), period)
+        value = session.execute(text(f"SELECT nextval('{sequence}')")).scalar_one()
+    else:
+        stmt = sqlite_insert(CaseCounter).values(period=period, value=1)
+        stmt = stmt.on_conflict_do_update(index_elements=["period"], set_={"value": CaseCounter.value + 1})
+        value = session.execute(stmt.returning(CaseCounter.value)).scalar_one()
     return f"{period}-{value:06d}"
 
 
+_known_sequences: set[tuple[str, str]] = set()
+
+
+def _month_sequence(engine, period: str) -> str:
+    name = f"case_no_{period.replace('-', '_')}"
+    key = (str(engine.url), name)
+    if key not in _known_sequences:
+        # Outside the request's transaction, so a race between two processes creating it
+        # cannot abort a submission.
+        # IntegrityError: created by another process at the same moment.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, suppress(IntegrityError):
+            conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+        _known_sequences.add(key)
+    return name
+
+
 def add_timeline(session: Session, case_id: str, kind: str, text: str, *, public: bool = True,
-                 at: datetime | None = None) -> None:
-    session.add(TimelineEntry(case_id=case_id, at=at or utcnow(), kind=kind, text=text, public=public))
+                 at: datetime | None = None) -> TimelineEntry:
+    entry = TimelineEntry(case_id=case_id, at=at or utcnow(), kind=kind, text=text, public=public)
+    session.add(entry)
+    return entry
 
 
 def submit(session: Session, outbox: Outbox, *, reporter_id: str | None, body, urgency: str,
-           correlation_id: str) -> Case:
+           correlation_id: str) -> tuple[Case, TimelineEntry]:
     now = utcnow()
     case = Case(
         id=str(uuid.uuid4()),
@@ -54,14 +82,14 @@ def submit(session: Session, outbox: Outbox, *, reporter_id: str | None, body, u
         updated_at=now,
     )
     session.add(case)
-    add_timeline(session, case.id, "submitted", f"已受理：诉求已登记，编号 {case.case_no}", at=now)
+    entry = add_timeline(session, case.id, "submitted", f"已受理：诉求已登记，编号 {case.case_no}", at=now)
     outbox.emit(
         session,
         CaseSubmitted(case_id=case.id, case_no=case.case_no, category=case.category, channel=case.channel,
                       urgency=urgency, lat=case.lat, lon=case.lon, reporter_id=reporter_id, submitted_at=now),
         correlation_id=correlation_id,
     )
-    return case
+    return case, entry
 
 
 def timeline(session: Session, case_id: str, *, include_internal: bool) -> list[TimelineEntry]:

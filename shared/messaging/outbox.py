@@ -2,7 +2,7 @@
 
 import threading
 
-from sqlalchemy import Table, event, insert, text
+from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import utcnow
@@ -18,7 +18,8 @@ class Outbox:
         self.table = table
         self.service = service
         self.channel = notify_channel(service)
-        # In one process the relay waits on this event; across processes on PostgreSQL NOTIFY.
+        # Set after commit. In one process the relay waits on it; across processes a PgNotifier
+        # turns it into a PostgreSQL NOTIFY (see wakeup.py for why not inside the transaction).
         self.local_signal = local_signal
 
     def add(self, session: Session, envelope: Envelope) -> Envelope:
@@ -30,9 +31,6 @@ class Outbox:
                 created_at=utcnow(),
             )
         )
-        if session.get_bind().dialect.name == "postgresql":
-            # Delivered to the relay's LISTEN only when (and if) this transaction commits.
-            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
         if self.local_signal is not None:
             session.info.setdefault("cg_outbox_signals", set()).add(self.local_signal)
         return envelope

@@ -12,10 +12,10 @@ from services.intake.cases import next_case_no
 from shared.db import make_engine, session_factory, unit_of_work, utcnow
 from shared.events.intake import CaseSubmitted
 from shared.messaging.dispatcher import Dispatcher, Outcome
-from shared.messaging.outbox import Outbox, notify_channel
+from shared.messaging.outbox import Outbox, notify_channel, signal_relay_after_commit
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import messaging_tables
-from shared.messaging.wakeup import PgWakeup
+from shared.messaging.wakeup import PgNotifier, PgWakeup
 from shared.migrate import upgrade
 
 pytestmark = pytest.mark.postgres
@@ -68,7 +68,11 @@ def test_every_service_migrates_on_postgresql(pg_databases):
 def test_commit_wakes_the_relay_through_listen_notify_and_rollback_does_not(messaging_db, pg_database):
     engine, outbox_table, _ = messaging_db
     factory = session_factory(engine)
-    outbox = Outbox(outbox_table, "t")
+    signal_relay_after_commit(factory)
+    committed = threading.Event()
+    outbox = Outbox(outbox_table, "t", committed)
+    stop = threading.Event()
+    PgNotifier(pg_database, notify_channel("t"), committed).start(stop)
     wake = PgWakeup(pg_database, notify_channel("t"))
     wake.clear()  # connects and LISTENs
     try:
@@ -86,6 +90,7 @@ def test_commit_wakes_the_relay_through_listen_notify_and_rollback_does_not(mess
         wake.wait(10.0)
         assert time.monotonic() - started < 5.0
     finally:
+        stop.set()
         wake.close()
 
 
