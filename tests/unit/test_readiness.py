@@ -1,0 +1,57 @@
+"""readyz says 503 when the database or (services mode) the broker cannot be reached."""
+
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData
+
+from shared.config import get_settings
+from shared.messaging.tables import messaging_tables
+from shared.runtime import build_runtime
+from shared.web import amqp_reachable, create_app
+
+
+def app_for(settings, url):
+    outbox, inbox = messaging_tables(MetaData())
+    rt = build_runtime("demo", settings, outbox, inbox, url)
+    return TestClient(create_app(rt, title="t", description="t", router=lambda rt: APIRouter()))
+
+
+def test_ready_when_the_database_answers(tmp_path):
+    client = app_for(get_settings(var_dir=tmp_path), f"sqlite:///{tmp_path / 'x.sqlite'}")
+    r = client.get("/demo/readyz")
+    assert r.status_code == 200 and r.json()["checks"] == {"database": "ok"}
+
+
+def test_not_ready_when_the_database_is_unreachable(tmp_path):
+    client = app_for(get_settings(var_dir=tmp_path), "postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    r = client.get("/demo/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"]["database"].startswith("unreachable")
+    assert client.get("/demo/healthz").status_code == 200  # alive all the same
+
+
+def test_services_mode_also_needs_the_broker(tmp_path):
+    settings = get_settings(mode="services", var_dir=tmp_path, amqp_url="amqp://guest:guest@127.0.0.1:1/%2F")
+    client = app_for(settings, f"sqlite:///{tmp_path / 'x.sqlite'}")
+    r = client.get("/demo/readyz")
+    assert r.status_code == 503 and r.json()["checks"] == {"database": "ok", "broker": "unreachable"}
+
+
+def test_a_port_that_is_not_amqp_is_not_a_broker(tmp_path):
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def answer_http():
+        conn, _ = server.accept()
+        conn.recv(16)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        conn.close()
+
+    threading.Thread(target=answer_http, daemon=True).start()
+    assert amqp_reachable(f"amqp://guest:guest@127.0.0.1:{port}/%2F") is False
+    server.close()
