@@ -4,12 +4,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only autoincrements INTEGER PRIMARY KEY.
 BigIntId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def service_metadata() -> MetaData:
+    """A service's MetaData with constraint naming, so Alembic migrations name things predictably."""
+    return MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    })
 
 
 def utcnow() -> datetime:

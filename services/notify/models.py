@@ -2,18 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import MetaData, String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UTCDateTime
+from shared.db import UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "pk": "pk_%(table_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    })
+    metadata = service_metadata()
 
 
 outbox, inbox = messaging_tables(Base.metadata)

@@ -4,13 +4,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from services.cluster import wait_for
 from services.embedded import Embedded
 from shared.auth import demo_token, issue_token
 from shared.config import get_settings
@@ -32,17 +32,6 @@ def system(tmp_path):
 
 def auth(settings, role):
     return {"Authorization": f"Bearer {demo_token(settings, role)}"}
-
-
-def wait_for(fn, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def submit(client, headers, **extra):
