@@ -1,15 +1,20 @@
-"""`make bench`: runs the benchmarks and writes bench/results/latest.json."""
+"""`make bench` (`python -m bench [section ...]`): runs the benchmarks, writes bench/results/latest.json.
 
+Each section is a module here with `TITLE` and `run() -> dict` (printing its own table);
+its figures land under its name in the results file.
+"""
+
+import importlib
 import json
 import os
 import platform
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import slice as slice_bench
-
 RESULTS = Path(__file__).resolve().parent / "results"
+SECTIONS = ["slice", "intake_bench", "routing_bench", "notify_bench"]
 
 
 def machine() -> dict:
@@ -18,21 +23,25 @@ def machine() -> dict:
             "git": rev or None, "at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
-def main() -> None:
-    print("slice: POST /intake/v1/cases → dispatched → notified (services mode, PostgreSQL + RabbitMQ)")
-    print(slice_bench.HEADER)
-    results = {"machine": machine(), "slice": slice_bench.run()}
-    s = results["slice"]["summary"]
-    b = results["slice"]["bound"]
-    print(f"\nbound (one INSERT endpoint): {b['peak']['accepted_rps']:.0f}/s peak, "
-          f"p99 {b['at_300_rps']['http_ms']['p99']} ms at 300/s")
-    print(f"accepted {s['accepted_cases_per_s']:.0f} cases/s; pipeline {s['pipeline_cases_per_s']} cases/s "
-          f"(target ≥ 1000); e2e p99 at 300/s {s['e2e_p99_ms_at_300_rps']} ms (target ≤ 250)")
+def main(argv: list[str]) -> None:
+    chosen = argv or SECTIONS
+    results = {"machine": machine()}
+    for name in chosen:
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"bench.{name}" and not argv:
+                continue  # a section not written yet
+            raise
+        print(f"\n== {module.TITLE}", flush=True)
+        results[name] = module.run()
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "latest.json"
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written to {out}")
+    previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() and argv else {}
+    previous.update(results)
+    out.write_text(json.dumps(previous, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -25,6 +25,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation.bad_json": ("请求体不是合法的 JSON", "The request body is not valid JSON"),
 }
 
+
+
+def register_messages(messages: dict[str, tuple[str, str]]) -> None:
+    """Each service registers its own codes (code → (Chinese, English)) from its own folder."""
+    for code, texts in messages.items():
+        if code in MESSAGES and MESSAGES[code] != texts:
+            raise ValueError(f"error code {code} registered twice with different texts")
+        MESSAGES[code] = texts
+
+
 # pydantic error type → our stable code
 _VALIDATION_CODES = {
     "missing": "validation.missing",

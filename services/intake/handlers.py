@@ -23,9 +23,9 @@ def on_dispatched(ctx: HandlerContext, event: CaseDispatched) -> None:
     case.unit_id, case.unit_name = event.unit_id, event.unit_name
     case.routing_seq = event.seq
     case.updated_at = utcnow()
-    add_timeline(ctx.session, case.id, "dispatched", f"已派单：由{event.unit_name}办理", at=event.dispatched_at)
+    add_timeline(ctx.session, case.id, "dispatched", f"已派单：由{event.unit_name}办理", at=event.at)
     add_timeline(ctx.session, case.id, "dispatch_rule", f"派单依据：{event.rule}", public=False,
-                 at=event.dispatched_at)
+                 at=event.at)
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:

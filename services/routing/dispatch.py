@@ -76,5 +76,5 @@ def dispatch_new_case(session: Session, locator: Locator, event: CaseSubmitted) 
     return CaseDispatched(
         case_id=order.case_id, case_no=order.case_no, work_order_id=order.id, seq=order.seq,
         unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_level=unit.level,
-        assignee_id=order.assignee_id, requester_id=order.requester_id, rule=rule, dispatched_at=now,
+        assignee_id=order.assignee_id, requester_id=order.requester_id, rule=rule, at=now,
     )

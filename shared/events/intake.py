@@ -1,4 +1,4 @@
-"""Events intake publishes."""
+"""Events intake publishes. Ids, codes and states only: consumers look up personal data."""
 
 from datetime import datetime
 from typing import Literal
@@ -6,6 +6,9 @@ from typing import Literal
 from .registry import Payload, event
 
 Urgency = Literal["一般", "紧急", "特急"]
+MatterClass = Literal["大事", "小事", "私事"]
+AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
+Satisfaction = Literal["满意", "基本满意", "不满意"]
 
 
 @event("intake.case.submitted", 1, subject=("case", "case_id"))
@@ -15,7 +18,97 @@ class CaseSubmitted(Payload):
     category: str
     channel: str
     urgency: Urgency = "一般"
+    appeal_type: AppealType = "投诉"
+    matter_class: MatterClass | None = None  # 三事 class of the category
     lat: float | None = None  # WGS-84
     lon: float | None = None
     reporter_id: str | None = None  # absent for anonymous reports
+    confidential: bool = False  # 保密: handlers see the matter, not the person
+    # dispatch: routing finds the owner; mediation: a dispute (see intake.case.referred);
+    # direct: closed at intake (a consultation answered on the spot), counted but not dispatched
+    route: Literal["dispatch", "mediation", "direct"] = "dispatch"
     submitted_at: datetime
+
+
+@event("intake.case.supplemented", 1, subject=("case", "case_id"))
+class CaseSupplemented(Payload):
+    """The reporter (or staff) added material (补充)."""
+
+    case_id: str
+    case_no: str
+    by_id: str | None = None
+    attachment_count: int = 0
+    at: datetime
+
+
+@event("intake.case.withdrawn", 1, subject=("case", "case_id"))
+class CaseWithdrawn(Payload):
+    """The reporter withdrew the case before handling started (撤回)."""
+
+    case_id: str
+    case_no: str
+    by_id: str | None = None
+    at: datetime
+
+
+@event("intake.case.reopened", 1, subject=("case", "case_id"))
+class CaseReopened(Payload):
+    """The reporter was not satisfied and reopened it: back to routing, to the same unit."""
+
+    case_id: str
+    case_no: str
+    reporter_id: str | None = None
+    previous_unit_id: str | None = None
+    reason_code: str | None = None
+    at: datetime
+
+
+@event("intake.case.evaluated", 1, subject=("case", "case_id"))
+class CaseEvaluated(Payload):
+    """The callback evaluation (回访), or the record that none came in time."""
+
+    case_id: str
+    case_no: str
+    work_order_id: str | None = None
+    unit_id: str | None = None
+    evaluated: bool = True  # False: no answer within the window (not evaluated, never "satisfied")
+    contacted: bool | None = None
+    solved: bool | None = None
+    satisfaction: Satisfaction | None = None
+    via: Literal["resident", "operator", "timeout"] = "resident"
+    at: datetime
+
+
+@event("intake.case.merged", 1, subject=("case", "child_case_id"))
+class CaseMerged(Payload):
+    """Staff merged a duplicate into a parent: the child follows the parent from now on."""
+
+    child_case_id: str
+    parent_case_id: str
+    by_id: str | None = None
+    at: datetime
+
+
+@event("intake.case.joined", 1, subject=("case", "case_id"))
+class CaseJoined(Payload):
+    """Another resident joined an existing case (它也影响我) instead of filing a duplicate."""
+
+    case_id: str
+    user_id: str
+    interest_count: int
+    at: datetime
+
+
+@event("intake.case.referred", 1, subject=("case", "case_id"))
+class CaseReferred(Payload):
+    """A dispute goes to people's mediation (a dispute category, or staff 转调解)."""
+
+    case_id: str
+    case_no: str
+    category: str
+    dispute_type: str | None = None  # mediation's type code, when known
+    reporter_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    by_id: str | None = None
+    at: datetime

@@ -62,14 +62,14 @@ class Topology:
 
 TOPOLOGY = Topology(
     queues=(
-        QueueSpec("routing.events", "routing", ("intake.case.*.v1", "mediation.risk.*.v1")),
-        QueueSpec("intake.events", "intake", ("routing.case.*.v1", "mediation.case.*.v1")),
-        QueueSpec("mediation.events", "mediation", ("intake.case.*.v1",)),
-        QueueSpec(
-            "notify.events",
-            "notify",
-            ("intake.case.*.v1", "routing.case.*.v1", "mediation.#"),
-        ),
+        # routing: new, reopened, withdrawn and evaluated cases; risk and outcomes of disputes
+        QueueSpec("routing.events", "routing", ("intake.case.*.v1", "mediation.#.v1")),
+        # intake: the resident's view follows routing, mediation and what the resident was told
+        QueueSpec("intake.events", "intake", ("routing.case.*.v1", "mediation.#.v1", "notify.message.*.v1")),
+        # mediation: disputes referred from intake, and their withdrawal
+        QueueSpec("mediation.events", "mediation", ("intake.case.referred.v1", "intake.case.withdrawn.v1")),
+        # notify: everything people may need to hear about
+        QueueSpec("notify.events", "notify", ("intake.#.v1", "routing.#.v1", "mediation.#.v1")),
     )
 )
 

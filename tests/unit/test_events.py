@@ -36,7 +36,7 @@ def dispatched() -> CaseDispatched:
     return CaseDispatched(case_id="c-9", case_no="202405-000009", work_order_id="wo-1", seq=3,
                           unit_id="unit-1", unit_code="510107001001001", unit_name="第一网格",
                           unit_level="grid", assignee_id="u-grid-worker-001001", rule="属地派单",
-                          dispatched_at=SUBMITTED_AT)
+                          at=SUBMITTED_AT)
 
 
 def test_round_trip_gives_the_same_envelope_and_a_typed_payload():
@@ -87,7 +87,7 @@ def test_envelope_for_sets_source_subject_and_ids():
     assert env.correlation_id == "corr-7"
     assert env.causation_id == "cause-3"
     assert env.data["work_order_id"] == "wo-1"
-    assert env.data["dispatched_at"] == "2024-05-06T07:08:09.123456Z"
+    assert env.data["at"] == "2024-05-06T07:08:09.123456Z"
 
     other = envelope_for(submitted())
     assert other.source == "intake"

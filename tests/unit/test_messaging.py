@@ -54,7 +54,7 @@ def submitted(case_no: str = "202405-000001", case_id: str | None = None) -> Cas
 def dispatched(case_id: str = "c-1") -> CaseDispatched:
     return CaseDispatched(case_id=case_id, case_no="202405-000001", work_order_id="wo-1", seq=1,
                           unit_id="u-1", unit_code="510107001001001", unit_name="第一网格", unit_level="grid",
-                          rule="属地派单", dispatched_at=datetime(2024, 5, 6, tzinfo=UTC))
+                          rule="属地派单", at=datetime(2024, 5, 6, tzinfo=UTC))
 
 
 def body_of(payload, **kwargs) -> bytes:

@@ -102,8 +102,10 @@ def test_case_dispatched_reaches_intake_and_notify_but_not_routing():
     assert "routing.events" not in names
 
 
-def test_case_submitted_reaches_routing_mediation_and_notify():
+def test_case_submitted_reaches_routing_and_notify_and_a_referral_reaches_mediation():
     names = {q.name for q in TOPOLOGY.route("intake.case.submitted.v1")}
+    assert names == {"routing.events", "notify.events"}
+    names = {q.name for q in TOPOLOGY.route("intake.case.referred.v1")}
     assert names == {"routing.events", "mediation.events", "notify.events"}
 
 
