@@ -65,6 +65,8 @@ def run_worker(args) -> None:
         consumer = AmqpConsumer(settings.amqp_url, queue, service.dispatcher(rt),
                                 prefetch=settings.consumer_prefetch, batch=settings.consumer_batch)
         threads.append(threading.Thread(target=consumer.run, args=(stop,), name=queue.name, daemon=True))
+    if service.background is not None:
+        threads.append(threading.Thread(target=service.background, args=(rt, stop), name="background", daemon=True))
     for thread in threads:
         thread.start()
     logging.getLogger(__name__).info("worker %s running: relay + %d consumer(s)", args.name, len(threads) - 1)

@@ -49,6 +49,9 @@ class Embedded:
                                 batch=self.settings.relay_batch,
                                 safety_poll=self.settings.relay_safety_poll_seconds)
             self._thread(f"relay-{name}", relay.run, self.stop_event)
+        for name, spec in self.specs.items():
+            if spec.background is not None:
+                self._thread(f"background-{name}", spec.background, self.runtimes[name], self.stop_event)
         for queue in TOPOLOGY.queues:
             spec = self.specs[queue.service]
             dispatcher = spec.dispatcher(self.runtimes[queue.service])

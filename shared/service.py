@@ -1,5 +1,6 @@
 """What a service declares about itself, so one runner can serve it in either mode."""
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ class ServiceSpec:
     router: Callable[[ServiceRuntime], APIRouter]
     handlers: Callable[[ServiceRuntime], dict[str, Handler]]
     seed: Callable[[ServiceRuntime], None] | None = None
+    # Periodic work of the service's worker process (clock scanners, senders): run as a thread
+    # until the event is set. Started by the worker in services mode and by the embedded runner.
+    background: Callable[[ServiceRuntime, threading.Event], None] | None = None
 
     def runtime(self, settings: Settings, url: str | None = None) -> ServiceRuntime:
         return build_runtime(self.name, settings, self.outbox, self.inbox, url)
