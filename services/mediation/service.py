@@ -1,14 +1,17 @@
 from shared.service import ServiceSpec
 
-from . import api, models
+from . import api, clock, handlers, models, seed
 
 SPEC = ServiceSpec(
     name="mediation",
     title="人民调解服务 Mediation",
-    description="人民调解：从当事人同意到调解协议或引导其他途径。People's mediation of disputes.",
+    description="人民调解：从当事人同意到调解协议或引导其他途径。People's mediation of disputes: consent, "
+                "committees and mediators, sessions, risk, agreements, clocks, follow-ups and statistics.",
     metadata=models.Base.metadata,
     outbox=models.outbox,
     inbox=models.inbox,
     router=api.router,
-    handlers=lambda rt: {},
+    handlers=handlers.handlers,
+    seed=seed.seed,
+    background=clock.background,
 )

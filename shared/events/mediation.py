@@ -71,6 +71,9 @@ class RiskRaised(DisputeEvent):
     indicators: list[str]
     street_unit_id: str | None = None
     committee_id: str | None = None
+    street_code: str | None = None  # the street's unit code (street_unit_id is routing's id for it)
+    police_unit_code: str | None = None  # the police liaison told of the 民转刑 warning
+    mediator_ids: list[str] = []
 
 
 @event("mediation.agreement.signed", 1, subject=("dispute", "dispute_id"))

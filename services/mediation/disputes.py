@@ -1,0 +1,344 @@
+"""The life of a dispute: application, consent or refusal, acceptance, assignment (with 回避),
+withdrawal, termination and the clock's extension. Every change emits its event through `out`
+(the outbox in the caller's transaction), numbered by the dispute's `seq`.
+"""
+
+import json
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from shapely.geometry import Point, shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.errors import ApiError
+from shared.events import Payload
+from shared.events import mediation as ev
+
+from . import config
+from .models import (
+    OPEN_STATUSES,
+    Assignment,
+    Committee,
+    Dispute,
+    Extension,
+    ExtensionConsent,
+    Mediator,
+    Objection,
+    Party,
+)
+from .schemas import PartyIn
+
+Out = Callable[[Payload], object]
+
+
+def emit(out: Out, dispute: Dispute, cls: type[Payload], now: datetime | None = None, **fields) -> None:
+    dispute.seq += 1
+    out(cls(dispute_id=dispute.id, dispute_no=dispute.dispute_no, case_id=dispute.case_id, seq=dispute.seq,
+            at=now or utcnow(), **fields))
+
+
+def parties(session: Session, dispute_id: str) -> list[Party]:
+    return list(session.scalars(select(Party).where(Party.dispute_id == dispute_id).order_by(Party.role, Party.id)))
+
+
+def party_user_ids(session: Session, dispute_id: str) -> list[str]:
+    return sorted({p.user_id for p in parties(session, dispute_id) if p.user_id})
+
+
+def active_mediator_ids(session: Session, dispute_id: str) -> list[str]:
+    return list(session.scalars(select(Assignment.mediator_id).where(
+        Assignment.dispute_id == dispute_id, Assignment.active.is_(True)).order_by(Assignment.id)))
+
+
+def require_open(dispute: Dispute) -> None:
+    if dispute.status not in OPEN_STATUSES:
+        raise ApiError(409, "dispute.closed")
+
+
+def require_accepted(dispute: Dispute) -> None:
+    require_open(dispute)
+    if dispute.status != "accepted":
+        raise ApiError(409, "dispute.not_accepted")
+
+
+# ---- committee ------------------------------------------------------------------------------
+
+def find_committee(session: Session, dispute_type: str, lat: float | None, lon: float | None) -> Committee | None:
+    """A specialised committee takes its types (物业, 劳资); otherwise the community committee whose
+    area holds the place; failing that the first community committee of the street."""
+    for committee in session.scalars(select(Committee).where(Committee.kind == "specialised").order_by(Committee.code)):
+        spec = config.dispute_types().get(dispute_type, {}).get("committee_specialty")
+        if spec and committee.specialty == spec:
+            return committee
+    community = list(session.scalars(select(Committee).where(Committee.kind == "community").order_by(Committee.code)))
+    if lat is not None and lon is not None:
+        point = Point(lon, lat)
+        for committee in community:
+            if committee.area_geojson and shape(json.loads(committee.area_geojson)).covers(point):
+                return committee
+    return community[0] if community else None
+
+
+# ---- application ----------------------------------------------------------------------------
+
+def new_dispute_no(now: datetime) -> str:
+    return f"TJ-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _add_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, consent_by: str | None) -> Party:
+    if not p.user_id and not p.phone:
+        raise ApiError(422, "party.contact_missing", field="parties.phone")
+    party = Party(dispute_id=dispute.id, role=p.role, user_id=p.user_id, name=p.name, phone=p.phone,
+                  id_number=p.id_number, address=p.address, representative_name=p.representative_name,
+                  representative_phone=p.representative_phone)
+    if consent_by:  # applying for mediation is the applicant's consent
+        party.consent, party.consent_at, party.consent_recorded_by = "given", now, consent_by
+    session.add(party)
+    return party
+
+
+def create(session: Session, out: Out, *, source: str, dispute_type: str, matter: str, party_list: list[PartyIn],
+           created_by: str | None, case_id: str | None = None, claims: str | None = None, amount=None,
+           people_involved: int = 2, lat: float | None = None, lon: float | None = None,
+           committee_id: str | None = None, requested_mediator_id: str | None = None, privacy: str = "private",
+           creator_mediator: Mediator | None = None, now: datetime | None = None) -> Dispute:
+    now = now or utcnow()
+    if dispute_type not in config.dispute_types():
+        raise ApiError(422, "dispute.unknown_type", field="dispute_type")
+    if committee_id:
+        committee = session.get(Committee, committee_id)
+        if committee is None:
+            raise ApiError(422, "committee.not_found", field="committee_id")
+    elif creator_mediator is not None:
+        committee = session.get(Committee, creator_mediator.committee_id)
+    else:
+        committee = find_committee(session, dispute_type, lat, lon)
+    if committee is None:
+        raise ApiError(422, "committee.none", field="committee_id")
+    if requested_mediator_id and session.get(Mediator, requested_mediator_id) is None:
+        raise ApiError(422, "mediator.not_found", field="requested_mediator_id")
+    dispute = Dispute(dispute_no=new_dispute_no(now), case_id=case_id, source=source, dispute_type=dispute_type,
+                      status="applied", committee_id=committee.id, matter=matter, claims=claims, amount=amount,
+                      people_involved=people_involved, lat=lat, lon=lon, privacy=privacy,
+                      requested_mediator_id=requested_mediator_id, created_by=created_by, applied_at=now, seq=0)
+    session.add(dispute)
+    session.flush()
+    for p in party_list:
+        # The applicant's own application is consent; a committee's own initiative needs everyone's.
+        applicant_consents = p.role == "applicant" and source != "committee"
+        _add_party(session, dispute, p, now, created_by if applicant_consents else None)
+    session.flush()
+    emit(out, dispute, ev.DisputeApplied, now, dispute_type=dispute_type, source=source, committee_id=committee.id,
+         party_user_ids=party_user_ids(session, dispute.id))
+    if creator_mediator is not None:  # 主动调解: the mediator who opened it mediates it
+        session.add(Assignment(dispute_id=dispute.id, mediator_id=creator_mediator.id, assigned_at=now))
+        session.flush()
+        emit(out, dispute, ev.DisputeAssigned, now, mediator_ids=[creator_mediator.id], committee_id=committee.id,
+             party_user_ids=party_user_ids(session, dispute.id))
+    return dispute
+
+
+def add_party(session: Session, dispute: Dispute, p: PartyIn) -> Party:
+    require_open(dispute)
+    if dispute.status != "applied":
+        raise ApiError(409, "dispute.already_accepted")
+    party = _add_party(session, dispute, p, utcnow(), None)
+    session.flush()
+    return party
+
+
+# ---- consent -------------------------------------------------------------------------------
+
+def record_consent(session: Session, out: Out, dispute: Dispute, party: Party, consent: bool, by: str,
+                   reason: str | None = None, privacy_request: str | None = None) -> None:
+    """Each party's consent; an express refusal ends it: not accepted, with the routes left."""
+    require_open(dispute)
+    if dispute.status != "applied":
+        raise ApiError(409, "dispute.already_accepted")
+    if party.consent != "pending":
+        raise ApiError(409, "party.consent_recorded")
+    now = utcnow()
+    party.consent, party.consent_at, party.consent_recorded_by = ("given" if consent else "refused"), now, by
+    party.refusal_reason = None if consent else reason
+    if privacy_request:
+        party.privacy_request = privacy_request
+        if privacy_request == "private":
+            dispute.privacy = "private"
+    if not consent:
+        dispute.status, dispute.closed_at = "refused", now
+        dispute.close_reason = reason or "当事人明确拒绝调解"
+        dispute.routes = config.routes_for(dispute.dispute_type)
+        emit(out, dispute, ev.DisputeRefused, now, refused_by_party_id=party.id, routes=dispute.routes,
+             party_user_ids=party_user_ids(session, dispute.id))
+
+
+def accept(session: Session, out: Out, dispute: Dispute, now: datetime | None = None) -> None:
+    """受理: every party has consented; the one-month clock starts; a mediator is assigned."""
+    now = now or utcnow()
+    require_open(dispute)
+    if dispute.status == "accepted":
+        raise ApiError(409, "dispute.already_accepted")
+    people = parties(session, dispute.id)
+    if not any(p.role == "respondent" for p in people):
+        raise ApiError(409, "dispute.no_respondent")
+    if any(p.consent != "given" for p in people):
+        raise ApiError(409, "dispute.consent_missing")
+    dispute.status, dispute.accepted_at = "accepted", now
+    dispute.deadline = now + timedelta(days=config.settings()["term_days"])
+    emit(out, dispute, ev.DisputeAccepted, now, committee_id=dispute.committee_id,
+         party_user_ids=party_user_ids(session, dispute.id), deadline=dispute.deadline)
+    if not active_mediator_ids(session, dispute.id):
+        assign(session, out, dispute, dispute.requested_mediator_id, now=now)
+
+
+# ---- mediators -----------------------------------------------------------------------------
+
+def load_of(session: Session, mediator_id: str) -> int:
+    """Open disputes a mediator holds. Assignments stay on closed disputes (the mediator keeps reading
+    the record for follow-ups) but no longer count."""
+    return session.scalar(select(func.count()).select_from(Assignment)
+                          .join(Dispute, Dispute.id == Assignment.dispute_id)
+                          .where(Assignment.mediator_id == mediator_id, Assignment.active.is_(True),
+                                 Dispute.status.in_(OPEN_STATUSES))) or 0
+
+
+def _excluded(session: Session, dispute: Dispute) -> set[str]:
+    """回避: mediators a party objected to, and mediators who are themselves parties."""
+    objected = set(session.scalars(select(Objection.mediator_id).where(Objection.dispute_id == dispute.id)))
+    return objected | {p.user_id for p in parties(session, dispute.id) if p.user_id}
+
+
+def choose_mediator(session: Session, dispute: Dispute) -> Mediator:
+    """By type (expertise), area and load within the dispute's committee."""
+    excluded = _excluded(session, dispute)
+    area = None
+    if dispute.committee_id:
+        committee = session.get(Committee, dispute.committee_id)
+        area = committee.community_code if committee else None
+    best, best_key = None, None
+    for m in session.scalars(select(Mediator).where(Mediator.committee_id == dispute.committee_id,
+                                                    Mediator.active.is_(True)).order_by(Mediator.id)):
+        if m.id in excluded:
+            continue
+        load = load_of(session, m.id)
+        if load >= m.max_load:
+            continue
+        key = (dispute.dispute_type not in (m.expertise or []), area is not None and m.area_code != area,
+               load / max(m.max_load, 1), m.id)
+        if best_key is None or key < best_key:
+            best, best_key = m, key
+    if best is None:
+        raise ApiError(409, "mediator.none_available")
+    return best
+
+
+def assign(session: Session, out: Out, dispute: Dispute, mediator_id: str | None = None,
+           now: datetime | None = None) -> Mediator:
+    """Assigns a mediator: the parties' choice when given, otherwise by type, area and load."""
+    now = now or utcnow()
+    require_open(dispute)
+    if mediator_id:
+        mediator = session.get(Mediator, mediator_id)
+        if mediator is None or not mediator.active:
+            raise ApiError(422, "mediator.not_found", field="mediator_id")
+        if mediator.id in _excluded(session, dispute):
+            objected = session.scalar(select(Objection.id).where(Objection.dispute_id == dispute.id,
+                                                                 Objection.mediator_id == mediator.id))
+            raise ApiError(409, "mediator.objected" if objected else "mediator.is_party", field="mediator_id")
+        by_choice = True
+    else:
+        mediator, by_choice = choose_mediator(session, dispute), False
+    _end_assignments(session, dispute, now)
+    session.add(Assignment(dispute_id=dispute.id, mediator_id=mediator.id, by_choice=by_choice, assigned_at=now))
+    session.flush()
+    emit(out, dispute, ev.DisputeAssigned, now, mediator_ids=[mediator.id], committee_id=dispute.committee_id,
+         by_choice=by_choice, party_user_ids=party_user_ids(session, dispute.id))
+    return mediator
+
+
+def _end_assignments(session: Session, dispute: Dispute, now: datetime) -> None:
+    for a in session.scalars(select(Assignment).where(Assignment.dispute_id == dispute.id,
+                                                      Assignment.active.is_(True))):
+        a.active, a.ended_at = False, now
+
+
+def object_to(session: Session, out: Out, dispute: Dispute, party: Party, mediator_id: str,
+              reason: str | None) -> bool:
+    """A party's 回避 request; an objected mediator already assigned is replaced. True if replaced."""
+    require_open(dispute)
+    if session.get(Mediator, mediator_id) is None:
+        raise ApiError(422, "mediator.not_found", field="mediator_id")
+    if session.scalar(select(Objection.id).where(Objection.dispute_id == dispute.id, Objection.party_id == party.id,
+                                                 Objection.mediator_id == mediator_id)) is None:
+        session.add(Objection(dispute_id=dispute.id, party_id=party.id, mediator_id=mediator_id, reason=reason))
+        session.flush()
+    if mediator_id in active_mediator_ids(session, dispute.id):
+        if dispute.requested_mediator_id == mediator_id:
+            dispute.requested_mediator_id = None
+        _end_assignments(session, dispute, utcnow())
+        if dispute.status == "accepted":
+            assign(session, out, dispute)
+        return True
+    return False
+
+
+# ---- endings -------------------------------------------------------------------------------
+
+def withdraw(session: Session, out: Out, dispute: Dispute, now: datetime | None = None) -> None:
+    """撤回 by the applicant: the mediation ends; the parties keep every other route."""
+    now = now or utcnow()
+    require_open(dispute)
+    dispute.status, dispute.closed_at, dispute.close_reason = "withdrawn", now, "申请人撤回调解申请"
+    dispute.routes = config.routes_for(dispute.dispute_type)
+    emit(out, dispute, ev.DisputeFailed, now, reason="withdrawn", routes=dispute.routes,
+         party_user_ids=party_user_ids(session, dispute.id))
+
+
+def terminate(session: Session, out: Out, dispute: Dispute, reason: str, routes: list[str] | None) -> None:
+    """调解不成: terminated with the reason, and the parties told which routes are left to them."""
+    require_open(dispute)
+    now = utcnow()
+    dispute.status, dispute.closed_at, dispute.close_reason = "failed", now, reason
+    dispute.routes = list(routes) if routes else config.routes_for(dispute.dispute_type)
+    emit(out, dispute, ev.DisputeFailed, now, reason="failed", routes=dispute.routes,
+         party_user_ids=party_user_ids(session, dispute.id))
+
+
+# ---- the clock -----------------------------------------------------------------------------
+
+def request_extension(session: Session, dispute: Dispute, days: int, reason: str, by: str) -> Extension:
+    require_accepted(dispute)
+    if days > config.settings()["max_extension_days"]:
+        raise ApiError(422, "validation.out_of_range", field="days")
+    if session.scalar(select(Extension.id).where(Extension.dispute_id == dispute.id, Extension.status == "pending")):
+        raise ApiError(409, "extension.pending")
+    ext = Extension(dispute_id=dispute.id, days=days, reason=reason, requested_by=by, status="pending")
+    session.add(ext)
+    session.flush()
+    return ext
+
+
+def record_extension_consent(session: Session, dispute: Dispute, ext: Extension, party: Party, consent: bool,
+                             by: str) -> None:
+    """Extended only when every party has consented; one refusal refuses it."""
+    require_accepted(dispute)
+    if ext.status != "pending":
+        raise ApiError(409, "extension.decided")
+    if session.scalar(select(ExtensionConsent.id).where(ExtensionConsent.extension_id == ext.id,
+                                                        ExtensionConsent.party_id == party.id)):
+        raise ApiError(409, "party.consent_recorded")
+    session.add(ExtensionConsent(extension_id=ext.id, party_id=party.id, consent=consent, recorded_by=by))
+    session.flush()
+    now = utcnow()
+    if not consent:
+        ext.status, ext.decided_at = "refused", now
+        return
+    agreed = set(session.scalars(select(ExtensionConsent.party_id).where(ExtensionConsent.extension_id == ext.id,
+                                                                         ExtensionConsent.consent.is_(True))))
+    if all(p.id in agreed for p in parties(session, dispute.id)):
+        ext.status, ext.decided_at = "granted", now
+        dispute.deadline = dispute.deadline + timedelta(days=ext.days)
+        dispute.overdue_emitted_at = None  # a new deadline may be missed again, and is reported again

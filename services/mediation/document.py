@@ -1,0 +1,52 @@
+"""The printable agreement document (调解协议书, HTML in Chinese) from templates/agreement.html."""
+
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
+
+from . import agreement as agreements
+from . import config
+from .access import mask_address, mask_phone
+from .disputes import active_mediator_ids, parties
+from .models import Agreement, Committee, Dispute, Mediator
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+@cache
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
+
+
+def _date(value) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(CHINA)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def render(session: Session, dispute: Dispute, agreement: Agreement, masked: bool = True) -> str:
+    """`masked`: contact details masked, for every reader but the mediators (who print the original)."""
+    people = parties(session, dispute.id)
+    names = {p.id: p.name for p in people}
+    confirmed = {c.party_id: c for c in agreements.confirmations(session, agreement)}
+    methods = {"online": "线上确认", "in_person": "当面签字"}
+    committee = session.get(Committee, dispute.committee_id) if dispute.committee_id else None
+    mediators = [session.get(Mediator, m).name for m in active_mediator_ids(session, dispute.id)]
+    return _env().get_template("agreement.html").render(
+        dispute=dispute, agreement=agreement,
+        type_name=config.dispute_types()[dispute.dispute_type]["name"],
+        parties=[{"role": p.role, "name": p.name, "phone": mask_phone(p.phone) if masked else p.phone,
+                  "address": mask_address(p.address) if masked else p.address,
+                  "representative_name": p.representative_name,
+                  "confirmed_method": methods.get(confirmed[p.id].method) if p.id in confirmed else None,
+                  "confirmed_at": _date(confirmed[p.id].at) if p.id in confirmed else None} for p in people],
+        terms=[{"obligor": names.get(t.party_id, ""), "obligation": t.obligation, "amount": t.amount,
+                "due": _date(t.due_at)} for t in agreements.terms(session, agreement.id)],
+        mediators=mediators, committee=committee.name if committee else "人民调解委员会",
+        signed=_date(agreement.signed_at), court_deadline=_date(agreement.court_deadline),
+    )

@@ -1,0 +1,83 @@
+"""Statistics (台账 as an export, never hand-made): accepted, 化解率, average duration, by type,
+committee and mediator.
+
+Definitions (docs/mediation.md): a dispute counts in the period in which it was applied for.
+accepted = accepted for mediation (受理); succeeded = ended in a signed agreement; failed = terminated;
+化解率 = succeeded / (succeeded + failed) — refusals never started, withdrawals were the
+applicant's choice, and open disputes have no outcome yet; average duration = days from
+acceptance to the end, over succeeded and failed disputes.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import config
+from .models import Assignment, Committee, Dispute, Mediator
+
+
+def _blank() -> dict:
+    return {"applied": 0, "accepted": 0, "refused": 0, "withdrawn": 0, "succeeded": 0, "failed": 0, "open": 0,
+            "_days": []}
+
+
+def _add(bucket: dict, d: Dispute) -> None:
+    bucket["applied"] += 1
+    if d.accepted_at is not None:
+        bucket["accepted"] += 1
+    if d.status in ("refused", "withdrawn", "succeeded", "failed"):
+        bucket[d.status] += 1
+    else:
+        bucket["open"] += 1
+    if d.status in ("succeeded", "failed") and d.accepted_at is not None and d.closed_at is not None:
+        bucket["_days"].append((d.closed_at - d.accepted_at).total_seconds() / 86400)
+
+
+def _finish(bucket: dict) -> dict:
+    days = bucket.pop("_days")
+    concluded = bucket["succeeded"] + bucket["failed"]
+    bucket["resolution_rate"] = round(bucket["succeeded"] / concluded, 4) if concluded else None
+    bucket["average_days"] = round(sum(days) / len(days), 2) if days else None
+    return bucket
+
+
+def compute(session: Session, date_from: datetime | None = None, date_to: datetime | None = None,
+            committee_ids: list[str] | None = None) -> dict:
+    query = select(Dispute)
+    if date_from is not None:
+        query = query.where(Dispute.applied_at >= date_from)
+    if date_to is not None:
+        query = query.where(Dispute.applied_at < date_to)
+    if committee_ids is not None:
+        query = query.where(Dispute.committee_id.in_(committee_ids))
+    disputes = list(session.scalars(query))
+    # The mediator a dispute is counted for: the one holding it (the last active assignment).
+    holder: dict[str, str] = {}
+    ids = [d.id for d in disputes]
+    for i in range(0, len(ids), 500):
+        for dispute_id, mediator_id in session.execute(
+                select(Assignment.dispute_id, Assignment.mediator_id)
+                .where(Assignment.dispute_id.in_(ids[i:i + 500]), Assignment.active.is_(True))
+                .order_by(Assignment.id)):
+            holder[dispute_id] = mediator_id
+    total, by_type, by_committee, by_mediator = _blank(), defaultdict(_blank), defaultdict(_blank), defaultdict(_blank)
+    for d in disputes:
+        _add(total, d)
+        _add(by_type[d.dispute_type], d)
+        _add(by_committee[d.committee_id], d)
+        if d.id in holder:
+            _add(by_mediator[holder[d.id]], d)
+    types = config.dispute_types()
+    committees = {c.id: c.name for c in session.scalars(select(Committee))}
+    mediators = {m.id: m.name for m in session.scalars(select(Mediator))}
+    return {
+        "from": date_from, "to": date_to, "total": _finish(total),
+        "by_type": [{"code": k, "name": types.get(k, {}).get("name", k), **_finish(v)}
+                    for k, v in sorted(by_type.items())],
+        "by_committee": [{"committee_id": k, "name": committees.get(k, ""), **_finish(v)}
+                         for k, v in sorted(by_committee.items(), key=lambda kv: kv[0] or "")],
+        "by_mediator": [{"mediator_id": k, "name": mediators.get(k, ""), **_finish(v)}
+                        for k, v in sorted(by_mediator.items())],
+    }

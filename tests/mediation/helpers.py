@@ -1,0 +1,45 @@
+"""Walks a dispute through the API the way a resident and a committee would."""
+
+from .conftest import auth
+
+RESIDENT = "u-resident-1"
+RESIDENT_2 = "u-resident-2"
+STRANGER = "u-resident-3"
+MEDIATOR = "u-mediator-1"  # 玉林北路社区人民调解委员会
+CHAIR = "u-med-chair-001"  # that committee's head
+GRID_1 = {"lat": 30.6283, "lon": 104.052115}  # inside 玉林北路社区
+
+
+def apply(client, rt, *, respondent_user: str | None = None, dispute_type: str = "neighbour", **extra) -> dict:
+    respondent = {"role": "respondent", "name": "王建华", "phone": "13900001111", "address": "玉林北路5号3单元502"}
+    if respondent_user:
+        respondent["user_id"] = respondent_user
+    body = {"dispute_type": dispute_type, "matter": "楼上住户夜间拖动家具、装修噪声，多次沟通无果。",
+            "claims": "晚十点后停止噪声作业", **GRID_1,
+            "parties": [{"role": "applicant", "name": "刘淑芬", "phone": "13800000001"}, respondent], **extra}
+    r = client.post("/mediation/v1/disputes", json=body, headers=auth(rt, RESIDENT, "resident"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def respondent_of(dispute: dict) -> dict:
+    return next(p for p in dispute["parties"] if p["role"] == "respondent")
+
+
+def head(rt, dispute: dict) -> dict:
+    """The committee head's headers (data/committees.json: community chairs; u-supervisor-1 for the others)."""
+    if dispute["committee_name"].endswith("社区人民调解委员会"):
+        return auth(rt, CHAIR if dispute["committee_name"].startswith("玉林北路") else "u-med-chair-002")
+    return auth(rt, "u-supervisor-1", "supervisor")
+
+
+def accepted(client, rt, **kw) -> dict:
+    """Applied, the respondent's consent recorded by the committee's head, accepted and assigned."""
+    d = apply(client, rt, **kw)
+    chair = head(rt, d)
+    r = client.post(f"/mediation/v1/disputes/{d['id']}/consent", json={"consent": True},
+                    params={"party_id": respondent_of(d)["id"]}, headers=chair)
+    assert r.status_code == 200, r.text
+    r = client.post(f"/mediation/v1/disputes/{d['id']}/accept", headers=chair)
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -1,0 +1,62 @@
+"""Records are visible only to the parties, the assigned mediators and the committee's head; every read audited."""
+
+from sqlalchemy import select
+
+from services.mediation.models import AuditLog
+
+from .conftest import auth
+from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, STRANGER, accepted, respondent_of
+
+BASE = "/mediation/v1/disputes"
+
+
+def test_a_non_party_cannot_read_the_record_and_cannot_tell_it_exists(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    missing = client.get(f"{BASE}/00000000-0000-0000-0000-000000000000", headers=auth(rt, STRANGER, "resident"))
+    for user, role in [(STRANGER, "resident"), ("u-med-wulao-001", "mediator"), ("u-med-chair-002", "mediator"),
+                       ("u-operator-1", "operator"), ("u-grid-worker-001001", "grid_worker")]:
+        for path in ("", "/sessions", "/agreement", "/agreement/document", "/followups"):
+            r = client.get(f"{BASE}/{d['id']}{path}", headers=auth(rt, user, role))
+            assert r.status_code == 404, (user, path)
+            assert r.json() == missing.json()  # the same answer as for a dispute that does not exist
+        assert d["id"] not in [x["id"] for x in client.get(BASE, headers=auth(rt, user, role)).json()]
+    for user, role in [(RESIDENT, "resident"), (MEDIATOR, "mediator"), (CHAIR, "mediator")]:
+        assert client.get(f"{BASE}/{d['id']}", headers=auth(rt, user, role)).status_code == 200
+
+
+def test_contact_details_are_masked_for_everyone_but_the_mediators(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR, respondent_user=RESIDENT_2)
+    as_party = client.get(f"{BASE}/{d['id']}", headers=auth(rt, RESIDENT, "resident")).json()
+    assert as_party["viewer_capacity"] == "party"
+    assert respondent_of(as_party)["phone"] == "139****1111"
+    assert respondent_of(as_party)["address"] == "玉林北路5号****"
+    as_head = client.get(f"{BASE}/{d['id']}", headers=auth(rt, CHAIR)).json()
+    assert as_head["viewer_capacity"] == "supervisor" and respondent_of(as_head)["phone"] == "139****1111"
+    as_mediator = client.get(f"{BASE}/{d['id']}", headers=auth(rt, MEDIATOR)).json()
+    assert respondent_of(as_mediator)["phone"] == "13900001111"
+    assert respondent_of(as_mediator)["address"] == "玉林北路5号3单元502"
+
+
+def test_every_read_and_every_refused_read_is_audited(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    client.get(f"{BASE}/{d['id']}", headers=auth(rt, RESIDENT, "resident"))
+    client.get(f"{BASE}/{d['id']}", headers=auth(rt, MEDIATOR))
+    client.get(f"{BASE}/{d['id']}", headers=auth(rt, STRANGER, "resident"))
+    with rt.uow() as session:
+        rows = session.scalars(select(AuditLog).where(AuditLog.dispute_id == d["id"],
+                                                      AuditLog.action == "read.dispute").order_by(AuditLog.id)).all()
+        seen = [(r.user_id, r.allowed, r.capacity) for r in rows]
+    assert seen == [(RESIDENT, True, "party"), (MEDIATOR, True, "mediator"), (STRANGER, False, None)]
+    log = client.get(f"{BASE}/{d['id']}/audit", headers=auth(rt, CHAIR)).json()
+    assert {"user_id": STRANGER, "allowed": False} .items() <= log[-2].items()
+    assert client.get(f"{BASE}/{d['id']}/audit", headers=auth(rt, MEDIATOR)).status_code == 403
+
+
+def test_a_party_cannot_act_for_another_party(client, rt):
+    d = accepted(client, rt, respondent_user=RESIDENT_2)
+    other = respondent_of(d)["id"]
+    r = client.post(f"{BASE}/{d['id']}/objections", json={"mediator_id": MEDIATOR, "party_id": other},
+                    headers=auth(rt, RESIDENT, "resident"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "dispute.not_party"
+    r = client.post(f"{BASE}/{d['id']}/terminate", json={"reason": "不想调了"}, headers=auth(rt, RESIDENT, "resident"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "dispute.not_mediator"

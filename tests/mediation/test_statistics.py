@@ -1,0 +1,71 @@
+"""Statistics on a hand-built data set: accepted, 化解率, average duration, by type, committee and mediator."""
+
+from datetime import UTC, datetime, timedelta
+
+from services.mediation import stats
+from services.mediation.models import Assignment, Dispute
+from services.mediation.seed import committee_id
+
+from .conftest import auth
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+NORTH, WY = committee_id("TJW-510107001001"), committee_id("TJW-WY")
+
+
+def _d(session, n, dtype, committee, status, mediator=None, accepted_days=None, closed_days=None, applied=T0):
+    d = Dispute(id=f"d{n}", dispute_no=f"TJ-TEST-{n}", source="application", dispute_type=dtype, status=status,
+                committee_id=committee, matter="测试纠纷事实", applied_at=applied, seq=0,
+                accepted_at=applied + timedelta(days=accepted_days) if accepted_days is not None else None,
+                closed_at=applied + timedelta(days=closed_days) if closed_days is not None else None)
+    session.add(d)
+    session.flush()
+    if mediator:
+        session.add(Assignment(dispute_id=d.id, mediator_id=mediator, active=True, assigned_at=applied))
+
+
+def _build(rt):
+    with rt.uow() as s:
+        _d(s, 1, "neighbour", NORTH, "succeeded", "u-mediator-1", 1, 11)   # 10 days
+        _d(s, 2, "neighbour", NORTH, "succeeded", "u-mediator-1", 0, 20)   # 20 days
+        _d(s, 3, "neighbour", NORTH, "failed", "u-med-wulao-001", 2, 32)   # 30 days
+        _d(s, 4, "family", NORTH, "accepted", "u-med-wulao-001", 1)        # open
+        _d(s, 5, "family", NORTH, "refused", None, None, 1)                # never accepted
+        _d(s, 6, "property", WY, "succeeded", "u-med-wy-001", 1, 5)        # 4 days
+        _d(s, 7, "property", WY, "withdrawn", "u-med-wy-001", 1, 3)        # the applicant's choice
+        _d(s, 8, "property", WY, "succeeded", "u-med-wy-001", 0, 2, applied=T0 + timedelta(days=40))  # next period
+        _d(s, 9, "property", WY, "applied", None)
+
+
+def test_statistics_on_a_hand_built_set(rt):
+    _build(rt)
+    with rt.uow() as s:
+        got = stats.compute(s, T0 - timedelta(days=1), T0 + timedelta(days=31))
+    total = got["total"]
+    assert (total["applied"], total["accepted"], total["succeeded"], total["failed"], total["refused"],
+            total["withdrawn"], total["open"]) == (8, 6, 3, 1, 1, 1, 2)
+    assert total["resolution_rate"] == 0.75  # 3 of the 4 that ended in mediation
+    assert total["average_days"] == 16.0  # (10 + 20 + 30 + 4) / 4
+    by_type = {t["code"]: t for t in got["by_type"]}
+    assert by_type["neighbour"]["resolution_rate"] == round(2 / 3, 4) and by_type["neighbour"]["average_days"] == 20.0
+    assert by_type["family"]["resolution_rate"] is None and by_type["family"]["accepted"] == 1
+    assert by_type["property"]["name"] == "物业" and by_type["property"]["resolution_rate"] == 1.0
+    by_committee = {c["committee_id"]: c for c in got["by_committee"]}
+    assert by_committee[NORTH]["applied"] == 5 and by_committee[NORTH]["resolution_rate"] == round(2 / 3, 4)
+    assert by_committee[WY]["name"] == "玉林街道物业纠纷人民调解委员会" and by_committee[WY]["applied"] == 3
+    by_mediator = {m["mediator_id"]: m for m in got["by_mediator"]}
+    assert by_mediator["u-mediator-1"]["succeeded"] == 2 and by_mediator["u-mediator-1"]["average_days"] == 15.0
+    assert by_mediator["u-med-wulao-001"]["resolution_rate"] == 0.0 and by_mediator["u-med-wulao-001"]["open"] == 1
+    assert by_mediator["u-med-wy-001"]["applied"] == 2  # d8 falls in the next period
+
+
+def test_statistics_endpoint_scopes_and_permissions(client, rt):
+    _build(rt)
+    r = client.get("/mediation/v1/statistics", headers=auth(rt, "u-resident-1", "resident"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "stats.forbidden"
+    everything = client.get("/mediation/v1/statistics", headers=auth(rt, "u-supervisor-1", "supervisor")).json()
+    assert everything["total"]["applied"] == 9
+    own = client.get("/mediation/v1/statistics", headers=auth(rt, "u-mediator-1")).json()
+    assert own["total"]["applied"] == 5  # a mediator sees their committee only
+    period = client.get("/mediation/v1/statistics", params={"from": "2026-04-01T00:00:00Z"},
+                        headers=auth(rt, "u-supervisor-1", "supervisor")).json()
+    assert period["total"]["applied"] == 1
