@@ -35,3 +35,16 @@ class Locator:
         the lower code wins, so the answer is stable)."""
         hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
         return sorted((self.units[i] for i in hits), key=lambda u: (-u.depth, u.code))
+
+
+def cached(rt, session: Session, max_age: float = 60.0) -> Locator:
+    """The process's grid index, rebuilt when older than `max_age` seconds, so a directory
+    import reaches running workers and APIs without a restart."""
+    import time
+
+    entry = rt.cache.get("locator")
+    stamp = rt.cache.get("locator_at", 0.0)
+    if entry is None or time.monotonic() - stamp > max_age:
+        entry = Locator.load(session)
+        rt.cache["locator"], rt.cache["locator_at"] = entry, time.monotonic()
+    return entry

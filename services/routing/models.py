@@ -1,11 +1,11 @@
-"""Routing's own tables: the organisation, its staff and the work orders."""
+"""Routing's own tables: the organisation, staff, the responsibility list, work orders and their clocks."""
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UTCDateTime, service_metadata
+from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 
 
@@ -27,8 +27,12 @@ class Unit(Base):
     name_en: Mapped[str | None] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[str | None] = mapped_column(String(20))
+    # What a department is (police, environment, ...): the responsibility list may name a type.
+    unit_type: Mapped[str | None] = mapped_column(String(40), index=True)
     parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
     depth: Mapped[int] = mapped_column(Integer)  # 0 for the root; deeper is finer
+    # Codes from the root down, "/a/b/c/": a subtree is one indexed prefix match.
+    path: Mapped[str | None] = mapped_column(String(400), index=True)
     households: Mapped[int] = mapped_column(Integer, default=0)
     geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON, WGS-84
 
@@ -43,22 +47,183 @@ class Staff(Base):
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-OPEN_STATUSES = ("dispatched",)
+# A work order in one of these still needs its unit's work (and counts as load).
+OPEN_STATUSES = ("dispatched", "signed", "in_progress", "resolved", "verified")
+
+
+class ResponsibilityVersion(Base):
+    """One version of the responsibility list (职责清单); dispatch uses the newest active one."""
+
+    __tablename__ = "responsibility_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(Text)  # the JSON document
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoutingCase(Base):
+    """Routing's view of one case: its event counter and how often it was dispatched."""
+
+    __tablename__ = "routing_cases"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(20))
+    # Every routing event about the case takes the next value: intake drops older ones.
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(30))  # active | awaiting_designation | cancelled | merged
+    lead_work_order_id: Mapped[str | None] = mapped_column(String(36))
+    # What the dispatch needs again after a return or a reopening.
+    category: Mapped[str] = mapped_column(String(64))
+    matter_class: Mapped[str | None] = mapped_column(String(4))
+    urgency: Mapped[str] = mapped_column(String(4))
+    clock_profile: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    requester_id: Mapped[str | None] = mapped_column(String(64))
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    street_id: Mapped[str | None] = mapped_column(String(36))  # the street where the case is, if located
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+SCORE_COLUMNS = ["street_id", "unit_id", "category", "status", "excluded", "sign_late", "contact_late", "evaluated",
+                 "solved", "satisfaction", "resolved_at", "result_late"]
 
 
 class WorkOrder(Base):
     __tablename__ = "work_orders"
+    # The score query reads one period's rows from this index alone (PostgreSQL index-only scan).
+    __table_args__ = (Index("ix_work_orders_scores", "period", "role", postgresql_include=SCORE_COLUMNS),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(String(36), index=True)
     case_no: Mapped[str] = mapped_column(String(20))
     unit_id: Mapped[str] = mapped_column(String(36), index=True)
+    street_id: Mapped[str | None] = mapped_column(String(36), index=True)  # for scores by street
     assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
     requester_id: Mapped[str | None] = mapped_column(String(64))
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     category: Mapped[str] = mapped_column(String(64))
     urgency: Mapped[str] = mapped_column(String(4))
+    clock_profile: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(10), default="lead")  # lead 主办 | assist 协办
+    lead_id: Mapped[str | None] = mapped_column(String(36))  # an assisting order's lead order
     status: Mapped[str] = mapped_column(String(20), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)  # the case's event counter at the last change of this order
+    dispatch_no: Mapped[int] = mapped_column(Integer, default=1)  # 1 for the first dispatch of the case
+    designated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False)  # this order's result was reopened
     rule: Mapped[str] = mapped_column(Text)  # why this unit: kept for audit
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    period: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM of dispatch, local time: scores
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sign_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sign_late: Mapped[bool | None] = mapped_column(Boolean)
+    contact_late: Mapped[bool | None] = mapped_column(Boolean)
+    result_late: Mapped[bool | None] = mapped_column(Boolean)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    result_text: Mapped[str | None] = mapped_column(Text)
+    photos: Mapped[str | None] = mapped_column(Text)  # JSON list of URLs
+    # From intake's callback evaluation (回访); evaluated False means no answer came.
+    evaluated: Mapped[bool | None] = mapped_column(Boolean)
+    solved: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction: Mapped[str | None] = mapped_column(String(8))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    excluded_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TimelineEntry(Base):
+    """Every transition of a work order, with who and why: the audit trail."""
+
+    __tablename__ = "work_order_timeline"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(String(36), index=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))  # the order's status after the change
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Clock(Base):
+    """A deadline of a work order. `next_fire_at` is when the scanner must look at it next
+    (the warning, then the deadline); NULL once it fired both or was stopped."""
+
+    __tablename__ = "clocks"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # sign | contact | result
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    working_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Whistle(Base):
+    """吹哨报到: one department called to a work order, and when it reported."""
+
+    __tablename__ = "whistles"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_unit_id: Mapped[str] = mapped_column(String(36), index=True)
+    called_by: Mapped[str] = mapped_column(String(64))
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_by: Mapped[str | None] = mapped_column(String(64))
+    late: Mapped[bool | None] = mapped_column(Boolean)
+    assist_order_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class Extension(Base):
+    """延期 request; only a supervisor's approval moves the result deadline."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[str] = mapped_column(String(36), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    working_days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))  # pending | approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatchEntry(Base):
+    """A street's watch list (重点关注): high-risk disputes reported by mediation."""
+
+    __tablename__ = "watch_list"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[str] = mapped_column(String(36), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    street_unit_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    level: Mapped[str] = mapped_column(String(10))
+    indicators: Mapped[str] = mapped_column(Text)  # JSON list
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+

@@ -1,6 +1,6 @@
 from shared.service import ServiceSpec
 
-from . import api, handlers, models, seed
+from . import api, clocks, handlers, models, seed
 
 SPEC = ServiceSpec(
     name="routing",
@@ -12,4 +12,6 @@ SPEC = ServiceSpec(
     router=api.router,
     handlers=handlers.handlers,
     seed=seed.seed,
+    # The clock scanner: 预警 at 75 %, 超期 at 100 %, each emitted once.
+    background=clocks.run_scanner,
 )

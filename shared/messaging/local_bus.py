@@ -107,6 +107,7 @@ class LocalBus:
             if r.deliveries >= queue.delivery_limit:
                 self._settle(r.id, dead=f"delivery limit {queue.delivery_limit} reached")
         results = dispatcher.handle_batch([r.body.encode() for r in live]) if live else []
+        failed_at = utcnow()  # retry delays count from the failure, not from the fetch
         with self.engine.begin() as conn:
             done = [r.id for r, res in zip(live, results, strict=True) if res.outcome is Outcome.ACK]
             if done:
@@ -122,7 +123,7 @@ class LocalBus:
                                       f"{res.reason}")
                     else:
                         delay = queue.retry_delays_ms[attempt - 1] / 1000
-                        values = dict(attempt=attempt, available_at=now + timedelta(seconds=delay))
+                        values = dict(attempt=attempt, available_at=failed_at + timedelta(seconds=delay))
                     conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(**values))
         return len(rows)
 

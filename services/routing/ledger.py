@@ -1,0 +1,88 @@
+"""台账: work orders as CSV or XLSX, with filters. No personal data: ids and the matter only."""
+
+import csv
+import io
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from . import settings
+from .models import Unit, WorkOrder
+
+COLUMNS = [
+    ("case_no", "诉求编号"), ("work_order_id", "工单编号"), ("role", "主办/协办"), ("unit_code", "承办单位代码"),
+    ("unit_name", "承办单位"), ("category", "类别"), ("urgency", "紧急程度"), ("status", "状态"),
+    ("dispatch_no", "派单次数"), ("rule", "派单依据"), ("dispatched_at", "派单时间"), ("signed_at", "签收时间"),
+    ("contacted_at", "首次联系时间"), ("resolved_at", "办结时间"), ("closed_at", "结案时间"),
+    ("result_deadline", "办理时限"), ("sign_late", "签收超时"), ("contact_late", "联系超时"),
+    ("result_late", "办结超时"), ("outcome", "办理结果"), ("evaluated", "已评价"), ("solved", "已解决"),
+    ("satisfaction", "满意度"), ("excluded", "不计入考核"), ("exclusion_reason", "不计入原因"),
+]
+STATUS_ZH = {"dispatched": "待签收", "signed": "已签收", "in_progress": "办理中", "resolved": "已办结",
+             "verified": "已核查", "closed": "已结案", "returned": "已退单", "reassigned": "已改派",
+             "cancelled": "已撤销"}
+
+
+def query(period: str | None = None, unit_path: str | None = None, status: str | None = None,
+          category: str | None = None) -> Select:
+    stmt = select(WorkOrder, Unit).join(Unit, Unit.id == WorkOrder.unit_id).order_by(WorkOrder.created_at)
+    if period:
+        stmt = stmt.where(WorkOrder.period == period)
+    if unit_path:
+        stmt = stmt.where(Unit.path.startswith(unit_path))
+    if status:
+        stmt = stmt.where(WorkOrder.status == status)
+    if category:
+        stmt = stmt.where(WorkOrder.category.startswith(category))
+    return stmt
+
+
+def _fmt(value, tz):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if hasattr(value, "astimezone"):
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def rows(session: Session, stmt: Select) -> Iterator[list]:
+    tz = ZoneInfo(settings.scoring().get("timezone", "Asia/Shanghai"))
+    for order, unit in session.execute(stmt.execution_options(yield_per=1000)):
+        values = {
+            "case_no": order.case_no, "work_order_id": order.id, "role": "主办" if order.role == "lead" else "协办",
+            "unit_code": unit.code, "unit_name": unit.name, "category": order.category, "urgency": order.urgency,
+            "status": STATUS_ZH.get(order.status, order.status), "dispatch_no": order.dispatch_no,
+            "rule": order.rule, "dispatched_at": order.created_at, "signed_at": order.signed_at,
+            "contacted_at": order.contacted_at, "resolved_at": order.resolved_at, "closed_at": order.closed_at,
+            "result_deadline": order.result_deadline, "sign_late": order.sign_late,
+            "contact_late": order.contact_late, "result_late": order.result_late, "outcome": order.outcome,
+            "evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction,
+            "excluded": order.excluded, "exclusion_reason": order.exclusion_reason,
+        }
+        yield [_fmt(values[k], tz) for k, _ in COLUMNS]
+
+
+def to_csv(session: Session, stmt: Select) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([title for _, title in COLUMNS])
+    for row in rows(session, stmt):
+        writer.writerow(row)
+    # The BOM lets Excel open the Chinese text correctly.
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(session: Session, stmt: Select) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("工单台账")
+    ws.append([title for _, title in COLUMNS])
+    for row in rows(session, stmt):
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,90 @@
+"""考核: the rates per unit, street, department or category and period, and the composite score.
+
+Counted over lead work orders of the period (month of dispatch, local time) that were neither
+cancelled, returned, reassigned, nor excluded with a recorded reason:
+- 响应率 response: signed and first contact both in time / dispatched
+- 解决率 resolution: rated solved / evaluated (an order whose result was reopened counts unsolved)
+- 满意率 satisfaction: rated 满意 or 基本满意 (configurable) / evaluated
+- 办结率 completion: resolved / dispatched;  按期办结率 on time: resolved before the deadline / dispatched
+A rate whose denominator is zero is null, and its weight is left out of the composite.
+"""
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from . import settings
+from .models import Unit, WorkOrder
+
+COUNTED_OUT = ("cancelled", "returned", "reassigned")
+GROUPS = ("unit", "street", "department", "category")
+
+
+def _sum(cond):
+    return func.sum(case((cond, 1), else_=0))
+
+
+def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str):
+    """One row per group: key, dispatched, responded, evaluated, solved, satisfied, completed, on_time."""
+    satisfied_values = settings.scoring()["satisfied_values"]
+    key = {"unit": WorkOrder.unit_id, "department": WorkOrder.unit_id, "street": WorkOrder.street_id,
+           "category": WorkOrder.category}[group_by]
+    w = WorkOrder
+    stmt = (
+        select(key.label("key"), func.count().label("dispatched"),
+               _sum(and_(w.sign_late.is_(False), w.contact_late.is_(False))).label("responded"),
+               _sum(w.evaluated.is_(True)).label("evaluated"),
+               _sum(and_(w.evaluated.is_(True), w.solved.is_(True))).label("solved"),
+               _sum(and_(w.evaluated.is_(True), w.satisfaction.in_(satisfied_values))).label("satisfied"),
+               _sum(w.resolved_at.is_not(None)).label("completed"),
+               _sum(and_(w.resolved_at.is_not(None), w.result_late.is_(False))).label("on_time"))
+        .where(w.period.in_(period) if isinstance(period, tuple) else w.period == period,
+               w.role == "lead", w.excluded.is_(False), w.status.not_in(COUNTED_OUT))
+        .group_by(key)
+    )
+    if group_by == "department":
+        dept_levels = [lv["level"] for lv in settings.levels()["unit_levels"]]
+        stmt = stmt.join(Unit, Unit.id == w.unit_id).where(Unit.level.in_(dept_levels))
+    return session.execute(stmt).all()
+
+
+def _rate(num: int, den: int) -> float | None:
+    return None if not den else round(100.0 * num / den, 2)
+
+
+def composite(rates: dict, weights: dict) -> float | None:
+    used = {k: w for k, w in weights.items() if rates.get(k) is not None}
+    if not used:
+        return None
+    return round(sum(rates[k] * w for k, w in used.items()) / sum(used.values()), 2)
+
+
+def scores(session: Session, period: str, group_by: str, weights: dict | None = None) -> list[dict]:
+    weights = weights or settings.scoring()["weights"]
+    rows = raw_counts(session, period, group_by)
+    names = {}
+    if group_by != "category":
+        ids = [r.key for r in rows if r.key]
+        names = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))} if ids else {}
+    out = []
+    for r in rows:
+        rates = {"response": _rate(r.responded, r.dispatched), "resolution": _rate(r.solved, r.evaluated),
+                 "satisfaction": _rate(r.satisfied, r.evaluated), "completion": _rate(r.completed, r.dispatched),
+                 "on_time_completion": _rate(r.on_time, r.dispatched)}
+        unit = names.get(r.key)
+        out.append({
+            "key": r.key, "code": unit.code if unit else (r.key if group_by == "category" else None),
+            "name": unit.name if unit else (r.key or "（未定位）"),
+            "counts": {"dispatched": r.dispatched, "responded": r.responded, "evaluated": r.evaluated,
+                       "solved": r.solved, "satisfied": r.satisfied, "completed": r.completed, "on_time": r.on_time},
+            "rates": rates, "composite": composite(rates, weights),
+        })
+    out.sort(key=lambda x: (x["composite"] is None, -(x["composite"] or 0), x["code"] or ""))
+    return out
+
+
+def ranking(session: Session, period: str, level: str, weights: dict | None = None) -> list[dict]:
+    group = "street" if level == "street" else "department"
+    rows = [r for r in scores(session, period, group, weights) if r["key"]]
+    for i, r in enumerate(rows, start=1):
+        r["rank"] = i
+    return rows

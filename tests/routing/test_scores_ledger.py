@@ -1,0 +1,115 @@
+"""Score arithmetic on a hand-built set of work orders, rankings, exclusions and the ledger export."""
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime
+
+import openpyxl
+import pytest
+
+from services.routing import scores
+from services.routing.models import WorkOrder
+from services.routing.seed import unit_id
+
+from .conftest import GRID1_CODE, STREET, URBAN
+
+GRID2 = "510107001001002"
+T = datetime(2026, 10, 12, 3, 0, tzinfo=UTC)
+
+
+def order(unit_code, *, period="2026-10", status="closed", role="lead", excluded=False, sign_late=False,
+          contact_late=False, resolved=True, result_late=False, evaluated=None, solved=None, satisfaction=None,
+          street=STREET, category="env.garbage"):
+    return WorkOrder(id=str(uuid.uuid4()), case_id=str(uuid.uuid4()), case_no="2026-000001", unit_id=unit_id(unit_code),
+                     street_id=unit_id(street) if street else None, category=category, urgency="一般",
+                     role=role, status=status, seq=1, rule="测试", period=period, created_at=T, updated_at=T,
+                     sign_late=sign_late, contact_late=contact_late, resolved_at=T if resolved else None,
+                     result_late=result_late if resolved else None, evaluated=evaluated, solved=solved,
+                     satisfaction=satisfaction, excluded=excluded, exclusion_reason="诉求不合理" if excluded else None)
+
+
+@pytest.fixture
+def data(h):
+    with h.rt.uow() as s:
+        s.add_all([
+            # grid 1: four counted orders
+            order(GRID1_CODE, evaluated=True, solved=True, satisfaction="满意"),
+            order(GRID1_CODE, contact_late=True, result_late=True, evaluated=True, solved=False,
+                  satisfaction="基本满意"),
+            order(GRID1_CODE, evaluated=False),  # no answer in time: not evaluated, never satisfied
+            order(GRID1_CODE, status="dispatched", sign_late=None, contact_late=None, resolved=False),
+            # never counted: excluded with a reason, returned, assisting, another month
+            order(GRID1_CODE, excluded=True, sign_late=True, evaluated=True, solved=False, satisfaction="不满意"),
+            order(GRID1_CODE, status="returned", sign_late=True),
+            order(GRID1_CODE, role="assist", sign_late=True),
+            order(GRID1_CODE, period="2026-09", sign_late=True),
+            # grid 2: one
+            order(GRID2, evaluated=True, solved=True, satisfaction="不满意"),
+            # a department, the case located outside any street; not evaluated yet
+            order(URBAN, street=None, category="facility.road"),
+        ])
+    return h
+
+
+def by_code(rows):
+    return {r["code"]: r for r in rows}
+
+
+def test_rates_and_composite_per_unit(data):
+    rows = by_code(data.client.get("/routing/v1/scores", params={"period": "2026-10"},
+                                   headers=data.headers("supervisor")).json()["rows"])
+    g1 = rows[GRID1_CODE]
+    assert g1["counts"] == {"dispatched": 4, "responded": 2, "evaluated": 2, "solved": 1, "satisfied": 2,
+                            "completed": 3, "on_time": 2}
+    assert g1["rates"] == {"response": 50.0, "resolution": 50.0, "satisfaction": 100.0, "completion": 75.0,
+                           "on_time_completion": 50.0}
+    assert g1["composite"] == 67.5  # (30×50 + 35×50 + 35×100) / 100
+    assert rows[GRID2]["composite"] == 65.0  # (30×100 + 35×100 + 35×0) / 100
+    # No evaluation yet: resolution and satisfaction are unknown, and only the response weight counts.
+    assert rows[URBAN]["rates"]["resolution"] is None and rows[URBAN]["composite"] == 100.0
+
+
+def test_street_and_category_groups_and_the_ranking(data):
+    with data.rt.uow() as s:
+        street = by_code(scores.scores(s, "2026-10", "street"))[STREET]
+        assert street["counts"]["dispatched"] == 5
+        assert street["rates"]["response"] == 60.0 and street["rates"]["resolution"] == 66.67
+        assert street["composite"] == 64.67
+        cats = by_code(scores.scores(s, "2026-10", "category"))
+        assert cats["env.garbage"]["counts"]["dispatched"] == 5 and cats["facility.road"]["counts"]["dispatched"] == 1
+        # Configurable weights: response alone.
+        only = by_code(scores.scores(s, "2026-10", "unit", {"response": 100, "resolution": 0, "satisfaction": 0}))
+        assert only[GRID1_CODE]["composite"] == 50.0
+    r = data.client.get("/routing/v1/rankings", params={"period": "2026-10", "level": "department"},
+                        headers=data.headers("supervisor")).json()
+    assert [(x["rank"], x["code"]) for x in r["rows"]] == [(1, URBAN)]
+    r = data.client.get("/routing/v1/rankings", params={"period": "2026-13"}, headers=data.headers("supervisor"))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "scores.bad_period"
+
+
+def test_an_exclusion_needs_a_reason_and_a_supervisor_and_is_recorded(h):
+    oid = h.lead(h.submit())["id"]
+    assert h.post(f"/work-orders/{oid}/exclusion", "supervisor", {}).json()["error"]["field"] == "reason"
+    assert h.post(f"/work-orders/{oid}/exclusion", "grid", {"reason": "诉求不合理"}).status_code == 403
+    r = h.post(f"/work-orders/{oid}/exclusion", "supervisor", {"reason": "诉求人要求超出政策范围"})
+    assert r.json()["excluded"] and r.json()["exclusion_reason"] == "诉求人要求超出政策范围"
+    entry = [t for t in h.get(oid)["timeline"] if t["kind"] == "excluded"][0]
+    assert entry["actor_id"] == "u-supervisor-1"
+
+
+def test_the_ledger_exports_csv_and_xlsx_with_filters(data):
+    headers = data.headers("supervisor")
+    r = data.client.get("/routing/v1/ledger", params={"format": "csv", "period": "2026-10"}, headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["诉求编号", "工单编号"] and len(rows) == 1 + 9
+    assert "u-resident" not in r.text
+    r = data.client.get("/routing/v1/ledger", params={"format": "xlsx", "period": "2026-10", "unit_code": GRID2},
+                        headers=headers)
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    values = list(sheet.values)
+    assert values[0][0] == "诉求编号" and len(values) == 2 and values[1][3] == GRID2
+    r = data.client.get("/routing/v1/ledger", params={"format": "pdf"}, headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "ledger.bad_format"
+    assert data.client.get("/routing/v1/ledger", headers=data.headers("grid")).status_code == 403
