@@ -1,8 +1,9 @@
-"""Notify's own tables."""
+"""Notify's own tables: the recipient directory with preferences, units, messages (the send
+queue and its history), webhook subscriptions, send counters and digest items."""
 
 from datetime import datetime
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, service_metadata
@@ -16,11 +17,51 @@ class Base(DeclarativeBase):
 outbox, inbox = messaging_tables(Base.metadata)
 
 
+class Recipient(Base):
+    """Contact details and preferences of one person. Personal data: never logged, masked in responses."""
+
+    __tablename__ = "recipients"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(30))
+    unit_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    wechat_openid: Mapped[str | None] = mapped_column(String(64))
+    push_token: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    lang: Mapped[str] = mapped_column(String(5), default="zh")
+    # JSON lists: the external channels in the order the person reads them; categories opted out of
+    channels: Mapped[str] = mapped_column(Text, default='["wechat", "push", "sms", "email"]')
+    opt_outs: Mapped[str] = mapped_column(Text, default="[]")
+    quiet_start: Mapped[str] = mapped_column(String(5), default="22:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="07:00")
+    timezone: Mapped[str] = mapped_column(String(40), default="Asia/Shanghai")
+    sms_daily_limit: Mapped[int] = mapped_column(Integer, default=10)  # per number and template
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Unit(Base):
+    """The organisation tree, enough to find a unit's supervisor and its staff."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+
+
 class Message(Base):
-    """One message to one recipient on one channel; at most one per event, recipient and channel."""
+    """One message to one recipient on one channel; at most one per event, recipient and channel.
+
+    Also the send queue: the sender claims rows in state queued whose next_attempt_at has come.
+    """
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("event_id", "recipient_id", "channel", name="uq_messages_once"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient_id", "channel", name="uq_messages_once"),
+        Index("ix_messages_due", "status", "next_attempt_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36))
@@ -31,6 +72,70 @@ class Message(Base):
     subject_id: Mapped[str] = mapped_column(String(36), index=True)
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
+    # queued, sending (claimed by a sender), sent, delivered, failed, suppressed
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    category: Mapped[str] = mapped_column(String(30), default="general", server_default="general")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    template_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    variables: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")  # JSON; ids and codes only
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    reason: Mapped[str | None] = mapped_column(String(300))  # why failed/suppressed/deferred, no personal data
+    fallback_from: Mapped[str | None] = mapped_column(String(36))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # in the dead-letter queue since
+
+
+class WebhookSubscription(Base):
+    """A government system that wants events (ids only), signed with its own secret."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    event_patterns: Mapped[str] = mapped_column(Text)  # JSON list of topic patterns, e.g. "routing.case.*"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SendCounter(Base):
+    """Messages sent per (channel, hashed address, template, local day): the per-number limits."""
+
+    __tablename__ = "send_counters"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WechatRefusal(Base):
+    """A user refused a subscription template (errcode 43101): stop sending it until they subscribe again."""
+
+    __tablename__ = "wechat_refusals"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DigestItem(Base):
+    """A warned or overdue work order of a unit on a day, for the unit's daily digest."""
+
+    __tablename__ = "digest_items"
+    __table_args__ = (UniqueConstraint("unit_id", "day", "work_order_id", "kind", "clock", name="uq_digest_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    day: Mapped[str] = mapped_column(String(10))  # local date, YYYY-MM-DD
+    kind: Mapped[str] = mapped_column(String(10))  # warned, overdue
+    clock: Mapped[str] = mapped_column(String(10))
+    case_id: Mapped[str] = mapped_column(String(36))
+    case_no: Mapped[str] = mapped_column(String(40))
+    work_order_id: Mapped[str] = mapped_column(String(36))
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)

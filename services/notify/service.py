@@ -1,6 +1,23 @@
+import threading
+
+from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import api, handlers, models
+from . import api, directory, handlers, models
+
+
+def background(rt: ServiceRuntime, stop: threading.Event) -> None:
+    """The worker's sender loop and the daily digest (imported here: API processes never send)."""
+    from .digest import run_daily
+    from .sender import Sender
+
+    threading.Thread(target=run_daily, args=(rt, stop), name="notify-digest", daemon=True).start()
+    sender = Sender(rt)
+    try:
+        sender.run(stop)
+    finally:
+        sender.close()
+
 
 SPEC = ServiceSpec(
     name="notify",
@@ -11,4 +28,6 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     router=api.router,
     handlers=handlers.handlers,
+    seed=directory.seed,
+    background=background,
 )
