@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import ApiError
 from shared.events import mediation as ev
+from shared.ids import unit_id
 
 from . import config
 from .disputes import Out, active_mediator_ids, emit, require_open
@@ -51,16 +52,10 @@ def assess(session: Session, out: Out, dispute: Dispute, indicators: list[str], 
         committee = session.get(Committee, dispute.committee_id) if dispute.committee_id else None
         street_code = committee.street_code if committee else None
         emit(out, dispute, ev.RiskRaised, level=level, indicators=sorted(set(indicators)),
-             street_unit_id=routing_unit_id(street_code) if street_code else None, street_code=street_code,
+             street_unit_id=unit_id(street_code) if street_code else None, street_code=street_code,
              committee_id=dispute.committee_id, mediator_ids=active_mediator_ids(session, dispute.id),
              police_unit_code=assessment.police_liaison_unit)
     session.flush()
     return assessment
 
 
-def routing_unit_id(code: str) -> str:
-    """Routing's id for a unit: uuid5 of its code in routing's namespace (services/routing/seed.py),
-    stable by design so other services can name a unit by its code."""
-    import uuid
-
-    return str(uuid.uuid5(uuid.UUID("6f1c3a52-8f0e-4f7e-9a55-0b6a8d1c2e11"), code))

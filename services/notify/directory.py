@@ -5,7 +5,6 @@ are notify's own data, changed by their owners through the API.
 """
 
 import json
-import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,17 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
+from shared.ids import unit_id
 from shared.runtime import ServiceRuntime
 
 from .models import Recipient, Unit
 
 DATA = Path(__file__).resolve().parent / "data"
-# Routing's stable unit ids are uuid5(this namespace, unit code): events name units by those ids.
-UNIT_NAMESPACE = uuid.UUID("6f1c3a52-8f0e-4f7e-9a55-0b6a8d1c2e11")
-
-
-def unit_id(code: str) -> str:
-    return str(uuid.uuid5(UNIT_NAMESPACE, code))
 
 
 @lru_cache(maxsize=1)

@@ -2,22 +2,15 @@
 responsibility list as its first version."""
 
 import json
-import uuid
 
 from sqlalchemy import select
 
 from shared.db import utcnow
+from shared.ids import unit_id
 from shared.runtime import ServiceRuntime
 
 from . import responsibility, settings
 from .models import ResponsibilityVersion, Staff, Unit
-
-NAMESPACE = uuid.UUID("6f1c3a52-8f0e-4f7e-9a55-0b6a8d1c2e11")
-
-
-def unit_id(code: str) -> str:
-    # Stable ids, so a re-seeded or re-imported directory keeps references valid.
-    return str(uuid.uuid5(NAMESPACE, code))
 
 
 def seed(rt: ServiceRuntime) -> None:
