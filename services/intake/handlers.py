@@ -1,32 +1,196 @@
-"""How intake follows other services' events."""
+"""How intake follows other services' events: routing's work orders and mediation's disputes.
+
+notify.message.* events also reach intake's queue; intake registers no handler for them, so
+the dispatcher acks them without touching the database (the resident's inbox is notify's).
+"""
+
+from datetime import timedelta
 
 from shared.db import utcnow
-from shared.events.routing import CaseDispatched
+from shared.events.mediation import DisputeEvent
+from shared.events.routing import WorkOrderEvent
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from .cases import add_timeline
-from .models import Case
+from .cases import add_timeline, set_status
+from .models import Case, WorkOrderSeen
+from .policy import policy
+from .status import rank
+
+# Statuses intake itself ended: no routing or mediation event moves a case out of them.
+ENDED_AT_INTAKE = frozenset({"withdrawn", "merged", "answered", "self_resolved"})
 
 
 class CaseMissing(Exception):
     """An event for a case intake does not have: retried, then dead-lettered."""
 
 
-def on_dispatched(ctx: HandlerContext, event: CaseDispatched) -> None:
-    case = ctx.session.get(Case, event.case_id, with_for_update=True)
+def _public_text(kind: str, e) -> str | None:
+    unit = e.unit_name
+    match kind:
+        case "dispatched":
+            return f"已派单：由{unit}办理"
+        case "designated":
+            return f"已指定由{unit}办理"
+        case "signed":
+            return f"{unit}已签收"
+        case "contacted":
+            return f"{unit}已与您联系"
+        case "returned":
+            return "工单已退回，正在重新派单"
+        case "escalated":
+            return "已吹哨，相关部门协同办理"
+        case "extended":
+            return f"办理期限已延长至 {e.new_result_deadline.astimezone().strftime('%Y-%m-%d %H:%M')}"
+        case "resolved":
+            return f"已办结（{e.outcome}）：{e.result_text}"
+        case "verified":
+            return "办理结果已核查" if e.passed else "核查未通过，继续办理"
+        case "closed":
+            return "已结案"
+    return None
+
+
+def _internal_text(kind: str, e) -> str | None:
+    match kind:
+        case "dispatched":
+            return f"派单依据：{e.rule}"
+        case "returned":
+            return f"{e.unit_name}退单：{e.reason}（依据：{e.legal_basis}）"
+        case "escalated":
+            return f"吹哨：{len(e.department_unit_ids)} 个部门" + (f"，{e.note}" if e.note else "")
+        case "reported":
+            return f"部门 {e.department_unit_id} 已报到" + ("（超时）" if e.late else "")
+        case "extended":
+            return "延期原因：" + (e.reason or "未说明")
+        case "warned":
+            return f"预警：{e.clock} 时限将至"
+        case "overdue":
+            return f"超时：{e.clock} 时限已过"
+        case "supervised":
+            return f"督办：{e.note}"
+        case "verified":
+            return f"核查意见：{e.note}" if e.note else None
+    return None
+
+
+# event kind → the status it means (None: a timeline entry only)
+ROUTING_STATUS = {"dispatched": "dispatched", "designated": "dispatched", "signed": "signed",
+                  "contacted": "contacted", "returned": "returned", "resolved": "resolved",
+                  "verified": "verified", "closed": "closed"}
+
+
+def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None:
+    session = ctx.session
+    case = session.get(Case, event.case_id, with_for_update=True)
     if case is None:
         raise CaseMissing(event.case_id)
-    if event.seq <= case.routing_seq:
-        return  # stale or repeated: never move a case backwards
-    case.status = "dispatched"
-    case.unit_id, case.unit_name = event.unit_id, event.unit_name
+    seen = session.get(WorkOrderSeen, event.work_order_id)
+    if seen is not None and event.seq <= seen.last_seq:
+        return  # repeated or older than what was applied for this work order
+    if seen is None:
+        seen = WorkOrderSeen(work_order_id=event.work_order_id, case_id=case.id, last_seq=0,
+                             role=getattr(event, "role", "lead"))
+        session.add(seen)
+    seen.last_seq = event.seq
+    public, internal = _public_text(kind, event), _internal_text(kind, event)
+
+    def note_only(why: str) -> None:
+        add_timeline(session, case.id, f"routing_{kind}", f"{why}：{public or internal or kind}", public=False,
+                     at=event.at)
+
+    if case.status in ENDED_AT_INTAKE:
+        return note_only("诉求已在受理端结束，记录工单变化")
+    if case.cycle_started_at is not None and event.at < case.cycle_started_at:
+        return note_only("重启前的工单变化")
+    if kind in ("dispatched", "designated"):
+        if getattr(event, "role", "lead") == "assist":
+            add_timeline(session, case.id, "assist", f"协办单位：{event.unit_name}", at=event.at)
+            return None
+        seen.dispatched_at = event.at
+        current = session.get(WorkOrderSeen, case.work_order_id) if case.work_order_id else None
+        if (current is not None and current.work_order_id != event.work_order_id and case.status != "returned"
+                and current.dispatched_at is not None and event.at < current.dispatched_at):
+            return note_only("较早的工单")
+        new_order = case.work_order_id != event.work_order_id
+        case.work_order_id = event.work_order_id
+        case.unit_id, case.unit_name = event.unit_id, event.unit_name
+        if new_order or rank("dispatched") > case.status_rank:
+            set_status(case, "dispatched")
+    elif event.work_order_id != case.work_order_id:
+        return note_only("非当前工单")
+    else:
+        target = ROUTING_STATUS.get(kind)
+        if kind == "returned":
+            set_status(case, "returned")  # the current order ended: waiting for the next one
+        elif kind == "verified" and not event.passed:
+            set_status(case, "contacted")  # back to handling
+            case.evaluation_due_at = None
+        elif target is not None and rank(target) > case.status_rank:
+            set_status(case, target)
+        if kind == "resolved":
+            case.outcome, case.result_text, case.resolved_at = event.outcome, event.result_text, event.at
+            case.evaluation_due_at = utcnow() + timedelta(days=policy()["evaluation"]["window_days"])
+        elif kind == "closed" and event.outcome:
+            case.outcome = event.outcome
     case.routing_seq = event.seq
     case.updated_at = utcnow()
-    add_timeline(ctx.session, case.id, "dispatched", f"已派单：由{event.unit_name}办理", at=event.at)
-    add_timeline(ctx.session, case.id, "dispatch_rule", f"派单依据：{event.rule}", public=False,
-                 at=event.at)
+    if public:
+        add_timeline(session, case.id, kind, public, at=event.at)
+    if internal:
+        add_timeline(session, case.id, "dispatch_rule" if kind == "dispatched" else f"{kind}_note", internal,
+                     public=False, at=event.at)
+    return None
+
+
+MEDIATION = {
+    # event type → (status, public text)
+    "mediation.case.applied": ("mediation_applied", "调解申请已登记"),
+    "mediation.case.accepted": ("mediation_accepted", "人民调解委员会已受理"),
+    "mediation.case.refused": ("mediation_refused", "一方当事人明确拒绝调解，调解不再进行；可通过其他途径解决"),
+    "mediation.case.assigned": ("mediation_assigned", "已指派调解员"),
+    "mediation.session.scheduled": ("mediation_scheduled", "已安排调解会"),
+    "mediation.session.held": ("mediation_held", "调解会已召开"),
+    "mediation.agreement.signed": ("mediation_agreed", "已签订调解协议"),
+    "mediation.case.succeeded": ("mediation_succeeded", "调解成功，协议已履行"),
+    "mediation.case.failed": ("mediation_failed", "调解终止，可通过仲裁、行政或司法途径解决"),
+    "mediation.risk.raised": (None, None),
+    "mediation.case.overdue": (None, None),
+    "mediation.followup.due": (None, None),
+}
+
+
+def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -> None:
+    if event.case_id is None:
+        return  # a dispute that did not come through intake
+    session = ctx.session
+    case = session.get(Case, event.case_id, with_for_update=True)
+    if case is None:
+        raise CaseMissing(event.case_id)
+    if event.seq <= case.mediation_seq:
+        return  # stale or repeated
+    case.mediation_seq = event.seq
+    case.dispute_id = event.dispute_id
+    status, public = MEDIATION[event_type]
+    if status is None:
+        add_timeline(session, case.id, event_type.split(".", 1)[1], f"调解：{event_type}", public=False,
+                     at=event.at)
+        return
+    if case.status in ENDED_AT_INTAKE:
+        add_timeline(session, case.id, "mediation_note", public, public=False, at=event.at)
+        return
+    if event_type == "mediation.case.failed" and event.reason == "withdrawn":
+        public = "调解申请已撤回"
+    if rank(status) > case.status_rank:
+        set_status(case, status)
+    add_timeline(session, case.id, status, public, at=event.at)
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
-    return {"routing.case.dispatched.v1": on_dispatched}
+    table: dict[str, Handler] = {}
+    for kind in ("dispatched", "signed", "contacted", "returned", "designated", "escalated", "reported",
+                 "extended", "resolved", "verified", "closed", "warned", "overdue", "supervised"):
+        table[f"routing.case.{kind}.v1"] = lambda ctx, e, kind=kind: apply_routing(ctx, kind, e)
+    for event_type in MEDIATION:
+        table[f"{event_type}.v1"] = lambda ctx, e, t=event_type: apply_mediation(ctx, t, e)
+    return table

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import BigIntId, UTCDateTime, service_metadata
@@ -15,31 +15,58 @@ class Base(DeclarativeBase):
 
 outbox, inbox = messaging_tables(Base.metadata)
 
-STATUS_LABELS = {
-    "submitted": ("已受理", "Received"),
-    "dispatched": ("已派单", "Dispatched"),
-}
-
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (
+        # The duplicate lookup: category, a grid cell of the point, a time window (see duplicates.py).
+        Index("ix_cases_dup", "category", "grid_cell", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_no: Mapped[str] = mapped_column(String(20), unique=True)
     reporter_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A hotline caller's phone (E.164). Kept here only; never in events or logs.
+    reporter_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    created_by_id: Mapped[str | None] = mapped_column(String(64))  # the operator or grid worker who filed it
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)  # 保密
+    consent: Mapped[bool | None] = mapped_column(Boolean)  # a caller's consent to record the call
     appeal_type: Mapped[str] = mapped_column(String(8))
     category: Mapped[str] = mapped_column(String(64))
+    category_version: Mapped[int] = mapped_column(Integer, default=1)
+    matter_class: Mapped[str | None] = mapped_column(String(4))
+    clock_profile: Mapped[str | None] = mapped_column(String(40))
+    route: Mapped[str] = mapped_column(String(10), default="dispatch")
+    answers: Mapped[dict | None] = mapped_column(JSON)  # the category's extra questions
     description: Mapped[str] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)  # WGS-84
     lon: Mapped[float | None] = mapped_column(Float)
+    coord_system: Mapped[str | None] = mapped_column(String(8))  # as given: wgs84 / gcj02 / bd09
+    orig_lat: Mapped[float | None] = mapped_column(Float)
+    orig_lon: Mapped[float | None] = mapped_column(Float)
+    grid_cell: Mapped[int | None] = mapped_column(BigInteger)
     address: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
     urgency: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(20), index=True)
+    # A status only moves forward within a cycle (see status.py); a reopen starts a new cycle.
+    status_rank: Mapped[int] = mapped_column(Integer, default=0)
+    cycle_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    work_order_id: Mapped[str | None] = mapped_column(String(36))  # routing's current lead work order
     unit_id: Mapped[str | None] = mapped_column(String(36))
     unit_name: Mapped[str | None] = mapped_column(String(100))
-    # routing's work-order sequence last applied: an event with a lower one is stale
+    # routing's work-order sequence last applied on the current work order (kept for the slice)
     routing_seq: Mapped[int] = mapped_column(Integer, default=0)
+    mediation_seq: Mapped[int] = mapped_column(Integer, default=0)
+    dispute_id: Mapped[str | None] = mapped_column(String(36))
+    parent_case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # merged into
+    interest_count: Mapped[int] = mapped_column(Integer, default=1)  # the reporter plus those who joined
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    result_text: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    evaluation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -62,3 +89,82 @@ class CaseCounter(Base):
 
     period: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026-11
     value: Mapped[int] = mapped_column(Integer)
+
+
+class WorkOrderSeen(Base):
+    """The last `seq` applied per routing work order: an event at or below it is stale or repeated."""
+
+    __tablename__ = "work_orders_seen"
+
+    work_order_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(10), default="lead")
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Follower(Base):
+    """Residents who joined a case (它也影响我) and follow its updates."""
+
+    __tablename__ = "case_followers"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # None until a case or supplement uses it
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(120))
+    path: Mapped[str] = mapped_column(String(300))  # relative to var_dir/attachments
+    thumb_path: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Evaluation(Base):
+    """A callback evaluation (回访), or the record that none came in time (evaluated=False)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    work_order_id: Mapped[str | None] = mapped_column(String(36))
+    unit_id: Mapped[str | None] = mapped_column(String(36))
+    evaluated: Mapped[bool] = mapped_column(Boolean)
+    contacted: Mapped[bool | None] = mapped_column(Boolean)
+    solved: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction: Mapped[str | None] = mapped_column(String(4))
+    comment: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(10))  # resident / operator / timeout
+    by_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """A submission's Idempotency-Key: a retry returns the same case; another body is a conflict."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CatalogueVersion(Base):
+    """Each published category catalogue; the highest version is current. Version 1 is catalogue.json."""
+
+    __tablename__ = "catalogue_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[str] = mapped_column(Text)  # the JSON tree
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

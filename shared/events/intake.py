@@ -28,6 +28,8 @@ class CaseSubmitted(Payload):
     # direct: closed at intake (a consultation answered on the spot), counted but not dispatched
     route: Literal["dispatch", "mediation", "direct"] = "dispatch"
     submitted_at: datetime
+    # the catalogue node's clock profile (general / utility / life_safety / complex / …), when known
+    clock_profile: str | None = None
 
 
 @event("intake.case.supplemented", 1, subject=("case", "case_id"))

@@ -30,7 +30,7 @@ def _headers(role: str) -> dict:
 
 def _submit(cluster: Cluster) -> dict:
     r = httpx.post(f"{cluster.url('intake')}/intake/v1/cases", headers=_headers("resident"), timeout=10,
-                   json={"category": "facility.streetlight", "description": "玉林北路路灯不亮已经一周", **GRID_POINT})
+                   json={"category": "env.garbage", "description": "玉林北路小区门口垃圾三天没人清运", **GRID_POINT})
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -1,0 +1,84 @@
+"""Photos and documents: type and size checked, EXIF/GPS stripped, thumbnails made.
+
+An image is decoded with Pillow (its real format must match the declared type), turned
+upright from its EXIF orientation, and re-encoded from the pixels alone, so no metadata —
+camera, time, GPS position — survives. The original bytes are never stored.
+"""
+
+import io
+import uuid
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.errors import ApiError
+
+from .models import Attachment
+from .policy import policy
+
+Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
+
+
+def root(var_dir: Path) -> Path:
+    return (var_dir / "attachments").resolve()
+
+
+def _clean_image(data: bytes, expected_format: str) -> tuple[bytes, bytes]:
+    """(stripped image, JPEG thumbnail) or ApiError."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format != expected_format:
+                raise ApiError(422, "attachment.corrupt", field="content_type")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            upright = ImageOps.exif_transpose(img)
+            mode = "RGBA" if upright.mode in ("RGBA", "LA", "P") and expected_format != "JPEG" else "RGB"
+            pixels = upright.convert(mode)
+            clean = Image.new(mode, pixels.size)  # a new image carries no info/exif from the upload
+            clean.paste(pixels)
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise ApiError(422, "attachment.corrupt", field="file") from None
+    out = io.BytesIO()
+    clean.save(out, format=expected_format, **({"quality": 90} if expected_format in ("JPEG", "WEBP") else {}))
+    thumb = clean.convert("RGB")
+    size = policy()["attachments"]["thumbnail_px"]
+    thumb.thumbnail((size, size))
+    tout = io.BytesIO()
+    thumb.save(tout, format="JPEG", quality=80)
+    return out.getvalue(), tout.getvalue()
+
+
+def store(session: Session, var_dir: Path, owner_id: str, content_type: str, filename: str | None,
+          data: bytes) -> Attachment:
+    rules = policy()["attachments"]
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    if not data:
+        raise ApiError(422, "attachment.empty", field="file")
+    if len(data) > rules["max_bytes"]:
+        raise ApiError(413, "attachment.too_large", field="file")
+    thumb = None
+    if content_type in rules["image_types"]:
+        data, thumb = _clean_image(data, rules["image_types"][content_type])
+    elif content_type in rules["document_types"]:
+        if not data.startswith(rules["document_types"][content_type].encode()):
+            raise ApiError(422, "attachment.corrupt", field="content_type")
+    else:
+        raise ApiError(415, "attachment.bad_type", field="content_type")
+    att_id = str(uuid.uuid4())
+    folder = root(var_dir) / att_id[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    rel = f"{att_id[:2]}/{att_id}.{EXTENSIONS[content_type]}"
+    (root(var_dir) / rel).write_bytes(data)
+    thumb_rel = None
+    if thumb is not None:
+        thumb_rel = f"{att_id[:2]}/{att_id}.thumb.jpg"
+        (root(var_dir) / thumb_rel).write_bytes(thumb)
+    safe_name = Path(filename).name[:120] if filename else None
+    att = Attachment(id=att_id, owner_id=owner_id, case_id=None, content_type=content_type, size=len(data),
+                     filename=safe_name, path=rel, thumb_path=thumb_rel, created_at=utcnow())
+    session.add(att)
+    return att

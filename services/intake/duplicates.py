@@ -1,0 +1,56 @@
+"""Finding open cases that may be the same problem.
+
+The lookup is indexed: `ix_cases_dup (category, grid_cell, created_at)` narrows a million
+cases to the few of the same category in the cells around the point within the category's
+time window; only those few are compared by distance and by text (character bigrams).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import geo, textsim
+from .catalogue import Category
+from .models import Case
+from .policy import policy
+from .status import OPEN
+
+
+@dataclass(frozen=True)
+class Candidate:
+    case: Case
+    distance_m: float
+    similarity: float
+
+
+def find(session: Session, category: Category, description: str, lat: float, lon: float, *,
+         now: datetime, exclude_id: str | None = None) -> list[Candidate]:
+    rules = policy()["duplicates"]
+    if category.radius_m <= 0 or category.window_days <= 0:
+        return []
+    cells = geo.cells_around(lat, lon, category.radius_m, rules["cell_degrees"])
+    since = now - timedelta(days=category.window_days)
+    rows = session.execute(
+        select(Case.id, Case.lat, Case.lon, Case.description, Case.status)
+        .where(Case.category == category.code, Case.grid_cell.in_(cells), Case.created_at >= since)
+        .order_by(Case.created_at.desc()).limit(rules["max_candidates"])
+    ).all()
+    mine = textsim.bigrams(description)
+    found = []
+    for row in rows:
+        if row.id == exclude_id or row.status not in OPEN:
+            continue
+        d = geo.distance_m(lat, lon, row.lat, row.lon)
+        if d > category.radius_m:
+            continue
+        s = textsim.similarity(mine, row.description)
+        if s >= rules["min_similarity"]:
+            found.append((row.id, d, s))
+    found.sort(key=lambda t: (-t[2], t[1]))
+    found = found[: rules["max_offers"]]
+    if not found:
+        return []
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([f[0] for f in found])))}
+    return [Candidate(cases[i], round(d, 1), round(s, 3)) for i, d, s in found]

@@ -1,0 +1,54 @@
+"""A case's statuses, their order, and the rule that a stale event never moves a case backwards.
+
+Within one cycle (from submission, or from a reopen) a status has a rank and only moves to a
+higher one, with two deliberate exceptions on the *current* work order: a return (退单: the
+order ended, the case waits for a new one) and a failed verification (back to handling).
+Every work order also keeps the last `seq` applied, so a repeated or older event of the same
+order is dropped outright; an event of a work order that is not the current one, or from
+before the cycle started, is kept as an internal note and changes nothing a resident sees.
+"""
+
+# status → (rank, Chinese, English)
+STATUSES: dict[str, tuple[int, str, str]] = {
+    "submitted": (0, "已受理", "Received"),
+    "reopened": (0, "已重启，待重新派单", "Reopened"),
+    "returned": (5, "已退回，待重新派单", "Returned, awaiting re-dispatch"),
+    "referred": (5, "已转人民调解", "Referred to mediation"),
+    "dispatched": (10, "已派单", "Dispatched"),
+    "mediation_applied": (10, "调解已登记", "Mediation registered"),
+    "signed": (20, "已签收", "Signed for"),
+    "mediation_accepted": (20, "调解已受理", "Mediation accepted"),
+    "mediation_assigned": (25, "已指派调解员", "Mediator assigned"),
+    "contacted": (30, "已联系", "Contacted"),
+    "mediation_scheduled": (30, "已安排调解", "Session scheduled"),
+    "mediation_held": (35, "调解进行中", "Mediation in progress"),
+    "resolved": (50, "已办结，待评价", "Resolved, awaiting your evaluation"),
+    "mediation_agreed": (50, "已达成调解协议", "Agreement signed"),
+    "verified": (55, "已核查", "Verified"),
+    "closed": (60, "已结案", "Closed"),
+    "mediation_succeeded": (60, "调解成功", "Mediation succeeded"),
+    "mediation_failed": (60, "调解终止", "Mediation ended without agreement"),
+    "mediation_refused": (60, "对方拒绝调解", "A party refused mediation"),
+    "answered": (100, "已直接办结", "Answered on the spot"),
+    "self_resolved": (100, "网格员已自办自结", "Handled by the grid worker on the spot"),
+    "withdrawn": (100, "已撤回", "Withdrawn"),
+    "merged": (100, "已合并", "Merged into another case"),
+}
+
+# Finished: nothing more can be added, joined or withdrawn.
+FINISHED = frozenset({"closed", "answered", "self_resolved", "withdrawn", "merged", "mediation_succeeded",
+                      "mediation_failed", "mediation_refused"})
+# Still being worked on: what duplicates are looked for among and merges go into.
+OPEN = frozenset(s for s in STATUSES if s not in FINISHED and s not in ("resolved", "verified",
+                                                                         "mediation_agreed"))
+
+
+def rank(status: str) -> int:
+    return STATUSES[status][0]
+
+
+def label(status: str, english: bool = False) -> str:
+    entry = STATUSES.get(status)
+    if entry is None:
+        return status
+    return entry[2] if english else entry[1]

@@ -1,0 +1,28 @@
+"""Similarity of short Chinese texts by character bigrams.
+
+Chinese has no spaces; character bigrams catch shared words (垃圾, 清运, 东门) without a
+word segmenter and are robust to the reporter's own phrasing. Punctuation and digits
+are dropped so "3天" and "三天" noise does not count.
+"""
+
+import re
+
+_KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
+
+
+def bigrams(text: str) -> set[str]:
+    grams: set[str] = set()
+    for run in _KEEP.findall(text.lower()):
+        if len(run) == 1:
+            grams.add(run)
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def similarity(a: str | set[str], b: str | set[str]) -> float:
+    """Dice coefficient of the bigram sets: 0 (nothing shared) … 1 (same)."""
+    ga = a if isinstance(a, set) else bigrams(a)
+    gb = b if isinstance(b, set) else bigrams(b)
+    if not ga or not gb:
+        return 0.0
+    return 2 * len(ga & gb) / (len(ga) + len(gb))

@@ -1,0 +1,114 @@
+"""What each reader sees of a case. Reporter identity follows the visibility policy:
+
+- the reporter sees their own case; a follower (它也影响我) sees the matter, never the reporter;
+- staff in `identity_roles` see who reported it, handlers see a user id and a masked phone;
+- a confidential case (保密) shows the person only to `confidential_identity_roles`;
+- an anonymous report shows nobody the person; the full phone goes only to `phone_roles`.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.auth import User
+from shared.errors import ApiError
+
+from . import phones
+from .cases import timeline
+from .catalogue import Catalogue
+from .models import Attachment, Case, Evaluation, Follower
+from .policy import policy
+from .schemas import AttachmentView, CaseView, DuplicateView, Reporter, TimelineView
+from .status import FINISHED, label
+
+
+def relation(session: Session, case: Case, user: User) -> str | None:
+    if case.reporter_id is not None and case.reporter_id == user.id:
+        return "reporter"
+    if user.is_staff:
+        return "staff"
+    if session.get(Follower, (case.id, user.id)) is not None:
+        return "follower"
+    return None
+
+
+def readable(session: Session, case: Case | None, user: User) -> tuple[Case, str]:
+    # Anyone else: "not found" rather than reveal that it exists.
+    rel = relation(session, case, user) if case is not None else None
+    if rel is None:
+        raise ApiError(404, "case.not_found", field="case_id")
+    return case, rel
+
+
+def reporter_of(case: Case, user: User, rel: str) -> Reporter | None:
+    vis = policy()["visibility"]
+    if rel == "reporter":
+        return Reporter(user_id=case.reporter_id, phone=phones.mask(case.reporter_phone), anonymous=case.anonymous)
+    if rel != "staff":
+        return None
+    if case.anonymous:
+        return Reporter(anonymous=True)
+    if case.confidential and user.role not in vis["confidential_identity_roles"]:
+        return None
+    full_phone = user.role in vis["phone_roles"]
+    return Reporter(user_id=case.reporter_id,
+                    phone=case.reporter_phone if full_phone else phones.mask(case.reporter_phone))
+
+
+def duplicate_view(c, english: bool = False) -> DuplicateView:
+    return DuplicateView(id=c.case.id, case_no=c.case.case_no, category=c.case.category, status=c.case.status,
+                         status_label=label(c.case.status, english), description=c.case.description[:200],
+                         distance_m=c.distance_m, similarity=c.similarity, interest_count=c.case.interest_count,
+                         created_at=c.case.created_at)
+
+
+def case_view(session: Session, case: Case, user: User, rel: str, catalogue: Catalogue, *, english: bool = False,
+              full: bool = True, first_entries=None) -> CaseView:
+    node = catalogue.nodes.get(case.category)
+    shown = case
+    parent = session.get(Case, case.parent_case_id) if case.parent_case_id else None
+    if parent is not None:
+        shown = parent  # a merged case follows its parent's status and outcome
+    entries = []
+    attachments = []
+    if full:
+        staff = rel == "staff"
+        entries = timeline(session, case.id, include_internal=staff)
+        if parent is not None:
+            entries += timeline(session, parent.id, include_internal=staff)
+            entries.sort(key=lambda t: (t.at, t.id))
+        attachments = session.scalars(select(Attachment).where(Attachment.case_id == case.id)
+                                      .order_by(Attachment.created_at)).all()
+    elif first_entries is not None:
+        entries = first_entries
+    status = shown.status if parent is not None else case.status
+    return CaseView(
+        id=case.id, case_no=case.case_no, status=status, status_label=label(status, english),
+        appeal_type=case.appeal_type, category=case.category,
+        category_name=(node.name_en if english else node.name) if node else case.category,
+        matter_class=case.matter_class, route=case.route, description=case.description, urgency=case.urgency,
+        channel=case.channel, lat=case.lat, lon=case.lon, coord_system=case.coord_system, orig_lat=case.orig_lat,
+        orig_lon=case.orig_lon, address=case.address, unit_name=shown.unit_name, confidential=case.confidential,
+        answers=case.answers, interest_count=shown.interest_count,
+        parent_case_no=parent.case_no if parent else None, outcome=shown.outcome, result_text=shown.result_text,
+        reporter=reporter_of(case, user, rel), relation=rel, can=abilities(session, case, user, rel),
+        created_at=case.created_at, updated_at=case.updated_at,
+        timeline=[TimelineView(at=t.at, kind=t.kind, text=t.text, public=t.public) for t in entries],
+        attachments=[AttachmentView(id=a.id, content_type=a.content_type, size=a.size, filename=a.filename,
+                                    has_thumbnail=a.thumb_path is not None) for a in attachments],
+    )
+
+
+def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, bool]:
+    p = policy()
+    reporter = rel == "reporter"
+    evaluable = case.status in p["evaluable_statuses"] and (reporter or user.role == "operator")
+    if evaluable:
+        evaluable = session.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id,
+                                                               Evaluation.work_order_id == case.work_order_id)) is None
+    return {
+        "withdraw": reporter and case.status in p["withdrawable_statuses"],
+        "supplement": (reporter or rel == "staff") and case.status not in FINISHED,
+        "reopen": reporter and case.status in p["reopenable_statuses"] and case.reopen_count < p["max_reopens"],
+        "evaluate": evaluable,
+        "join": rel not in ("reporter", "follower") and not user.is_staff and case.status not in FINISHED,
+    }

@@ -1,0 +1,81 @@
+"""Uploads: type and size checked, EXIF/GPS stripped, thumbnails; only readers of the case download."""
+
+import io
+
+from PIL import Image
+
+from services.intake import attachments
+
+
+def jpeg_with_gps() -> bytes:
+    img = Image.new("RGB", (1200, 800), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0132] = "2026:11:20 08:00:00"  # DateTime
+    gps = {1: "N", 2: (30.0, 37.0, 42.0), 3: "E", 4: (104.0, 3.0, 8.0)}
+    exif[0x8825] = gps
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def upload(intake, data: bytes, content_type: str, role="resident", user_id=None):
+    return intake.client.post("/intake/v1/attachments", params={"filename": "../../photo.jpg"}, content=data,
+                              headers={**intake.auth(role, user_id), "Content-Type": content_type})
+
+
+def test_a_photo_is_stored_without_exif_or_gps_and_gets_a_thumbnail(intake):
+    raw = jpeg_with_gps()
+    with Image.open(io.BytesIO(raw)) as check:
+        assert check.getexif().get_ifd(0x8825)  # the upload really carries GPS
+    r = upload(intake, raw, "image/jpeg")
+    assert r.status_code == 201, r.text
+    att = r.json()
+    assert att["has_thumbnail"] and att["filename"] == "photo.jpg"
+    stored = intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("resident"))
+    assert stored.status_code == 200
+    with Image.open(io.BytesIO(stored.content)) as img:
+        assert img.size == (1200, 800)
+        assert not img.getexif() and "exif" not in img.info
+    thumb = intake.client.get(f"/intake/v1/attachments/{att['id']}/thumbnail", headers=intake.auth("resident"))
+    with Image.open(io.BytesIO(thumb.content)) as t:
+        assert max(t.size) == 320
+    files = list(attachments.root(intake.settings.var_dir).rglob("*"))
+    assert any(f.name.endswith(".thumb.jpg") for f in files)
+    assert all(b"PhoneMaker" not in f.read_bytes() for f in files if f.is_file())
+
+
+def test_wrong_types_damaged_files_and_oversize_are_refused(intake):
+    r = upload(intake, b"MZ\x90\x00 not a picture", "application/x-msdownload")
+    assert r.status_code == 415 and r.json()["error"]["code"] == "attachment.bad_type"
+    r = upload(intake, b"\x89PNG but not really", "image/png")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "attachment.corrupt"
+    r = upload(intake, jpeg_with_gps(), "image/png")  # a JPEG declared as PNG
+    assert r.json()["error"]["code"] == "attachment.corrupt"
+    r = upload(intake, b"", "image/jpeg")
+    assert r.json()["error"]["code"] == "attachment.empty"
+    r = upload(intake, b"%PDF-" + b"0" * (10 * 1024 * 1024 + 1), "application/pdf")
+    assert r.status_code == 413 and r.json()["error"]["code"] == "attachment.too_large"
+    assert upload(intake, b"%PDF-1.7 minimal", "application/pdf").status_code == 201
+
+
+def test_attachments_join_a_case_and_only_its_readers_download_them(intake):
+    att = upload(intake, jpeg_with_gps(), "image/jpeg").json()
+    case = intake.submit(attachment_ids=[att["id"]])
+    assert [a["id"] for a in intake.get(case["id"])["attachments"]] == [att["id"]]
+    r = intake.client.post("/intake/v1/cases", json={"category": "env.garbage", "description": "x",
+                                                     "attachment_ids": [att["id"]]}, headers=intake.auth("resident"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.attachment_used"
+    stranger = intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("resident", "u-x"))
+    assert stranger.status_code == 404
+    handler = intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("grid_worker"))
+    assert handler.status_code == 200
+    other = upload(intake, b"%PDF-1.7", "application/pdf", user_id="u-other").json()
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/supplements",
+                           json={"text": "补充", "attachment_ids": [other["id"]]}, headers=intake.auth("resident"))
+    assert r.json()["error"]["code"] == "case.attachment_invalid"
+    mine = upload(intake, b"%PDF-1.7", "application/pdf").json()
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/supplements",
+                           json={"text": "补充一份证明", "attachment_ids": [mine["id"]]},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 200 and len(r.json()["attachments"]) == 2

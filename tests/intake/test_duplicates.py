@@ -1,0 +1,79 @@
+"""Duplicates offered before and at submission; joining (它也影响我); staff merges."""
+
+from shared.events.routing import CaseResolved
+
+from .conftest import GRID_POINT, work_order
+from .test_lifecycle import dispatched
+
+NEAR = {"lat": 30.6284, "lon": 104.0522}  # about 15 m from GRID_POINT
+FAR = {"lat": 30.6367, "lon": 104.06122}  # about 1.3 km away
+
+
+def test_open_cases_of_the_same_category_nearby_with_similar_text_are_offered(intake):
+    first = intake.submit(description="小区东门垃圾桶三天没有清运，臭气熏天")
+    intake.submit(description="小区东门垃圾桶三天没有清运", **FAR)  # too far
+    intake.submit(category="env.greening", description="小区东门垃圾桶三天没有清运")  # another category
+    intake.submit(description="楼顶有人晾晒被子挡住了太阳能板")  # same place, different matter
+    second = intake.submit(user_id="u-resident-2", description="东门的垃圾桶好几天没人清运了", **NEAR)
+    assert [d["id"] for d in second["possible_duplicates"]] == [first["id"]]
+    offer = second["possible_duplicates"][0]
+    assert offer["distance_m"] < 30 and 0.25 <= offer["similarity"] <= 1 and offer["status_label"] == "已受理"
+    r = intake.client.post("/intake/v1/cases/duplicates", json={"category": "env.garbage",
+                                                                "description": "东门垃圾桶没人清运", **NEAR},
+                           headers=intake.auth("resident", "u-resident-3"))
+    assert first["id"] in [d["id"] for d in r.json()]
+
+
+def test_a_finished_case_is_not_offered(intake):
+    case = intake.submit()
+    intake.client.post(f"/intake/v1/cases/{case['id']}/withdraw", headers=intake.auth("resident"))
+    r = intake.client.post("/intake/v1/cases/duplicates", json={"category": "env.garbage",
+                                                                "description": case["description"], **GRID_POINT},
+                           headers=intake.auth("resident"))
+    assert r.json() == []
+
+
+def test_joining_counts_interest_and_the_joiner_follows_updates(intake):
+    case = intake.submit()
+    h2 = intake.auth("resident", "u-resident-2")
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/join", headers=h2)
+    assert r.status_code == 200 and r.json()["interest_count"] == 2 and r.json()["relation"] == "follower"
+    assert r.json()["reporter"] is None  # a follower never sees who reported it
+    [ev] = intake.events("intake.case.joined")
+    assert ev["data"]["user_id"] == "u-resident-2" and ev["data"]["interest_count"] == 2
+    again = intake.client.post(f"/intake/v1/cases/{case['id']}/join", headers=h2)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "case.already_joined"
+    own = intake.client.post(f"/intake/v1/cases/{case['id']}/join", headers=intake.auth("resident"))
+    assert own.json()["error"]["code"] == "case.cannot_join_own"
+    mine = intake.client.get("/intake/v1/cases", headers=h2).json()
+    assert mine["total"] == 1 and mine["items"][0]["relation"] == "follower"
+    intake.deliver(dispatched(case, 1))
+    assert intake.get(case["id"], user_id="u-resident-2")["status"] == "dispatched"
+
+
+def test_a_merged_case_follows_its_parents_status_and_outcome(intake):
+    parent = intake.submit()
+    child = intake.submit(user_id="u-resident-2", description="东门垃圾没人收", **NEAR)
+    r = intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": parent["id"]},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 403
+    r = intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": parent["id"]},
+                           headers=intake.auth("street_dispatcher"))
+    assert r.status_code == 200 and r.json()["parent_case_no"] == parent["case_no"]
+    [ev] = intake.events("intake.case.merged")
+    assert (ev["data"]["child_case_id"], ev["data"]["parent_case_id"]) == (child["id"], parent["id"])
+    intake.deliver(dispatched(parent, 1))
+    intake.deliver(CaseResolved(**work_order(parent, 2), actor_id="w", outcome="解决到位", result_text="已清运"))
+    view = intake.get(child["id"], user_id="u-resident-2")
+    assert view["status"] == "resolved" and view["outcome"] == "解决到位" and view["result_text"] == "已清运"
+    assert "merged" in [t["kind"] for t in view["timeline"]]
+    assert intake.get(parent["id"])["interest_count"] == 2
+    # merging into itself, into a merged case, or a merged case again is refused
+    h = intake.auth("street_dispatcher")
+    assert intake.client.post(f"/intake/v1/cases/{parent['id']}/merge", json={"parent_case_id": parent["id"]},
+                              headers=h).json()["error"]["code"] == "case.merge_self"
+    other = intake.submit()
+    assert intake.client.post(f"/intake/v1/cases/{other['id']}/merge", json={"parent_case_id": child["id"]},
+                              headers=h).json()["error"]["code"] == "case.merge_invalid"
+    assert intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": other["id"]},
+                              headers=h).json()["error"]["code"] == "case.already_merged"

@@ -1,0 +1,204 @@
+"""Status follows routing's and mediation's events; a stale event never moves a case backwards;
+the resident's withdraw, supplement, reopen and callback evaluation."""
+
+from datetime import timedelta
+
+from services.intake.cases import expire_evaluations
+from services.intake.models import Case
+from shared.db import utcnow
+from shared.events.mediation import DisputeAccepted, DisputeApplied, DisputeSucceeded
+from shared.events.routing import (
+    CaseClosed,
+    CaseContacted,
+    CaseDispatched,
+    CaseResolved,
+    CaseReturned,
+    CaseSigned,
+    CaseWarned,
+)
+
+from .conftest import at, work_order
+
+
+def dispatched(case, seq=1, wo="wo-1", unit="玉林北路社区第一网格", minute=0, role="lead"):
+    return CaseDispatched(**work_order(case, seq, wo, unit, minute), unit_code="510107001001001",
+                          unit_level="grid", rule="网格 510107001001001 包含该点", role=role)
+
+
+def resolve(intake, case, wo="wo-1", seq=4):
+    assert intake.deliver(dispatched(case, 1, wo)) == "ack"
+    intake.deliver(CaseSigned(**work_order(case, 2, wo), actor_id="u-grid-worker-001001"))
+    intake.deliver(CaseContacted(**work_order(case, 3, wo), actor_id="u-grid-worker-001001"))
+    intake.deliver(CaseResolved(**work_order(case, seq, wo), actor_id="u-grid-worker-001001", outcome="解决到位",
+                                result_text="已安排环卫车清运"))
+
+
+def test_status_follows_routing_and_the_public_timeline_hides_internal_notes(intake):
+    case = intake.submit()
+    resolve(intake, case)
+    view = intake.get(case["id"])
+    assert view["status"] == "resolved" and view["outcome"] == "解决到位"
+    assert view["unit_name"] == "玉林北路社区第一网格"
+    kinds = [t["kind"] for t in view["timeline"]]
+    assert kinds == ["submitted", "dispatched", "signed", "contacted", "resolved"]
+    assert all(t["public"] for t in view["timeline"])
+    staff = intake.get(case["id"], role="operator")
+    assert "dispatch_rule" in [t["kind"] for t in staff["timeline"]]
+    assert view["can"]["evaluate"] and view["can"]["reopen"] and not view["can"]["withdraw"]
+
+
+def test_a_stale_or_repeated_event_never_moves_a_case_backwards(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1))
+    intake.deliver(CaseContacted(**work_order(case, 3), actor_id="w"))
+    assert intake.get(case["id"])["status"] == "contacted"
+    # signed (seq 2) arrives late: dropped, the case stays contacted
+    intake.deliver(CaseSigned(**work_order(case, 2), actor_id="w"))
+    intake.deliver(dispatched(case, 1))  # a redelivery with another message id
+    view = intake.get(case["id"])
+    assert view["status"] == "contacted"
+    assert [t["kind"] for t in view["timeline"]] == ["submitted", "dispatched", "contacted"]
+    # a warning is a note for staff, and changes no status
+    intake.deliver(CaseWarned(**work_order(case, 4), clock="result", deadline=at(30)))
+    assert intake.get(case["id"])["status"] == "contacted"
+    assert "warned_note" in [t["kind"] for t in intake.get(case["id"], role="supervisor")["timeline"]]
+
+
+def test_a_return_then_redispatch_and_late_events_of_the_old_order_change_nothing(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1, "wo-1", "玉林街道"))
+    intake.deliver(CaseSigned(**work_order(case, 2, "wo-1", "玉林街道"), actor_id="s"))
+    intake.deliver(CaseReturned(**work_order(case, 3, "wo-1", "玉林街道"), actor_id="s", reason="不属于本单位",
+                                legal_basis="《城市管理职责清单》第 3 条"))
+    view = intake.get(case["id"])
+    assert view["status"] == "returned"
+    assert "不属于本单位" not in str(view["timeline"])  # the reason is internal
+    intake.deliver(dispatched(case, 1, "wo-2", "武侯区城管局", minute=10))
+    intake.deliver(CaseSigned(**work_order(case, 2, "wo-2", "武侯区城管局", minute=11), actor_id="d"))
+    # an old order's event arriving now is noted for staff, never shown as the case's state
+    intake.deliver(CaseContacted(**work_order(case, 4, "wo-1", "玉林街道", minute=12), actor_id="s"))
+    view = intake.get(case["id"])
+    assert view["status"] == "signed" and view["unit_name"] == "武侯区城管局"
+    # an assisting unit's order adds a line, not a new owner
+    intake.deliver(dispatched(case, 1, "wo-3", "玉林派出所", minute=13, role="assist"))
+    view = intake.get(case["id"])
+    assert view["unit_name"] == "武侯区城管局" and view["timeline"][-1]["text"] == "协办单位：玉林派出所"
+
+
+def test_withdraw_only_before_handling_starts(intake):
+    early = intake.submit()
+    intake.deliver(dispatched(early, 1))
+    r = intake.client.post(f"/intake/v1/cases/{early['id']}/withdraw", json={"reason": "已自行解决"},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert intake.events("intake.case.withdrawn")[0]["data"]["case_id"] == early["id"]
+    intake.deliver(CaseSigned(**work_order(early, 2), actor_id="w"))  # routing had not seen it yet
+    assert intake.get(early["id"])["status"] == "withdrawn"
+    late = intake.submit()
+    intake.deliver(dispatched(late, 1, "wo-9"))
+    intake.deliver(CaseSigned(**work_order(late, 2, "wo-9"), actor_id="w"))
+    r = intake.client.post(f"/intake/v1/cases/{late['id']}/withdraw", headers=intake.auth("resident"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.cannot_withdraw"
+    r = intake.client.post(f"/intake/v1/cases/{late['id']}/withdraw", headers=intake.auth("resident", "u-x"))
+    assert r.status_code == 404
+
+
+def test_supplement_adds_material_to_the_public_timeline(intake):
+    case = intake.submit()
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/supplements", json={"text": "今天又堆到路边了"},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 200
+    assert r.json()["timeline"][-1]["text"] == "反映人补充材料：今天又堆到路边了"
+    assert intake.events("intake.case.supplemented")[0]["data"]["by_id"] == "u-resident-1"
+
+
+def test_callback_evaluation_is_an_event_once_per_handling(intake):
+    case = intake.submit()
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/evaluation",
+                           json={"contacted": True, "solved": True, "satisfaction": "满意"},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.cannot_evaluate"
+    resolve(intake, case)
+    body = {"contacted": True, "solved": False, "satisfaction": "不满意", "comment": "只清了一次"}
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/evaluation", json=body, headers=intake.auth("resident"))
+    assert r.status_code == 200
+    [ev] = intake.events("intake.case.evaluated")
+    assert ev["data"] | {"at": None} == {"case_id": case["id"], "case_no": case["case_no"], "work_order_id": "wo-1",
+                                         "unit_id": "unit-玉林北路社区第一网格", "evaluated": True, "contacted": True,
+                                         "solved": False, "satisfaction": "不满意", "via": "resident", "at": None}
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/evaluation", json=body, headers=intake.auth("operator"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.already_evaluated"
+    assert "只清了一次" not in str(intake.get(case["id"])["timeline"])  # the comment is for staff
+
+
+def test_an_operator_records_an_evaluation_taken_on_the_phone(intake):
+    case = intake.submit()
+    resolve(intake, case)
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/evaluation",
+                           json={"contacted": True, "solved": True, "satisfaction": "基本满意"},
+                           headers=intake.auth("operator"))
+    assert r.status_code == 200 and intake.events("intake.case.evaluated")[0]["data"]["via"] == "operator"
+
+
+def test_no_answer_in_the_window_is_recorded_as_not_evaluated_never_as_satisfied(intake):
+    case = intake.submit()
+    resolve(intake, case)
+    with intake.rt.uow() as s:
+        assert expire_evaluations(s, intake.rt.outbox, utcnow()) == 0  # still within the window
+    with intake.rt.uow() as s:
+        assert expire_evaluations(s, intake.rt.outbox, utcnow() + timedelta(days=8)) == 1
+    [ev] = intake.events("intake.case.evaluated")
+    assert ev["data"]["evaluated"] is False and ev["data"]["via"] == "timeout" and ev["data"]["satisfaction"] is None
+    with intake.rt.uow() as s:
+        assert expire_evaluations(s, intake.rt.outbox, utcnow() + timedelta(days=30)) == 0  # once only
+    assert "not_evaluated" in [t["kind"] for t in intake.get(case["id"])["timeline"]]
+
+
+def test_reopen_within_the_window_starts_a_new_cycle_and_old_events_cannot_close_it(intake):
+    case = intake.submit()
+    resolve(intake, case)
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/reopen", json={"reason_code": "not_solved"},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 200 and r.json()["status"] == "reopened"
+    [ev] = intake.events("intake.case.reopened")
+    assert ev["data"]["previous_unit_id"] == "unit-玉林北路社区第一网格" and ev["data"]["reason_code"] == "not_solved"
+    # routing closes the old order, with a time before the reopen: it must not close the case again
+    intake.deliver(CaseClosed(**{**work_order(case, 5), "at": utcnow() - timedelta(seconds=5)}, outcome="解决到位"))
+    assert intake.get(case["id"])["status"] == "reopened"
+    intake.deliver(dispatched(case, 6, "wo-1", minute=30))  # routing re-dispatches to the same unit
+    assert intake.get(case["id"])["status"] == "dispatched"
+
+
+def test_reopen_is_refused_outside_the_window_or_before_resolution(intake):
+    case = intake.submit()
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/reopen", json={}, headers=intake.auth("resident"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.cannot_reopen"
+    resolve(intake, case)
+    with intake.rt.uow() as s:
+        s.get(Case, case["id"]).resolved_at = utcnow() - timedelta(days=16)
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/reopen", json={}, headers=intake.auth("resident"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.reopen_window_passed"
+    assert intake.events("intake.case.reopened") == []
+
+
+def test_status_follows_mediation_and_ignores_its_stale_events(intake):
+    case = intake.submit(category="dispute.neighbour", description="邻居占用公共走廊，协商不成")
+    common = dict(dispute_id="d-1", dispute_no="TJ-2026-0001", case_id=case["id"])
+    intake.deliver(DisputeApplied(**common, seq=1, at=at(1), dispute_type="neighbour", source="intake"))
+    intake.deliver(DisputeSucceeded(**common, seq=5, at=at(5), agreement_id="a-1"))
+    intake.deliver(DisputeAccepted(**common, seq=2, at=at(2), committee_id="c-1", deadline=at(59)))  # stale
+    view = intake.get(case["id"])
+    assert view["status"] == "mediation_succeeded" and view["status_label"] == "调解成功"
+    assert [t["kind"] for t in view["timeline"]] == ["submitted", "referred", "mediation_applied",
+                                                    "mediation_succeeded"]
+
+
+def test_staff_refer_a_case_to_mediation(intake):
+    case = intake.submit(category="property.service", description="物业和业主因为漏水维修吵起来了")
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/refer", params={"dispute_type": "property"},
+                           headers=intake.auth("community_staff"))
+    assert r.status_code == 200 and r.json()["status"] == "referred"
+    [ref] = intake.events("intake.case.referred")
+    assert ref["data"]["by_id"] == "u-community-staff-001" and ref["data"]["dispute_type"] == "property"
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/refer", headers=intake.auth("community_staff"))
+    assert r.status_code == 409

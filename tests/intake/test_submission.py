@@ -1,0 +1,151 @@
+"""Submitting: validation, routes, urgency, idempotency, channels."""
+
+from sqlalchemy import func, select
+
+from services.intake.models import Case
+
+from .conftest import GRID_POINT
+
+
+def count_cases(intake) -> int:
+    with intake.rt.uow() as s:
+        return s.scalar(select(func.count()).select_from(Case))
+
+
+def test_a_resident_case_is_stored_numbered_and_announced(intake):
+    case = intake.submit(address="玉林北路 12 号东门")
+    assert case["status"] == "submitted" and case["status_label"] == "已受理"
+    year, month, number = case["case_no"].split("-")
+    assert len(year) == 4 and len(month) == 2 and number == "000001"
+    assert case["matter_class"] == "小事" and case["route"] == "dispatch" and case["urgency"] == "一般"
+    [event] = intake.events("intake.case.submitted")
+    data = event["data"]
+    assert data["case_id"] == case["id"] and data["route"] == "dispatch" and data["clock_profile"] == "general"
+    assert data["reporter_id"] == "u-resident-1" and data["confidential"] is False
+    assert "address" not in data and "description" not in data  # events carry ids, never personal data
+
+
+def test_gcj02_and_bd09_points_are_stored_in_wgs84_with_the_original_kept(intake):
+    gcj = intake.submit(lat=30.6258, lon=104.0545, coord_system="gcj02")
+    assert gcj["coord_system"] == "gcj02" and (gcj["orig_lat"], gcj["orig_lon"]) == (30.6258, 104.0545)
+    # GCJ-02 is offset a few hundred metres from WGS-84 in Chengdu
+    assert abs(gcj["lat"] - 30.6258) > 0.001 or abs(gcj["lon"] - 104.0545) > 0.001
+    bd = intake.submit(lat=30.6258, lon=104.0545, coord_system="bd09")
+    assert bd["lat"] != gcj["lat"] and bd["coord_system"] == "bd09"
+
+
+def test_every_bad_input_is_a_4xx_with_code_message_field_and_nothing_is_saved(intake):
+    h = intake.auth("resident")
+    cases = [
+        ({"category": "nope"}, 422, "case.unknown_category", "category"),
+        ({"category": "env"}, 422, "case.category_not_leaf", "category"),
+        ({"channel": "hotline"}, 403, "case.channel_not_allowed", "channel"),
+        ({"lat": 30.6, "lon": None}, 422, "case.location_pair", "lon"),
+        ({"category": "env.noise"}, 422, "case.answer_missing", "answers.time_of_day"),
+        ({"category": "env.noise", "answers": {"time_of_day": "中午"}}, 422, "case.answer_invalid",
+         "answers.time_of_day"),
+        ({"answers": {"colour": "red"}}, 422, "case.answer_unknown", "answers.colour"),
+        ({"category": "dispute.family", "anonymous": True}, 422, "case.anonymous_not_allowed", "anonymous"),
+        ({"description": ""}, 422, "validation.too_short", "description"),
+        ({"coord_system": "utm"}, 422, "validation.not_allowed", "coord_system"),
+        ({"attachment_ids": ["not-mine"]}, 422, "case.attachment_invalid", "attachment_ids"),
+        ({"answer": "去派出所办理"}, 403, "auth.forbidden", "answer"),
+    ]
+    for extra, status, code, field in cases:
+        body = {"category": "env.garbage", "description": "垃圾没人收", **GRID_POINT, **extra}
+        r = intake.client.post("/intake/v1/cases", json=body, headers=h)
+        assert r.status_code == status, (extra, r.text)
+        err = r.json()["error"]
+        assert (err["code"], err["field"]) == (code, field), extra
+        assert err["message"] and not err["message"].isascii()  # Chinese by default
+    r = intake.client.post("/intake/v1/cases", json={"category": "nope", "description": "x"},
+                           headers=intake.auth("resident", lang="en"))
+    assert r.json()["error"]["message"] == "Unknown category: choose one from the catalogue"
+    assert count_cases(intake) == 0
+    assert intake.events("intake.case.submitted") == []
+
+
+def test_the_reporter_cannot_raise_urgency_to_top_but_keywords_and_staff_can(intake):
+    asked = intake.submit(urgency="特急")
+    assert asked["urgency"] == "紧急"  # capped at the reporter's maximum
+    leak = intake.submit(category="utility.water", description="楼道里燃气泄漏，味道很重")
+    assert leak["urgency"] == "特急"  # the keyword raises it, not the reporter
+    by_staff = intake.submit(role="operator", channel="hotline", caller_phone="13812345678", consent=True,
+                             urgency="特急")
+    assert by_staff["urgency"] == "特急"
+    r = intake.client.post(f"/intake/v1/cases/{asked['id']}/urgency", json={"urgency": "特急"},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 403
+    r = intake.client.post(f"/intake/v1/cases/{asked['id']}/urgency", json={"urgency": "特急", "reason": "有老人"},
+                           headers=intake.auth("street_dispatcher"))
+    assert r.status_code == 200 and r.json()["urgency"] == "特急"
+
+
+def test_a_retried_submission_returns_the_same_case_and_a_changed_body_is_a_conflict(intake):
+    key = {"Idempotency-Key": "phone-7f3a-0001"}
+    first = intake.submit(headers=key)
+    r = intake.client.post("/intake/v1/cases", json={"category": "env.garbage",
+                                                     "description": "小区东门垃圾桶三天没有清运，气味很大。",
+                                                     **GRID_POINT}, headers={**intake.auth("resident"), **key})
+    assert r.status_code == 200 and r.headers["Idempotent-Replayed"] == "true"
+    assert r.json()["id"] == first["id"] and r.json()["case_no"] == first["case_no"]
+    r = intake.client.post("/intake/v1/cases", json={"category": "env.garbage", "description": "另一件事",
+                                                     **GRID_POINT}, headers={**intake.auth("resident"), **key})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency.key_reused"
+    # the same key from another user is that user's own key
+    other = intake.submit(user_id="u-other", headers=key)
+    assert other["id"] != first["id"]
+    assert count_cases(intake) == 2 and len(intake.events("intake.case.submitted")) == 2
+
+
+def test_a_dispute_goes_to_mediation_with_a_referral(intake):
+    case = intake.submit(category="dispute.neighbour", description="楼上漏水泡坏我家吊顶，邻居拒绝赔偿")
+    assert case["status"] == "referred" and case["route"] == "mediation"
+    [sub] = intake.events("intake.case.submitted")
+    [ref] = intake.events("intake.case.referred")
+    assert sub["data"]["route"] == "mediation" and sub["data"]["clock_profile"] == "mediation"
+    assert ref["data"]["dispute_type"] == "neighbour" and ref["data"]["case_id"] == case["id"]
+
+
+def test_a_consultation_answered_on_the_spot_is_closed_at_intake_and_still_counted(intake):
+    hits = intake.client.get("/intake/v1/knowledge", params={"q": "社保卡丢了怎么补办"},
+                             headers=intake.auth("operator")).json()
+    assert hits[0]["id"] == "kb-social-security-card"
+    case = intake.submit(role="operator", channel="hotline", caller_phone="13912345678", consent=True,
+                         category="consult.policy", appeal_type="咨询", description="社保卡丢了在哪里补办",
+                         answer=hits[0]["answer"], knowledge_id=hits[0]["id"])
+    assert case["status"] == "answered" and case["route"] == "direct"
+    assert [e["data"]["route"] for e in intake.events("intake.case.submitted")] == ["direct"]
+    r = intake.client.post("/intake/v1/cases", json={"category": "env.garbage", "description": "垃圾",
+                                                     "channel": "hotline", "caller_phone": "13912345678",
+                                                     "consent": True, "answer": "好的"},
+                           headers=intake.auth("operator"))
+    assert r.json()["error"]["code"] == "case.direct_only_consultation"
+
+
+def test_a_grid_worker_files_patrol_findings_to_handle_or_to_dispatch(intake):
+    own = intake.submit(role="grid_worker", channel="grid_patrol", handling="self",
+                        description="巡查发现绿化带内有垃圾堆放", result="已联系保洁当场清理")
+    assert own["status"] == "self_resolved" and own["route"] == "direct"
+    sent = intake.submit(role="grid_worker", channel="grid_patrol", category="facility.manhole",
+                         description="巡查发现人行道井盖缺失")
+    assert sent["status"] == "submitted" and sent["route"] == "dispatch"
+    r = intake.client.post("/intake/v1/cases", json={"category": "env.garbage", "description": "x",
+                                                     "channel": "grid_patrol", "handling": "self"},
+                           headers=intake.auth("grid_worker"))
+    assert r.json()["error"]["code"] == "case.result_required"
+    assert [e["data"]["route"] for e in intake.events("intake.case.submitted")] == ["direct", "dispatch"]
+
+
+def test_hotline_cases_need_a_valid_phone_and_the_callers_consent(intake):
+    base = {"category": "utility.water", "description": "来电反映停水", "channel": "hotline"}
+    h = intake.auth("operator")
+    r = intake.client.post("/intake/v1/cases", json=base, headers=h)
+    assert r.json()["error"]["code"] == "case.phone_required"
+    r = intake.client.post("/intake/v1/cases", json={**base, "caller_phone": "12345"}, headers=h)
+    assert r.json()["error"]["code"] == "case.bad_phone"
+    r = intake.client.post("/intake/v1/cases", json={**base, "caller_phone": "138 1234 5678"}, headers=h)
+    assert r.json()["error"]["code"] == "case.consent_required"
+    case = intake.submit(role="operator", **base, caller_phone="+86 138-1234-5678", consent=True)
+    assert case["reporter"]["phone"] == "+8613812345678"  # the operator sees the full, normalised number
+    assert "13812345678" not in str(intake.events("intake.case.submitted"))
