@@ -20,7 +20,7 @@ from .status import OPEN
 
 @dataclass(frozen=True)
 class Candidate:
-    case: Case
+    case: Case  # or a row with the columns find() selects
     distance_m: float
     similarity: float
 
@@ -32,9 +32,12 @@ def find(session: Session, category: Category, description: str, lat: float, lon
         return []
     cells = geo.cells_around(lat, lon, category.radius_m, rules["cell_degrees"])
     since = now - timedelta(days=category.window_days)
+    # Only the columns an offer shows: the full rows of a busy corner's cases are not needed.
     rows = session.execute(
-        select(Case.id, Case.lat, Case.lon, Case.description, Case.status)
-        .where(Case.category == category.code, Case.grid_cell.in_(cells), Case.created_at >= since)
+        select(Case.id, Case.case_no, Case.category, Case.lat, Case.lon, Case.description, Case.status,
+               Case.interest_count, Case.created_at)
+        .where(Case.category == category.code, Case.grid_cell.in_(cells), Case.created_at >= since,
+               Case.status.in_(OPEN))
         .order_by(Case.created_at.desc()).limit(rules["max_candidates"])
     ).all()
     mine = textsim.bigrams(description)
@@ -47,10 +50,6 @@ def find(session: Session, category: Category, description: str, lat: float, lon
             continue
         s = textsim.similarity(mine, row.description)
         if s >= rules["min_similarity"]:
-            found.append((row.id, d, s))
-    found.sort(key=lambda t: (-t[2], t[1]))
-    found = found[: rules["max_offers"]]
-    if not found:
-        return []
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([f[0] for f in found])))}
-    return [Candidate(cases[i], round(d, 1), round(s, 3)) for i, d, s in found]
+            found.append(Candidate(row, round(d, 1), round(s, 3)))
+    found.sort(key=lambda c: (-c.similarity, c.distance_m))
+    return found[: rules["max_offers"]]

@@ -6,23 +6,26 @@ are dropped so "3天" and "三天" noise does not count.
 """
 
 import re
+from functools import lru_cache
 
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
 
 
-def bigrams(text: str) -> set[str]:
+# The same open cases are compared against every new submission near them: keep their grams.
+@lru_cache(maxsize=65536)
+def bigrams(text: str) -> frozenset[str]:
     grams: set[str] = set()
     for run in _KEEP.findall(text.lower()):
         if len(run) == 1:
             grams.add(run)
         grams.update(run[i:i + 2] for i in range(len(run) - 1))
-    return grams
+    return frozenset(grams)
 
 
-def similarity(a: str | set[str], b: str | set[str]) -> float:
+def similarity(a: str | frozenset[str], b: str | frozenset[str]) -> float:
     """Dice coefficient of the bigram sets: 0 (nothing shared) … 1 (same)."""
-    ga = a if isinstance(a, set) else bigrams(a)
-    gb = b if isinstance(b, set) else bigrams(b)
+    ga = a if isinstance(a, frozenset) else bigrams(a)
+    gb = b if isinstance(b, frozenset) else bigrams(b)
     if not ga or not gb:
         return 0.0
     return 2 * len(ga & gb) / (len(ga) + len(gb))
