@@ -1,4 +1,4 @@
-"""The clocks: overdue disputes and due follow-ups, fired by a periodic scanner in the worker.
+"""The clocks: overdue disputes, due follow-ups and session reminders, fired by a periodic scanner in the worker.
 
 Each event is emitted exactly once: the row is claimed (FOR UPDATE SKIP LOCKED on PostgreSQL, so
 several workers can scan; SQLite serialises writers) and marked in the same transaction as the
@@ -7,7 +7,7 @@ outbox row that carries the event.
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from shared.runtime import ServiceRuntime
 
 from . import config
 from .disputes import active_mediator_ids, emit, party_user_ids
-from .models import Dispute, Followup
+from .models import Dispute, Followup, MediationSession, Participant
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,20 @@ def scan(rt: ServiceRuntime, now: datetime | None = None, batch: int = 200) -> i
             emit(out, dispute, ev.FollowupDue, now, agreement_id=followup.agreement_id, kind=followup.kind,
                  due_at=followup.due_at, mediator_ids=active_mediator_ids(session, dispute.id),
                  party_user_ids=party_user_ids(session, dispute.id))
+            emitted += 1
+        # Participants are reminded once, when the session is within the reminder lead time.
+        lead = timedelta(hours=float(config.settings().get("session_reminder_hours", 24)))
+        for meeting in session.scalars(
+                select(MediationSession).where(MediationSession.status == "scheduled",
+                                               MediationSession.reminded_at.is_(None),
+                                               MediationSession.starts_at > now,
+                                               MediationSession.starts_at <= now + lead)
+                .order_by(MediationSession.starts_at).limit(batch).with_for_update(skip_locked=True)):
+            meeting.reminded_at = now
+            participants = session.scalars(select(Participant.user_id).where(Participant.session_id == meeting.id))
+            emit(out, session.get(Dispute, meeting.dispute_id), ev.SessionReminder, now, session_id=meeting.id,
+                 starts_at=meeting.starts_at, online=bool(meeting.online_link and not meeting.place),
+                 participant_user_ids=sorted({u for u in participants if u}))
             emitted += 1
     return emitted
 

@@ -149,6 +149,7 @@ class MediationSession(Base):
     record: Mapped[str | None] = mapped_column(Text)  # 笔录
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(64))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the reminder went out (once)
 
 
 class Participant(Base):

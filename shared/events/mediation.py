@@ -57,6 +57,16 @@ class SessionScheduled(DisputeEvent):
     participant_user_ids: list[str] = []
 
 
+@event("mediation.session.reminder", 1, subject=("dispute", "dispute_id"))
+class SessionReminder(DisputeEvent):
+    """A scheduled session is near: the participants are reminded once."""
+
+    session_id: str
+    starts_at: datetime
+    online: bool = False
+    participant_user_ids: list[str] = []
+
+
 @event("mediation.session.held", 1, subject=("dispute", "dispute_id"))
 class SessionHeld(DisputeEvent):
     session_id: str

@@ -180,3 +180,17 @@ def test_the_scanner_emits_overdue_and_follow_ups_exactly_once(client, rt):
     assert r.status_code == 200 and r.json()["result"] == "performed"
     seqs = [e["data"]["seq"] for e in events(rt) if e["data"]["dispute_id"] == signed["id"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_participants_are_reminded_once_before_a_session(client, rt):
+    d = accepted(client, rt)
+    holder = auth(rt, d["mediators"][0]["id"])
+    starts = datetime.now(UTC) + timedelta(days=3)
+    r = client.post(f"{BASE}/{d['id']}/sessions", headers=holder,
+                    json={"starts_at": starts.isoformat(), "place": "社区调解室"})
+    assert r.status_code == 201, r.text
+    assert clock.scan(rt, now=starts - timedelta(hours=30)) == 0  # not yet within the 24 h lead
+    assert clock.scan(rt, now=starts - timedelta(hours=20)) == 1
+    assert clock.scan(rt, now=starts - timedelta(hours=2)) == 0  # once only
+    reminder = events(rt, "mediation.session.reminder")[-1]["data"]
+    assert reminder["session_id"] == r.json()["id"] and RESIDENT in reminder["participant_user_ids"]
