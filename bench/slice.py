@@ -84,6 +84,38 @@ def e2e_summary(times: dict[str, tuple]) -> dict:
     }
 
 
+def cpu_seconds(cluster: Cluster) -> dict[str, float]:
+    """CPU time used so far by each process of the cluster, PostgreSQL and RabbitMQ (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    out = {key: used(proc.pid) for key, proc in cluster.procs.items()}
+    for pid_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            comm = (pid_dir / "comm").read_text().strip()
+        except OSError:
+            continue
+        name = {"postgres": "postgresql", "beam.smp": "rabbitmq"}.get(comm)
+        if name:
+            out[name] = out.get(name, 0.0) + used(int(pid_dir.name))
+    return out
+
+
+def cpu_per_case(before: dict, after: dict, cases: int) -> dict[str, float]:
+    """Milliseconds of CPU each process spent per case over the peak run (PostgreSQL backends that
+    ended in between are missed, so its figure is a floor)."""
+    per = {k: round((after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / cases, 2) for k in after}
+    per = dict(sorted(per.items(), key=lambda kv: -kv[1]))
+    per["total"] = round(sum(per.values()), 2)
+    return per
+
+
 def http_summary(step) -> dict:
     return {"offered_rps": step.offered_rps, "sent": step.sent, "accepted": step.accepted, "errors": step.errors,
             "accepted_rps": round(step.accepted_rps, 1),
@@ -147,11 +179,16 @@ def _run() -> dict:
             print(_row(row), flush=True)
             if step.accepted_rps < 0.9 * rate or row["incomplete"]:
                 break  # saturated: higher rates only measure queueing
+        before = cpu_seconds(cluster)
         peak = asyncio.run(run_step(url, case_body, headers, rate=None, duration=STEP_SECONDS * 2,
                                     concurrency=64, keep_bodies=True))
         peak_ids = [json.loads(b)["id"] for b in peak.bodies]
         peak_row = {**http_summary(peak), **e2e_summary(await_pipeline(cluster, peak_ids, timeout=300))}
+        time.sleep(2.0)  # let notify's sender and the relays finish what the last cases caused
+        cpu = cpu_per_case(before, cpu_seconds(cluster), max(1, peak_row["completed"]))
         print(_row(peak_row), flush=True)
+        print("CPU ms per case: " + ", ".join(f"{k} {v}" for k, v in cpu.items()), flush=True)
+        peak_row["cpu_ms_per_case"] = cpu
     except Exception:
         sys.stderr.write(cluster.logs())
         raise
