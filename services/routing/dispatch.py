@@ -94,16 +94,15 @@ def open_decision(session: Session, rc: RoutingCase, decision: Decision, now: da
     dispatched event of the case (the highest seq) names the lead unit."""
     rc.dispatch_count += 1
     rc.state = "active"
-    events = []
-    lead_placeholder = str(uuid.uuid4())
+    events, assists = [], []
     for unit in decision.assists:
-        _, ev = open_order(session, rc, unit, rule=f"协办：{decision.rule}", rule_id=decision.rule_id,
-                           rule_version=decision.rule_version, now=now, role="assist", lead_id=lead_placeholder,
-                           actor_id=actor_id)
+        order, ev = open_order(session, rc, unit, rule=f"协办：{decision.rule}", rule_id=decision.rule_id,
+                               rule_version=decision.rule_version, now=now, role="assist", actor_id=actor_id)
+        assists.append(order)
         events.append(ev)
     lead, ev = open_order(session, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,
                           rule_version=decision.rule_version, now=now, designated=designated, actor_id=actor_id)
-    for assist in session.scalars(select(WorkOrder).where(WorkOrder.lead_id == lead_placeholder)):
+    for assist in assists:
         assist.lead_id = lead.id
     events.append(ev)
     return events

@@ -109,7 +109,7 @@ class WorkOrder(Base):
     urgency: Mapped[str] = mapped_column(String(4))
     clock_profile: Mapped[str | None] = mapped_column(String(20))
     role: Mapped[str] = mapped_column(String(10), default="lead")  # lead 主办 | assist 协办
-    lead_id: Mapped[str | None] = mapped_column(String(36))  # an assisting order's lead order
+    lead_id: Mapped[str | None] = mapped_column(String(36), index=True)  # an assisting order's lead order
     status: Mapped[str] = mapped_column(String(20), index=True)
     seq: Mapped[int] = mapped_column(Integer)  # the case's event counter at the last change of this order
     dispatch_no: Mapped[int] = mapped_column(Integer, default=1)  # 1 for the first dispatch of the case
