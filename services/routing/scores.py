@@ -9,7 +9,7 @@ cancelled, returned, reassigned, nor excluded with a recorded reason:
 A rate whose denominator is zero is null, and its weight is left out of the composite.
 """
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from . import settings
@@ -20,7 +20,9 @@ GROUPS = ("unit", "street", "department", "category")
 
 
 def _sum(cond):
-    return func.sum(case((cond, 1), else_=0))
+    # count(*) FILTER (WHERE ...): PostgreSQL evaluates it far cheaper than sum(CASE ...) over a
+    # million rows; SQLite (3.30+) understands it too.
+    return func.coalesce(func.count().filter(cond), 0)
 
 
 def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str):
