@@ -6,6 +6,7 @@ import hmac
 import json
 import re
 import secrets
+import time as clock
 import uuid
 from datetime import date, time
 from typing import Annotated
@@ -38,6 +39,7 @@ from .sender import apply_receipt
 
 CHANNELS = ("sms", "wechat", "push", "email")
 PHONE = re.compile(r"1[3-9]\d{9}")
+WECHAT_TOLERANCE_SECONDS = 300
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 PATTERN = re.compile(r"(\*|#|[a-z_]+)(\.(\*|#|[a-z_]+)){0,3}")
 
@@ -48,8 +50,9 @@ def _inbox_view(m: Message) -> InboxMessage:
                         read_at=m.read_at)
 
 
-def _state(m: Message) -> MessageState:
-    return MessageState(id=m.id, event_id=m.event_id, recipient_id=m.recipient_id, channel=m.channel,
+def _state(m: Message, show_recipient: bool = True) -> MessageState:
+    return MessageState(id=m.id, event_id=m.event_id, recipient_id=m.recipient_id if show_recipient else None,
+                        channel=m.channel,
                         template=m.template, status=m.status, attempts=m.attempts, reason=m.reason,
                         provider_message_id=m.provider_message_id, fallback_from=m.fallback_from,
                         created_at=m.created_at, sent_at=m.sent_at, delivered_at=m.delivered_at, dead_at=m.dead_at)
@@ -195,7 +198,11 @@ def router(rt: ServiceRuntime) -> APIRouter:
         with rt.uow() as session:
             rows = session.scalars(select(Message).where(Message.subject_id == subject_id)
                                    .order_by(Message.created_at).limit(limit)).all()
-        return [_state(m) for m in rows]
+            # 保密: staff see the matter, not the person. A resident's id (possibly a confidential
+            # requester's) is shown to admins only; staff recipients and webhook subscriptions stay.
+            staff = set() if user.role == "admin" else set(session.scalars(select(Recipient.user_id).where(
+                Recipient.user_id.in_({m.recipient_id for m in rows}), Recipient.role != "resident")))
+        return [_state(m, user.role == "admin" or m.channel == "webhook" or m.recipient_id in staff) for m in rows]
 
     @api.get("/admin/dead-letters", response_model=list[MessageState], tags=["投递 delivery"],
              summary="死信队列：所有渠道都失败的消息及原因（管理员）the dead-letter queue")
@@ -279,7 +286,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
               summary="阿里云短信状态报告（HTTP 推送）Alibaba Cloud SMS delivery reports")
     def sms_reports(token: str, reports: Annotated[list[dict], Body(max_length=1000)]) -> dict:
         expected = config_of(rt).sms.callback_token
-        if not expected or not hmac.compare_digest(token, expected):
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
             raise ApiError(401, "notify.bad_signature", field="token")
         with rt.uow() as session:
             for report in reports:
@@ -303,7 +310,8 @@ def router(rt: ServiceRuntime) -> APIRouter:
         raw = await request.body()
         secret = config_of(rt).push.callback_secret or ""
         expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        if not secret or not hmac.compare_digest(expected, request.headers.get("x-push-signature", "")):
+        given = request.headers.get("x-push-signature", "").encode("utf-8", "replace")
+        if not secret or not hmac.compare_digest(expected.encode(), given):
             raise ApiError(401, "notify.bad_signature", field="X-Push-Signature")
         try:
             body = json.loads(raw)
@@ -343,5 +351,9 @@ def router(rt: ServiceRuntime) -> APIRouter:
 def _wechat_verify(rt: ServiceRuntime, signature: str, timestamp: str, nonce: str) -> None:
     token = config_of(rt).wechat.callback_token or ""
     expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    if not token or not hmac.compare_digest(expected, signature):
+    if not token or not hmac.compare_digest(expected.encode(), signature.encode()):
         raise ApiError(401, "notify.bad_signature", field="signature")
+    # The signature covers token, timestamp and nonce but not the body (plain-text mode): without
+    # a freshness window, one captured query string would authenticate any body forever.
+    if not timestamp.isdigit() or abs(clock.time() - int(timestamp)) > WECHAT_TOLERANCE_SECONDS:
+        raise ApiError(401, "notify.bad_signature", field="timestamp")

@@ -118,24 +118,28 @@ class Router:
     def __call__(self, ctx: HandlerContext, payload: Payload) -> None:
         cfg, catalogue = config_of(self.rt), catalogue_of(self.rt)
         tz = cfg.policy.timezone
+        queued = False
         for rule in self.rules.get(payload.event_type, []):
             if any(getattr(payload, k, None) != v for k, v in rule.get("when", {}).items()):
                 continue
             values = event_values(payload, rule, tz)
             for recipient_id in audience(ctx.session, payload, rule["to"]):
-                self.notify(ctx, cfg, catalogue, recipient_id, rule["template"], values)
+                queued |= self.notify(ctx, cfg, catalogue, recipient_id, rule["template"], values)
         if payload.event_type in ("routing.case.warned", "routing.case.overdue"):
             self.collect_digest(ctx, payload, tz)
         if cfg.webhook.enabled:
-            self.webhooks(ctx)
-        # Wake the sender once this transaction commits: the session factory's after-commit hook
-        # sets every event registered here (the same one that wakes the outbox relay).
-        ctx.session.info.setdefault("cg_outbox_signals", set()).add(sender_wakeup(self.rt))
+            queued |= self.webhooks(ctx)
+        # Wake the sender once this transaction commits, and only if it has something new to send
+        # (an inbox message needs no sender): the session factory's after-commit hook sets every
+        # event registered here (the same one that wakes the outbox relay).
+        if queued:
+            ctx.session.info.setdefault("cg_outbox_signals", set()).add(sender_wakeup(self.rt))
 
     def notify(self, ctx: HandlerContext, cfg: Config, catalogue: Catalogue, recipient_id: str, template: str,
-               values: dict, event_id: str | None = None) -> None:
-        record_message(ctx.session, cfg, catalogue, recipient_id, template, values,
-                       event_id or ctx.envelope.id, ctx.envelope.subject.kind, ctx.envelope.subject.id, ctx.emit)
+               values: dict, event_id: str | None = None) -> bool:
+        return record_message(ctx.session, cfg, catalogue, recipient_id, template, values,
+                              event_id or ctx.envelope.id, ctx.envelope.subject.kind, ctx.envelope.subject.id,
+                              ctx.emit)
 
     def collect_digest(self, ctx: HandlerContext, payload: Payload, tz: str) -> None:
         insert = pg_insert if ctx.session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -146,7 +150,7 @@ class Router:
             deadline=payload.deadline,
         ).on_conflict_do_nothing())
 
-    def webhooks(self, ctx: HandlerContext) -> None:
+    def webhooks(self, ctx: HandlerContext) -> bool:
         env = ctx.envelope
         # The active subscriptions, re-read at most every few seconds: a change made through the API
         # (another process in services mode) applies within WEBHOOK_CACHE_SECONDS.
@@ -155,19 +159,23 @@ class Router:
             subs = [(w.id, json.loads(w.event_patterns)) for w in ctx.session.scalars(
                 select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))]
             cached = self.rt.cache["notify.webhooks"] = (time.monotonic(), subs)
+        queued = False
         for sub_id, patterns in cached[1]:
             if not any(topic_matches(p, env.type) for p in patterns):
                 continue
-            insert_once(ctx.session, id=str(uuid.uuid4()), event_id=env.id, recipient_id=sub_id, channel="webhook",
-                        template=env.type, subject_kind=env.subject.kind, subject_id=env.subject.id,
-                        title=env.type[:100], body=env.model_dump_json(), status="queued", created_at=utcnow(),
-                        category="webhook", urgent=False, template_version=env.version, variables="{}",
-                        attempts=0, next_attempt_at=utcnow())
+            queued |= insert_once(
+                ctx.session, id=str(uuid.uuid4()), event_id=env.id, recipient_id=sub_id, channel="webhook",
+                template=env.type, subject_kind=env.subject.kind, subject_id=env.subject.id,
+                title=env.type[:100], body=env.model_dump_json(), status="queued", created_at=utcnow(),
+                category="webhook", urgent=False, template_version=env.version, variables="{}",
+                attempts=0, next_attempt_at=utcnow())
+        return queued
 
 
 def record_message(session: Session, cfg: Config, catalogue: Catalogue, recipient_id: str, template: str,
-                   values: dict, event_id: str, subject_kind: str, subject_id: str, emit) -> None:
-    """The inbox message and the first usable external channel's message, each once."""
+                   values: dict, event_id: str, subject_kind: str, subject_id: str, emit) -> bool:
+    """The inbox message and the first usable external channel's message, each once. True if a
+    message was queued for the sender."""
     t = catalogue[template]
     who = session.get(Recipient, recipient_id)
     lang = who.lang if who else "zh"
@@ -181,7 +189,7 @@ def record_message(session: Session, cfg: Config, catalogue: Catalogue, recipien
     insert_once(session, id=str(uuid.uuid4()), channel="inbox", status="delivered", delivered_at=now, **base)
     channels = external_channels(cfg, catalogue, session, who, template)
     if not channels:
-        return
+        return False
     muted = t.category in OPTIONAL_CATEGORIES and t.category in json.loads(who.opt_outs)
     message_id = str(uuid.uuid4())
     inserted = insert_once(session, id=message_id, channel=channels[0],
@@ -190,6 +198,7 @@ def record_message(session: Session, cfg: Config, catalogue: Catalogue, recipien
     if inserted and muted:
         emit(MessageSuppressed(message_id=message_id, event_id=event_id, recipient_id=recipient_id,
                                channel=channels[0], template=template, at=now, reason="opted_out"))
+    return inserted and not muted
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:

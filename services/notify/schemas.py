@@ -58,7 +58,8 @@ class ContactsOut(BaseModel):
 class MessageState(BaseModel):
     id: str
     event_id: str
-    recipient_id: str
+    recipient_id: str | None = Field(
+        description="收件人；居民的身份只对管理员显示 the recipient; a resident's only to admins")
     channel: str
     template: str
     status: str

@@ -93,6 +93,9 @@ class Sender:
     def run(self, stop: threading.Event) -> None:
         """Claim the next batch while the previous one is being delivered and recorded: the two
         never overlap (claimed rows are `sending`), and the database and the providers work at once."""
+        if not self.channels:
+            stop.wait()  # no channel configured: nothing to claim, ever (the inbox needs no sender)
+            return
         wake = sender_wakeup(self.rt)
         stage = ThreadPoolExecutor(1, thread_name_prefix="notify-record")
         pending = None
@@ -129,6 +132,8 @@ class Sender:
 
     # -- 1. claim ---------------------------------------------------------------------------
     def claim(self, now: datetime) -> list[Outgoing]:
+        if not self.channels:
+            return []  # nothing this sender could deliver: no query at all
         lease = now + timedelta(seconds=self.cfg.policy.lease_seconds)
         table, people_table = Message.__table__, Recipient.__table__
         out: list[Outgoing] = []
@@ -150,8 +155,10 @@ class Sender:
                 people_table.c.user_id.in_({m.recipient_id for m in rows if m.channel != "webhook"})))}
             hooks = {w.id: w for w in session.scalars(select(WebhookSubscription).where(
                 WebhookSubscription.id.in_({m.recipient_id for m in rows if m.channel == "webhook"})))}
-            allowed = self._within_limits(session, [m for m in rows if m.channel == "sms" and m.attempts == 0],
-                                          people, now)
+            # Only what is sent now counts: a message deferred by quiet hours is counted when it goes.
+            allowed = self._within_limits(
+                session, [m for m in rows if m.channel == "sms" and m.attempts == 0
+                          and (m.urgent or quiet_until(people.get(m.recipient_id), now) is None)], people, now)
             claimed, actions = [], {}
             for m in rows:
                 item = self._prepare(m, people.get(m.recipient_id), hooks.get(m.recipient_id), now, allowed)
@@ -208,8 +215,10 @@ class Sender:
         table = SendCounter.__table__
         pg = session.get_bind().dialect.name == "postgresql"
         insert = pg_insert if pg else sqlite_insert
-        session.execute(insert(table).on_conflict_do_nothing(), [{"key": k, "count": 0} for k in set(keys.values())])
-        query = select(table.c.key, table.c.count).where(table.c.key.in_(set(keys.values())))
+        # Always in key order: two senders locking the same counters in different orders deadlock.
+        ordered = sorted(set(keys.values()))
+        session.execute(insert(table).on_conflict_do_nothing(), [{"key": k, "count": 0} for k in ordered])
+        query = select(table.c.key, table.c.count).where(table.c.key.in_(ordered)).order_by(table.c.key)
         counts = dict(session.execute(query.with_for_update() if pg else query).all())
         allowed = set()
         for m in batch:

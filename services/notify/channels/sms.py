@@ -98,4 +98,8 @@ class AliyunSms:
         if provider_code is None:
             return [Result(http_outcome(status), reason=f"sms: HTTP {status}")] * len(chunk)
         outcome = "retry" if provider_code in TRANSIENT or status >= 500 else "failed"
+        if outcome == "failed" and len(chunk) > 1:
+            # SendBatchSms refuses the whole call for one bad number (e.g. isv.MOBILE_NUMBER_ILLEGAL):
+            # send each on its own so only the bad one fails and the others still go.
+            return [r for item in chunk for r in self._send_chunk(code, [item])]
         return [Result(outcome, reason=f"sms: {provider_code}")] * len(chunk)
