@@ -60,6 +60,18 @@ def draft(session: Session, dispute: Dispute, body: AgreementIn, by: str) -> Agr
     return agreement
 
 
+def party_details_changed(session: Session, dispute: Dispute) -> None:
+    """The document names the parties: a change of their details after some confirmed is a new text, which
+    every party confirms again (a signed agreement cannot change at all)."""
+    agreement = of(session, dispute.id)
+    if agreement is None:
+        return
+    if agreement.status == "signed":
+        raise ApiError(409, "agreement.signed")
+    if confirmations(session, agreement):
+        agreement.version += 1
+
+
 def confirm(session: Session, out: Out, dispute: Dispute, agreement: Agreement, party: Party, method: str,
             by: str) -> bool:
     """Records one party's confirmation; the last one signs the agreement. True when signed."""

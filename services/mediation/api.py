@@ -1,12 +1,10 @@
 """Mediation's REST API under /mediation/v1: the record a community mediation committee keeps."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
+from pydantic import AwareDatetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -18,7 +16,7 @@ from shared.web import correlation_id
 from . import agreement as agreements
 from . import config, disputes, document, meetings, risk, stats
 from . import errors as _errors  # noqa: F401  (registers the error codes)
-from .access import NotVisible, audit, audit_refusal, managing, mask_address, mask_id_number, mask_phone, readable
+from .access import audit, audited_uow, managing, mask_address, mask_id_number, mask_phone, readable
 from .models import (
     STATUS_LABELS,
     Assignment,
@@ -57,7 +55,7 @@ STATS_ROLES = ("mediator", "supervisor", "admin")
 
 def _summary(d: Dispute) -> dict:
     return dict(id=d.id, dispute_no=d.dispute_no, dispute_type=d.dispute_type,
-                type_name=config.dispute_types()[d.dispute_type]["name"], status=d.status,
+                type_name=config.type_name(d.dispute_type), status=d.status,
                 status_label=STATUS_LABELS[d.status][0], source=d.source, committee_id=d.committee_id,
                 risk_level=d.risk_level, applied_at=d.applied_at, deadline=d.deadline, closed_at=d.closed_at)
 
@@ -111,15 +109,10 @@ def router(rt: ServiceRuntime) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["人民调解 mediation"])
     Correlation = Annotated[str, Depends(correlation_id)]
 
-    @contextmanager
-    def uow() -> Iterator[Session]:
-        # A refused read rolls back with the 404; its audit row is written on its own.
-        try:
-            with rt.uow() as session:
-                yield session
-        except NotVisible as exc:
-            audit_refusal(rt.sessions, exc)
-            raise
+    def uow():
+        # The audit rows of a request that fails (a refused read, or a read that passed and then failed)
+        # are written again after the rollback.
+        return audited_uow(rt.sessions)
 
     def out_for(session: Session, correlation: str):
         return lambda payload: rt.outbox.emit(session, payload, correlation_id=correlation)
@@ -194,7 +187,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
     def list_disputes(user: CurrentUser, status: str | None = None,
                       limit: Annotated[int, Query(ge=1, le=200)] = 50,
                       offset: Annotated[int, Query(ge=0)] = 0) -> list[DisputeSummary]:
-        with rt.uow() as session:
+        with uow() as session:
             supervised = select(Committee.id).where(Committee.supervisor_id == user.id)
             assigned = select(Assignment.dispute_id).where(Assignment.mediator_id == user.id,
                                                            Assignment.active.is_(True))
@@ -218,17 +211,19 @@ def router(rt: ServiceRuntime) -> APIRouter:
               summary="登记当事人（被申请人等）add a party")
     def add_party(dispute_id: str, body: PartyIn, user: CurrentUser) -> PartyView:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.party")
+            dispute, cap = managing(session, dispute_id, user, "write.party")
             return _party_view(disputes.add_party(session, dispute, body), masked=False)
 
     @api.patch("/disputes/{dispute_id}/parties/{party_id}", response_model=PartyView,
                summary="补正当事人信息 correct a party's details")
     def update_party(dispute_id: str, party_id: str, body: PartyIn, user: CurrentUser) -> PartyView:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.party")
+            dispute, cap = managing(session, dispute_id, user, "write.party")
             party = session.get(Party, party_id)
             if party is None or party.dispute_id != dispute.id:
                 raise ApiError(404, "party.not_found", field="party_id")
+            disputes.require_open(dispute)  # a closed record (and its signed agreement) stays as it was
+            agreements.party_details_changed(session, dispute)
             for field in ("name", "phone", "id_number", "address", "representative_name", "representative_phone"):
                 setattr(party, field, getattr(body, field))
             if body.user_id:
@@ -252,7 +247,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
               summary="受理（各方当事人均已同意）accept for mediation")
     def accept(dispute_id: str, user: CurrentUser, correlation: Correlation) -> DisputeView:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.accept")
+            dispute, cap = managing(session, dispute_id, user, "write.accept")
             disputes.accept(session, out_for(session, correlation), dispute)
             return _view(session, dispute, "supervisor" if user.id != _holder(session, dispute) else "mediator")
 
@@ -260,7 +255,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
               summary="指派调解员（当事人选定或自动）assign a mediator")
     def assign(dispute_id: str, body: AssignIn, user: CurrentUser, correlation: Correlation) -> DisputeView:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.assign")
+            dispute, cap = managing(session, dispute_id, user, "write.assign")
             disputes.assign(session, out_for(session, correlation), dispute, body.mediator_id)
             return _view(session, dispute, "supervisor" if user.id != _holder(session, dispute) else "mediator")
 
@@ -287,9 +282,9 @@ def router(rt: ServiceRuntime) -> APIRouter:
               summary="终止调解（调解不成），告知其他途径 terminate")
     def terminate(dispute_id: str, body: TerminateIn, user: CurrentUser, correlation: Correlation) -> DisputeView:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.terminate")
+            dispute, cap = managing(session, dispute_id, user, "write.terminate")
             disputes.terminate(session, out_for(session, correlation), dispute, body.reason, body.routes)
-            return _view(session, dispute, "mediator")
+            return _view(session, dispute, cap)  # the committee's head sees contact details masked
 
     # ---- clock -------------------------------------------------------------------------------
 
@@ -297,7 +292,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
               summary="申请延长调解期限（须各方当事人同意）request an extension")
     def request_extension(dispute_id: str, body: ExtensionIn, user: CurrentUser) -> dict:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.extension")
+            dispute, cap = managing(session, dispute_id, user, "write.extension")
             ext = disputes.request_extension(session, dispute, body.days, body.reason, user.id)
             return {"id": ext.id, "status": ext.status, "days": ext.days, "deadline": dispute.deadline}
 
@@ -326,7 +321,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
               summary="安排调解会议（含“四位一体”联席会议）schedule a session")
     def schedule(dispute_id: str, body: SessionCreate, user: CurrentUser, correlation: Correlation) -> dict:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.session")
+            dispute, cap = managing(session, dispute_id, user, "write.session")
             meeting = meetings.schedule(session, out_for(session, correlation), dispute, body, user.id)
             return _session_view(session, meeting, "mediator")
 
@@ -343,7 +338,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
     def record_session(dispute_id: str, session_id: str, body: SessionRecordIn, user: CurrentUser,
                        correlation: Correlation) -> dict:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.session_record")
+            dispute, cap = managing(session, dispute_id, user, "write.session_record")
             meeting = session.get(MediationSession, session_id)
             if meeting is None or meeting.dispute_id != dispute.id:
                 raise ApiError(404, "session.not_found", field="session_id")
@@ -355,7 +350,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
     @api.post("/disputes/{dispute_id}/risk", status_code=201, summary="风险评估（民转刑预警）assess the risk")
     def assess(dispute_id: str, body: RiskIn, user: CurrentUser, correlation: Correlation) -> dict:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.risk")
+            dispute, cap = managing(session, dispute_id, user, "write.risk")
             a = risk.assess(session, out_for(session, correlation), dispute, body.indicators, body.people_involved,
                             body.note, user.id)
             return {"level": a.level, "score": a.score, "indicators": a.indicators,
@@ -364,7 +359,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
     @api.get("/disputes/{dispute_id}/risk", summary="风险评估记录 risk assessments")
     def risk_history(dispute_id: str, user: CurrentUser) -> list[dict]:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "read.risk")
+            dispute, cap = managing(session, dispute_id, user, "read.risk")
             return [{"level": a.level, "score": a.score, "indicators": a.indicators, "at": a.at,
                      "assessed_by": a.assessed_by, "police_liaison_unit": a.police_liaison_unit}
                     for a in session.scalars(select(RiskAssessment).where(RiskAssessment.dispute_id == dispute.id)
@@ -389,7 +384,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
     @api.put("/disputes/{dispute_id}/agreement", summary="起草或修改调解协议 draft the agreement")
     def draft(dispute_id: str, body: AgreementIn, user: CurrentUser) -> dict:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.agreement")
+            dispute, cap = managing(session, dispute_id, user, "write.agreement")
             a = agreements.draft(session, dispute, body, user.id)
             return _agreement_view(session, dispute, a)
 
@@ -431,7 +426,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
     @api.post("/disputes/{dispute_id}/followups/{followup_id}", summary="记录回访结果 record a follow-up")
     def record_followup(dispute_id: str, followup_id: int, body: FollowupIn, user: CurrentUser) -> dict:
         with uow() as session:
-            dispute = managing(session, dispute_id, user, "write.followup")
+            dispute, cap = managing(session, dispute_id, user, "write.followup")
             f = session.get(Followup, followup_id)
             if f is None or f.dispute_id != dispute.id:
                 raise ApiError(404, "followup.not_found", field="followup_id")
@@ -441,19 +436,22 @@ def router(rt: ServiceRuntime) -> APIRouter:
     # ---- statistics and audit ----------------------------------------------------------------
 
     @api.get("/statistics", summary="统计：受理数、化解率、平均用时，按类型、委员会、调解员 statistics")
-    def statistics(user: CurrentUser, date_from: Annotated[datetime | None, Query(alias="from")] = None,
-                   date_to: Annotated[datetime | None, Query(alias="to")] = None) -> dict:
-        if user.role not in STATS_ROLES:
-            raise ApiError(403, "stats.forbidden")
-        with rt.uow() as session:
+    def statistics(user: CurrentUser, date_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+                   date_to: Annotated[AwareDatetime | None, Query(alias="to")] = None) -> dict:
+        with uow() as session:
+            if user.role not in STATS_ROLES:
+                audit(session, user, None, "read.statistics", False)
+                raise ApiError(403, "stats.forbidden")
             scope = None
             if user.role == "mediator":  # a mediator sees their own committee's figures
                 m = session.get(Mediator, user.id)
                 scope = [m.committee_id] if m else []
+            audit(session, user, None, "read.statistics", True)
             return stats.compute(session, date_from, date_to, scope)
 
     @api.get("/disputes/{dispute_id}/audit", summary="查阅记录（仅委员会主任）the audit log of a dispute")
-    def audit_log(dispute_id: str, user: CurrentUser) -> list[dict]:
+    def audit_log(dispute_id: str, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> list[dict]:
         from .models import AuditLog
 
         with uow() as session:
@@ -463,7 +461,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
             return [{"at": r.at, "user_id": r.user_id, "role": r.role, "action": r.action, "allowed": r.allowed,
                      "capacity": r.capacity}
                     for r in session.scalars(select(AuditLog).where(AuditLog.dispute_id == dispute.id)
-                                             .order_by(AuditLog.id))]
+                                             .order_by(AuditLog.id).limit(limit).offset(offset))]
 
     return api
 

@@ -40,3 +40,8 @@ def routes_for(dispute_type: str) -> list[str]:
     """The routes left to the parties when mediation does not happen or fails (诉讼, 仲裁, 行政处理, 信访)."""
     cfg = settings()
     return list(cfg["routes_by_type"].get(dispute_type, cfg["default_routes"]))
+
+
+def type_name(code: str) -> str:
+    """The type's Chinese name; a type since removed from data/dispute_types.json keeps its code on old records."""
+    return dispute_types().get(code, {}).get("name", code)

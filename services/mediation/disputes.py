@@ -127,8 +127,10 @@ def create(session: Session, out: Out, *, source: str, dispute_type: str, matter
     session.add(dispute)
     session.flush()
     for p in party_list:
-        # The applicant's own application is consent; a committee's own initiative needs everyone's.
-        applicant_consents = p.role == "applicant" and source != "committee"
+        # The applicant's own application is consent (a walk-in application entered by staff too); a
+        # committee's own initiative, or staff referring an intake case (转调解), needs the applicant's own yes.
+        applicant_consents = p.role == "applicant" and (source == "application"
+                                                        or (source == "intake" and p.user_id == created_by))
         _add_party(session, dispute, p, now, created_by if applicant_consents else None)
     session.flush()
     emit(out, dispute, ev.DisputeApplied, now, dispute_type=dispute_type, source=source, committee_id=committee.id,
@@ -154,11 +156,18 @@ def add_party(session: Session, dispute: Dispute, p: PartyIn) -> Party:
 
 def record_consent(session: Session, out: Out, dispute: Dispute, party: Party, consent: bool, by: str,
                    reason: str | None = None, privacy_request: str | None = None) -> None:
-    """Each party's consent; an express refusal ends it: not accepted, with the routes left."""
+    """Each party's consent; an express refusal ends it: not accepted, with the routes left.
+
+    Mediation is voluntary at every stage (人民调解法 art. 23: a party may refuse mediation or ask to end
+    it): a party who consented may still refuse before acceptance, and a refusal after acceptance ends
+    the mediation as failed."""
     require_open(dispute)
-    if dispute.status != "applied":
-        raise ApiError(409, "dispute.already_accepted")
-    if party.consent != "pending":
+    if consent:
+        if dispute.status != "applied":
+            raise ApiError(409, "dispute.already_accepted")
+        if party.consent != "pending":
+            raise ApiError(409, "party.consent_recorded")
+    elif party.consent == "refused":
         raise ApiError(409, "party.consent_recorded")
     now = utcnow()
     party.consent, party.consent_at, party.consent_recorded_by = ("given" if consent else "refused"), now, by
@@ -167,12 +176,18 @@ def record_consent(session: Session, out: Out, dispute: Dispute, party: Party, c
         party.privacy_request = privacy_request
         if privacy_request == "private":
             dispute.privacy = "private"
-    if not consent:
-        dispute.status, dispute.closed_at = "refused", now
-        dispute.close_reason = reason or "当事人明确拒绝调解"
-        dispute.routes = config.routes_for(dispute.dispute_type)
-        emit(out, dispute, ev.DisputeRefused, now, refused_by_party_id=party.id, routes=dispute.routes,
+    if consent:
+        return
+    dispute.routes = config.routes_for(dispute.dispute_type)
+    dispute.closed_at = now
+    if dispute.status == "accepted":  # 当事人要求终止调解
+        dispute.status, dispute.close_reason = "failed", reason or "当事人要求终止调解"
+        emit(out, dispute, ev.DisputeFailed, now, reason="failed", routes=dispute.routes,
              party_user_ids=party_user_ids(session, dispute.id))
+        return
+    dispute.status, dispute.close_reason = "refused", reason or "当事人明确拒绝调解"
+    emit(out, dispute, ev.DisputeRefused, now, refused_by_party_id=party.id, routes=dispute.routes,
+         party_user_ids=party_user_ids(session, dispute.id))
 
 
 def accept(session: Session, out: Out, dispute: Dispute, now: datetime | None = None) -> None:
@@ -267,7 +282,10 @@ def _end_assignments(session: Session, dispute: Dispute, now: datetime) -> None:
 
 def object_to(session: Session, out: Out, dispute: Dispute, party: Party, mediator_id: str,
               reason: str | None) -> bool:
-    """A party's 回避 request; an objected mediator already assigned is replaced. True if replaced."""
+    """A party's 回避 request; an objected mediator already assigned is replaced. True if removed.
+
+    The objection always stands: the parties' earlier choice of that mediator is dropped, and if nobody
+    can replace them now the dispute waits without a mediator for the committee's head to assign one."""
     require_open(dispute)
     if session.get(Mediator, mediator_id) is None:
         raise ApiError(422, "mediator.not_found", field="mediator_id")
@@ -275,14 +293,18 @@ def object_to(session: Session, out: Out, dispute: Dispute, party: Party, mediat
                                                  Objection.mediator_id == mediator_id)) is None:
         session.add(Objection(dispute_id=dispute.id, party_id=party.id, mediator_id=mediator_id, reason=reason))
         session.flush()
-    if mediator_id in active_mediator_ids(session, dispute.id):
-        if dispute.requested_mediator_id == mediator_id:
-            dispute.requested_mediator_id = None
-        _end_assignments(session, dispute, utcnow())
-        if dispute.status == "accepted":
+    if dispute.requested_mediator_id == mediator_id:
+        dispute.requested_mediator_id = None
+    if mediator_id not in active_mediator_ids(session, dispute.id):
+        return False
+    _end_assignments(session, dispute, utcnow())
+    if dispute.status == "accepted":
+        try:  # choose_mediator fails before assign changes anything
             assign(session, out, dispute)
-        return True
-    return False
+        except ApiError as exc:
+            if exc.code != "mediator.none_available":
+                raise
+    return True
 
 
 # ---- endings -------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def render(session: Session, dispute: Dispute, agreement: Agreement, masked: boo
     mediators = [session.get(Mediator, m).name for m in active_mediator_ids(session, dispute.id)]
     return _env().get_template("agreement.html").render(
         dispute=dispute, agreement=agreement,
-        type_name=config.dispute_types()[dispute.dispute_type]["name"],
+        type_name=config.type_name(dispute.dispute_type),
         parties=[{"role": p.role, "name": p.name, "phone": mask_phone(p.phone) if masked else p.phone,
                   "address": mask_address(p.address) if masked else p.address,
                   "representative_name": p.representative_name,

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.errors import ApiError
 
@@ -100,7 +100,7 @@ class InviteeIn(Strict):
 
 
 class SessionCreate(Strict):
-    starts_at: datetime
+    starts_at: AwareDatetime = Field(..., description="开始时间，须带时区，如 2026-03-02T09:00:00+08:00")
     place: str | None = Field(None, max_length=200)
     online_link: str | None = Field(None, max_length=300, pattern=r"^https://")
     kind: Literal["ordinary", "joint_meeting"] = "ordinary"
@@ -122,7 +122,7 @@ class RiskIn(Strict):
 class TermIn(Strict):
     party_id: str = Field(..., description="履行义务的当事人")
     obligation: str = Field(..., min_length=2, max_length=1000)
-    due_at: datetime | None = None
+    due_at: AwareDatetime | None = Field(None, description="履行期限，须带时区")
     amount: Decimal | None = Field(None, ge=0, le=Decimal("1e11"))
 
 

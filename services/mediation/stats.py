@@ -3,8 +3,9 @@ committee and mediator.
 
 Definitions (docs/mediation.md): a dispute counts in the period in which it was applied for.
 accepted = accepted for mediation (受理); succeeded = ended in a signed agreement; failed = terminated;
-化解率 = succeeded / (succeeded + failed) — refusals never started, withdrawals were the
-applicant's choice, and open disputes have no outcome yet; average duration = days from
+化解率 = succeeded / (succeeded + failed after acceptance) — refusals never started, a dispute
+terminated before acceptance was never mediated, withdrawals were the applicant's choice, and open
+disputes have no outcome yet; average duration = days from
 acceptance to the end, over succeeded and failed disputes.
 """
 
@@ -20,7 +21,7 @@ from .models import Assignment, Committee, Dispute, Mediator
 
 def _blank() -> dict:
     return {"applied": 0, "accepted": 0, "refused": 0, "withdrawn": 0, "succeeded": 0, "failed": 0, "open": 0,
-            "_days": []}
+            "_days": [], "_mediated": 0}
 
 
 def _add(bucket: dict, d: Dispute) -> None:
@@ -31,13 +32,15 @@ def _add(bucket: dict, d: Dispute) -> None:
         bucket[d.status] += 1
     else:
         bucket["open"] += 1
+    if d.status in ("succeeded", "failed") and d.accepted_at is not None:
+        bucket["_mediated"] += 1
     if d.status in ("succeeded", "failed") and d.accepted_at is not None and d.closed_at is not None:
         bucket["_days"].append((d.closed_at - d.accepted_at).total_seconds() / 86400)
 
 
 def _finish(bucket: dict) -> dict:
     days = bucket.pop("_days")
-    concluded = bucket["succeeded"] + bucket["failed"]
+    concluded = bucket.pop("_mediated")
     bucket["resolution_rate"] = round(bucket["succeeded"] / concluded, 4) if concluded else None
     bucket["average_days"] = round(sum(days) / len(days), 2) if days else None
     return bucket
