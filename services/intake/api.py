@@ -38,6 +38,7 @@ from .schemas import (
     SupplementBody,
     UrgencyBody,
 )
+from .status import STATUSES
 from .views import case_view, duplicate_view, readable
 
 Correlation = Annotated[str, Depends(correlation_id)]
@@ -101,7 +102,8 @@ def router(rt: ServiceRuntime) -> APIRouter:
                                  first_entries=[first])
                 if case.lat is not None and case.route != "direct":
                     found = duplicates.find(session, catalogue.nodes[case.category], case.description, case.lat,
-                                            case.lon, now=case.created_at, exclude_id=case.id)
+                                            case.lon, now=case.created_at, exclude_id=case.id,
+                                            include_confidential=user.is_staff)
                     view.possible_duplicates = [duplicate_view(c, wants_english(request)) for c in found]
                 return view
         except IntegrityError:
@@ -118,7 +120,8 @@ def router(rt: ServiceRuntime) -> APIRouter:
             if node is None:
                 raise ApiError(422, "case.unknown_category", field="category")
             lat, lon = geo.to_wgs84(body.lat, body.lon, body.coord_system)
-            found = duplicates.find(session, node, body.description, lat, lon, now=utcnow())
+            found = duplicates.find(session, node, body.description, lat, lon, now=utcnow(),
+                                    include_confidential=user.is_staff)
             return [duplicate_view(c, wants_english(request)) for c in found]
 
     @api.post("/categories/suggest", response_model=SuggestView, tags=["类别 catalogue"],
@@ -149,6 +152,8 @@ def router(rt: ServiceRuntime) -> APIRouter:
     def list_cases(user: CurrentUser, request: Request, status: str | None = None,
                    page: Annotated[int, Query(ge=1)] = 1,
                    page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> CasePage:
+        if status is not None and status not in STATUSES:
+            raise ApiError(422, "validation.not_allowed", field="status")
         with rt.uow() as session:
             rows, total = cases.page_of_cases(session, user_id=None if user.is_staff else user.id, status=status,
                                               page=page, page_size=page_size)
@@ -202,7 +207,9 @@ def router(rt: ServiceRuntime) -> APIRouter:
             case = session.get(Case, case_id, with_for_update=True)
             # Joining is how a resident reaches a case found by the duplicate lookup: they do not
             # need to be its reader yet, but they only learn what the duplicate list shows.
-            if case is None:
+            # A confidential case is never offered to other residents: it cannot be joined either,
+            # and "not found" does not reveal that it exists.
+            if case is None or (case.confidential and case.reporter_id != user.id):
                 raise ApiError(404, "case.not_found", field="case_id")
             if user.is_staff:
                 raise ApiError(403, "auth.forbidden")
@@ -305,9 +312,11 @@ def router(rt: ServiceRuntime) -> APIRouter:
             if a.case_id is None:
                 raise ApiError(404, "attachment.not_found")
             try:
-                readable(session, session.get(Case, a.case_id), user)
+                _, rel = readable(session, session.get(Case, a.case_id), user)
             except ApiError:
                 raise ApiError(404, "attachment.not_found") from None
+            if rel == "follower":  # the reporter's photos are theirs, not every neighbour's who joined
+                raise ApiError(404, "attachment.not_found")
             return a
 
     @api.get("/attachments/{attachment_id}", tags=["附件 attachments"], summary="下载附件 download",

@@ -259,15 +259,24 @@ def _is_reporter(case: Case, user: User) -> bool:
     return case.reporter_id is not None and case.reporter_id == user.id
 
 
+def _actor_id(case: Case, user: User) -> str | None:
+    """Who acted, for an event: never the reporter of an anonymous case (events reach handlers)."""
+    return None if case.anonymous and _is_reporter(case, user) else user.id
+
+
 def withdraw(session: Session, outbox: Outbox, case: Case, user: User, reason: str | None, correlation_id: str):
     if not (_is_reporter(case, user) or user.role in ("operator", "admin")):
         raise ApiError(403, "case.not_reporter")
     if case.status not in policy()["withdrawable_statuses"]:
         raise ApiError(409, "case.cannot_withdraw", field="status")
+    if case.interest_count > 1:
+        # Residents who joined it, or whose cases were merged into it, rely on it being handled:
+        # one reporter withdrawing must not end their matter too.
+        raise ApiError(409, "case.shared_cannot_withdraw", field="interest_count")
     now = utcnow()
     set_status(case, "withdrawn", now)
     add_timeline(session, case.id, "withdrawn", "反映人已撤回诉求" + (f"：{reason}" if reason else ""), at=now)
-    outbox.emit(session, CaseWithdrawn(case_id=case.id, case_no=case.case_no, by_id=user.id, at=now),
+    outbox.emit(session, CaseWithdrawn(case_id=case.id, case_no=case.case_no, by_id=_actor_id(case, user), at=now),
                 correlation_id=correlation_id)
 
 
@@ -282,7 +291,7 @@ def supplement(session: Session, outbox: Outbox, case: Case, user: User, body, c
     who = "反映人" if _is_reporter(case, user) else "工作人员"
     extra = f"（附件 {len(added)} 个）" if added else ""
     add_timeline(session, case.id, "supplemented", f"{who}补充材料：{body.text}{extra}", at=now)
-    outbox.emit(session, CaseSupplemented(case_id=case.id, case_no=case.case_no, by_id=user.id,
+    outbox.emit(session, CaseSupplemented(case_id=case.id, case_no=case.case_no, by_id=_actor_id(case, user),
                                           attachment_count=len(added), at=now), correlation_id=correlation_id)
 
 
@@ -304,7 +313,8 @@ def reopen(session: Session, outbox: Outbox, case: Case, user: User, body, corre
     set_status(case, "reopened", now)
     add_timeline(session, case.id, "reopened", "反映人对办理结果不满意，诉求已重启，将再次交由原单位办理"
                  + (f"：{body.reason}" if body.reason else ""), at=now)
-    outbox.emit(session, CaseReopened(case_id=case.id, case_no=case.case_no, reporter_id=case.reporter_id,
+    outbox.emit(session, CaseReopened(case_id=case.id, case_no=case.case_no,
+                                      reporter_id=None if case.anonymous else case.reporter_id,
                                       previous_unit_id=previous_unit, reason_code=body.reason_code, at=now),
                 correlation_id=correlation_id)
 
@@ -452,5 +462,6 @@ def page_of_cases(session: Session, *, user_id: str | None, status: str | None, 
 
 
 def cases_by_phone(session: Session, phone: str, limit: int = 50) -> list[Case]:
-    return list(session.scalars(select(Case).where(Case.reporter_phone == phone)
+    # Anonymous reports are left out: listing one under the caller's number would name its reporter.
+    return list(session.scalars(select(Case).where(Case.reporter_phone == phone, Case.anonymous.is_(False))
                                 .order_by(Case.created_at.desc()).limit(limit)))

@@ -26,20 +26,24 @@ class Candidate:
 
 
 def find(session: Session, category: Category, description: str, lat: float, lon: float, *,
-         now: datetime, exclude_id: str | None = None) -> list[Candidate]:
+         now: datetime, exclude_id: str | None = None, include_confidential: bool = False) -> list[Candidate]:
+    """include_confidential: only for staff. A resident is never offered (nor shown the text of) a
+    case whose reporter asked for confidentiality (保密)."""
     rules = policy()["duplicates"]
     if category.radius_m <= 0 or category.window_days <= 0:
         return []
     cells = geo.cells_around(lat, lon, category.radius_m, rules["cell_degrees"])
     since = now - timedelta(days=category.window_days)
     # Only the columns an offer shows: the full rows of a busy corner's cases are not needed.
-    rows = session.execute(
+    query = (
         select(Case.id, Case.case_no, Case.category, Case.lat, Case.lon, Case.description, Case.status,
                Case.interest_count, Case.created_at)
         .where(Case.category == category.code, Case.grid_cell.in_(cells), Case.created_at >= since,
                Case.status.in_(OPEN))
-        .order_by(Case.created_at.desc()).limit(rules["max_candidates"])
-    ).all()
+    )
+    if not include_confidential:
+        query = query.where(Case.confidential.is_(False))
+    rows = session.execute(query.order_by(Case.created_at.desc()).limit(rules["max_candidates"])).all()
     mine = textsim.bigrams(description)
     found = []
     for row in rows:

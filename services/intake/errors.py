@@ -22,6 +22,8 @@ register_messages({
     "case.attachment_used": ("附件已被使用", "The attachment is already attached to a case"),
     "case.too_many_attachments": ("附件数量超过上限", "Too many attachments"),
     "case.cannot_withdraw": ("诉求已开始办理，不能撤回", "Handling has started: the case can no longer be withdrawn"),
+    "case.shared_cannot_withdraw": ("已有其他居民关注或并入此诉求，不能撤回",
+                                    "Other residents joined or were merged into this case: it cannot be withdrawn"),
     "case.cannot_reopen": ("当前状态不能重启诉求", "The case cannot be reopened in its current state"),
     "case.reopen_window_passed": ("已超过可重启期限", "The window for reopening has passed"),
     "case.reopen_limit": ("重启次数已达上限", "The case has been reopened as often as allowed"),

@@ -6,14 +6,16 @@ the dispatcher acks them without touching the database (the resident's inbox is 
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from shared.db import utcnow
 from shared.events.mediation import DisputeEvent
 from shared.events.routing import WorkOrderEvent
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from .cases import add_timeline, set_status
-from .models import Case, WorkOrderSeen
+from .cases import CHINA, add_timeline, set_status
+from .models import Case, Evaluation, WorkOrderSeen
 from .policy import policy
 from .status import rank
 
@@ -41,7 +43,7 @@ def _public_text(kind: str, e) -> str | None:
         case "escalated":
             return "已吹哨，相关部门协同办理"
         case "extended":
-            return f"办理期限已延长至 {e.new_result_deadline.astimezone().strftime('%Y-%m-%d %H:%M')}"
+            return f"办理期限已延长至 {e.new_result_deadline.astimezone(CHINA).strftime('%Y-%m-%d %H:%M')}"
         case "resolved":
             return f"已办结（{e.outcome}）：{e.result_text}"
         case "verified":
@@ -130,7 +132,12 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
             set_status(case, target)
         if kind == "resolved":
             case.outcome, case.result_text, case.resolved_at = event.outcome, event.result_text, event.at
-            case.evaluation_due_at = utcnow() + timedelta(days=policy()["evaluation"]["window_days"])
+            # A handling already answered for (the resident rated it before a failed verification)
+            # gets no new deadline: the timeout would overwrite that answer with "not evaluated".
+            answered = session.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id,
+                                                                  Evaluation.work_order_id == event.work_order_id))
+            case.evaluation_due_at = (None if answered is not None else
+                                      utcnow() + timedelta(days=policy()["evaluation"]["window_days"]))
         elif kind == "closed" and event.outcome:
             case.outcome = event.outcome
     case.routing_seq = event.seq

@@ -1,7 +1,7 @@
 """What each reader sees of a case. Reporter identity follows the visibility policy:
 
 - the reporter sees their own case; a follower (它也影响我) sees the matter, never the reporter;
-- staff in `identity_roles` see who reported it, handlers see a user id and a masked phone;
+- staff in `identity_roles` see who reported it (the user id), other handlers only a masked phone;
 - a confidential case (保密) shows the person only to `confidential_identity_roles`;
 - an anonymous report shows nobody the person; the full phone goes only to `phone_roles`.
 """
@@ -50,7 +50,7 @@ def reporter_of(case: Case, user: User, rel: str) -> Reporter | None:
     if case.confidential and user.role not in vis["confidential_identity_roles"]:
         return None
     full_phone = user.role in vis["phone_roles"]
-    return Reporter(user_id=case.reporter_id,
+    return Reporter(user_id=case.reporter_id if user.role in vis["identity_roles"] else None,
                     phone=case.reporter_phone if full_phone else phones.mask(case.reporter_phone))
 
 
@@ -61,6 +61,22 @@ def duplicate_view(c, english: bool = False) -> DuplicateView:
                          created_at=c.case.created_at)
 
 
+# Timeline entries that carry a reporter's own words (material, evaluation, reasons). A reader who
+# is not that case's reporter nor staff — a follower, or the reporter of a case merged into it —
+# sees that it happened, not what was said.
+PERSONAL_ENTRIES = {
+    "supplemented": "反映人补充了材料",
+    "evaluated": "已完成回访评价",
+    "reopened": "诉求已重启，将再次交由原单位办理",
+    "withdrawn": "诉求已撤回",
+}
+
+
+def _timeline_view(t, own: bool) -> TimelineView:
+    text = t.text if own or t.kind not in PERSONAL_ENTRIES else PERSONAL_ENTRIES[t.kind]
+    return TimelineView(at=t.at, kind=t.kind, text=text, public=t.public)
+
+
 def case_view(session: Session, case: Case, user: User, rel: str, catalogue: Catalogue, *, english: bool = False,
               full: bool = True, first_entries=None) -> CaseView:
     node = catalogue.nodes.get(case.category)
@@ -68,18 +84,20 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: Cat
     parent = session.get(Case, case.parent_case_id) if case.parent_case_id else None
     if parent is not None:
         shown = parent  # a merged case follows its parent's status and outcome
-    entries = []
+    entries = []  # (entry, the reader may see its personal text)
     attachments = []
+    staff = rel == "staff"
+    own = rel in ("reporter", "staff")  # a follower sees the matter, not the reporter's own material
     if full:
-        staff = rel == "staff"
-        entries = timeline(session, case.id, include_internal=staff)
+        entries = [(t, own) for t in timeline(session, case.id, include_internal=staff)]
         if parent is not None:
-            entries += timeline(session, parent.id, include_internal=staff)
-            entries.sort(key=lambda t: (t.at, t.id))
-        attachments = session.scalars(select(Attachment).where(Attachment.case_id == case.id)
-                                      .order_by(Attachment.created_at)).all()
+            entries += [(t, staff) for t in timeline(session, parent.id, include_internal=staff)]
+            entries.sort(key=lambda e: (e[0].at, e[0].id))
+        if own:
+            attachments = session.scalars(select(Attachment).where(Attachment.case_id == case.id)
+                                          .order_by(Attachment.created_at)).all()
     elif first_entries is not None:
-        entries = first_entries
+        entries = [(t, own) for t in first_entries]
     status = shown.status if parent is not None else case.status
     return CaseView(
         id=case.id, case_no=case.case_no, status=status, status_label=label(status, english),
@@ -87,12 +105,13 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: Cat
         category_name=(node.name_en if english else node.name) if node else case.category,
         matter_class=case.matter_class, route=case.route, description=case.description, urgency=case.urgency,
         channel=case.channel, lat=case.lat, lon=case.lon, coord_system=case.coord_system, orig_lat=case.orig_lat,
-        orig_lon=case.orig_lon, address=case.address, unit_name=shown.unit_name, confidential=case.confidential,
-        answers=case.answers, interest_count=shown.interest_count,
+        orig_lon=case.orig_lon, address=case.address if own else None, unit_name=shown.unit_name,
+        confidential=case.confidential,
+        answers=case.answers if own else None, interest_count=shown.interest_count,
         parent_case_no=parent.case_no if parent else None, outcome=shown.outcome, result_text=shown.result_text,
         reporter=reporter_of(case, user, rel), relation=rel, can=abilities(session, case, user, rel),
         created_at=case.created_at, updated_at=case.updated_at,
-        timeline=[TimelineView(at=t.at, kind=t.kind, text=t.text, public=t.public) for t in entries],
+        timeline=[_timeline_view(t, may_see) for t, may_see in entries],
         attachments=[AttachmentView(id=a.id, content_type=a.content_type, size=a.size, filename=a.filename,
                                     has_thumbnail=a.thumb_path is not None) for a in attachments],
     )
@@ -106,7 +125,7 @@ def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, b
         evaluable = session.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id,
                                                                Evaluation.work_order_id == case.work_order_id)) is None
     return {
-        "withdraw": reporter and case.status in p["withdrawable_statuses"],
+        "withdraw": reporter and case.status in p["withdrawable_statuses"] and case.interest_count <= 1,
         "supplement": (reporter or rel == "staff") and case.status not in FINISHED,
         "reopen": reporter and case.status in p["reopenable_statuses"] and case.reopen_count < p["max_reopens"],
         "evaluate": evaluable,
