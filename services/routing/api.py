@@ -177,7 +177,10 @@ def view(session: Session, order: WorkOrder, unit: Unit | None = None, detail: b
     }
     if detail:
         out["timeline"] = [
-            {"seq": t.seq, "kind": t.kind, "status": t.status, "actor_id": t.actor_id, "at": t.at,
+            # On a confidential order the requester acting (withdrawing, reopening) stays anonymous.
+            {"seq": t.seq, "kind": t.kind, "status": t.status,
+             "actor_id": None if order.confidential and t.actor_id and t.actor_id == order.requester_id
+             else t.actor_id, "at": t.at,
              "detail": json.loads(t.detail) if t.detail else None}
             for t in session.scalars(select(TimelineEntry).where(TimelineEntry.work_order_id == order.id)
                                      .order_by(TimelineEntry.id))

@@ -219,6 +219,18 @@ def test_confidential_cases_hide_the_requester_from_handlers(h):
     assert order["confidential"] and order["requester_id"] is None
 
 
+def test_a_confidential_requesters_own_acts_are_anonymous_in_the_work_order_timeline(h):
+    from datetime import UTC, datetime
+
+    from shared.events.intake import CaseWithdrawn
+
+    case_id = h.submit(confidential=True)
+    order = h.lead(case_id)
+    h.feed(CaseWithdrawn(case_id=case_id, case_no="x", by_id="u-resident-1", at=datetime.now(UTC)))
+    actors = [t["actor_id"] for t in h.get(order["id"])["timeline"]]
+    assert "u-resident-1" not in actors
+
+
 def test_every_district_point_outside_grids_uses_the_area_rule(h):
     order = h.lead(h.submit(matter_class=None, point=(104.038, 30.622)))
     assert order["unit_code"] == DISTRICT and order["rule_id"] == "area"
