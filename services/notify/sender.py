@@ -73,6 +73,11 @@ class Sender:
                                    limits=httpx.Limits(max_connections=policy.workers * 2,
                                                        max_keepalive_connections=policy.workers * 2))
         self.pool = ThreadPoolExecutor(policy.workers, thread_name_prefix="notify-send")
+        # A batch must be recorded before its lease ends, or another sender takes it up and sends
+        # it again: the lease covers the slowest delivery of a full batch (every call of a thread's
+        # share timing out, a WeChat token refresh doubling the calls), whatever the configuration says.
+        slowest = -(-policy.batch // policy.workers) * 2 * policy.http_timeout_seconds + 30
+        self.lease_seconds = max(policy.lease_seconds, slowest)
         self.channels = {}
         if self.cfg.sms.enabled:
             self.channels["sms"] = AliyunSms(self.cfg.sms, self.catalogue, self.client)
@@ -134,7 +139,7 @@ class Sender:
     def claim(self, now: datetime) -> list[Outgoing]:
         if not self.channels:
             return []  # nothing this sender could deliver: no query at all
-        lease = now + timedelta(seconds=self.cfg.policy.lease_seconds)
+        lease = now + timedelta(seconds=self.lease_seconds)
         table, people_table = Message.__table__, Recipient.__table__
         out: list[Outgoing] = []
         with self.rt.uow() as session:
@@ -256,10 +261,13 @@ class Sender:
     def record(self, items: list[Outgoing], results: dict[str, Result], now: datetime) -> None:
         table = Message.__table__
         with self.rt.uow() as session:
-            rows = session.execute(select(table.c.id, table.c.status, table.c.event_id, table.c.recipient_id,
-                                          table.c.channel, table.c.template)
+            rows = session.execute(select(table.c.id, table.c.status, table.c.lease_until, table.c.event_id,
+                                          table.c.recipient_id, table.c.channel, table.c.template)
                                    .where(table.c.id.in_([i.message_id for i in items]))).all()
-            sending = {r.id: r for r in rows if r.status == "sending"}  # others were settled meanwhile
+            # Only rows still under this claim's lease: others were settled, or taken up by another
+            # sender after the lease ran out, and are that sender's to record.
+            lease = now + timedelta(seconds=self.lease_seconds)
+            sending = {r.id: r for r in rows if r.status == "sending" and r.lease_until == lease}
             sent, other = [], []
             for item in items:
                 if item.message_id in sending:

@@ -122,3 +122,24 @@ def test_delivery_reports_mark_messages_delivered_or_failed(rt, sender, servers,
     client.post("/notify/v1/callbacks/sms/aliyun", params={"token": "sms-callback-token"}, json=reports)
     assert [m.status for m in messages(rt, channel="email")] == ["queued"]
     assert len(events(rt, "notify.message.delivered")) == 1
+
+
+def test_a_batch_taken_up_by_another_sender_after_its_lease_is_recorded_only_by_that_sender(rt, sender, servers):
+    deliver(rt, submitted())
+    claimed = sender.claim(DAYTIME)
+    assert len(claimed) == 1
+    # The first sender stalls past its lease; a second claim takes the message up again.
+    later = DAYTIME + timedelta(seconds=sender.lease_seconds + 1)
+    again = sender.claim(later)
+    assert [i.message_id for i in again] == [claimed[0].message_id]
+    sender.record(claimed, sender.deliver(claimed), DAYTIME)  # the stale recorder: not its message now
+    [m] = messages(rt, channel="sms")
+    assert m.status == "sending"
+    sender.record(again, sender.deliver(again), later)
+    [m] = messages(rt, channel="sms")
+    assert m.status == "sent" and len(events(rt, "notify.message.sent")) == 1
+
+
+def test_the_lease_covers_the_slowest_delivery_of_a_batch(sender):
+    policy = sender.cfg.policy
+    assert sender.lease_seconds >= -(-policy.batch // policy.workers) * policy.http_timeout_seconds
