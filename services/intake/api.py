@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.auth import CurrentUser, StaffUser, User
 from shared.db import utcnow
 from shared.errors import ApiError, wants_english
+from shared.events.intake import CaseUrgencyChanged
 from shared.runtime import ServiceRuntime
 from shared.web import correlation_id
 
@@ -247,6 +248,11 @@ def router(rt: ServiceRuntime) -> APIRouter:
             old, case.urgency, case.updated_at = case.urgency, body.urgency, utcnow()
             cases.add_timeline(session, case.id, "urgency", f"紧急程度由“{old}”调整为“{body.urgency}”"
                                + (f"：{body.reason}" if body.reason else ""), public=False)
+            if old != body.urgency:
+                rt.outbox.emit(session, CaseUrgencyChanged(case_id=case.id, case_no=case.case_no,
+                                                           urgency=body.urgency, previous=old, by_id=user.id,
+                                                           at=case.updated_at),
+                               correlation_id=request.headers.get("x-request-id"))
         return change(case_id, user, request, apply)
 
     @api.post("/cases/{case_id}/notes", response_model=CaseView, tags=["工作人员 staff"],

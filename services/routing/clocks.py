@@ -87,6 +87,26 @@ def resume(session: Session, order: WorkOrder, kind: str) -> None:
         clock.next_fire_at = None if clock.overdue else (clock.deadline if clock.warned else clock.warn_at)
 
 
+def retime(session: Session, order: WorkOrder, profile: str, now: datetime) -> bool:
+    """A new clock profile for an open order (its urgency changed): the running clocks keep their
+    start and get the new profile's deadlines and warnings. True when anything changed."""
+    if profile == order.clock_profile:
+        return False
+    cfg = settings.clocks()
+    spec = cfg["profiles"][profile]
+    order.clock_profile = profile
+    cal = calendar()
+    for clock in session.scalars(select(Clock).where(Clock.work_order_id == order.id, Clock.stopped_at.is_(None))):
+        deadline, warn, working = deadline_and_warning(cal, clock.started_at, spec[clock.kind], cfg["warn_ratio"])
+        clock.deadline, clock.warn_at, clock.working_time = deadline, warn, working
+        setattr(order, f"{clock.kind}_deadline", deadline)
+        # A stricter clock may already be past its warning or deadline: the scanner fires it now.
+        clock.warned = clock.warned and warn <= now
+        clock.overdue = clock.overdue and deadline <= now
+        clock.next_fire_at = None if clock.overdue else (deadline if clock.warned else warn)
+    return True
+
+
 def move_deadline(session: Session, order: WorkOrder, kind: str, new_deadline: datetime, now: datetime) -> None:
     """An approved extension: a new deadline, the warning recomputed at the same share of the time."""
     clock = session.scalars(select(Clock).where(Clock.work_order_id == order.id, Clock.kind == kind)).first()

@@ -5,15 +5,22 @@ import json
 from sqlalchemy import select
 
 from shared.db import utcnow
-from shared.events.intake import CaseEvaluated, CaseMerged, CaseReopened, CaseSubmitted, CaseWithdrawn
+from shared.events.intake import (
+    CaseEvaluated,
+    CaseMerged,
+    CaseReopened,
+    CaseSubmitted,
+    CaseUrgencyChanged,
+    CaseWithdrawn,
+)
 from shared.events.mediation import RiskRaised
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from . import workflow
+from . import clocks, settings, workflow
 from .dispatch import dispatch_submitted, open_order
 from .locator import Locator, cached
-from .models import RoutingCase, Unit, WatchEntry, WorkOrder
+from .models import OPEN_STATUSES, RoutingCase, Unit, WatchEntry, WorkOrder
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
@@ -57,6 +64,24 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
             workflow.cancel_open(ctx.session, event.case_id, "withdrawn", event.by_id, utcnow())
             rc.state = "cancelled"
 
+    def on_urgency_changed(ctx: HandlerContext, event: CaseUrgencyChanged) -> None:
+        rc = ctx.session.get(RoutingCase, event.case_id, with_for_update=True)
+        if rc is None:
+            return  # never dispatched here (a dispute, a consultation answered on the spot)
+        rc.urgency = event.urgency
+        order = ctx.session.get(WorkOrder, rc.lead_work_order_id) if rc.lead_work_order_id else None
+        if order is None or order.status not in OPEN_STATUSES:
+            return
+        order.urgency = event.urgency
+        # A raised urgency overrides the category's own profile: a life-at-risk matter is on the
+        # 特急 clock whatever its category; back to 一般, the category's profile applies again.
+        profile = (event.urgency if event.urgency != "一般" and event.urgency in settings.clocks()["profiles"]
+                   else clocks.profile_name(rc.category, event.urgency, rc.clock_profile))
+        now = utcnow()
+        if clocks.retime(ctx.session, order, profile, now):
+            workflow.timeline(ctx.session, order, "urgency", event.by_id,
+                              {"urgency": event.urgency, "previous": event.previous, "clock_profile": profile}, now)
+
     def on_merged(ctx: HandlerContext, event: CaseMerged) -> None:
         rc = ctx.session.get(RoutingCase, event.child_case_id, with_for_update=True)
         if rc is not None:
@@ -96,6 +121,7 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
         "intake.case.reopened.v1": on_reopened,
         "intake.case.withdrawn.v1": on_withdrawn,
         "intake.case.merged.v1": on_merged,
+        "intake.case.urgency_changed.v1": on_urgency_changed,
         "intake.case.evaluated.v1": on_evaluated,
         "mediation.risk.raised.v1": on_risk,
     }

@@ -81,6 +81,18 @@ class CaseEvaluated(Payload):
     at: datetime
 
 
+@event("intake.case.urgency_changed", 1, subject=("case", "case_id"))
+class CaseUrgencyChanged(Payload):
+    """Staff changed the urgency: routing re-times the open work order's clocks."""
+
+    case_id: str
+    case_no: str
+    urgency: Urgency
+    previous: Urgency
+    by_id: str | None = None
+    at: datetime
+
+
 @event("intake.case.merged", 1, subject=("case", "child_case_id"))
 class CaseMerged(Payload):
     """Staff merged a duplicate into a parent: the child follows the parent from now on."""

@@ -202,3 +202,15 @@ def test_staff_refer_a_case_to_mediation(intake):
     assert ref["data"]["by_id"] == "u-community-staff-001" and ref["data"]["dispute_type"] == "property"
     r = intake.client.post(f"/intake/v1/cases/{case['id']}/refer", headers=intake.auth("community_staff"))
     assert r.status_code == 409
+
+
+def test_staff_raising_the_urgency_tell_routing_once(intake):
+    case = intake.submit()
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/urgency", json={"urgency": "特急", "reason": "燃气泄漏"},
+                           headers=intake.auth("operator"))
+    assert r.status_code == 200, r.text
+    [event] = intake.events("intake.case.urgency_changed")
+    assert event["data"]["urgency"] == "特急" and event["data"]["previous"] == "一般"
+    intake.client.post(f"/intake/v1/cases/{case['id']}/urgency", json={"urgency": "特急"},
+                       headers=intake.auth("operator"))
+    assert len(intake.events("intake.case.urgency_changed")) == 1  # unchanged: nothing to tell

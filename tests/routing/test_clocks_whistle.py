@@ -83,3 +83,22 @@ def test_whistling_a_grid_is_refused(h):
     r = h.post(f"/work-orders/{oid}/whistle", "street", {"department_codes": ["510107001001001"]})
     assert r.status_code == 422 and r.json()["error"] == {
         "code": "unit.not_department", "message": "只能向职能部门或公共服务企业吹哨", "field": "department_codes.0"}
+
+
+def test_a_raised_urgency_puts_the_open_order_on_the_stricter_clocks(h):
+    from datetime import UTC, datetime, timedelta
+
+    from shared.events.intake import CaseUrgencyChanged
+
+    case_id = h.submit()
+    order = h.lead(case_id)
+    before = h.get(order["id"])["deadlines"]["sign"]
+    h.feed(CaseUrgencyChanged(case_id=case_id, case_no="x", urgency="特急", previous="一般", by_id="u-operator-1",
+                              at=datetime.now(UTC)))
+    after = h.get(order["id"])
+    sign = datetime.fromisoformat(after["deadlines"]["sign"].replace("Z", "+00:00"))
+    created = datetime.fromisoformat(after["created_at"].replace("Z", "+00:00"))
+    assert sign - created == timedelta(minutes=15) and after["deadlines"]["sign"] != before
+    assert "urgency" in [t["kind"] for t in after["timeline"]]
+    clocks = {c["kind"]: c for c in after["clocks"]}
+    assert clocks["sign"]["deadline"] == after["deadlines"]["sign"]
