@@ -6,14 +6,19 @@ cancelled, returned, reassigned, nor excluded with a recorded reason:
 - 解决率 resolution: rated solved / evaluated (an order whose result was reopened counts unsolved)
 - 满意率 satisfaction: rated 满意 or 基本满意 (configurable) / evaluated
 - 办结率 completion: resolved / dispatched;  按期办结率 on time: resolved before the deadline / dispatched
+- 报到及时率 whistle report (departments): 吹哨 calls reported within their deadline / calls, by the
+  month of the call; a call never answered counts as not on time
 A rate whose denominator is zero is null, and its weight is left out of the composite.
 """
 
-from sqlalchemy import and_, func, select
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import settings
-from .models import Unit, WorkOrder
+from .models import Unit, Whistle, WorkOrder
 
 COUNTED_OUT = ("cancelled", "returned", "reassigned")
 GROUPS = ("unit", "street", "department", "category")
@@ -49,6 +54,23 @@ def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str):
     return session.execute(stmt).all()
 
 
+def whistle_counts(session: Session, period: str | tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Department unit id → (calls, reported on time) for the calls made in the period."""
+    tz = ZoneInfo(settings.scoring().get("timezone", "Asia/Shanghai"))
+    months = []
+    for p in period if isinstance(period, tuple) else (period,):
+        year, month = (int(x) for x in p.split("-"))
+        start = datetime(year, month, 1, tzinfo=tz)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+        months.append(and_(Whistle.called_at >= start, Whistle.called_at < end))
+    on_time = and_(Whistle.reported_at.is_not(None), Whistle.late.is_(False))
+    rows = session.execute(
+        select(Whistle.department_unit_id, func.count(), func.coalesce(func.count().filter(on_time), 0))
+        .where(or_(*months)).group_by(Whistle.department_unit_id)
+    ).all()
+    return {unit_id: (calls, timely) for unit_id, calls, timely in rows}
+
+
 def _rate(num: int, den: int) -> float | None:
     return None if not den else round(100.0 * num / den, 2)
 
@@ -62,22 +84,29 @@ def composite(rates: dict, weights: dict) -> float | None:
 
 def scores(session: Session, period: str, group_by: str, weights: dict | None = None) -> list[dict]:
     weights = weights or settings.scoring()["weights"]
-    rows = raw_counts(session, period, group_by)
+    rows = {r.key: r._asdict() for r in raw_counts(session, period, group_by)}
+    whistles = whistle_counts(session, period) if group_by in ("unit", "department") else {}
+    empty = dict.fromkeys(("dispatched", "responded", "evaluated", "solved", "satisfied", "completed", "on_time"), 0)
+    for unit_id in whistles.keys() - rows.keys():
+        rows[unit_id] = {"key": unit_id, **empty}  # called to whistles, lead on nothing this period
     names = {}
     if group_by != "category":
-        ids = [r.key for r in rows if r.key]
+        ids = [k for k in rows if k]
         names = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))} if ids else {}
     out = []
-    for r in rows:
-        rates = {"response": _rate(r.responded, r.dispatched), "resolution": _rate(r.solved, r.evaluated),
-                 "satisfaction": _rate(r.satisfied, r.evaluated), "completion": _rate(r.completed, r.dispatched),
-                 "on_time_completion": _rate(r.on_time, r.dispatched)}
-        unit = names.get(r.key)
+    for key, r in rows.items():
+        calls, timely = whistles.get(key, (0, 0))
+        rates = {"response": _rate(r["responded"], r["dispatched"]),
+                 "resolution": _rate(r["solved"], r["evaluated"]),
+                 "satisfaction": _rate(r["satisfied"], r["evaluated"]),
+                 "completion": _rate(r["completed"], r["dispatched"]),
+                 "on_time_completion": _rate(r["on_time"], r["dispatched"]),
+                 "whistle_report": _rate(timely, calls)}
+        unit = names.get(key)
         out.append({
-            "key": r.key, "code": unit.code if unit else (r.key if group_by == "category" else None),
-            "name": unit.name if unit else (r.key or "（未定位）"),
-            "counts": {"dispatched": r.dispatched, "responded": r.responded, "evaluated": r.evaluated,
-                       "solved": r.solved, "satisfied": r.satisfied, "completed": r.completed, "on_time": r.on_time},
+            "key": key, "code": unit.code if unit else (key if group_by == "category" else None),
+            "name": unit.name if unit else (key or "（未定位）"),
+            "counts": {**{k: r[k] for k in empty}, "whistle_calls": calls, "whistle_on_time": timely},
             "rates": rates, "composite": composite(rates, weights),
         })
     out.sort(key=lambda x: (x["composite"] is None, -(x["composite"] or 0), x["code"] or ""))

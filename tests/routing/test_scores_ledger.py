@@ -61,13 +61,46 @@ def test_rates_and_composite_per_unit(data):
                                    headers=data.headers("supervisor")).json()["rows"])
     g1 = rows[GRID1_CODE]
     assert g1["counts"] == {"dispatched": 4, "responded": 2, "evaluated": 2, "solved": 1, "satisfied": 2,
-                            "completed": 3, "on_time": 2}
+                            "completed": 3, "on_time": 2, "whistle_calls": 0, "whistle_on_time": 0}
     assert g1["rates"] == {"response": 50.0, "resolution": 50.0, "satisfaction": 100.0, "completion": 75.0,
-                           "on_time_completion": 50.0}
+                           "on_time_completion": 50.0, "whistle_report": None}
     assert g1["composite"] == 67.5  # (30×50 + 35×50 + 35×100) / 100
     assert rows[GRID2]["composite"] == 65.0  # (30×100 + 35×100 + 35×0) / 100
     # No evaluation yet: resolution and satisfaction are unknown, and only the response weight counts.
     assert rows[URBAN]["rates"]["resolution"] is None and rows[URBAN]["composite"] == 100.0
+
+
+def test_whistle_reports_are_scored_for_the_departments_called(data):
+    from datetime import timedelta
+
+    from services.routing.models import Whistle
+
+    called = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
+    police = unit_id("510107900002000")
+    with data.rt.uow() as s:
+        s.add_all([
+            Whistle(work_order_id="wo-1", department_unit_id=unit_id(URBAN), called_by="u-street-dispatcher-1",
+                    called_at=called, deadline=called + timedelta(minutes=30),
+                    reported_at=called + timedelta(minutes=10), late=False),
+            Whistle(work_order_id="wo-2", department_unit_id=unit_id(URBAN), called_by="u-street-dispatcher-1",
+                    called_at=called, deadline=called + timedelta(minutes=30),
+                    reported_at=called + timedelta(minutes=50), late=True),
+            # never answered: not on time
+            Whistle(work_order_id="wo-3", department_unit_id=police, called_by="u-street-dispatcher-1",
+                    called_at=called, deadline=called + timedelta(minutes=30)),
+            # another month: not counted in October
+            Whistle(work_order_id="wo-4", department_unit_id=police, called_by="u-street-dispatcher-1",
+                    called_at=datetime(2026, 9, 30, 15, 0, tzinfo=UTC), deadline=called, late=False,
+                    reported_at=called),
+        ])
+    rows = by_code(data.client.get("/routing/v1/scores", params={"period": "2026-10", "group_by": "department"},
+                                   headers=data.headers("supervisor")).json()["rows"])
+    urban, police_row = rows[URBAN], rows["510107900002000"]
+    assert (urban["counts"]["whistle_calls"], urban["counts"]["whistle_on_time"]) == (2, 1)
+    assert urban["rates"]["whistle_report"] == 50.0
+    assert urban["composite"] == 87.5  # (30×100 + 10×50) / 40: no evaluation yet
+    assert police_row["counts"]["dispatched"] == 0 and police_row["rates"]["whistle_report"] == 0.0
+    assert police_row["composite"] == 0.0
 
 
 def test_street_and_category_groups_and_the_ranking(data):
