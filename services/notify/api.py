@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from shared.auth import CurrentUser, StaffUser, User
 from shared.db import utcnow
@@ -24,7 +24,7 @@ from shared.runtime import ServiceRuntime
 from . import directory, errors  # noqa: F401  (errors registers the codes)
 from .config import config_of
 from .handlers import OPTIONAL_CATEGORIES, sender_wakeup
-from .models import DigestItem, Message, Recipient, WebhookSubscription
+from .models import DigestItem, Message, Recipient, WebhookSubscription, WechatRefusal
 from .schemas import (
     ContactsIn,
     ContactsOut,
@@ -189,6 +189,20 @@ def router(rt: ServiceRuntime) -> APIRouter:
             who.updated_at = utcnow()
             return ContactsOut(phone=mask_phone(who.phone), email=mask_email(who.email),
                                wechat_bound=bool(who.wechat_openid), push_bound=bool(who.push_token))
+
+    @api.post("/me/wechat-subscriptions", tags=["偏好 preferences"],
+              summary="小程序订阅授权：用户再次点击订阅后恢复推送 the user subscribed (again) to templates")
+    def wechat_subscribed(user: CurrentUser, body: Annotated[dict, Body(examples=[{
+            "template_ids": ["tmpl_case_progress"]}])]) -> dict:
+        # wx.requestSubscribeMessage reports which templates the user accepted; a refusal (43101)
+        # recorded earlier must not outlive a new authorisation.
+        ids = body.get("template_ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and 0 < len(i) <= 100 for i in ids):
+            raise ApiError(422, "validation.invalid", field="template_ids")
+        with rt.uow() as session:
+            cleared = session.execute(delete(WechatRefusal).where(WechatRefusal.user_id == user.id,
+                                                                   WechatRefusal.template_id.in_(ids))).rowcount
+        return {"resumed": sorted(set(ids)), "cleared_refusals": cleared}
 
     # -- delivery states and the dead-letter queue (staff) ------------------------------------------
     @api.get("/messages", response_model=list[MessageState], tags=["投递 delivery"],

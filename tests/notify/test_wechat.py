@@ -84,3 +84,21 @@ def test_an_invalid_token_40001_with_bad_credentials_is_retried_later(rt, server
         bad.close()
     [wx] = messages(rt, channel="wechat")
     assert (wx.status, wx.reason) == ("queued", "wechat: RuntimeError")
+
+
+def test_subscribing_again_after_a_refusal_resumes_that_template(rt, sender, servers, client):
+    from .conftest import auth
+
+    wechat_user(rt)
+    servers["wechat"].errcodes["openid-resident-1"] = 43101
+    deliver(rt, submitted(case_id="c-1"))
+    drain(sender)
+    servers["wechat"].errcodes.pop("openid-resident-1")
+    r = client.post("/notify/v1/me/wechat-subscriptions", json={"template_ids": ["tmpl_case_progress"]},
+                    headers=auth(rt, "u-resident-1"))
+    assert r.status_code == 200 and r.json()["cleared_refusals"] == 1
+    deliver(rt, dispatched(case_id="c-2"))
+    drain(sender)
+    assert [m.status for m in messages(rt, channel="wechat")] == ["suppressed", "sent"]
+    bad = client.post("/notify/v1/me/wechat-subscriptions", json={"template_ids": []}, headers=auth(rt, "u-resident-1"))
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "template_ids"
