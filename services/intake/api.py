@@ -300,10 +300,18 @@ def router(rt: ServiceRuntime) -> APIRouter:
         content_type = request.headers.get("content-type", "")
 
         def save() -> AttachmentView:
-            with rt.uow() as session:
-                a = files.store(session, var_dir, user.id, content_type, filename, data)
-                return AttachmentView(id=a.id, content_type=a.content_type, size=a.size, filename=a.filename,
-                                      has_thumbnail=a.thumb_path is not None)
+            written = []
+            try:
+                with rt.uow() as session:
+                    a = files.store(session, var_dir, user.id, content_type, filename, data)
+                    written = [p for p in (a.path, a.thumb_path) if p]
+                    return AttachmentView(id=a.id, content_type=a.content_type, size=a.size,
+                                          filename=a.filename, has_thumbnail=a.thumb_path is not None)
+            except BaseException:
+                # The row was not committed: its files must not stay behind as orphans.
+                for rel in written:
+                    (files.root(var_dir) / rel).unlink(missing_ok=True)
+                raise
 
         from starlette.concurrency import run_in_threadpool
         return await run_in_threadpool(save)

@@ -79,3 +79,15 @@ def test_attachments_join_a_case_and_only_its_readers_download_them(intake):
                            json={"text": "补充一份证明", "attachment_ids": [mine["id"]]},
                            headers=intake.auth("resident"))
     assert r.status_code == 200 and len(r.json()["attachments"]) == 2
+
+
+def test_an_upload_whose_row_is_not_committed_leaves_no_file_behind(intake):
+    import pytest
+    from sqlalchemy import text
+
+    with intake.rt.engine.begin() as conn:  # the commit of the attachment row will fail
+        conn.execute(text("DROP TABLE attachments"))
+    with pytest.raises(Exception):  # noqa: B017 - the database error itself, whatever its class
+        upload(intake, jpeg_with_gps(), "image/jpeg")
+    stored = attachments.root(intake.settings.var_dir)
+    assert not stored.exists() or not [p for p in stored.rglob("*") if p.is_file()]
