@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.orm import Session
 
 from shared.auth import CurrentUser, StaffUser, User
@@ -22,6 +22,7 @@ from . import (
     ledger,
     responsibility,
     scores,
+    settings,
     workflow,
 )
 from .dispatch import open_order
@@ -34,6 +35,8 @@ VERIFIERS = {"street_dispatcher", "community_staff", "supervisor", "admin"}
 WHISTLERS = {"street_dispatcher", "community_staff", "supervisor", "admin"}
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 WO = ["工单 work orders"]
+LEDGER = settings.load("ledger")
+SCORE_READERS = SUPERVISORS | {"street_dispatcher", "community_staff", "operator"}
 
 
 class Strict(BaseModel):
@@ -135,6 +138,22 @@ def in_scope(session: Session, user: User, order: WorkOrder) -> bool:
     return any(u is not None and u.path and u.path.startswith(mine.path) for u in (unit, street))
 
 
+# Matches no unit path (they are "/code/.../"): a user with no known unit sees nothing. Not "\x00",
+# which PostgreSQL refuses in a text parameter.
+NOWHERE = "//"
+
+
+def scope_path(session: Session, user: User) -> str | None:
+    """The subtree a user's lists and exports are limited to; None for the whole tree (admin or
+    the root unit)."""
+    if user.role == "admin":
+        return None
+    mine = staff_unit(session, user)
+    if mine is None or not mine.path:
+        return NOWHERE
+    return None if mine.parent_id is None else mine.path
+
+
 def require_handler(session: Session, user: User, order: WorkOrder) -> None:
     if user.role == "admin" or order.assignee_id == user.id:
         return
@@ -154,15 +173,18 @@ def require_scope(session: Session, user: User, order: WorkOrder, roles: set[str
         raise ApiError(403, "workorder.out_of_scope")
 
 
-def view(session: Session, order: WorkOrder, unit: Unit | None = None, detail: bool = False) -> dict:
+def view(session: Session, order: WorkOrder, unit: Unit | None = None, detail: bool = False,
+         hide_requester: bool = False) -> dict:
     unit = unit or session.get(Unit, order.unit_id)
+    # 保密: the handler sees the matter, not the person. An assisting unit never calls the
+    # requester back (its dispatched event carries no requester either), so it is not told.
+    hide_requester = hide_requester or order.confidential or order.role == "assist"
     out = {
         "id": order.id, "case_id": order.case_id, "case_no": order.case_no, "status": order.status,
         "role": order.role, "lead_id": order.lead_id, "category": order.category, "urgency": order.urgency,
         "clock_profile": order.clock_profile, "unit_id": unit.id, "unit_code": unit.code, "unit_name": unit.name,
         "assignee_id": order.assignee_id, "confidential": order.confidential,
-        # 保密: the handler sees the matter, not the person.
-        "requester_id": None if order.confidential else order.requester_id,
+        "requester_id": None if hide_requester else order.requester_id,
         "rule": order.rule, "rule_id": order.rule_id, "rule_version": order.rule_version,
         "dispatch_no": order.dispatch_no, "designated": order.designated, "seq": order.seq,
         "created_at": order.created_at, "signed_at": order.signed_at, "contacted_at": order.contacted_at,
@@ -179,7 +201,7 @@ def view(session: Session, order: WorkOrder, unit: Unit | None = None, detail: b
         out["timeline"] = [
             # On a confidential order the requester acting (withdrawing, reopening) stays anonymous.
             {"seq": t.seq, "kind": t.kind, "status": t.status,
-             "actor_id": None if order.confidential and t.actor_id and t.actor_id == order.requester_id
+             "actor_id": None if hide_requester and t.actor_id and t.actor_id == order.requester_id
              else t.actor_id, "at": t.at,
              "detail": json.loads(t.detail) if t.detail else None}
             for t in session.scalars(select(TimelineEntry).where(TimelineEntry.work_order_id == order.id)
@@ -278,6 +300,9 @@ def router(rt: ServiceRuntime) -> APIRouter:
                 raise ApiError(404, "staff.not_found", field="user_id")
             if user.id != user_id:
                 require_role(user, SUPERVISORS | {"street_dispatcher"})
+                path, unit = scope_path(session, user), session.get(Unit, staff.unit_id)
+                if path is not None and not (unit is not None and (unit.path or "").startswith(path)):
+                    raise ApiError(403, "workorder.out_of_scope", field="user_id")
             staff.on_duty = body.on_duty
             return {"user_id": staff.user_id, "on_duty": staff.on_duty}
 
@@ -396,9 +421,15 @@ def router(rt: ServiceRuntime) -> APIRouter:
             now = utcnow()
             workflow.reassign_close(session, order, user.id, now, body.reason)
             rc = session.get(RoutingCase, order.case_id, with_for_update=True)
-            rc.dispatch_count += 1
+            if order.role == "lead":  # an assisting unit changing is not another dispatch of the case
+                rc.dispatch_count += 1
             new, event = open_order(session, rc, unit, rule=f"改派：{body.reason}；由{unit.name}（{unit.code}）办理",
-                                    rule_id="reassign", rule_version=None, now=now, actor_id=user.id)
+                                    rule_id="reassign", rule_version=None, now=now, actor_id=user.id,
+                                    role=order.role, lead_id=order.lead_id)
+            if order.role == "lead":  # the assisting orders now help the new lead (and close with it)
+                for assist in session.scalars(select(WorkOrder).where(
+                        WorkOrder.lead_id == order.id, WorkOrder.status.in_(workflow.ALLOWED["supervise"]))):
+                    assist.lead_id = new.id
             emit_all(session, request, [event])
             return view(session, new)
 
@@ -412,6 +443,9 @@ def router(rt: ServiceRuntime) -> APIRouter:
                 raise ApiError(404, "routing.case_not_found", field="case_id")
             if rc.state != "awaiting_designation":
                 raise ApiError(409, "case.not_awaiting_designation", field="case_id")
+            last = session.get(WorkOrder, rc.lead_work_order_id) if rc.lead_work_order_id else None
+            if not (user.role == "admin" or (last is not None and in_scope(session, user, last))):
+                raise ApiError(403, "workorder.out_of_scope", field="case_id")
             unit = unit_by_code(session, body.unit_code)
             now = utcnow()
             rc.dispatch_count += 1
@@ -443,6 +477,8 @@ def router(rt: ServiceRuntime) -> APIRouter:
                 raise ApiError(404, "extension.not_found", field="extension_id")
             order = get_order(session, row.work_order_id, lock=True)
             require_scope(session, user, order, SUPERVISORS)
+            if row.requested_by == user.id:  # a supervisor handling an order asks someone else
+                raise ApiError(403, "extension.self_approval", field="extension_id")
             events = workflow.decide_extension(session, order, row, user.id, utcnow(), body.approve, body.note)
             emit_all(session, request, events)
             return {"id": row.id, "status": row.status, "new_deadline": row.new_deadline}
@@ -460,6 +496,11 @@ def router(rt: ServiceRuntime) -> APIRouter:
                 unit = unit_by_code(session, code, f"department_codes.{i}")
                 if unit.level not in dept_levels and unit.kind not in dept_levels:
                     raise ApiError(422, "unit.not_department", field=f"department_codes.{i}")
+                # A second call would stay unanswered for ever (the department reports once) and
+                # count against it in the scores.
+                if session.scalar(select(Whistle.id).where(Whistle.work_order_id == order.id,
+                                                           Whistle.department_unit_id == unit.id).limit(1)):
+                    raise ApiError(409, "whistle.already_called", field=f"department_codes.{i}")
                 depts.append(unit)
             return workflow.whistle(session, order, user.id, now, depts, body.note)
         return act(request, order_id, run)
@@ -467,15 +508,17 @@ def router(rt: ServiceRuntime) -> APIRouter:
     @api.post("/work-orders/{order_id}/report", tags=["吹哨报到 whistle"],
               summary="报到 the whistled department acknowledges and joins as co-handler")
     def report(order_id: str, request: Request, user: StaffUser) -> dict:
-        def run(session, order, now):
+        with rt.uow() as session:
+            order = get_order(session, order_id, lock=True)
             mine = staff_unit(session, user)
             row = session.scalars(select(Whistle).where(
                 Whistle.work_order_id == order.id,
                 Whistle.department_unit_id == (mine.id if mine else None)).with_for_update()).first()
             if row is None:
                 raise ApiError(403, "whistle.not_called", field="work_order_id")
-            return workflow.report(session, order, row, user.id, now)
-        return act(request, order_id, run)
+            emit_all(session, request, workflow.report(session, order, row, user.id, utcnow()))
+            # The department co-handles; calling the requester back stays with the lead unit.
+            return view(session, order, hide_requester=True)
 
     @api.post("/work-orders/{order_id}/supervise", tags=["督办 supervision"],
               summary="督办 record supervision; the handler is notified")
@@ -508,7 +551,7 @@ def router(rt: ServiceRuntime) -> APIRouter:
                        and_(w.status.in_(("dispatched", "signed", "in_progress")), w.result_deadline < now))
             stmt = select(w, Unit).join(Unit, Unit.id == w.unit_id).where(w.role == "lead", late)
             if user.role != "admin":
-                stmt = stmt.where(Unit.path.startswith(mine.path if mine and mine.path else "\x00"))
+                stmt = stmt.where(Unit.path.startswith(mine.path if mine and mine.path else NOWHERE))
             rows = session.execute(stmt.order_by(w.result_deadline).limit(limit)).all()
             return [view(session, o, u) for o, u in rows]
 
@@ -516,47 +559,60 @@ def router(rt: ServiceRuntime) -> APIRouter:
     def watch_list(user: StaffUser) -> list[dict]:
         require_role(user, SUPERVISORS | {"street_dispatcher", "community_staff"})
         with rt.uow() as session:
+            stmt = select(WatchEntry).order_by(WatchEntry.raised_at.desc()).limit(500)
+            path = scope_path(session, user)
+            if path is not None:  # the streets above me (a community sees its street's) or below me
+                stmt = stmt.join(Unit, Unit.id == WatchEntry.street_unit_id).where(
+                    or_(Unit.path.startswith(path), literal(path).startswith(Unit.path)))
             return [{"dispute_id": e.dispute_id, "case_id": e.case_id, "street_unit_id": e.street_unit_id,
                      "level": e.level, "indicators": json.loads(e.indicators), "raised_at": e.raised_at}
-                    for e in session.scalars(select(WatchEntry).order_by(WatchEntry.raised_at.desc()).limit(500))]
+                    for e in session.scalars(stmt)]
 
     # ----------------------------------------------------------------------- scores and ledgers
 
     @api.get("/scores", tags=["考核 scores"], summary="考核指标 rates and composite by unit/street/category")
     def get_scores(user: StaffUser, period: str,
                    group_by: Literal["unit", "street", "department", "category"] = "unit") -> dict:
+        require_role(user, SCORE_READERS)
         check_period(period)
         with rt.uow() as session:
-            return {"period": period, "group_by": group_by, "rows": scores.scores(session, period, group_by)}
+            rows = scores.scores(session, period, group_by, within=scope_path(session, user))
+            return {"period": period, "group_by": group_by, "rows": rows}
 
     @api.get("/rankings", tags=["考核 scores"], summary="月度排名 monthly ranking of streets or departments")
     def rankings(user: StaffUser, period: str, level: Literal["street", "department"] = "street") -> dict:
+        require_role(user, SCORE_READERS)
         check_period(period)
         with rt.uow() as session:
-            return {"period": period, "level": level, "rows": scores.ranking(session, period, level)}
+            rows = scores.ranking(session, period, level, within=scope_path(session, user))
+            return {"period": period, "level": level, "rows": rows}
 
     @api.get("/ledger", tags=["考核 scores"], summary="工单台账导出 export the ledger as CSV or XLSX")
     def export_ledger(user: StaffUser, format: str = "csv", period: str | None = None,
                       unit_code: str | None = None, status: str | None = None,
-                      category: str | None = None) -> Response:
-        require_role(user, SUPERVISORS | {"street_dispatcher", "community_staff", "operator"})
+                      category: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=LEDGER["max_rows"], description="最多导出行数")]
+                      = LEDGER["default_rows"]) -> Response:
+        require_role(user, SCORE_READERS)
         if format not in ("csv", "xlsx"):
             raise ApiError(422, "ledger.bad_format", field="format")
         if period:
             check_period(period)
         with rt.uow() as session:
-            path = None
+            path = scope_path(session, user)
             if unit_code:
-                path = unit_by_code(session, unit_code).path
-            elif user.role != "admin":
-                mine = staff_unit(session, user)
-                path = mine.path if mine and mine.path else "\x00"
-            stmt = ledger.query(period, path, status, category)
-            data = ledger.to_csv(session, stmt) if format == "csv" else ledger.to_xlsx(session, stmt)
+                unit = unit_by_code(session, unit_code)
+                if path is not None and not (unit.path or "").startswith(path):
+                    raise ApiError(403, "workorder.out_of_scope", field="unit_code")
+                path = unit.path
+            # One row more than asked tells whether the export was cut.
+            stmt = ledger.query(period, path, status, category).limit(limit + 1)
+            data, cut = (ledger.to_csv if format == "csv" else ledger.to_xlsx)(session, stmt, limit)
         name = f"ledger-{period or 'all'}.{format}"
         media = "text/csv; charset=utf-8" if format == "csv" else \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                         "X-Ledger-Truncated": "true" if cut else "false"})
 
     return api
 

@@ -140,8 +140,13 @@ def scan(session: Session, now: datetime | None = None, limit: int = 500) -> lis
     ).all()
     events = []
     for clock in due:
-        order = session.get(WorkOrder, clock.work_order_id)
-        rc = session.get(RoutingCase, order.case_id)
+        # Locks in the API's order (work order, then case): an order being changed right now is
+        # left for the next scan, and the case row is locked before its counter is read, so an
+        # event never reuses a seq another transaction of the case just took.
+        order = session.get(WorkOrder, clock.work_order_id, with_for_update={"skip_locked": True})
+        if order is None:
+            continue
+        rc = session.get(RoutingCase, order.case_id, with_for_update=True)
         unit = session.get(Unit, order.unit_id)
         fire = []
         if not clock.warned:

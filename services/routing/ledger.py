@@ -67,22 +67,35 @@ def rows(session: Session, stmt: Select) -> Iterator[list]:
         yield [_fmt(values[k], tz) for k, _ in COLUMNS]
 
 
-def to_csv(session: Session, stmt: Select) -> bytes:
+def _bounded(session: Session, stmt: Select, limit: int | None, cut: list[bool]) -> Iterator[list]:
+    """At most `limit` rows; `cut` becomes [True] when the query had more (it asks for limit + 1)."""
+    for i, row in enumerate(rows(session, stmt)):
+        if limit is not None and i >= limit:
+            cut.append(True)
+            return
+        yield row
+
+
+def to_csv(session: Session, stmt: Select, limit: int | None = None) -> tuple[bytes, bool]:
+    """(the CSV, whether rows were left out by the limit)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([title for _, title in COLUMNS])
-    for row in rows(session, stmt):
+    cut: list[bool] = []
+    for row in _bounded(session, stmt, limit, cut):
         writer.writerow(row)
     # The BOM lets Excel open the Chinese text correctly.
-    return buf.getvalue().encode("utf-8-sig")
+    return buf.getvalue().encode("utf-8-sig"), bool(cut)
 
 
-def to_xlsx(session: Session, stmt: Select) -> bytes:
+def to_xlsx(session: Session, stmt: Select, limit: int | None = None) -> tuple[bytes, bool]:
+    """(the workbook, whether rows were left out by the limit)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("工单台账")
     ws.append([title for _, title in COLUMNS])
-    for row in rows(session, stmt):
+    cut: list[bool] = []
+    for row in _bounded(session, stmt, limit, cut):
         ws.append(row)
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue()
+    return out.getvalue(), bool(cut)

@@ -30,8 +30,9 @@ def _sum(cond):
     return func.coalesce(func.count().filter(cond), 0)
 
 
-def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str):
-    """One row per group: key, dispatched, responded, evaluated, solved, satisfied, completed, on_time."""
+def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str, within: str | None = None):
+    """One row per group: key, dispatched, responded, evaluated, solved, satisfied, completed, on_time.
+    `within`: only orders of units in this subtree (a unit path prefix); None for the whole tree."""
     satisfied_values = settings.scoring()["satisfied_values"]
     key = {"unit": WorkOrder.unit_id, "department": WorkOrder.unit_id, "street": WorkOrder.street_id,
            "category": WorkOrder.category}[group_by]
@@ -48,13 +49,18 @@ def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str):
                w.role == "lead", w.excluded.is_(False), w.status.not_in(COUNTED_OUT))
         .group_by(key)
     )
+    if group_by == "department" or within is not None:
+        stmt = stmt.join(Unit, Unit.id == w.unit_id)
     if group_by == "department":
         dept_levels = [lv["level"] for lv in settings.levels()["unit_levels"]]
-        stmt = stmt.join(Unit, Unit.id == w.unit_id).where(Unit.level.in_(dept_levels))
+        stmt = stmt.where(Unit.level.in_(dept_levels))
+    if within is not None:
+        stmt = stmt.where(Unit.path.startswith(within))
     return session.execute(stmt).all()
 
 
-def whistle_counts(session: Session, period: str | tuple[str, ...]) -> dict[str, tuple[int, int]]:
+def whistle_counts(session: Session, period: str | tuple[str, ...],
+                   within: str | None = None) -> dict[str, tuple[int, int]]:
     """Department unit id → (calls, reported on time) for the calls made in the period."""
     tz = ZoneInfo(settings.scoring().get("timezone", "Asia/Shanghai"))
     months = []
@@ -64,10 +70,11 @@ def whistle_counts(session: Session, period: str | tuple[str, ...]) -> dict[str,
         end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
         months.append(and_(Whistle.called_at >= start, Whistle.called_at < end))
     on_time = and_(Whistle.reported_at.is_not(None), Whistle.late.is_(False))
-    rows = session.execute(
-        select(Whistle.department_unit_id, func.count(), func.coalesce(func.count().filter(on_time), 0))
-        .where(or_(*months)).group_by(Whistle.department_unit_id)
-    ).all()
+    stmt = (select(Whistle.department_unit_id, func.count(), func.coalesce(func.count().filter(on_time), 0))
+            .where(or_(*months)).group_by(Whistle.department_unit_id))
+    if within is not None:
+        stmt = stmt.join(Unit, Unit.id == Whistle.department_unit_id).where(Unit.path.startswith(within))
+    rows = session.execute(stmt).all()
     return {unit_id: (calls, timely) for unit_id, calls, timely in rows}
 
 
@@ -82,10 +89,11 @@ def composite(rates: dict, weights: dict) -> float | None:
     return round(sum(rates[k] * w for k, w in used.items()) / sum(used.values()), 2)
 
 
-def scores(session: Session, period: str, group_by: str, weights: dict | None = None) -> list[dict]:
+def scores(session: Session, period: str, group_by: str, weights: dict | None = None,
+           within: str | None = None) -> list[dict]:
     weights = weights or settings.scoring()["weights"]
-    rows = {r.key: r._asdict() for r in raw_counts(session, period, group_by)}
-    whistles = whistle_counts(session, period) if group_by in ("unit", "department") else {}
+    rows = {r.key: r._asdict() for r in raw_counts(session, period, group_by, within)}
+    whistles = whistle_counts(session, period, within) if group_by in ("unit", "department") else {}
     empty = dict.fromkeys(("dispatched", "responded", "evaluated", "solved", "satisfied", "completed", "on_time"), 0)
     for unit_id in whistles.keys() - rows.keys():
         rows[unit_id] = {"key": unit_id, **empty}  # called to whistles, lead on nothing this period
@@ -113,9 +121,10 @@ def scores(session: Session, period: str, group_by: str, weights: dict | None = 
     return out
 
 
-def ranking(session: Session, period: str, level: str, weights: dict | None = None) -> list[dict]:
+def ranking(session: Session, period: str, level: str, weights: dict | None = None,
+            within: str | None = None) -> list[dict]:
     group = "street" if level == "street" else "department"
-    rows = [r for r in scores(session, period, group, weights) if r["key"]]
+    rows = [r for r in scores(session, period, group, weights, within) if r["key"]]
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
     return rows

@@ -3,7 +3,8 @@
 The calendar data comes from the maintained `chinesecalendar` package, which is updated each
 year when the State Council publishes the next year's holidays; config/calendar.json lists
 official days the package does not know yet. For a year known to neither, the configured
-policy decides: count Monday to Friday and warn once (the default: a case must still get its
+policy decides: count Monday to Friday, less the fixed-date statutory holidays (元旦, 劳动节,
+国庆: the same dates every year by law), and warn once (the default: a case must still get its
 deadline in the weeks before the package catches up), or raise `CalendarNotCovered`.
 
 Working time counts whole working days in local time (Asia/Shanghai): a deadline of N working
@@ -30,16 +31,17 @@ class CalendarNotCovered(RuntimeError):
 
 
 @lru_cache(maxsize=1)
-def _configured() -> tuple[frozenset[date], frozenset[date], str]:
+def _configured() -> tuple[frozenset[date], frozenset[date], str, frozenset[str]]:
     cfg = settings.load("calendar")
     return (frozenset(date.fromisoformat(d) for d in cfg.get("holidays", [])),
             frozenset(date.fromisoformat(d) for d in cfg.get("workdays", [])),
-            cfg.get("uncovered_years", "weekdays"))
+            cfg.get("uncovered_years", "weekdays"),
+            frozenset(cfg.get("fixed_holidays", [])))
 
 
 @lru_cache(maxsize=4096)
 def is_working_day(day: date) -> bool:
-    holidays, workdays, policy = _configured()
+    holidays, workdays, policy, fixed = _configured()
     if day in holidays:
         return False
     if day in workdays:
@@ -52,7 +54,7 @@ def is_working_day(day: date) -> bool:
         if policy == "error":
             raise CalendarNotCovered(f"{message}; add it before computing deadlines in {day.year}") from None
         _warn_uncovered(day.year, message)
-        return day.weekday() < 5
+        return day.weekday() < 5 and day.strftime("%m-%d") not in fixed
 
 
 @lru_cache(maxsize=64)

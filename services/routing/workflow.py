@@ -26,6 +26,9 @@ ALLOWED = {
     "return": {"dispatched", "signed"},
     "extend": {"signed", "in_progress"},
     "whistle": {"signed", "in_progress"},
+    # 报到 joins an order still being handled: on a closed or returned one the assisting order
+    # would stay open for ever.
+    "report": {"signed", "in_progress"},
     "supervise": {"dispatched", "signed", "in_progress", "resolved", "verified"},
     "reassign": {"dispatched", "signed", "in_progress"},
 }
@@ -195,6 +198,7 @@ def report(session: Session, order: WorkOrder, whistle_row: Whistle, actor_id: s
 
     if whistle_row.reported_at is not None:
         raise ApiError(409, "whistle.already_reported", field="department")
+    check(order, "report")
     rc = _case(session, order)
     dept = session.get(Unit, whistle_row.department_unit_id)
     whistle_row.reported_at, whistle_row.reported_by = now, actor_id
@@ -211,6 +215,8 @@ def report(session: Session, order: WorkOrder, whistle_row: Whistle, actor_id: s
 def request_extension(session: Session, order: WorkOrder, actor_id: str, now: datetime, working_days: int,
                       reason: str) -> Extension:
     check(order, "extend")
+    if order.result_deadline is None:  # an assisting order: the lead's clock is the one that counts
+        raise ApiError(409, "extension.no_deadline", field="role")
     if session.scalar(select(Extension.id).where(Extension.work_order_id == order.id,
                                                  Extension.status == "pending").limit(1)):
         raise ApiError(409, "extension.pending_exists", field="work_order_id")
