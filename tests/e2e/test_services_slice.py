@@ -67,3 +67,24 @@ def test_cases_accepted_while_a_worker_is_down_are_delivered_when_it_returns(clu
     cluster.start("routing", "worker")
     for c in cases:
         wait_for(lambda c=c: _case(cluster, c["id"])["status"] == "dispatched", what="dispatched after restart")
+
+
+def test_a_worker_killed_mid_stream_loses_nothing_and_repeats_nothing(cluster):
+    import signal
+
+    import psycopg
+
+    cases = [_submit(cluster) for _ in range(40)]
+    worker = cluster.procs["routing-worker"]
+    worker.send_signal(signal.SIGKILL)  # no goodbye: unacked deliveries go back to the queue
+    worker.wait()
+    cluster.procs.pop("routing-worker")
+    cluster.start("routing", "worker")
+    for c in cases:
+        wait_for(lambda c=c: _case(cluster, c["id"])["status"] == "dispatched", what="dispatched after a crash")
+    dsn = cluster.database_url("routing").replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        counts = dict(conn.execute(
+            "SELECT case_id, count(*) FROM work_orders WHERE role = 'lead' AND case_id = ANY(%s) GROUP BY case_id",
+            ([c["id"] for c in cases],)).fetchall())
+    assert len(counts) == 40 and set(counts.values()) == {1}
