@@ -4,7 +4,13 @@
 """
 
 import argparse
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -32,6 +38,35 @@ def make_app(url: str) -> FastAPI:
         return {"ok": True}
 
     return app
+
+
+@contextmanager
+def bound_server(db_url: str, log_path: Path) -> Iterator[str]:
+    """The bound endpoint as its own uvicorn process on a free port; yields its URL."""
+    from services.cluster import ROOT, free_port, wait_for
+
+    port = free_port()
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.bound_app", "--port", str(port), "--db", db_url],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/bound"
+    try:
+        wait_for(lambda: _post_ok(url), timeout=30, what="bound endpoint up")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _post_ok(url: str) -> bool:
+    try:
+        return httpx.post(url, json={"description": "up"}, timeout=1).status_code == 201
+    except httpx.HTTPError:
+        return False
+
+
+def bound_body(i: int) -> dict:
+    return {"description": f"bound {i}"}
 
 
 if __name__ == "__main__":

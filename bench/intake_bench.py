@@ -12,14 +12,12 @@ against 1,000,000 stored cases — each beside a bound measured in the same run.
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import time
 
-import httpx
 import psycopg
 
-from services.cluster import ROOT, Cluster, free_port, wait_for
+from services.cluster import ROOT, Cluster
 from services.intake.catalogue import file_catalogue
 from services.intake.models import Case
 from services.intake.suggest import load_examples
@@ -27,6 +25,7 @@ from shared.auth import demo_token
 from shared.config import get_settings
 from shared.db import make_engine, session_factory, utcnow
 
+from .bound_app import bound_body, bound_server
 from .load import percentile, run_step
 
 TITLE = "intake: submission p99 at 200/s (services mode) and duplicate lookup over 1,000,000 cases"
@@ -63,31 +62,13 @@ def ms(step) -> dict:
             "p99": percentile(step.latencies_ms, 99)}
 
 
-def _post_ok(url: str) -> bool:
-    try:
-        return httpx.post(url, json={"description": "up"}, timeout=1).status_code == 201
-    except httpx.HTTPError:
-        return False
-
-
 def submission(cluster: Cluster, log_dir) -> dict:
     url = f"{cluster.url('intake')}/intake/v1/cases"
     headers = {"Authorization": f"Bearer {demo_token(get_settings(), 'resident')}"}
     asyncio.run(run_step(url, case_body, headers, rate=50, duration=3.0))  # warm-up (model, pools, plans)
-    port = free_port()
-    with open(log_dir / "intake_bound.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.bound_app", "--port", str(port),
-                                 "--db", cluster.database_url("intake")], cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT)
-    bound_url = f"http://127.0.0.1:{port}/bound"
-    try:
-        wait_for(lambda: _post_ok(bound_url), timeout=30, what="bound endpoint up")
-        body = lambda i: {"description": f"bound {i}"}  # noqa: E731
-        asyncio.run(run_step(bound_url, body, {}, rate=100, duration=1.0))
-        bound = asyncio.run(run_step(bound_url, body, {}, rate=RATE, duration=STEP_SECONDS))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    with bound_server(cluster.database_url("intake"), log_dir / "intake_bound.log") as bound_url:
+        asyncio.run(run_step(bound_url, bound_body, {}, rate=100, duration=1.0))
+        bound = asyncio.run(run_step(bound_url, bound_body, {}, rate=RATE, duration=STEP_SECONDS))
     step = asyncio.run(run_step(url, lambda i: case_body(i + 100_000), headers, rate=RATE, duration=STEP_SECONDS))
     return {"intake": ms(step), "bound": {**ms(bound), "what": "one INSERT endpoint, same PostgreSQL, same rate"}}
 

@@ -9,18 +9,17 @@ PostgreSQL, measured in the same run on the same machine.
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import psycopg
 
-from services.cluster import ROOT, Cluster, free_port, wait_for
+from services.cluster import ROOT, Cluster
 from shared.auth import demo_token
 from shared.config import get_settings
 
+from .bound_app import bound_body, bound_server
 from .load import percentile, run_step
 
 TITLE = "slice: POST /intake/v1/cases → dispatched → notified (services mode, PostgreSQL + RabbitMQ)"
@@ -124,30 +123,12 @@ def http_summary(step) -> dict:
 
 
 def measure_bound(cluster: Cluster, log_dir: Path) -> dict:
-    port = free_port()
-    with open(log_dir / "bound.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.bound_app", "--port", str(port),
-                                 "--db", cluster.database_url("intake")], cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/bound"
-    try:
-        wait_for(lambda: _post_ok(url), timeout=30, what="bound endpoint up")
-        body = lambda i: {"description": f"bound {i}"}  # noqa: E731
-        asyncio.run(run_step(url, body, {}, rate=100, duration=1.0))
-        peak = asyncio.run(run_step(url, body, {}, rate=None, duration=STEP_SECONDS, concurrency=64))
-        at_300 = asyncio.run(run_step(url, body, {}, rate=300, duration=STEP_SECONDS))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    with bound_server(cluster.database_url("intake"), log_dir / "bound.log") as url:
+        asyncio.run(run_step(url, bound_body, {}, rate=100, duration=1.0))
+        peak = asyncio.run(run_step(url, bound_body, {}, rate=None, duration=STEP_SECONDS, concurrency=64))
+        at_300 = asyncio.run(run_step(url, bound_body, {}, rate=300, duration=STEP_SECONDS))
     return {"what": "minimal FastAPI endpoint, one INSERT into the same PostgreSQL, one uvicorn process",
             "peak": http_summary(peak), "at_300_rps": http_summary(at_300)}
-
-
-def _post_ok(url: str) -> bool:
-    try:
-        return httpx.post(url, json={"description": "up"}, timeout=1).status_code == 201
-    except httpx.HTTPError:
-        return False
 
 
 def run() -> dict:
