@@ -5,6 +5,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -73,6 +75,13 @@ def _sqlite_tuning(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert_insert(session_or_conn):
+    """The dialect's INSERT construct (with ON CONFLICT) for the database the session is bound to:
+    the services run on PostgreSQL and, embedded, on SQLite, and the two constructs differ."""
+    bind = session_or_conn.get_bind() if hasattr(session_or_conn, "get_bind") else session_or_conn
+    return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

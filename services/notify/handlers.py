@@ -15,11 +15,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import upsert_insert, utcnow
 from shared.events import Payload
 from shared.events.notify import MessageSuppressed
 from shared.messaging.dispatcher import Handler, HandlerContext
@@ -57,7 +55,7 @@ def insert_once(session: Session, **values) -> bool:
     stmt = _INSERT_ONCE.get(dialect)
     if stmt is None:
         # One Core statement per dialect, values bound at execution: compiled once, cached.
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        insert = upsert_insert(session)
         table = Message.__table__
         stmt = _INSERT_ONCE[dialect] = insert(table).on_conflict_do_nothing().returning(table.c.id)
     row = {c.name: None for c in Message.__table__.columns}
@@ -142,7 +140,7 @@ class Router:
                               ctx.emit)
 
     def collect_digest(self, ctx: HandlerContext, payload: Payload, tz: str) -> None:
-        insert = pg_insert if ctx.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = upsert_insert(ctx.session)
         ctx.session.execute(insert(DigestItem).values(
             unit_id=payload.unit_id, day=payload.at.astimezone(ZoneInfo(tz)).date().isoformat(),
             kind="warned" if payload.event_type.endswith("warned") else "overdue", clock=payload.clock,

@@ -23,11 +23,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import bindparam, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import upsert_insert, utcnow
 from shared.events import Payload, envelope_for
 from shared.events.notify import MessageDelivered, MessageFailed, MessageSent, MessageSuppressed
 from shared.runtime import ServiceRuntime
@@ -219,7 +217,7 @@ class Sender:
             return set()
         table = SendCounter.__table__
         pg = session.get_bind().dialect.name == "postgresql"
-        insert = pg_insert if pg else sqlite_insert
+        insert = upsert_insert(session)
         # Always in key order: two senders locking the same counters in different orders deadlock.
         ordered = sorted(set(keys.values()))
         session.execute(insert(table).on_conflict_do_nothing(), [{"key": k, "count": 0} for k in ordered])
@@ -307,7 +305,7 @@ class Sender:
         if result.outcome == "suppressed":
             m.status = "suppressed"
             if refused := result.extra.get("refused_template"):
-                insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+                insert = upsert_insert(session)
                 session.execute(insert(WechatRefusal).values(user_id=m.recipient_id, template_id=refused, at=now)
                                 .on_conflict_do_nothing())
             self.rt.outbox.emit(session, MessageSuppressed(reason=m.reason, **common))

@@ -10,11 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db import unit_of_work, utcnow
+from shared.db import unit_of_work, upsert_insert, utcnow
 from shared.events import Envelope, InvalidEvent, Payload, UnknownEvent, decode
 
 from .outbox import Outbox
@@ -118,8 +116,7 @@ class Dispatcher:
             return Result(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500])
 
     def _claim(self, session: Session, message_id: str, handler: str) -> bool:
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        insert = upsert_insert(session)
         stmt = (
             insert(self.inbox)
             .values(message_id=message_id, handler=handler, processed_at=utcnow())

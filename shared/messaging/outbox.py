@@ -17,7 +17,6 @@ class Outbox:
     def __init__(self, table: Table, service: str, local_signal: threading.Event | None = None):
         self.table = table
         self.service = service
-        self.channel = notify_channel(service)
         # Set after commit. In one process the relay waits on it; across processes a PgNotifier
         # turns it into a PostgreSQL NOTIFY (see wakeup.py for why not inside the transaction).
         self.local_signal = local_signal
