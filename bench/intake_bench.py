@@ -84,14 +84,14 @@ def generate(dsn: str, n: int) -> float:
         conn.execute("SET maintenance_work_mem = '256MB'")
         conn.execute("""
             INSERT INTO cases (id, case_no, reporter_id, appeal_type, category, description, lat, lon, grid_cell,
-                channel, urgency, status, status_rank, routing_seq, mediation_seq, interest_count, reopen_count,
+                channel, urgency, status, status_rank, mediation_seq, interest_count, reopen_count,
                 anonymous, confidential, category_version, route, created_at, updated_at)
             SELECT md5('bench' || g), 'B-' || g, 'u-bench-' || (g %% 50000), '投诉',
                    (%(codes)s::text[])[1 + g %% %(nc)s],
                    (%(texts)s::text[])[1 + (g * 7) %% %(nt)s],
                    p.lat, p.lon,
                    floor((p.lat + 90) / 0.005)::bigint * 1000000 + floor((p.lon + 180) / 0.005)::bigint,
-                   'app', '一般', (%(statuses)s::text[])[1 + g %% 8], 0, 0, 0, 1, 0, false, false, 1, 'dispatch',
+                   'app', '一般', (%(statuses)s::text[])[1 + g %% 8], 0, 0, 1, 0, false, false, 1, 'dispatch',
                    now() - (g %% 86400) * interval '1 minute', now()
             FROM generate_series(1, %(n)s) g,
                  LATERAL (SELECT %(lat)s + (random() - 0.5) * %(spread)s + g * 0 AS lat,

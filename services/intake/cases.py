@@ -222,7 +222,7 @@ def submit(session: Session, outbox: Outbox, *, user: User, body, catalogue: Cat
         coord_system=body.coord_system if body.lat is not None else None,
         orig_lat=body.lat, orig_lon=body.lon, grid_cell=cell, address=body.address, channel=body.channel,
         urgency=decide_urgency(node, body.description, body.urgency, user), status=status,
-        status_rank=rank(status), cycle_started_at=now, routing_seq=0, mediation_seq=0, interest_count=1,
+        status_rank=rank(status), cycle_started_at=now, mediation_seq=0, interest_count=1,
         reopen_count=0, created_at=now, updated_at=now,
     )
     session.add(case)
@@ -307,7 +307,7 @@ def reopen(session: Session, outbox: Outbox, case: Case, user: User, body, corre
         raise ApiError(409, "case.reopen_limit")
     previous_unit = case.unit_id
     # A new cycle: events of the old work order that arrive late cannot move it again.
-    case.cycle_started_at, case.work_order_id, case.routing_seq = now, None, 0
+    case.cycle_started_at, case.work_order_id = now, None
     case.reopen_count += 1
     case.evaluation_due_at = None
     set_status(case, "reopened", now)

@@ -140,7 +140,6 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
                                       utcnow() + timedelta(days=policy()["evaluation"]["window_days"]))
         elif kind == "closed" and event.outcome:
             case.outcome = event.outcome
-    case.routing_seq = event.seq
     case.updated_at = utcnow()
     if public:
         add_timeline(session, case.id, kind, public, at=event.at)

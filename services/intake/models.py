@@ -56,8 +56,6 @@ class Case(Base):
     work_order_id: Mapped[str | None] = mapped_column(String(36))  # routing's current lead work order
     unit_id: Mapped[str | None] = mapped_column(String(36))
     unit_name: Mapped[str | None] = mapped_column(String(100))
-    # routing's work-order sequence last applied on the current work order (kept for the slice)
-    routing_seq: Mapped[int] = mapped_column(Integer, default=0)
     mediation_seq: Mapped[int] = mapped_column(Integer, default=0)
     dispute_id: Mapped[str | None] = mapped_column(String(36))
     parent_case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # merged into
