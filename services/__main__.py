@@ -41,46 +41,16 @@ def run_api(args) -> None:
 
 
 def run_worker(args) -> None:
-    # Only the worker talks AMQP: API processes never import pika.
-    from shared.messaging.amqp import AmqpConsumer, AmqpPublisher
-    from shared.messaging.outbox import notify_channel
-    from shared.messaging.relay import OutboxRelay
-    from shared.messaging.topology import TOPOLOGY
-    from shared.messaging.wakeup import PgNotifier, PgWakeup
+    from shared.worker import AmqpTransport, Worker
 
-    settings = get_settings(mode="services")
     service = spec(args.name)
-    rt = service.runtime(settings)
-    stop = threading.Event()
+    rt = service.runtime(get_settings(mode="services"))
+    worker = Worker(service, rt, AmqpTransport(rt))
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    relay = OutboxRelay(rt.engine, service.outbox, AmqpPublisher(settings.amqp_url),
-                        PgWakeup(settings.database_url(args.name), notify_channel(args.name)),
-                        batch=settings.relay_batch, safety_poll=settings.relay_safety_poll_seconds)
-    threads = [threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True)]
-    # Events emitted by this worker's handlers wake every relay of the service, this one included.
-    notifier = PgNotifier(settings.database_url(args.name), notify_channel(args.name), rt.relay_signal)
-    threads.append(threading.Thread(target=notifier.run, args=(stop,), name="notifier", daemon=True))
-    for queue in TOPOLOGY.queues_for(args.name):
-        consumer = AmqpConsumer(settings.amqp_url, queue, service.dispatcher(rt),
-                                prefetch=settings.consumer_prefetch, batch=settings.consumer_batch)
-        threads.append(threading.Thread(target=consumer.run, args=(stop,), name=queue.name, daemon=True))
-    if service.background is not None:
-        threads.append(threading.Thread(target=service.background, args=(rt, stop), name="background", daemon=True))
-    for thread in threads:
-        thread.start()
-    logging.getLogger(__name__).info("worker %s running: relay + %d consumer(s)", args.name, len(threads) - 1)
-    # A thread that dies of an unexpected error must not leave a half-working process running:
-    # exit non-zero so the supervisor restarts the worker.
-    while not stop.wait(1.0):
-        if not all(t.is_alive() for t in threads):
-            logging.getLogger(__name__).error("a worker thread died; stopping so the worker is restarted")
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=10)
-            raise SystemExit(1)
-    for thread in threads:
-        thread.join(timeout=10)
+        signal.signal(sig, lambda *_: worker.signal_stop())
+    # A thread that died of an unexpected error must not leave a half-working process running:
+    # the exit code tells the supervisor to restart the worker.
+    raise SystemExit(worker.run())
 
 
 def run_seed(args) -> None:

@@ -6,18 +6,15 @@ transport (the durable SQLite-backed LocalBus instead of RabbitMQ) and the datab
 """
 
 import logging
-import threading
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from shared.config import Settings
 from shared.messaging.local_bus import LocalBus
-from shared.messaging.relay import OutboxRelay
-from shared.messaging.topology import TOPOLOGY
-from shared.messaging.wakeup import LocalWakeup
 from shared.migrate import upgrade_all
 from shared.runtime import ServiceRuntime
+from shared.worker import LocalTransport, Worker
 
 from . import all_specs
 
@@ -30,8 +27,7 @@ class Embedded:
         self.specs = {s.name: s for s in all_specs()}
         self.runtimes: dict[str, ServiceRuntime] = {}
         self.bus: LocalBus | None = None
-        self.stop_event = threading.Event()
-        self.threads: list[threading.Thread] = []
+        self.workers: list[Worker] = []
 
     def prepare(self, seed: bool = True) -> None:
         self.settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -44,31 +40,16 @@ class Embedded:
                     spec.seed(self.runtimes[name])
 
     def start(self) -> None:
-        for name, rt in self.runtimes.items():
-            relay = OutboxRelay(rt.engine, self.specs[name].outbox, self.bus, LocalWakeup(rt.relay_signal),
-                                batch=self.settings.relay_batch,
-                                safety_poll=self.settings.relay_safety_poll_seconds)
-            self._thread(f"relay-{name}", relay.run, self.stop_event)
-        for name, spec in self.specs.items():
-            if spec.background is not None:
-                self._thread(f"background-{name}", spec.background, self.runtimes[name], self.stop_event)
-        for queue in TOPOLOGY.queues:
-            spec = self.specs[queue.service]
-            dispatcher = spec.dispatcher(self.runtimes[queue.service])
-            self._thread(f"consumer-{queue.name}", self.bus.consume, queue, dispatcher, self.stop_event,
-                         self.settings.consumer_batch)
-
-    def _thread(self, name: str, target, *args) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        thread.start()
-        self.threads.append(thread)
+        transport = LocalTransport(self.bus, self.settings.consumer_batch)
+        self.workers = [Worker(spec, self.runtimes[name], transport) for name, spec in self.specs.items()]
+        for worker in self.workers:
+            worker.start()
 
     def stop(self) -> None:
-        self.stop_event.set()
-        for rt in self.runtimes.values():
-            rt.relay_signal.set()
-        for thread in self.threads:
-            thread.join(timeout=5)
+        for worker in self.workers:  # every thread told first, then waited for together
+            worker.signal_stop()
+        for worker in self.workers:
+            worker.join()
         for rt in self.runtimes.values():
             rt.dispose()
         if self.bus:

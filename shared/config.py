@@ -1,8 +1,11 @@
 """Settings, read from the environment (prefix CG_) when asked for, never at import time."""
 
+from functools import cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("intake", "routing", "mediation", "notify")
@@ -24,6 +27,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "cg"
     token_ttl_seconds: int = 30 * 24 * 3600
 
+    # The city's local time: months of scores, working days, quiet hours, dates people read.
+    timezone: str = "Asia/Shanghai"
+
     demo_dir: Path = Path(__file__).resolve().parent.parent / "deploy" / "demo"
 
     relay_batch: int = 500
@@ -31,6 +37,12 @@ class Settings(BaseSettings):
     relay_safety_poll_seconds: float = 5.0
     consumer_prefetch: int = 200
     consumer_batch: int = 100
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for a zone the tz database does not know
+        return value
 
     def database_url(self, service: str) -> str:
         if self.mode == "embedded":
@@ -44,3 +56,9 @@ class Settings(BaseSettings):
 
 def get_settings(**overrides) -> Settings:
     return Settings(**overrides)
+
+
+@cache
+def local_zone() -> ZoneInfo:
+    """The one local time zone of the deployment (CG_TIMEZONE), read once per process."""
+    return ZoneInfo(get_settings().timezone)

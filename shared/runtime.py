@@ -1,7 +1,8 @@
 """What one service needs at run time, built explicitly (never at import time)."""
 
 import threading
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, Table
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .config import Settings
 from .db import make_engine, session_factory, unit_of_work
 from .messaging.outbox import Outbox, signal_relay_after_commit
+from .uow import UnitOfWork
 
 
 @dataclass
@@ -22,9 +24,33 @@ class ServiceRuntime:
     inbox: Table
     relay_signal: threading.Event
     cache: dict = field(default_factory=dict)  # per-service caches, e.g. routing's grid index
+    # Events threads of this service wait on besides their stop event (the relay's signal, notify's
+    # sender wake-up): set when the worker stops, so no thread sleeps out its timeout.
+    wakeups: list[threading.Event] = field(default_factory=list)
 
     def uow(self) -> AbstractContextManager[Session]:
+        """A session in one transaction, committed when the block ends normally (reads, and writes
+        that emit nothing)."""
         return unit_of_work(self.sessions)
+
+    @contextmanager
+    def unit_of_work(self, correlation_id: str | None = None,
+                     causation_id: str | None = None) -> Iterator[UnitOfWork]:
+        """A transaction and the `emit` of its events (requests and background jobs)."""
+        with unit_of_work(self.sessions) as session:
+            yield UnitOfWork(session, self.outbox, correlation_id, causation_id)
+
+    def wakeup(self, key: str) -> threading.Event:
+        """A named event of this service that a stopping worker sets (see `wakeups`)."""
+        event = self.cache.get(("wakeup", key))
+        if event is None:
+            event = self.cache.setdefault(("wakeup", key), threading.Event())
+            self.wakeups.append(event)
+        return event
+
+    def wake_all(self) -> None:
+        for event in [self.relay_signal, *self.wakeups]:
+            event.set()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,14 +21,19 @@ class ServiceSpec:
     metadata: MetaData
     outbox: Table
     inbox: Table
-    router: Callable[[ServiceRuntime], APIRouter]
+    router: APIRouter
     handlers: Callable[[ServiceRuntime], dict[str, Handler]]
+    # The service's typed configuration, loaded and validated when a runtime is built, so a
+    # broken deployment file stops the process at start-up rather than at the first case.
+    config: Callable[[], object] | None = None
     seed: Callable[[ServiceRuntime], None] | None = None
-    # Periodic work of the service's worker process (clock scanners, senders): run as a thread
-    # until the event is set. Started by the worker in services mode and by the embedded runner.
+    # Periodic work of the service's worker (clock scanners, senders): run as a thread until the
+    # event is set. Started by the worker in services mode and by the embedded runner.
     background: Callable[[ServiceRuntime, threading.Event], None] | None = None
 
     def runtime(self, settings: Settings, url: str | None = None) -> ServiceRuntime:
+        if self.config is not None:
+            self.config()
         return build_runtime(self.name, settings, self.outbox, self.inbox, url)
 
     def app(self, rt: ServiceRuntime) -> FastAPI:

@@ -2,7 +2,6 @@
 
 import socket
 import uuid
-from collections.abc import Callable
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, FastAPI, Request
@@ -61,8 +60,9 @@ def amqp_reachable(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def create_app(rt: ServiceRuntime, *, title: str, description: str,
-               router: Callable[[ServiceRuntime], APIRouter]) -> FastAPI:
+def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIRouter) -> FastAPI:
+    """The service's application: its module-level `router` (endpoints reach the runtime through
+    `shared.deps`), under the service's prefix, with health checks, errors and request ids."""
     prefix = f"/{rt.name}"
     app = FastAPI(
         title=title,
@@ -99,5 +99,5 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str,
                              "checks": checks}, status_code=200 if ready else 503)
 
     app.include_router(health)
-    app.include_router(router(rt), prefix=prefix)
+    app.include_router(router if isinstance(router, APIRouter) else router(rt), prefix=prefix)  # TRANSITION
     return app

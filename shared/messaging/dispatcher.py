@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import unit_of_work, upsert_insert, utcnow
 from shared.events import Envelope, InvalidEvent, Payload, UnknownEvent, decode
+from shared.uow import UnitOfWork
 
 from .outbox import Outbox
 
@@ -32,20 +33,13 @@ class Result:
     reason: str = ""
 
 
-@dataclass
-class HandlerContext:
-    session: Session
-    envelope: Envelope
-    outbox: Outbox
+class HandlerContext(UnitOfWork):
+    """The unit of work of one delivered message: events emitted here carry its correlation id
+    and name it as their cause."""
 
-    def emit(self, payload: Payload) -> Envelope:
-        """Publish an event caused by the message being handled (through the outbox)."""
-        return self.outbox.emit(
-            self.session,
-            payload,
-            correlation_id=self.envelope.correlation_id,
-            causation_id=self.envelope.id,
-        )
+    def __init__(self, session: Session, envelope: Envelope, outbox: Outbox):
+        super().__init__(session, outbox, correlation_id=envelope.correlation_id, causation_id=envelope.id)
+        self.envelope = envelope
 
 
 Handler = Callable[[HandlerContext, Payload], None]

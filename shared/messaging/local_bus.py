@@ -72,6 +72,11 @@ class LocalBus:
     def close(self) -> None:
         self.engine.dispose()
 
+    def wake_all(self) -> None:
+        """Wake every waiting consumer (they then see their stop event)."""
+        for signal in self._signals.values():
+            signal.set()
+
     # -- consuming ------------------------------------------------------------------------
     def consume(self, queue: QueueSpec, dispatcher: Dispatcher, stop: threading.Event,
                 batch: int = 100) -> None:

@@ -1,6 +1,7 @@
 """The transactional outbox: events are rows written in the same transaction as the change."""
 
 import threading
+from collections.abc import Iterable
 
 from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -8,9 +9,28 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.db import utcnow
 from shared.events import Envelope, Payload, envelope_for
 
+# session.info key: the events to set once this session's transaction commits.
+_AFTER_COMMIT = "cg_outbox_signals"
+
 
 def notify_channel(service: str) -> str:
     return f"cg_outbox_{service}"
+
+
+def wake_after_commit(session: Session, signal: threading.Event | None) -> None:
+    """Set `signal` once the session's transaction commits (never after a rollback).
+
+    The one way to wake a waiting thread (the outbox relay, notify's sender) for rows this
+    transaction writes: woken earlier, it would look before the rows are visible.
+    Needs `signal_relay_after_commit` on the session's factory (every ServiceRuntime has it).
+    """
+    if signal is not None:
+        session.info.setdefault(_AFTER_COMMIT, set()).add(signal)
+
+
+def _row(envelope: Envelope) -> dict:
+    return {"message_id": envelope.id, "routing_key": envelope.routing_key, "body": envelope.model_dump_json(),
+            "created_at": utcnow()}
 
 
 class Outbox:
@@ -22,16 +42,8 @@ class Outbox:
         self.local_signal = local_signal
 
     def add(self, session: Session, envelope: Envelope) -> Envelope:
-        session.execute(
-            insert(self.table).values(
-                message_id=envelope.id,
-                routing_key=envelope.routing_key,
-                body=envelope.model_dump_json(),
-                created_at=utcnow(),
-            )
-        )
-        if self.local_signal is not None:
-            session.info.setdefault("cg_outbox_signals", set()).add(self.local_signal)
+        session.execute(insert(self.table).values(**_row(envelope)))
+        wake_after_commit(session, self.local_signal)
         return envelope
 
     def emit(
@@ -46,15 +58,29 @@ class Outbox:
             session, envelope_for(payload, correlation_id=correlation_id, causation_id=causation_id)
         )
 
+    def emit_many(self, session: Session, payloads: Iterable[Payload], *, correlation_id: str | None = None,
+                  causation_id: str | None = None) -> list[Envelope]:
+        """Many events in one multi-row INSERT (a busy loop emitting hundreds at once)."""
+        envelopes = [envelope_for(p, correlation_id=correlation_id, causation_id=causation_id) for p in payloads]
+        if envelopes:
+            session.execute(insert(self.table), [_row(e) for e in envelopes])
+            wake_after_commit(session, self.local_signal)
+        return envelopes
+
 
 def signal_relay_after_commit(factory: sessionmaker) -> None:
-    """Wake the in-process relay once the rows it must publish are committed."""
+    """Set the signals registered with `wake_after_commit` once the transaction really commits."""
 
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:
-        for signal in session.info.pop("cg_outbox_signals", ()):
+        # SQLAlchemy fires after_commit for a released SAVEPOINT too (the dispatcher gives each
+        # message one): only the outermost COMMIT makes the rows visible to the relay.
+        if session.in_nested_transaction():
+            return
+        for signal in session.info.pop(_AFTER_COMMIT, ()):
             signal.set()
 
     @event.listens_for(factory, "after_rollback")
     def _after_rollback(session: Session) -> None:
-        session.info.pop("cg_outbox_signals", None)
+        if not session.in_nested_transaction():
+            session.info.pop(_AFTER_COMMIT, None)

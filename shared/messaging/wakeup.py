@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -65,11 +66,15 @@ class PgNotifier:
 class PgWakeup:
     """LISTEN on the outbox channel; a lost connection degrades to the safety poll, then reconnects."""
 
+    # How long one wait on the socket lasts, and so how soon `interrupt` is noticed.
+    SLICE = 0.25
+
     def __init__(self, dsn: str, channel: str):
         # SQLAlchemy URL → libpq URL
         self.dsn = dsn.replace("postgresql+psycopg://", "postgresql://")
         self.channel = channel
         self._conn = None
+        self._interrupted = threading.Event()
 
     def _connection(self):
         if self._conn is None or self._conn.closed:
@@ -85,12 +90,22 @@ class PgWakeup:
     def wait(self, timeout: float) -> None:
         try:
             conn = self._connection()
-            if list(conn.notifies(timeout=timeout, stop_after=1)):
-                list(conn.notifies(timeout=0))  # drain the rest: one batch serves them all
+            deadline = time.monotonic() + timeout
+            while not self._interrupted.is_set():
+                left = deadline - time.monotonic()
+                if list(conn.notifies(timeout=max(0.0, min(left, self.SLICE)), stop_after=1)):
+                    list(conn.notifies(timeout=0))  # drain the rest: one batch serves them all
+                    return
+                if left <= self.SLICE:
+                    return
         except Exception as exc:  # the database went away: fall back to polling, retry later
             log.warning("outbox LISTEN failed (%s); polling instead", type(exc).__name__)
             self.close()
-            threading.Event().wait(min(timeout, 1.0))
+            self._interrupted.wait(min(timeout, 1.0))
+
+    def interrupt(self) -> None:
+        """End the current and every later wait at once (the worker is stopping)."""
+        self._interrupted.set()
 
     def close(self) -> None:
         if self._conn is not None:

@@ -191,7 +191,7 @@ def app_rt(tmp_path_factory, settings):
 @pytest.fixture(scope="module")
 def client(app_rt):
     # Stateless endpoints: one application for the module.
-    app = create_app(app_rt, title="测试", description="test app", router=things_router)
+    app = create_app(app_rt, title="测试", description="test app", router=things_router(None))
     with TestClient(app) as c:
         yield c
 
@@ -374,7 +374,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path, settings):
     outbox, inbox = messaging_tables(metadata)
     # A database file inside a directory that does not exist cannot be opened.
     rt = build_runtime("demo", settings, outbox, inbox, url=f"sqlite:///{tmp_path / 'missing' / 'x.sqlite'}")
-    app = create_app(rt, title="t", description="d", router=things_router)
+    app = create_app(rt, title="t", description="d", router=things_router(None))
     with TestClient(app) as c:
         r = c.get("/demo/readyz")
     assert r.status_code == 503

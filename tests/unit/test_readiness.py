@@ -13,7 +13,7 @@ from shared.web import amqp_reachable, create_app
 def app_for(settings, url):
     outbox, inbox = messaging_tables(MetaData())
     rt = build_runtime("demo", settings, outbox, inbox, url)
-    return TestClient(create_app(rt, title="t", description="t", router=lambda rt: APIRouter()))
+    return TestClient(create_app(rt, title="t", description="t", router=APIRouter()))
 
 
 def test_ready_when_the_database_answers(tmp_path):

@@ -1,0 +1,69 @@
+"""The dependencies every endpoint is written with, declared once as `Annotated` aliases.
+
+An endpoint names what it needs and FastAPI provides it:
+
+    @router.post("/work-orders/{order_id}/sign")
+    def sign(order: LockedOrder, user: StaffUser, uow: Uow) -> WorkOrderView:
+        workflow.sign(uow.session, uow.emit, order, user.id, utcnow())
+        return views.order(uow.session, order)
+
+`Uow` is one transaction per request: committed after the endpoint returns and before the
+response is sent (so a failed commit is never answered with a success), rolled back when the
+endpoint raises. Its events carry the request's X-Request-ID as their correlation id.
+Services add their own loaders (a locked work order, a readable case) in `api/deps.py`.
+"""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from .auth import CurrentUser, StaffUser, User
+from .errors import wants_english
+from .runtime import ServiceRuntime
+from .uow import Emit, UnitOfWork
+from .web import correlation_id
+
+__all__ = ["CorrelationId", "CurrentUser", "EmitDep", "English", "Runtime", "SessionDep", "StaffUser", "Uow",
+           "User"]
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+CorrelationId = Annotated[str, Depends(correlation_id)]
+
+
+def get_english(request: Request) -> bool:
+    return wants_english(request)
+
+
+English = Annotated[bool, Depends(get_english)]
+
+
+def get_unit_of_work(rt: Runtime, request_id: CorrelationId) -> Iterator[UnitOfWork]:
+    with rt.unit_of_work(request_id) as uow:
+        yield uow
+
+
+# scope="function": the commit runs when the endpoint returns, before the response goes out.
+Uow = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
+
+
+def get_session(uow: Uow) -> Session:
+    return uow.session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_emit(uow: Uow) -> Emit:
+    return uow.emit
+
+
+EmitDep = Annotated[Emit, Depends(get_emit)]
