@@ -467,6 +467,62 @@ def test_signal_relay_after_commit_on_a_plain_sessionmaker(tmp_path):
     engine.dispose()
 
 
+def test_a_released_savepoint_does_not_wake_the_relay_before_the_commit(rt):
+    """The dispatcher gives each message a SAVEPOINT: its release is not the COMMIT that makes the
+    rows visible, so a relay woken then would find nothing and sleep until its safety poll."""
+    rt.relay_signal.clear()
+    with rt.uow() as session:
+        savepoint = session.begin_nested()
+        rt.outbox.emit(session, submitted())
+        savepoint.commit()
+        assert not rt.relay_signal.is_set(), "woken by the SAVEPOINT release"
+        failed = session.begin_nested()
+        session.execute(insert(effects).values(message_id="m", case_id="c"))
+        failed.rollback()  # a later message of the batch failing keeps the earlier ones' wake-up
+    assert rt.relay_signal.is_set(), "the real COMMIT woke nobody"
+
+
+def test_a_handler_batch_wakes_the_relay_once_its_transaction_commits(rt):
+    woken_while_handling = []
+
+    def emit_one(ctx: HandlerContext, event) -> None:
+        woken_while_handling.append(rt.relay_signal.is_set())
+        ctx.emit(dispatched(event.case_id))
+
+    rt.relay_signal.clear()
+    results = make_dispatcher(rt, {SUBMITTED: emit_one}).handle_batch([body_of(submitted()), body_of(submitted())])
+    assert [r.outcome for r in results] == [Outcome.ACK, Outcome.ACK]
+    # The first message's SAVEPOINT was released before the second ran: no wake-up yet.
+    assert woken_while_handling == [False, False]
+    assert rt.relay_signal.is_set() and len(outbox_rows(rt)) == 2
+
+
+def test_a_handler_context_is_a_unit_of_work_whose_events_name_their_cause(rt):
+    from shared.uow import UnitOfWork
+
+    seen = []
+
+    def handler(ctx: HandlerContext, event) -> None:
+        assert isinstance(ctx, UnitOfWork)
+        seen.append(ctx.emit(dispatched(event.case_id)))
+
+    incoming = envelope_for(submitted(), correlation_id="req-7")
+    assert make_dispatcher(rt, {SUBMITTED: handler}).handle(incoming.to_bytes()).outcome is Outcome.ACK
+    assert seen[0].correlation_id == "req-7" and seen[0].causation_id == incoming.id
+
+
+def test_emit_many_writes_every_event_in_one_statement_and_wakes_the_relay(rt):
+    rt.relay_signal.clear()
+    with rt.unit_of_work(correlation_id="job-1") as uow:
+        envelopes = rt.outbox.emit_many(uow.session, [submitted(), submitted(), dispatched()],
+                                        correlation_id=uow.correlation_id)
+        assert not rt.relay_signal.is_set()
+    assert rt.relay_signal.is_set()
+    rows = outbox_rows(rt)
+    assert [r.message_id for r in rows] == [e.id for e in envelopes]
+    assert {decode(r.body.encode())[0].correlation_id for r in rows} == {"job-1"}
+
+
 class ObservedWakeup(LocalWakeup):
     """A LocalWakeup that tells the test when the relay has gone to sleep."""
 
