@@ -1,8 +1,11 @@
-"""Settings, read from the environment (prefix CG_) when asked for, never at import time."""
+"""Settings, read from the environment (prefix CG_) when asked for, never at import time; and the
+helpers every service's typed configuration (services/<name>/config.py) is read with."""
 
+import json
+import os
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import field_validator
@@ -62,3 +65,17 @@ def get_settings(**overrides) -> Settings:
 def local_zone() -> ZoneInfo:
     """The one local time zone of the deployment (CG_TIMEZONE), read once per process."""
     return ZoneInfo(get_settings().timezone)
+
+
+def data_dir(service: str, shipped: Path) -> Path:
+    """A service's configuration folder: CG_<SERVICE>_DATA_DIR (a deployment's own copies of the
+    files, same names and shape), else the files shipped beside the service."""
+    return Path(os.environ.get(f"CG_{service.upper()}_DATA_DIR") or shipped)
+
+
+def read_json(path: Path) -> Any:
+    """One configuration file; a syntax error names the file, so start-up says which one is broken."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
