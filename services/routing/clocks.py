@@ -1,4 +1,5 @@
-"""The clocks of a work order (sign-for, first contact, result) and the scanner that fires them.
+"""The clocks of a work order (sign-for, first contact, result), which profile sets them, and the
+scanner that fires them.
 
 A clock is a row with its warning instant (75 % of the time by default) and its deadline.
 `next_fire_at` is the next instant the scanner must act on it; the scanner finds due clocks
@@ -7,61 +8,57 @@ each event is emitted exactly once even with several scanners (rows are locked S
 on PostgreSQL; SQLite serialises writers).
 """
 
-import logging
 import threading
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.background import every
 from shared.db import utcnow
 from shared.events.routing import CaseOverdue, CaseWarned
 from shared.runtime import ServiceRuntime
+from shared.uow import Emit
 
-from . import settings
-from .models import Clock, RoutingCase, Unit, WorkOrder
+from . import config
+from .journal import case_of, event_fields, timeline
+from .models import OPEN_STATUSES, Clock, RoutingCase, WorkOrder
 from .workcalendar import WorkCalendar, deadline_and_warning
 
-log = logging.getLogger(__name__)
 KINDS = ("sign", "contact", "result")
+SCAN_BATCH = 500
 
 
 def calendar() -> WorkCalendar:
-    return WorkCalendar(settings.clocks().get("timezone", "Asia/Shanghai"))
+    return WorkCalendar()
 
 
-def profile_name(category: str, urgency: str, requested: str | None) -> str:
-    """The clock profile: the one intake asked for, else the category's, else the urgency's."""
-    cfg = settings.clocks()
-    profiles = cfg["profiles"]
-    if requested and requested in profiles:
-        return requested
-    by_category = cfg.get("categories", {})
-    if category in by_category:
-        return by_category[category]
-    prefixes = [p for p in by_category if p.endswith(".*") and category.startswith(p[:-1])]
-    if prefixes:
-        return by_category[max(prefixes, key=len)]
-    return urgency if urgency in profiles else "一般"
+def profile_for(category: str, urgency: str, requested: str | None) -> str:
+    """The clock profile of a case, at dispatch and after every change of its urgency: the
+    stricter of the urgency's profile and the category's; on a tie the category's, so a complex
+    matter stays on its long clock at 一般 and gets it back when a raised urgency is lowered.
+
+    The category's profile is the one intake requested (by a name routing knows), else routing's
+    own for the category; a category with neither has the urgency's."""
+    cfg = config.get().clocks
+    by_urgency = cfg.for_urgency(urgency)
+    by_category = cfg.requested(requested) or cfg.for_category(category)
+    if by_category is None or cfg.strictness(by_urgency) > cfg.strictness(by_category):
+        return by_urgency
+    return by_category
 
 
 def start(session: Session, order: WorkOrder, now: datetime) -> None:
     """Start the three clocks of a new work order and put their deadlines on it."""
-    cfg = settings.clocks()
-    profile = cfg["profiles"][order.clock_profile or "一般"]
+    cfg = config.get().clocks
+    profile = cfg.profiles[order.clock_profile]
     cal = calendar()
     for kind in KINDS:
-        deadline, warn, working = deadline_and_warning(cal, now, profile[kind], cfg["warn_ratio"])
+        deadline, warn, working = deadline_and_warning(cal, now, getattr(profile, kind), cfg.warn_ratio)
         setattr(order, f"{kind}_deadline", deadline)
         session.add(Clock(work_order_id=order.id, kind=kind, started_at=now, warn_at=warn, deadline=deadline,
                           working_time=working, next_fire_at=warn))
-    order.return_deadline = cal.add(now, **_as_kwargs(cfg["return_window"]))
-
-
-def _as_kwargs(spec: dict) -> dict:
-    if "working_days" in spec:
-        return {"working_days": spec["working_days"]}
-    return {"seconds": spec.get("days", 0) * 86400 + spec.get("hours", 0) * 3600 + spec.get("minutes", 0) * 60}
+    order.return_deadline = cal.after(now, cfg.return_window)
 
 
 def stop(session: Session, order: WorkOrder, kind: str, now: datetime) -> bool:
@@ -92,12 +89,13 @@ def retime(session: Session, order: WorkOrder, profile: str, now: datetime) -> b
     start and get the new profile's deadlines and warnings. True when anything changed."""
     if profile == order.clock_profile:
         return False
-    cfg = settings.clocks()
-    spec = cfg["profiles"][profile]
+    cfg = config.get().clocks
+    spec = cfg.profiles[profile]
     order.clock_profile = profile
     cal = calendar()
     for clock in session.scalars(select(Clock).where(Clock.work_order_id == order.id, Clock.stopped_at.is_(None))):
-        deadline, warn, working = deadline_and_warning(cal, clock.started_at, spec[clock.kind], cfg["warn_ratio"])
+        deadline, warn, working = deadline_and_warning(cal, clock.started_at, getattr(spec, clock.kind),
+                                                       cfg.warn_ratio)
         clock.deadline, clock.warn_at, clock.working_time = deadline, warn, working
         setattr(order, f"{clock.kind}_deadline", deadline)
         # A stricter clock may already be past its warning or deadline: the scanner fires it now.
@@ -107,13 +105,30 @@ def retime(session: Session, order: WorkOrder, profile: str, now: datetime) -> b
     return True
 
 
+def change_urgency(session: Session, case_id: str, urgency: str, previous: str | None, actor_id: str | None,
+                   now: datetime) -> None:
+    """Intake changed a case's urgency: the open lead order is put on the clocks it now deserves."""
+    rc = session.get(RoutingCase, case_id, with_for_update=True)
+    if rc is None:
+        return  # never dispatched here (a dispute, a consultation answered on the spot)
+    rc.urgency = urgency
+    order = session.get(WorkOrder, rc.lead_work_order_id) if rc.lead_work_order_id else None
+    if order is None or order.status not in OPEN_STATUSES:
+        return
+    order.urgency = urgency
+    profile = profile_for(rc.category, urgency, rc.clock_profile)
+    if retime(session, order, profile, now):
+        timeline(session, order, "urgency", actor_id,
+                 {"urgency": urgency, "previous": previous, "clock_profile": profile}, now)
+
+
 def move_deadline(session: Session, order: WorkOrder, kind: str, new_deadline: datetime, now: datetime) -> None:
     """An approved extension: a new deadline, the warning recomputed at the same share of the time."""
     clock = session.scalars(select(Clock).where(Clock.work_order_id == order.id, Clock.kind == kind)).first()
     setattr(order, f"{kind}_deadline", new_deadline)
     if clock is None:
         return
-    ratio = settings.clocks()["warn_ratio"]
+    ratio = config.get().clocks.warn_ratio
     cal = calendar()
     if clock.working_time:
         span = cal.elapsed(clock.started_at, new_deadline)
@@ -129,16 +144,14 @@ def move_deadline(session: Session, order: WorkOrder, kind: str, new_deadline: d
         clock.next_fire_at = None if clock.overdue else (clock.deadline if clock.warned else clock.warn_at)
 
 
-def scan(session: Session, now: datetime | None = None, limit: int = 500) -> list:
-    """Fire every due clock once; returns the events to emit (in this transaction)."""
-    from .workflow import bump  # the case counter lives with the transitions
-
+def scan(session: Session, emit: Emit, now: datetime | None = None, limit: int = SCAN_BATCH) -> int:
+    """Fire every due clock once, in this transaction; returns how many clocks it handled."""
     now = now or utcnow()
     due = session.scalars(
         select(Clock).where(Clock.next_fire_at <= now).order_by(Clock.next_fire_at).limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    events = []
+    handled = 0
     for clock in due:
         # Locks in the API's order (work order, then case): an order being changed right now is
         # left for the next scan, and the case row is locked before its counter is read, so an
@@ -146,8 +159,8 @@ def scan(session: Session, now: datetime | None = None, limit: int = 500) -> lis
         order = session.get(WorkOrder, clock.work_order_id, with_for_update={"skip_locked": True})
         if order is None:
             continue
-        rc = session.get(RoutingCase, order.case_id, with_for_update=True)
-        unit = session.get(Unit, order.unit_id)
+        handled += 1
+        rc = case_of(session, order)
         fire = []
         if not clock.warned:
             clock.warned = True
@@ -158,29 +171,19 @@ def scan(session: Session, now: datetime | None = None, limit: int = 500) -> lis
             fire.append(CaseOverdue)
         clock.next_fire_at = None if clock.overdue else clock.deadline
         for cls in fire:
-            seq = bump(session, rc, order)
+            fields = event_fields(session, rc, order, now)
             kind = "warned" if cls is CaseWarned else "overdue"
-            from .workflow import timeline
-
             timeline(session, order, kind, None, {"clock": clock.kind, "deadline": clock.deadline.isoformat()}, now)
-            events.append(cls(case_id=order.case_id, case_no=order.case_no, work_order_id=order.id, seq=seq,
-                              unit_id=unit.id, unit_name=unit.name, at=now, clock=clock.kind,
-                              deadline=clock.deadline, assignee_id=order.assignee_id))
-    return events
+            emit(cls(**fields, clock=clock.kind, deadline=clock.deadline, assignee_id=order.assignee_id))
+    return handled
 
 
 def run_scanner(rt: ServiceRuntime, stop_event: threading.Event) -> None:
-    """The worker's clock thread: scan, emit, sleep; errors are logged and the loop goes on."""
-    interval = float(settings.clocks().get("scan_interval_seconds", 5))
-    while not stop_event.is_set():
-        try:
-            while True:
-                with rt.uow() as session:
-                    events = scan(session)
-                    for event in events:
-                        rt.outbox.emit(session, event)
-                if len(events) == 0:
-                    break
-        except Exception as exc:  # a bad row must not kill the clocks of every other order
-            log.warning("routing clock scan failed: %s", type(exc).__name__)
-        stop_event.wait(interval)
+    """The worker's clock thread: a full batch scans again at once, otherwise it waits the interval."""
+
+    def step() -> int:
+        with rt.unit_of_work() as uow:
+            return scan(uow.session, uow.emit)
+
+    every(config.get().clocks.scan_interval_seconds, step, stop_event, name="routing clock scan",
+          full_batch=SCAN_BATCH)

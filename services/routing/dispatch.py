@@ -1,30 +1,36 @@
-"""Deciding who must act on a case, opening the work orders, and recording why."""
+"""Deciding who must act on a case and opening its work orders: a new case, a re-dispatch after a
+return, a reopening, a reassignment and a supervisor's designation, recording why each time.
+
+`open_dispatch` is the one place a case is dispatched again (its count goes up, it is active);
+everything else that opens a work order without dispatching the case (an assisting unit replaced,
+a whistled department joining) uses `open_order` alone.
+"""
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.config import local_zone
 from shared.db import utcnow
+from shared.errors import ApiError
 from shared.events.intake import CaseSubmitted
-from shared.events.routing import CaseDispatched
+from shared.events.routing import CaseDesignated, CaseDispatched
+from shared.uow import Emit
 
-from . import clocks, settings
+from . import clocks, config, workflow
+from .directory import street_of, unit_by_code
+from .journal import bump, case_of, event_fields, timeline
 from .locator import Locator
 from .models import OPEN_STATUSES, RoutingCase, Staff, Unit, WorkOrder
-from .responsibility import Decision, decide
-from .workflow import bump, timeline
-
-# Who takes a case that lands on a unit of this level (from config/levels.json).
-HANDLER_ROLE = settings.handler_roles()
-LEVEL_NAMES = settings.level_names()
+from .responsibility import decide
 
 
 def choose_assignee(session: Session, unit: Unit) -> str | None:
     """The on-duty staff member of the unit with the least open work."""
-    role = settings.handler_roles().get(unit.level)
+    role = config.get().levels.handler_role(unit.level)
     # Counted per candidate through the assignee index, so the cost does not grow with the
     # number of work orders in the city.
     open_work = (
@@ -43,28 +49,22 @@ def choose_assignee(session: Session, unit: Unit) -> str | None:
 
 
 def period_of(at: datetime) -> str:
-    return at.astimezone(ZoneInfo(settings.scoring().get("timezone", "Asia/Shanghai"))).strftime("%Y-%m")
-
-
-def street_of(session: Session, unit: Unit) -> str | None:
-    node = unit
-    for _ in range(20):
-        if node is None or node.level == "street":
-            return node.id if node else None
-        node = session.get(Unit, node.parent_id) if node.parent_id else None
-    return None
+    """The month a work order is scored in: the local month of its dispatch."""
+    return at.astimezone(local_zone()).strftime("%Y-%m")
 
 
 def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule_id: str,
                rule_version: int | None, now: datetime, role: str = "lead", lead_id: str | None = None,
                designated: bool = False, status: str = "dispatched", actor_id: str | None = None,
-               assignee_id: str | None = None) -> tuple[WorkOrder, CaseDispatched]:
+               assignee_id: str | None = None) -> WorkOrder:
+    """One new work order of the case, with its clocks when it leads, its seq and timeline row.
+    No event: the caller says why it exists (`announce`, or the event of what made it)."""
     order = WorkOrder(
         id=str(uuid.uuid4()), case_id=rc.case_id, case_no=rc.case_no, unit_id=unit.id,
         street_id=rc.street_id or street_of(session, unit),
         assignee_id=assignee_id or choose_assignee(session, unit),
         requester_id=rc.requester_id, confidential=rc.confidential, category=rc.category, urgency=rc.urgency,
-        clock_profile=clocks.profile_name(rc.category, rc.urgency, rc.clock_profile), role=role, lead_id=lead_id,
+        clock_profile=clocks.profile_for(rc.category, rc.urgency, rc.clock_profile), role=role, lead_id=lead_id,
         status=status, seq=0, dispatch_no=rc.dispatch_count, designated=designated, rule=rule, rule_id=rule_id,
         rule_version=rule_version, period=period_of(now), created_at=now, updated_at=now,
         signed_at=now if status == "signed" else None,
@@ -74,49 +74,49 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
     if role == "lead":
         clocks.start(session, order, now)
         rc.lead_work_order_id = order.id
-    seq = bump(session, rc, order)
+    bump(rc, order)
     timeline(session, order, "dispatched", actor_id, {"rule": rule, "rule_id": rule_id, "rule_version": rule_version,
                                                       "unit_code": unit.code, "role": role}, now)
-    return order, CaseDispatched(
-        case_id=order.case_id, case_no=order.case_no, work_order_id=order.id, seq=seq,
-        unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_level=unit.level, role=role,
+    return order
+
+
+def announce(emit: Emit, rc: RoutingCase, order: WorkOrder, unit: Unit, now: datetime) -> None:
+    """The dispatched event of a new order, numbered with the order's latest seq."""
+    emit(CaseDispatched(
+        case_id=order.case_id, case_no=order.case_no, work_order_id=order.id, seq=order.seq,
+        unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_level=unit.level, role=order.role,
         assignee_id=order.assignee_id,
         # An assisting unit does not call the requester back: it is not told who they are.
-        requester_id=order.requester_id if role == "lead" else None,
-        rule=rule, dispatch_count=rc.dispatch_count, sign_deadline=order.sign_deadline,
+        requester_id=order.requester_id if order.role == "lead" else None,
+        rule=order.rule, dispatch_count=rc.dispatch_count, sign_deadline=order.sign_deadline,
         result_deadline=order.result_deadline, at=now,
-    )
+    ))
 
 
-def open_decision(session: Session, rc: RoutingCase, decision: Decision, now: datetime,
-                  actor_id: str | None = None, designated: bool = False) -> list[CaseDispatched]:
-    """The lead order and its assisting orders. Assisting units' events come first, so the last
-    dispatched event of the case (the highest seq) names the lead unit."""
+def open_dispatch(session: Session, emit: Emit, rc: RoutingCase, unit: Unit, *, rule: str, rule_id: str,
+                  rule_version: int | None, now: datetime, actor_id: str | None = None,
+                  assists: Iterable[Unit] = (), designated: bool = False) -> WorkOrder:
+    """A new dispatch of the case: the assisting orders, then the lead order. Assisting units'
+    events come first, so the last dispatched event of the case (the highest seq) names the lead."""
     rc.dispatch_count += 1
     rc.state = "active"
-    events, assists = [], []
-    for unit in decision.assists:
-        order, ev = open_order(session, rc, unit, rule=f"协办：{decision.rule}", rule_id=decision.rule_id,
-                               rule_version=decision.rule_version, now=now, role="assist", actor_id=actor_id)
-        assists.append(order)
-        events.append(ev)
-    lead, ev = open_order(session, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,
-                          rule_version=decision.rule_version, now=now, designated=designated, actor_id=actor_id)
-    for assist in assists:
-        assist.lead_id = lead.id
-    events.append(ev)
-    return events
-
-
-def returned_units(session: Session, case_id: str) -> set[str]:
-    return set(session.scalars(select(WorkOrder.unit_id).where(WorkOrder.case_id == case_id,
-                                                               WorkOrder.status == "returned")))
-
-
-def redispatch(session: Session, locator: Locator, rc: RoutingCase, now: datetime) -> list[CaseDispatched]:
-    decision = decide(session, locator, category=rc.category, matter_class=rc.matter_class, lat=rc.lat,
-                      lon=rc.lon, excluded=returned_units(session, rc.case_id))
-    return open_decision(session, rc, decision, now)
+    helpers = []
+    for helper in assists:
+        order = open_order(session, rc, helper, rule=f"协办：{rule}", rule_id=rule_id, rule_version=rule_version,
+                           now=now, role="assist", actor_id=actor_id)
+        announce(emit, rc, order, helper, now)
+        helpers.append(order)
+    lead = open_order(session, rc, unit, rule=rule, rule_id=rule_id, rule_version=rule_version, now=now,
+                      designated=designated, actor_id=actor_id)
+    for order in helpers:
+        order.lead_id = lead.id
+    if designated:
+        fields = event_fields(session, rc, lead, now)
+        timeline(session, lead, "designated", actor_id, None, now)
+        emit(CaseDesignated(**fields, designated_by=actor_id))
+        bump(rc, lead)  # the dispatched event after the designation stays the case's newest
+    announce(emit, rc, lead, unit, now)
+    return lead
 
 
 def _street_located(locator: Locator, lat, lon) -> str | None:
@@ -125,26 +125,100 @@ def _street_located(locator: Locator, lat, lon) -> str | None:
     return next((loc.unit_id for loc in locator.locate(lon, lat) if loc.level == "street"), None)
 
 
-def dispatch_submitted(session: Session, locator: Locator, event: CaseSubmitted) -> list[CaseDispatched]:
-    """A new case: its routing record, the decision, the work orders. Empty when already done."""
+def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: CaseSubmitted) -> None:
+    """A new case: its routing record, the decision, the work orders. Nothing when already done."""
     if session.get(RoutingCase, event.case_id) is not None:
-        return []  # already dispatched (a replay from another handler path)
+        return  # already dispatched (a replay from another handler path)
     if session.scalar(select(WorkOrder.id).where(WorkOrder.case_id == event.case_id).limit(1)):
-        return []
+        return
     decision = decide(session, locator, category=event.category, matter_class=event.matter_class,
                       lat=event.lat, lon=event.lon)
     rc = RoutingCase(
         case_id=event.case_id, case_no=event.case_no, seq=0, dispatch_count=0, state="active",
         category=event.category, matter_class=event.matter_class, urgency=event.urgency,
-        clock_profile=getattr(event, "clock_profile", None), lat=event.lat, lon=event.lon,
+        clock_profile=event.clock_profile, lat=event.lat, lon=event.lon,
         requester_id=event.reporter_id, confidential=event.confidential,
         street_id=_street_located(locator, event.lat, event.lon), submitted_at=event.submitted_at,
     )
     session.add(rc)
-    return open_decision(session, rc, decision, utcnow())
+    open_dispatch(session, emit, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,
+                  rule_version=decision.rule_version, now=utcnow(), assists=decision.assists)
 
 
-def dispatch_new_case(session: Session, locator: Locator, event: CaseSubmitted) -> CaseDispatched | None:
-    """The lead's dispatched event of a new case (None when it was already dispatched)."""
-    events = dispatch_submitted(session, locator, event)
-    return events[-1] if events else None
+def returned_units(session: Session, case_id: str) -> set[str]:
+    return set(session.scalars(select(WorkOrder.unit_id).where(WorkOrder.case_id == case_id,
+                                                               WorkOrder.status == "returned")))
+
+
+def return_order(session: Session, emit: Emit, locator: Locator, order: WorkOrder, actor_id: str, now: datetime,
+                 *, reason: str, legal_basis: str) -> None:
+    """退单, then the case goes to the next owner the list names, skipping every unit that returned
+    it; after the last allowed dispatch it waits for a supervisor's designation instead."""
+    rc = workflow.return_order(session, emit, order, actor_id, now, reason=reason, legal_basis=legal_basis)
+    if rc.state == "awaiting_designation":
+        return
+    decision = decide(session, locator, category=rc.category, matter_class=rc.matter_class, lat=rc.lat,
+                      lon=rc.lon, excluded=returned_units(session, rc.case_id))
+    open_dispatch(session, emit, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,
+                  rule_version=decision.rule_version, now=now, assists=decision.assists)
+
+
+def reopen(session: Session, emit: Emit, *, case_id: str, previous_unit_id: str | None, reporter_id: str | None,
+           reason_code: str | None, now: datetime) -> None:
+    """Not satisfied: the same unit handles it again, and the old result counts against it."""
+    rc = session.get(RoutingCase, case_id, with_for_update=True)
+    if rc is None:
+        return
+    previous = session.get(WorkOrder, rc.lead_work_order_id) if rc.lead_work_order_id else None
+    unit_id = previous_unit_id or (previous.unit_id if previous else None)
+    unit = session.get(Unit, unit_id) if unit_id else None
+    if unit is None:
+        return
+    if previous is not None:
+        if previous.status in workflow.ALLOWED["supervise"]:
+            return  # still open: a reopening of an order being handled changes nothing
+        previous.reopened = True
+        if previous.evaluated is not True:
+            previous.evaluated, previous.solved, previous.satisfaction = True, False, "不满意"
+        timeline(session, previous, "reopened", reporter_id, {"reason_code": reason_code}, now)
+    open_dispatch(session, emit, rc, unit, rule=f"重办：诉求人不满意，仍由{unit.name}（{unit.code}）办理",
+                  rule_id="reopen", rule_version=None, now=now)
+
+
+def reassign(session: Session, emit: Emit, order: WorkOrder, unit_code: str, actor_id: str, now: datetime,
+             reason: str) -> WorkOrder:
+    """改派 to another unit; the old order ends as reassigned, its history kept."""
+    unit = unit_by_code(session, unit_code)
+    workflow.reassign_close(session, order, actor_id, now, reason)
+    rc = case_of(session, order)
+    rule = f"改派：{reason}；由{unit.name}（{unit.code}）办理"
+    if order.role != "lead":  # another assisting unit is not another dispatch of the case
+        new = open_order(session, rc, unit, rule=rule, rule_id="reassign", rule_version=None, now=now,
+                         actor_id=actor_id, role=order.role, lead_id=order.lead_id)
+        announce(emit, rc, new, unit, now)
+        return new
+    new = open_dispatch(session, emit, rc, unit, rule=rule, rule_id="reassign", rule_version=None, now=now,
+                        actor_id=actor_id)
+    # The assisting orders now help the new lead (and close with it).
+    for assist in session.scalars(select(WorkOrder).where(
+            WorkOrder.lead_id == order.id, WorkOrder.status.in_(workflow.ALLOWED["supervise"]))):
+        assist.lead_id = new.id
+    return new
+
+
+def awaiting_designation(session: Session, case_id: str) -> RoutingCase:
+    """The case, locked, when it waits for a supervisor to name its owner."""
+    rc = session.get(RoutingCase, case_id, with_for_update=True)
+    if rc is None:
+        raise ApiError(404, "routing.case_not_found", field="case_id")
+    if rc.state != "awaiting_designation":
+        raise ApiError(409, "case.not_awaiting_designation", field="case_id")
+    return rc
+
+
+def designate(session: Session, emit: Emit, rc: RoutingCase, unit_code: str, actor_id: str, now: datetime,
+              reason: str) -> WorkOrder:
+    """指定: after the last allowed dispatch a supervisor names the owner, who cannot return it."""
+    unit = unit_by_code(session, unit_code)
+    return open_dispatch(session, emit, rc, unit, rule=f"指定：{reason}；由{unit.name}（{unit.code}）办理",
+                         rule_id="designation", rule_version=None, now=now, actor_id=actor_id, designated=True)

@@ -27,7 +27,5 @@ register_messages({
     "responsibility.invalid": ("职责清单有误，未保存", "The responsibility list is invalid; nothing was saved"),
     "staff.not_found": ("未找到该工作人员", "No such staff member"),
     "scores.bad_period": ("统计周期格式应为 YYYY-MM", "The period must look like YYYY-MM"),
-    "scores.bad_group": ("不支持的统计维度", "Unsupported grouping"),
     "ledger.bad_format": ("导出格式只能是 csv 或 xlsx", "The export format must be csv or xlsx"),
-    "location.missing": ("请提供经纬度", "Give both latitude and longitude"),
 })

@@ -6,7 +6,7 @@
 
 Each feature (or CSV row) is a unit: code, name, level, parent_code, households, and for areas
 a polygon (GeoJSON geometry; in CSV a `wkt` column or a `geometry` column holding GeoJSON).
-Optional: name_en, kind, unit_type. Levels come from config/levels.json, so a city with more
+Optional: name_en, kind, unit_type. Levels come from data/levels.json, so a city with more
 grid levels adds them there. Every bad row is reported (invalid polygon, unknown parent,
 duplicate code, wrong level, ...) and nothing is imported when any row is bad. Existing codes
 are updated in place (their ids stay stable).
@@ -27,9 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from . import settings
+from shared.config import get_settings
+from shared.db import make_engine, session_factory, unit_of_work
+from shared.ids import unit_id
+
+from . import config
 from .models import Unit
-from .seed import unit_id
 
 
 @dataclass
@@ -80,10 +83,9 @@ def _geometry(row: dict) -> tuple[dict | None, str | None]:
 
 
 def validate(session: Session, rows: list[tuple[int, dict]], progress: bool = False) -> tuple[list[dict], list[str]]:
-    cfg = settings.levels()
-    areas = [lv["level"] for lv in cfg["area_levels"]]
-    others = {lv["level"] for lv in cfg["unit_levels"]}
-    pattern = re.compile(cfg["code_pattern"])
+    levels = config.get().levels
+    areas, others = levels.areas, set(levels.units)
+    pattern = re.compile(levels.code_pattern)
     existing = {u.code: u.level for u in session.scalars(select(Unit))}
     in_file: dict[str, str] = {}
     for _, row in rows:
@@ -181,9 +183,6 @@ def import_rows(session: Session, rows: list[tuple[int, dict]], progress: bool =
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shared.config import get_settings
-    from shared.db import make_engine, session_factory, unit_of_work
-
     parser = argparse.ArgumentParser(prog="python -m services.routing.importer",
                                      description="导入组织架构与网格 import units from GeoJSON or CSV")
     parser.add_argument("file", type=Path)

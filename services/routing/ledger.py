@@ -3,14 +3,20 @@
 import csv
 import io
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
 
 from openpyxl import Workbook
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from . import settings
+from shared.config import local_zone
+from shared.errors import ApiError
+
 from .models import Unit, WorkOrder
+from .scores import check_period
+
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 COLUMNS = [
     ("case_no", "诉求编号"), ("work_order_id", "工单编号"), ("role", "主办/协办"), ("unit_code", "承办单位代码"),
@@ -51,7 +57,7 @@ def _fmt(value, tz):
 
 
 def rows(session: Session, stmt: Select) -> Iterator[list]:
-    tz = ZoneInfo(settings.scoring().get("timezone", "Asia/Shanghai"))
+    tz = local_zone()
     for order, unit in session.execute(stmt.execution_options(yield_per=1000)):
         values = {
             "case_no": order.case_no, "work_order_id": order.id, "role": "主办" if order.role == "lead" else "协办",
@@ -99,3 +105,26 @@ def to_xlsx(session: Session, stmt: Select, limit: int | None = None) -> tuple[b
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue(), bool(cut)
+
+
+def check_request(fmt: str, period: str | None) -> None:
+    if fmt not in MEDIA_TYPES:
+        raise ApiError(422, "ledger.bad_format", field="format")
+    if period:
+        check_period(period)
+
+
+@dataclass(frozen=True)
+class Export:
+    data: bytes
+    media_type: str
+    filename: str
+    truncated: bool  # rows were left out by the limit: the reader should filter and export in parts
+
+
+def export(session: Session, fmt: str, *, period: str | None, unit_path: str | None, status: str | None,
+           category: str | None, limit: int) -> Export:
+    # One row more than asked tells whether the export was cut.
+    stmt = query(period, unit_path, status, category).limit(limit + 1)
+    data, cut = (to_csv if fmt == "csv" else to_xlsx)(session, stmt, limit)
+    return Export(data, MEDIA_TYPES[fmt], f"ledger-{period or 'all'}.{fmt}", cut)

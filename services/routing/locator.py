@@ -1,12 +1,15 @@
 """Which unit's polygon contains a point: an STR-tree over every unit with a polygon."""
 
 import json
+import time
 from dataclasses import dataclass
 
 import shapely
 from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from shared.runtime import ServiceRuntime
 
 from .models import Unit
 
@@ -37,11 +40,9 @@ class Locator:
         return sorted((self.units[i] for i in hits), key=lambda u: (-u.depth, u.code))
 
 
-def cached(rt, session: Session, max_age: float = 60.0) -> Locator:
+def cached(rt: ServiceRuntime, session: Session, max_age: float = 60.0) -> Locator:
     """The process's grid index, rebuilt when older than `max_age` seconds, so a directory
     import reaches running workers and APIs without a restart."""
-    import time
-
     entry = rt.cache.get("locator")
     stamp = rt.cache.get("locator_at", 0.0)
     if entry is None or time.monotonic() - stamp > max_age:

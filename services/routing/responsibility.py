@@ -6,21 +6,18 @@ and records which rule matched and why, so every dispatch can be audited afterwa
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import settings
+from shared.errors import ApiError
+
+from . import config
+from .config import ResponsibilityList, Target
 from .locator import Located, Locator
 from .models import ResponsibilityVersion, Unit
-
-MATTER_CLASSES = ("大事", "小事", "私事")
-
-
-class InvalidList(ValueError):
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 @dataclass
@@ -33,63 +30,129 @@ class Decision:
     guidance: bool = False
 
 
-def default_document() -> dict:
-    return json.loads((settings.config_dir() / "responsibility.json").read_text(encoding="utf-8"))
+# What each part of the document must be, in the words the supervisor publishing it reads.
+_SHAPE = {
+    ("rules",): "必须是列表",
+    ("rules", "*"): "必须是对象",
+    ("rules", "*", "id"): "缺少规则编号",
+    ("rules", "*", "category"): "缺少类别（可用 * 或前缀 env.*）",
+    ("rules", "*", "reason"): "必须写明依据",
+    ("matter_classes", "*", "[key]"): "只能是 大事/小事/私事",
+    ("matter_classes", "*", "target"): "只能是 department 或 area",
+}
+# Problems are listed section by section, each rule's in this order of its fields.
+_SECTIONS = ("rules", "matter_classes", "fallback_unit_code")
+_FIELDS = ("", "id", "category", "targets", "level", "unit_code", "area", "reason")
 
 
-def validate(session: Session | None, doc: dict) -> list[str]:
-    """Every problem of a list document (empty when it is usable)."""
-    problems: list[str] = []
+def _where(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _order(loc: tuple) -> tuple:
+    section = _SECTIONS.index(loc[0]) if loc and loc[0] in _SECTIONS else len(_SECTIONS)
+    index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
+    name = loc[2] if len(loc) > 2 and isinstance(loc[2], str) else ""
+    return section, index, _FIELDS.index(name) if name in _FIELDS else len(_FIELDS)
+
+
+def _shape_problems(doc) -> list[tuple[tuple, str]]:
+    try:
+        ResponsibilityList.model_validate(doc)
+    except ValidationError as exc:
+        found = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            if loc[-1] == "[key]":  # a matter class that is not one of the three: named by itself
+                loc, pattern = loc[:-1], ("matter_classes", "*", "[key]")
+            else:
+                pattern = tuple("*" if isinstance(p, int) or (i == 1 and loc[0] == "matter_classes") else p
+                                for i, p in enumerate(loc))
+            found.append((loc, _SHAPE.get(pattern) or f"格式不正确（{err['msg']}）"))
+        return found
+    return []
+
+
+def _directory_problems(session: Session | None, doc: dict) -> list[tuple[tuple, str]]:
+    """What the shape cannot say: duplicate ids, one target per rule, known levels, units that exist."""
+    found = []
     rules = doc.get("rules")
-    if not isinstance(rules, list):
-        return ["rules: 必须是列表"]
-    seen: set[str] = set()
     codes = set(session.scalars(select(Unit.code))) if session is not None else None
-    for i, rule in enumerate(rules):
-        where = f"rules[{i}]"
+    areas = config.get().levels.areas
+    seen: set[str] = set()
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(rule, dict):
-            problems.append(f"{where}: 必须是对象")
             continue
         rid = rule.get("id")
-        if not rid or not isinstance(rid, str):
-            problems.append(f"{where}.id: 缺少规则编号")
-        elif rid in seen:
-            problems.append(f"{where}.id: 规则编号重复 {rid}")
-        else:
+        if isinstance(rid, str) and rid:
+            if rid in seen:
+                found.append((("rules", i, "id"), f"规则编号重复 {rid}"))
             seen.add(rid)
-        if not isinstance(rule.get("category"), str) or not rule["category"]:
-            problems.append(f"{where}.category: 缺少类别（可用 * 或前缀 env.*）")
-        targets = [k for k in ("unit_code", "unit_type", "level") if rule.get(k)]
-        if len(targets) != 1:
-            problems.append(f"{where}: unit_code、unit_type、level 必须且只能给一个")
-        if rule.get("level") and rule["level"] not in settings.area_levels():
-            problems.append(f"{where}.level: 未知层级 {rule['level']}")
+        if len([k for k in ("unit_code", "unit_type", "level") if rule.get(k)]) != 1:
+            found.append((("rules", i, "targets"), "unit_code、unit_type、level 必须且只能给一个"))
+        if rule.get("level") and rule["level"] not in areas:
+            found.append((("rules", i, "level"), f"未知层级 {rule['level']}"))
         if codes is not None:
             if rule.get("unit_code") and rule["unit_code"] not in codes:
-                problems.append(f"{where}.unit_code: 单位不存在 {rule['unit_code']}")
+                found.append((("rules", i, "unit_code"), f"单位不存在 {rule['unit_code']}"))
             area = rule.get("area", "*")
             if area not in ("*", None) and area not in codes:
-                problems.append(f"{where}.area: 区域不存在 {area}")
-        if not rule.get("reason"):
-            problems.append(f"{where}.reason: 必须写明依据")
-    for name, spec in (doc.get("matter_classes") or {}).items():
-        if name not in MATTER_CLASSES:
-            problems.append(f"matter_classes.{name}: 只能是 大事/小事/私事")
-        elif spec.get("target") not in ("department", "area"):
-            problems.append(f"matter_classes.{name}.target: 只能是 department 或 area")
+                found.append((("rules", i, "area"), f"区域不存在 {area}"))
     fallback = doc.get("fallback_unit_code")
     if fallback and codes is not None and fallback not in codes:
-        problems.append(f"fallback_unit_code: 单位不存在 {fallback}")
-    return problems
+        found.append((("fallback_unit_code",), f"单位不存在 {fallback}"))
+    return found
+
+
+def problems(session: Session | None, doc: dict) -> list[str]:
+    """Every problem of a list document, in Chinese (empty when it is usable); without a session,
+    the units it names are not looked up."""
+    if not isinstance(doc, dict):
+        return ["document: 必须是对象"]
+    found = _shape_problems(doc) + _directory_problems(session, doc)
+    found.sort(key=lambda item: _order(item[0]))
+    return [f"{_where(tuple(p for p in loc if p != 'targets'))}: {text}" for loc, text in found]
+
+
+def publish(session: Session, doc: dict, *, created_by: str | None, note: str | None, now) -> int:
+    """A new version of the list, in use from the next dispatch; nothing is saved when it has a problem."""
+    found = problems(session, doc)
+    if found:
+        raise ApiError(422, "responsibility.invalid", field="document", detail="; ".join(found))
+    current = session.scalar(select(ResponsibilityVersion.version).order_by(
+        ResponsibilityVersion.version.desc()).limit(1)) or 0
+    version = current + 1
+    session.add(ResponsibilityVersion(version=version, document=json.dumps(doc, ensure_ascii=False),
+                                      note=note, created_by=created_by, created_at=now))
+    return version
+
+
+def _newest(session: Session) -> ResponsibilityVersion | None:
+    return session.scalars(select(ResponsibilityVersion).order_by(ResponsibilityVersion.version.desc())
+                           .limit(1)).first()
 
 
 def active(session: Session) -> tuple[int | None, dict]:
-    """The newest version in the database, or the shipped default before any is stored."""
-    row = session.scalars(select(ResponsibilityVersion).order_by(ResponsibilityVersion.version.desc())
-                          .limit(1)).first()
+    """The newest version in the database as published, or the shipped default before any is stored."""
+    row = _newest(session)
     if row is None:
-        return None, default_document()
+        return None, config.default_document()
     return row.version, json.loads(row.document)
+
+
+@lru_cache(maxsize=16)
+def _parsed(document: str) -> ResponsibilityList:
+    return ResponsibilityList.model_validate_json(document)
+
+
+def _active_list(session: Session) -> tuple[int | None, ResponsibilityList]:
+    row = _newest(session)
+    if row is None:
+        return None, config.get().responsibility
+    return row.version, _parsed(row.document)
 
 
 def _category_rank(pattern: str, category: str) -> int | None:
@@ -137,13 +200,13 @@ class Resolver:
                 return loc, self.unit(loc.unit_id)
         return None
 
-    def target(self, spec: dict) -> Unit | None:
-        if spec.get("unit_code"):
-            return self.by_code(spec["unit_code"])
-        if spec.get("unit_type"):
-            return self.by_type(spec["unit_type"])
-        if spec.get("level"):
-            return self.at_level(spec["level"])
+    def target(self, spec: Target) -> Unit | None:
+        if spec.unit_code:
+            return self.by_code(spec.unit_code)
+        if spec.unit_type:
+            return self.by_type(spec.unit_type)
+        if spec.level:
+            return self.at_level(spec.level)
         return None
 
 
@@ -154,13 +217,13 @@ def _named(unit: Unit) -> str:
 def _area_text(loc: Located, unit: Unit) -> str:
     if loc.level == "grid":
         return f"属地派单：上报位置位于{_named(unit)}范围内"
-    level = settings.level_names().get(loc.level, loc.level)
+    level = config.get().levels.name(loc.level)
     return f"属地派单：上报位置不在任何网格内，由所在{level}{_named(unit)}承接"
 
 
 def decide(session: Session, locator: Locator, *, category: str, matter_class: str | None,
            lat: float | None, lon: float | None, excluded: set[str] | None = None) -> Decision:
-    version, doc = active(session)
+    version, doc = _active_list(session)
     vtag = f"V{version}" if version is not None else "默认"
     located = locator.locate(lon, lat) if lat is not None and lon is not None else []
     res = Resolver(session, located, excluded or set())
@@ -168,42 +231,42 @@ def decide(session: Session, locator: Locator, *, category: str, matter_class: s
 
     # 1. The responsibility list: the most specific area, then the most specific category, wins.
     candidates = []
-    for rule in doc.get("rules", []):
-        rank = _category_rank(rule.get("category", ""), category)
-        area = rule.get("area") or "*"
+    for rule in doc.rules:
+        rank = _category_rank(rule.category, category)
+        area = rule.area or "*"
         if rank is None or (area != "*" and area not in located_codes):
             continue
-        candidates.append((-(located_codes.get(area, -1)), -rank, rule["id"], rule))
+        candidates.append((-(located_codes.get(area, -1)), -rank, rule.id, rule))
     for *_, rule in sorted(candidates, key=lambda c: c[:3]):
         unit = res.target(rule)
         if unit is None:
             continue
-        assists = [a for a in (res.target(spec) for spec in rule.get("assist", [])) if a and a.id != unit.id]
-        text = f"职责清单{vtag}·规则{rule['id']}：{rule['reason']}；由{_named(unit)}办理"
+        assists = [a for a in (res.target(spec) for spec in rule.assist) if a and a.id != unit.id]
+        text = f"职责清单{vtag}·规则{rule.id}：{rule.reason}；由{_named(unit)}办理"
         if assists:
             text += "，协办：" + "、".join(_named(a) for a in assists)
-        return Decision(unit, text, f"rule:{rule['id']}", version, assists)
+        return Decision(unit, text, f"rule:{rule.id}", version, assists)
 
     # 2. The 三事 rule for the matter's class.
-    spec = (doc.get("matter_classes") or {}).get(matter_class or "")
+    spec = doc.matter_classes.get(matter_class or "")
     if spec:
-        prefix = f"三事分流（{matter_class}，清单{vtag}）：{spec.get('reason', '')}；"
+        prefix = f"三事分流（{matter_class}，清单{vtag}）：{spec.reason}；"
         rid = f"matter:{matter_class}"
-        if spec["target"] == "department":
-            unit = res.at_level(spec.get("fallback_level", "street"))
+        if spec.target == "department":
+            unit = res.at_level(spec.fallback_level)
             if unit is not None:
                 return Decision(unit, prefix + f"清单未列明类别 {category} 的主管部门，由{_named(unit)}承接",
                                 rid, version)
         else:
-            unit = res.at_level(spec.get("level", "grid"))
+            unit = res.at_level(spec.level)
             if unit is not None:
                 loc = next(loc for loc in located if loc.unit_id == unit.id)
                 return Decision(unit, prefix + _area_text(loc, unit), rid, version,
-                                guidance=bool(spec.get("guidance")))
+                                guidance=spec.guidance)
             found = res.finest()
             if found is not None:
                 return Decision(found[1], prefix + _area_text(*found), rid, version,
-                                guidance=bool(spec.get("guidance")))
+                                guidance=spec.guidance)
 
     # 3. Where it is (属地): the finest unit whose area holds the point.
     found = res.finest()
@@ -212,8 +275,8 @@ def decide(session: Session, locator: Locator, *, category: str, matter_class: s
 
     # 4. Nobody: the configured fallback owner (兜底), by default the root of the organisation.
     fallback = None
-    if doc.get("fallback_unit_code"):
-        fallback = session.scalars(select(Unit).where(Unit.code == doc["fallback_unit_code"])).first()
+    if doc.fallback_unit_code:
+        fallback = session.scalars(select(Unit).where(Unit.code == doc.fallback_unit_code)).first()
     if fallback is None:
         fallback = session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).first()
     if fallback is None:
@@ -225,16 +288,3 @@ def decide(session: Session, locator: Locator, *, category: str, matter_class: s
     else:
         reason = "上报位置不在辖区内"
     return Decision(fallback, f"兜底派单：{reason}，由{fallback.name}（{fallback.code}）兜底", "fallback", version)
-
-
-def store(session: Session, doc: dict, *, created_by: str | None, note: str | None, now) -> int:
-    problems = validate(session, doc)
-    if problems:
-        raise InvalidList(problems)
-    current = session.scalar(select(ResponsibilityVersion.version).order_by(
-        ResponsibilityVersion.version.desc()).limit(1)) or 0
-    version = current + 1
-    session.add(ResponsibilityVersion(version=version, document=json.dumps(doc, ensure_ascii=False),
-                                      note=note, created_by=created_by, created_at=now))
-    return version
-

@@ -11,17 +11,26 @@ cancelled, returned, reassigned, nor excluded with a recorded reason:
 A rate whose denominator is zero is null, and its weight is left out of the composite.
 """
 
+import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import settings
+from shared.config import local_zone
+from shared.errors import ApiError
+
+from . import config
 from .models import Unit, Whistle, WorkOrder
 
 COUNTED_OUT = ("cancelled", "returned", "reassigned")
-GROUPS = ("unit", "street", "department", "category")
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_period(period: str) -> None:
+    """A period is a month, YYYY-MM."""
+    if not PERIOD.match(period):
+        raise ApiError(422, "scores.bad_period", field="period")
 
 
 def _sum(cond):
@@ -33,7 +42,7 @@ def _sum(cond):
 def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str, within: str | None = None):
     """One row per group: key, dispatched, responded, evaluated, solved, satisfied, completed, on_time.
     `within`: only orders of units in this subtree (a unit path prefix); None for the whole tree."""
-    satisfied_values = settings.scoring()["satisfied_values"]
+    satisfied_values = config.get().scoring.satisfied_values
     key = {"unit": WorkOrder.unit_id, "department": WorkOrder.unit_id, "street": WorkOrder.street_id,
            "category": WorkOrder.category}[group_by]
     w = WorkOrder
@@ -52,8 +61,7 @@ def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str, w
     if group_by == "department" or within is not None:
         stmt = stmt.join(Unit, Unit.id == w.unit_id)
     if group_by == "department":
-        dept_levels = [lv["level"] for lv in settings.levels()["unit_levels"]]
-        stmt = stmt.where(Unit.level.in_(dept_levels))
+        stmt = stmt.where(Unit.level.in_(config.get().levels.units))
     if within is not None:
         stmt = stmt.where(Unit.path.startswith(within))
     return session.execute(stmt).all()
@@ -62,7 +70,7 @@ def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str, w
 def whistle_counts(session: Session, period: str | tuple[str, ...],
                    within: str | None = None) -> dict[str, tuple[int, int]]:
     """Department unit id → (calls, reported on time) for the calls made in the period."""
-    tz = ZoneInfo(settings.scoring().get("timezone", "Asia/Shanghai"))
+    tz = local_zone()
     months = []
     for p in period if isinstance(period, tuple) else (period,):
         year, month = (int(x) for x in p.split("-"))
@@ -91,7 +99,7 @@ def composite(rates: dict, weights: dict) -> float | None:
 
 def scores(session: Session, period: str, group_by: str, weights: dict | None = None,
            within: str | None = None) -> list[dict]:
-    weights = weights or settings.scoring()["weights"]
+    weights = weights or config.get().scoring.weights
     rows = {r.key: r._asdict() for r in raw_counts(session, period, group_by, within)}
     whistles = whistle_counts(session, period, within) if group_by in ("unit", "department") else {}
     empty = dict.fromkeys(("dispatched", "responded", "evaluated", "solved", "satisfied", "completed", "on_time"), 0)

@@ -9,7 +9,7 @@ from shared.db import utcnow
 from shared.ids import unit_id
 from shared.runtime import ServiceRuntime
 
-from . import responsibility, settings
+from . import config, responsibility
 from .models import ResponsibilityVersion, Staff, Unit
 
 
@@ -17,7 +17,7 @@ def seed(rt: ServiceRuntime) -> None:
     demo = rt.settings.demo_dir
     features = json.loads((demo / "org.geojson").read_text(encoding="utf-8"))["features"]
     users = json.loads((demo / "users.json").read_text(encoding="utf-8"))
-    types = json.loads((settings.config_dir() / "demo_unit_types.json").read_text(encoding="utf-8"))["unit_types"]
+    types = config.get().demo_unit_types.unit_types
     with rt.uow() as session:
         if session.scalar(select(Unit.id).limit(1)):
             return
@@ -44,6 +44,6 @@ def seed(rt: ServiceRuntime) -> None:
                                   unit_id=unit_id(u["unit_code"]), on_duty=u.get("on_duty", True)))
         session.flush()
         if session.scalar(select(ResponsibilityVersion.version).limit(1)) is None:
-            responsibility.store(session, responsibility.default_document(), created_by="seed",
-                                 note="示范职责清单", now=utcnow())
+            responsibility.publish(session, config.default_document(), created_by="seed", note="示范职责清单",
+                                   now=utcnow())
     rt.cache.pop("locator", None)

@@ -1,6 +1,6 @@
 from shared.service import ServiceSpec
 
-from . import api, clocks, handlers, models, seed
+from . import api, clocks, config, handlers, models, seed
 
 SPEC = ServiceSpec(
     name="routing",
@@ -11,6 +11,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     router=api.router,
     handlers=handlers.handlers,
+    config=config.get,
     seed=seed.seed,
     # The clock scanner: 预警 at 75 %, 超期 at 100 %, each emitted once.
     background=clocks.run_scanner,

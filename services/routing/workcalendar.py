@@ -1,16 +1,15 @@
 """Working time on China's official calendar (holidays and the swapped working weekends, 调休).
 
 The calendar data comes from the maintained `chinesecalendar` package, which is updated each
-year when the State Council publishes the next year's holidays; config/calendar.json lists
+year when the State Council publishes the next year's holidays; data/calendar.json lists
 official days the package does not know yet. For a year known to neither, the configured
 policy decides: count Monday to Friday, less the fixed-date statutory holidays (元旦, 劳动节,
 国庆: the same dates every year by law), and warn once (the default: a case must still get its
 deadline in the weeks before the package catches up), or raise `CalendarNotCovered`.
 
-Working time counts whole working days in local time (Asia/Shanghai): a deadline of N working
-days from 15:00 on a Friday is 15:00 on the N-th following working day; time on a rest day
-does not count, and a clock started on a rest day starts counting at the next working day's
-midnight.
+Working time counts whole working days in local time (CG_TIMEZONE): a deadline of N working days
+from 15:00 on a Friday is 15:00 on the N-th following working day; time on a rest day does not
+count, and a clock started on a rest day starts counting at the next working day's midnight.
 """
 
 import logging
@@ -20,7 +19,10 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from . import settings
+from shared.config import local_zone
+
+from . import config
+from .config import Duration
 
 DAY = timedelta(days=1)
 log = logging.getLogger(__name__)
@@ -32,11 +34,8 @@ class CalendarNotCovered(RuntimeError):
 
 @lru_cache(maxsize=1)
 def _configured() -> tuple[frozenset[date], frozenset[date], str, frozenset[str]]:
-    cfg = settings.load("calendar")
-    return (frozenset(date.fromisoformat(d) for d in cfg.get("holidays", [])),
-            frozenset(date.fromisoformat(d) for d in cfg.get("workdays", [])),
-            cfg.get("uncovered_years", "weekdays"),
-            frozenset(cfg.get("fixed_holidays", [])))
+    cfg = config.get().calendar
+    return frozenset(cfg.holidays), frozenset(cfg.workdays), cfg.uncovered_years, frozenset(cfg.fixed_holidays)
 
 
 @lru_cache(maxsize=4096)
@@ -50,7 +49,7 @@ def is_working_day(day: date) -> bool:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
         message = (f"China's official calendar for {day.year} is not in chinesecalendar "
-                   f"{chinese_calendar.__version__} nor in config/calendar.json")
+                   f"{chinese_calendar.__version__} nor in data/calendar.json")
         if policy == "error":
             raise CalendarNotCovered(f"{message}; add it before computing deadlines in {day.year}") from None
         _warn_uncovered(day.year, message)
@@ -63,8 +62,8 @@ def _warn_uncovered(year: int, message: str) -> None:
 
 
 class WorkCalendar:
-    def __init__(self, timezone: str = "Asia/Shanghai"):
-        self.tz = ZoneInfo(timezone)
+    def __init__(self, zone: ZoneInfo | None = None):
+        self.tz = zone or local_zone()
 
     def _midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=self.tz)
@@ -104,21 +103,20 @@ class WorkCalendar:
         return total
 
 
-def duration_spec(spec: dict) -> tuple[bool, timedelta | float]:
-    """A profile duration such as {"working_days": 1} or {"hours": 24}: (working_time, amount)."""
-    if "working_days" in spec:
-        return True, float(spec["working_days"])
-    seconds = spec.get("days", 0) * 86400 + spec.get("hours", 0) * 3600 + spec.get("minutes", 0) * 60
-    return False, timedelta(seconds=seconds)
+    def after(self, start: datetime, span: Duration) -> datetime:
+        """The end of a configured span (working days on this calendar, or wall-clock time)."""
+        if span.in_working_time:
+            return self.add(start, working_days=span.working_days)
+        return start + timedelta(seconds=span.seconds)
 
 
-def deadline_and_warning(cal: WorkCalendar, start: datetime, spec: dict, warn_ratio: float
+def deadline_and_warning(cal: WorkCalendar, start: datetime, span: Duration, warn_ratio: float
                          ) -> tuple[datetime, datetime, bool]:
     """(deadline, warning instant, counted in working time) for a clock starting at `start`."""
-    working, amount = duration_spec(spec)
-    if working:
-        deadline = cal.add(start, working_days=amount)
+    if span.in_working_time:
+        deadline = cal.add(start, working_days=span.working_days)
         # The warning is at warn_ratio of the *working* time, not of the wall-clock span.
-        warn = cal.add(start, seconds=amount * 86400 * warn_ratio)
+        warn = cal.add(start, seconds=span.working_days * 86400 * warn_ratio)
         return deadline, warn, True
+    amount = timedelta(seconds=span.seconds)
     return start + amount, start + amount * warn_ratio, False

@@ -1,12 +1,14 @@
 """Working time on China's official calendar: holidays and swapped working weekends (调休)."""
 
 import json
+import shutil
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.routing import workcalendar
+from services.routing import config, workcalendar
+from services.routing.config import Duration
 from services.routing.workcalendar import CalendarNotCovered, WorkCalendar, deadline_and_warning, is_working_day
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -39,7 +41,7 @@ def test_a_clock_started_on_a_holiday_starts_counting_at_the_next_working_day():
 
 
 def test_the_warning_is_at_75_percent_of_the_working_time_across_the_holiday():
-    deadline, warn, working = deadline_and_warning(cal, at(2026, 9, 30, 10, 0), {"working_days": 1}, 0.75)
+    deadline, warn, working = deadline_and_warning(cal, at(2026, 9, 30, 10, 0), Duration(working_days=1), 0.75)
     assert working and deadline == at(2026, 10, 8, 10, 0)
     # 18 working hours: 14 left on 30 September, then 4 on 8 October.
     assert warn == at(2026, 10, 8, 4, 0)
@@ -47,14 +49,16 @@ def test_the_warning_is_at_75_percent_of_the_working_time_across_the_holiday():
 
 
 def test_wall_clock_profiles_ignore_the_calendar():
-    deadline, warn, working = deadline_and_warning(cal, at(2026, 10, 1, 8, 0), {"minutes": 15}, 0.75)
+    deadline, warn, working = deadline_and_warning(cal, at(2026, 10, 1, 8, 0), Duration(minutes=15), 0.75)
     assert not working
     assert deadline == at(2026, 10, 1, 8, 15) and warn == at(2026, 10, 1, 8, 11, 15)
 
 
-def _with_calendar(monkeypatch, tmp_path, config: dict) -> None:
-    (tmp_path / "calendar.json").write_text(json.dumps(config), encoding="utf-8")
-    monkeypatch.setenv("CG_ROUTING_CONFIG_DIR", str(tmp_path))
+def _with_calendar(monkeypatch, tmp_path, calendar: dict) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(config.DEFAULT_DIR, data)
+    (data / "calendar.json").write_text(json.dumps(calendar), encoding="utf-8")
+    monkeypatch.setenv("CG_ROUTING_DATA_DIR", str(data))
     _clear()
 
 
@@ -85,3 +89,12 @@ def test_official_days_listed_in_the_configuration_win(monkeypatch, tmp_path, re
     _with_calendar(monkeypatch, tmp_path, {"holidays": ["2031-03-03"], "workdays": ["2031-03-01"]})
     assert not is_working_day(date(2031, 3, 3)) and is_working_day(date(2031, 3, 1))
     assert not is_working_day(date(2026, 10, 1))  # the package still answers for the years it knows
+
+
+def test_new_years_day_is_a_rest_day_even_in_a_year_the_package_does_not_know():
+    workcalendar.is_working_day.cache_clear()
+    assert not is_working_day(date(2027, 1, 1))  # a Friday, but 元旦 by law every year
+    assert not is_working_day(date(2027, 10, 1)) and not is_working_day(date(2027, 5, 1))
+    # Thursday 31 December 2026 15:00 + 1 working day skips 元旦 and the weekend.
+    start = datetime(2026, 12, 31, 15, 0, tzinfo=CN)
+    assert WorkCalendar().add(start, working_days=1) == datetime(2027, 1, 4, 15, 0, tzinfo=CN)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from services.routing import settings
+from services.routing import config
 from services.routing.locator import Locator
 from services.routing.models import Unit
 
@@ -77,7 +77,7 @@ def test_a_valid_geojson_imports_and_the_new_grid_is_located(h, tmp_path):
 def test_the_depth_is_configuration(h, tmp_path):
     """A city with a fifth level (sub-grids) adds it to levels.json; the importer follows."""
     cfg = tmp_path / "cfg"
-    shutil.copytree(settings.DEFAULT_DIR, cfg)
+    shutil.copytree(config.DEFAULT_DIR, cfg)
     levels = json.loads((cfg / "levels.json").read_text(encoding="utf-8"))
     levels["area_levels"].append({"level": "subgrid", "name": "微网格", "handler_role": "grid_worker"})
     (cfg / "levels.json").write_text(json.dumps(levels, ensure_ascii=False), encoding="utf-8")
@@ -87,7 +87,7 @@ def test_the_depth_is_configuration(h, tmp_path):
                     f'510107001001001,40,"{sub}"\n', encoding="utf-8")
     import os
 
-    env = {**os.environ, "CG_ROUTING_CONFIG_DIR": str(cfg)}
+    env = {**os.environ, "CG_ROUTING_DATA_DIR": str(cfg)}
     out = run(str(path), "--db", str(h.rt.engine.url), env=env)
     assert out.returncode == 0, out.stderr
     # Without the fifth level the same file is refused.

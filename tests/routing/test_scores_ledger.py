@@ -10,7 +10,7 @@ import pytest
 
 from services.routing import scores
 from services.routing.models import WorkOrder
-from services.routing.seed import unit_id
+from shared.ids import unit_id
 
 from .conftest import GRID1_CODE, STREET, URBAN
 
@@ -146,3 +146,17 @@ def test_the_ledger_exports_csv_and_xlsx_with_filters(data):
     r = data.client.get("/routing/v1/ledger", params={"format": "pdf"}, headers=headers)
     assert r.status_code == 422 and r.json()["error"]["code"] == "ledger.bad_format"
     assert data.client.get("/routing/v1/ledger", headers=data.headers("grid")).status_code == 403
+
+
+def test_the_ledger_is_bounded_by_a_row_limit_and_says_when_it_cut(h):
+    for _ in range(3):
+        h.submit()
+    headers = h.headers("supervisor")
+    r = h.client.get("/routing/v1/ledger", params={"limit": 2}, headers=headers)
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + 2 and r.headers["x-ledger-truncated"] == "true"
+    r = h.client.get("/routing/v1/ledger", params={"limit": 3}, headers=headers)
+    assert len(list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))) == 4
+    assert r.headers["x-ledger-truncated"] == "false"
+    r = h.client.get("/routing/v1/ledger", params={"limit": 10**9}, headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "limit"

@@ -2,12 +2,11 @@
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from services.routing.models import RoutingCase, WorkOrder
+from shared.auth import issue_token
 from shared.db import utcnow
 
-from .conftest import COMMUNITY1, DISTRICT, GRID1_CODE, STREET, URBAN
+from .conftest import COMMUNITY1, GRID1_CODE, HOUSING, STREET, URBAN
 
 
 def test_the_whole_life_of_a_work_order(h):
@@ -64,34 +63,6 @@ def test_only_the_units_handlers_may_sign_and_bad_input_names_the_field(h):
     assert h.get(oid)["status"] == "in_progress"
 
 
-def test_responsibility_list_sends_water_to_the_water_company_and_records_the_rule(h):
-    case_id = h.submit(category="utility.water", matter_class="大事", urgency="紧急")
-    order = h.lead(case_id)
-    assert order["unit_code"] == "510107900006000"
-    assert order["rule_id"] == "rule:water" and "职责清单V1·规则water" in order["rule"]
-    assert order["clock_profile"] == "紧急"
-
-
-def test_lead_and_assisting_units_and_the_lead_event_comes_last(h):
-    case_id = h.submit(category="safety.group_rental", matter_class="大事")
-    events = [p for _, p in h.events()]
-    assert [(p.role, p.unit_code) for p in events] == [("assist", "510107900004000"), ("lead", "510107900002000")]
-    assert events[0].requester_id is None and events[1].requester_id == "u-resident-1"
-    assert events[0].seq < events[1].seq
-    orders = h.orders(case_id)
-    lead = next(o for o in orders if o["role"] == "lead")
-    assert all(o["lead_id"] == lead["id"] for o in orders if o["role"] == "assist")
-
-
-def test_the_three_matter_classes(h):
-    # 大事 with no department in the list: the street takes it (and may whistle).
-    big = h.lead(h.submit(category="safety.other", matter_class="大事"))
-    assert big["unit_code"] == STREET and big["rule_id"] == "matter:大事"
-    # 私事: guidance from the community.
-    private = h.lead(h.submit(category="property.fee", matter_class="私事"))
-    assert private["unit_code"] == COMMUNITY1 and "引导" in private["rule"]
-
-
 def test_three_returns_then_a_supervisor_designates_an_owner(h):
     case_id = h.submit()
     h.events()
@@ -138,6 +109,33 @@ def test_reassignment_keeps_history(h):
     assert r.status_code == 200 and r.json()["unit_code"] == URBAN
     statuses = {o["unit_code"]: o["status"] for o in h.orders(case_id)}
     assert statuses == {GRID1_CODE: "reassigned", URBAN: "dispatched"}
+
+
+def test_reassigning_an_assisting_order_does_not_make_a_second_lead(h):
+    case_id = h.submit(category="safety.group_rental", matter_class="大事")
+    lead = h.lead(case_id)
+    assist = next(o for o in h.orders(case_id) if o["role"] == "assist")
+    r = h.post(f"/work-orders/{assist['id']}/reassign", "supervisor", {"unit_code": URBAN, "reason": "改由城管协办"})
+    assert r.status_code == 200, r.text
+    assert r.json()["role"] == "assist" and r.json()["lead_id"] == lead["id"]
+    assert h.lead(case_id)["id"] == lead["id"]
+    open_leads = [o for o in h.orders(case_id) if o["role"] == "lead" and o["status"] == "dispatched"]
+    assert len(open_leads) == 1
+    [(env, dispatched)] = h.events()[-1:]
+    assert dispatched.role == "assist" and dispatched.requester_id is None
+    with h.rt.uow() as session:  # another assisting unit is not another dispatch of the case
+        assert session.get(RoutingCase, case_id).dispatch_count == 1
+
+
+def test_reassigning_a_lead_takes_its_assisting_orders_along(h):
+    case_id = h.submit(category="safety.group_rental", matter_class="大事")
+    lead = h.lead(case_id)
+    r = h.post(f"/work-orders/{lead['id']}/reassign", "supervisor", {"unit_code": URBAN, "reason": "改由城管主办"})
+    new_id = r.json()["id"]
+    assists = [o for o in h.orders(case_id) if o["role"] == "assist"]
+    assert [a["lead_id"] for a in assists] == [new_id]
+    with h.rt.uow() as session:
+        assert session.get(RoutingCase, case_id).dispatch_count == 2
 
 
 def test_withdrawn_cancels_and_reopened_goes_back_to_the_same_unit(h):
@@ -200,39 +198,25 @@ def test_supervisors_see_overdue_work_in_their_subtree_and_supervise(h):
     assert h.post(f"/work-orders/{oid}/supervise", "urban", {"note": "越权"}).status_code == 403
 
 
-def test_a_new_responsibility_version_is_validated_and_then_used(h):
-    bad = {"rules": [{"id": "x", "category": "env.garbage", "unit_code": "999"}], "matter_classes": {}}
-    r = h.post("/responsibility", "supervisor", {"document": bad})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "responsibility.invalid"
-    assert "999" in r.json()["error"]["detail"] and "reason" in r.json()["error"]["detail"]
-    good = {"rules": [{"id": "garbage", "category": "env.garbage", "area": STREET, "unit_code": URBAN,
-                       "reason": "街道环卫外包由城管统一监管"}], "matter_classes": {}}
-    assert h.post("/responsibility", "grid", {"document": good}).status_code == 403
-    r = h.post("/responsibility", "supervisor", {"document": good, "note": "调整"})
-    assert r.status_code == 201 and r.json()["version"] == 2
-    order = h.lead(h.submit())
-    assert order["unit_code"] == URBAN and order["rule_version"] == 2 and order["rule_id"] == "rule:garbage"
+def test_a_supervisor_cannot_approve_their_own_extension(h):
+    oid = h.lead(h.submit(matter_class=None, point=(104.038, 30.622)))["id"]  # lands on the district
+    assert h.post(f"/work-orders/{oid}/sign", "supervisor").status_code == 200
+    r = h.post(f"/work-orders/{oid}/extensions", "supervisor", {"working_days": 3, "reason": "需协调多部门"})
+    assert r.status_code == 201
+    before = h.get(oid)["deadlines"]["result"]
+    r = h.post(f"/extensions/{r.json()['id']}/decision", "supervisor", {"approve": True})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "extension.self_approval"
+    assert h.get(oid)["deadlines"]["result"] == before
 
 
-def test_confidential_cases_hide_the_requester_from_handlers(h):
-    order = h.lead(h.submit(confidential=True))
-    assert order["confidential"] and order["requester_id"] is None
-
-
-def test_a_confidential_requesters_own_acts_are_anonymous_in_the_work_order_timeline(h):
-    from datetime import UTC, datetime
-
-    from shared.events.intake import CaseWithdrawn
-
-    case_id = h.submit(confidential=True)
-    order = h.lead(case_id)
-    h.feed(CaseWithdrawn(case_id=case_id, case_no="x", by_id="u-resident-1", at=datetime.now(UTC)))
-    actors = [t["actor_id"] for t in h.get(order["id"])["timeline"]]
-    assert "u-resident-1" not in actors
-
-
-def test_every_district_point_outside_grids_uses_the_area_rule(h):
-    order = h.lead(h.submit(matter_class=None, point=(104.038, 30.622)))
-    assert order["unit_code"] == DISTRICT and order["rule_id"] == "area"
-    with h.rt.uow() as session:
-        assert session.scalars(select(WorkOrder.period)).first() is not None
+def test_an_assisting_order_has_no_result_clock_to_extend(h):
+    case_id = h.submit(category="safety.group_rental", matter_class="大事")
+    assist = next(o for o in h.orders(case_id) if o["role"] == "assist")
+    housing = {"Authorization": "Bearer " + issue_token(h.rt.settings, "u-department-handler-900004",
+                                                        "department_handler", HOUSING)}
+    assert h.client.post(f"/routing/v1/work-orders/{assist['id']}/sign", headers=housing).status_code == 200
+    r = h.client.post(f"/routing/v1/work-orders/{assist['id']}/extensions",
+                      json={"working_days": 2, "reason": "需配合"}, headers=housing)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "extension.no_deadline"
+    assert r.json()["error"]["field"] == "role"
+    assert h.get(assist["id"])["extensions"] == []

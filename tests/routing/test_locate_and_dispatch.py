@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from services.routing import seed as seed_module
-from services.routing.dispatch import HANDLER_ROLE, dispatch_new_case
+from services.routing import config
+from services.routing.dispatch import dispatch_submitted
 from services.routing.locator import Locator
 from services.routing.models import Staff, Unit, WorkOrder
 from services.routing.service import SPEC
@@ -17,6 +17,7 @@ from shared.config import get_settings
 from shared.events import decode, envelope_for
 from shared.events.intake import CaseSubmitted
 from shared.events.routing import CaseDispatched
+from shared.ids import unit_id
 
 DEMO = Path(__file__).resolve().parents[2] / "deploy" / "demo"
 FEATURES = json.loads((DEMO / "org.geojson").read_text(encoding="utf-8"))["features"]
@@ -59,14 +60,26 @@ def case(lon: float | None = None, lat: float | None = None, **kwargs) -> CaseSu
     return CaseSubmitted(**values)
 
 
+def dispatch_in(uow, locator, event: CaseSubmitted) -> CaseDispatched | None:
+    """The lead's dispatched event of a new case (the last one emitted), None when it was already dispatched."""
+    emitted = []
+
+    def emit(payload):
+        emitted.append(payload)
+        return uow.emit(payload)
+
+    dispatch_submitted(uow.session, emit, locator, event)
+    return emitted[-1] if emitted else None
+
+
 def dispatch(rt, locator, event: CaseSubmitted) -> CaseDispatched | None:
-    with rt.uow() as session:
-        return dispatch_new_case(session, locator, event)
+    with rt.unit_of_work() as uow:
+        return dispatch_in(uow, locator, event)
 
 
 def add_staff(rt, user_id: str, unit_code: str, *, role: str = "grid_worker", on_duty: bool = True) -> None:
     with rt.uow() as session:
-        session.add(Staff(user_id=user_id, name="测试", role=role, unit_id=seed_module.unit_id(unit_code),
+        session.add(Staff(user_id=user_id, name="测试", role=role, unit_id=unit_id(unit_code),
                           on_duty=on_duty))
 
 
@@ -160,7 +173,7 @@ def test_a_case_in_a_grid_goes_to_that_grids_worker(rt, locator, grid):
     with rt.uow() as session:
         order = session.get(WorkOrder, out.work_order_id)
         assert order.case_id == event.case_id
-        assert order.unit_id == seed_module.unit_id(grid["code"]) == out.unit_id
+        assert order.unit_id == unit_id(grid["code"]) == out.unit_id
         assert order.assignee_id == out.assignee_id
         assert order.status == "dispatched"
         assert order.urgency == "紧急"
@@ -179,7 +192,7 @@ def test_a_case_at_the_district_hint_falls_back_to_the_district(rt, locator):
     assert "不在任何网格内" in out.rule
     assert DISTRICT["code"] in out.rule
     assert out.assignee_id == SUPERVISOR  # the district's handler role
-    assert HANDLER_ROLE["district"] == "supervisor"
+    assert config.get().levels.handler_role("district") == "supervisor"
 
 
 def test_a_case_outside_the_district_falls_back_to_the_root(rt, locator):
@@ -225,9 +238,9 @@ def test_a_second_dispatch_of_the_same_case_returns_none(rt, locator):
 def test_a_second_dispatch_in_the_same_transaction_returns_none(rt, locator):
     lon, lat = GRIDS[0]["centroid_hint"]
     event = case(lon, lat)
-    with rt.uow() as session:
-        assert dispatch_new_case(session, locator, event) is not None
-        assert dispatch_new_case(session, locator, event) is None
+    with rt.unit_of_work() as uow:
+        assert dispatch_in(uow, locator, event) is not None
+        assert dispatch_in(uow, locator, event) is None
 
 
 def test_the_least_loaded_on_duty_worker_gets_the_case(rt, locator):

@@ -1,0 +1,117 @@
+"""What a reader sees of routing's rows. A work order hides its requester from whoever does not
+call them back: on a confidential (保密) case, to an assisting unit, to a whistled department."""
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .locator import Located
+from .models import Clock, Extension, Staff, TimelineEntry, Unit, WatchEntry, Whistle, WorkOrder
+
+
+def order(session: Session, order: WorkOrder, unit: Unit | None = None, detail: bool = False,
+          hide_requester: bool = False) -> dict:
+    unit = unit or session.get(Unit, order.unit_id)
+    # 保密: the handler sees the matter, not the person. An assisting unit never calls the
+    # requester back (its dispatched event carries no requester either), so it is not told.
+    hide_requester = hide_requester or order.confidential or order.role == "assist"
+    out = {
+        "id": order.id, "case_id": order.case_id, "case_no": order.case_no, "status": order.status,
+        "role": order.role, "lead_id": order.lead_id, "category": order.category, "urgency": order.urgency,
+        "clock_profile": order.clock_profile, "unit_id": unit.id, "unit_code": unit.code, "unit_name": unit.name,
+        "assignee_id": order.assignee_id, "confidential": order.confidential,
+        "requester_id": None if hide_requester else order.requester_id,
+        "rule": order.rule, "rule_id": order.rule_id, "rule_version": order.rule_version,
+        "dispatch_no": order.dispatch_no, "designated": order.designated, "seq": order.seq,
+        "created_at": order.created_at, "signed_at": order.signed_at, "contacted_at": order.contacted_at,
+        "resolved_at": order.resolved_at, "closed_at": order.closed_at,
+        "deadlines": {"sign": order.sign_deadline, "contact": order.contact_deadline,
+                      "result": order.result_deadline, "return": order.return_deadline},
+        "late": {"sign": order.sign_late, "contact": order.contact_late, "result": order.result_late},
+        "outcome": order.outcome, "result_text": order.result_text,
+        "photos": json.loads(order.photos) if order.photos else [],
+        "evaluation": {"evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction},
+        "excluded": order.excluded, "exclusion_reason": order.exclusion_reason,
+    }
+    if detail:
+        out["timeline"] = [
+            # On a confidential order the requester acting (withdrawing, reopening) stays anonymous.
+            {"seq": t.seq, "kind": t.kind, "status": t.status,
+             "actor_id": None if hide_requester and t.actor_id and t.actor_id == order.requester_id
+             else t.actor_id, "at": t.at,
+             "detail": json.loads(t.detail) if t.detail else None}
+            for t in session.scalars(select(TimelineEntry).where(TimelineEntry.work_order_id == order.id)
+                                     .order_by(TimelineEntry.id))
+        ]
+        out["clocks"] = [
+            {"kind": c.kind, "started_at": c.started_at, "warn_at": c.warn_at, "deadline": c.deadline,
+             "working_time": c.working_time, "warned": c.warned, "overdue": c.overdue, "stopped_at": c.stopped_at}
+            for c in session.scalars(select(Clock).where(Clock.work_order_id == order.id).order_by(Clock.id))
+        ]
+        out["whistles"] = [
+            {"id": w.id, "department_unit_id": w.department_unit_id, "called_at": w.called_at,
+             "deadline": w.deadline, "reported_at": w.reported_at, "late": w.late}
+            for w in session.scalars(select(Whistle).where(Whistle.work_order_id == order.id))
+        ]
+        out["extensions"] = [
+            {"id": x.id, "working_days": x.working_days, "reason": x.reason, "status": x.status,
+             "requested_by": x.requested_by, "decided_by": x.decided_by, "new_deadline": x.new_deadline}
+            for x in session.scalars(select(Extension).where(Extension.work_order_id == order.id))
+        ]
+    return out
+
+
+def order_summary(order: WorkOrder, unit_name: str) -> dict:
+    """A line of a handler's own list (they are its assignee: nothing to hide)."""
+    return {"id": order.id, "case_id": order.case_id, "case_no": order.case_no, "status": order.status,
+            "category": order.category, "urgency": order.urgency, "unit_name": unit_name, "rule": order.rule,
+            "role": order.role, "sign_deadline": order.sign_deadline, "result_deadline": order.result_deadline,
+            "created_at": order.created_at}
+
+
+def grids(rows: list[Unit], parents: dict[str, Unit]) -> dict:
+    """The grids as a GeoJSON FeatureCollection, each named with its community."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": u.code,
+                "geometry": json.loads(u.geometry) if u.geometry else None,
+                "properties": {
+                    "id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en,
+                    "households": u.households,
+                    "parent_code": parents[u.parent_id].code if u.parent_id in parents else None,
+                    "parent_name": parents[u.parent_id].name if u.parent_id in parents else None,
+                },
+            }
+            for u in rows
+        ],
+    }
+
+
+def unit(u: Unit) -> dict:
+    return {"id": u.id, "code": u.code, "name": u.name, "level": u.level, "kind": u.kind,
+            "unit_type": u.unit_type, "households": u.households, "depth": u.depth}
+
+
+def located(hit: Located) -> dict:
+    return {"unit_id": hit.unit_id, "code": hit.code, "name": hit.name, "level": hit.level}
+
+
+def duty(staff: Staff) -> dict:
+    return {"user_id": staff.user_id, "on_duty": staff.on_duty}
+
+
+def extension_request(row: Extension) -> dict:
+    return {"id": row.id, "status": row.status, "working_days": row.working_days}
+
+
+def extension_decision(row: Extension) -> dict:
+    return {"id": row.id, "status": row.status, "new_deadline": row.new_deadline}
+
+
+def watch_entry(e: WatchEntry) -> dict:
+    return {"dispute_id": e.dispute_id, "case_id": e.case_id, "street_unit_id": e.street_unit_id,
+            "level": e.level, "indicators": json.loads(e.indicators), "raised_at": e.raised_at}
