@@ -11,8 +11,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.invalid_token": ("访问令牌无效或已过期，请重新登录", "The token is invalid or expired; sign in again"),
     "auth.forbidden": ("您没有权限执行此操作", "You are not allowed to do this"),
     "not_found": ("未找到该资源", "Not found"),
-    "case.not_found": ("未找到该诉求", "No such case"),
-    "case.unknown_category": ("诉求类别不存在，请从类别目录中选择", "Unknown category: choose one from the catalogue"),
     "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
     "validation.missing": ("缺少必填项", "This field is required"),
     "validation.too_long": ("内容过长", "Too long"),
@@ -24,7 +22,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation.invalid": ("输入不合法", "Invalid input"),
     "validation.bad_json": ("请求体不是合法的 JSON", "The request body is not valid JSON"),
 }
-
 
 
 def register_messages(messages: dict[str, tuple[str, str]]) -> None:

@@ -1,4 +1,5 @@
-"""Photos and documents: type and size checked, EXIF/GPS stripped, thumbnails made.
+"""Photos and documents: type and size checked, EXIF/GPS stripped, thumbnails made; then claimed
+by the case or the supplement that uses them.
 
 An image is decoded with Pillow (its real format must match the declared type), turned
 upright from its EXIF orientation, and re-encoded from the pixels alone, so no metadata —
@@ -10,13 +11,15 @@ import uuid
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.errors import ApiError
+from shared.runtime import ServiceRuntime
 
+from . import config
 from .models import Attachment
-from .policy import policy
 
 Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
@@ -45,26 +48,32 @@ def _clean_image(data: bytes, expected_format: str) -> tuple[bytes, bytes]:
     out = io.BytesIO()
     clean.save(out, format=expected_format, **({"quality": 90} if expected_format in ("JPEG", "WEBP") else {}))
     thumb = clean.convert("RGB")
-    size = policy()["attachments"]["thumbnail_px"]
+    size = config.get().attachments.thumbnail_px
     thumb.thumbnail((size, size))
     tout = io.BytesIO()
     thumb.save(tout, format="JPEG", quality=80)
     return out.getvalue(), tout.getvalue()
 
 
+def refuse_oversize(declared_length: str | None) -> None:
+    """Refuse an upload by its Content-Length, before its body is read into memory."""
+    if declared_length and declared_length.isdigit() and int(declared_length) > config.get().attachments.max_bytes:
+        raise ApiError(413, "attachment.too_large", field="file")
+
+
 def store(session: Session, var_dir: Path, owner_id: str, content_type: str, filename: str | None,
           data: bytes) -> Attachment:
-    rules = policy()["attachments"]
+    rules = config.get().attachments
     content_type = (content_type or "").split(";")[0].strip().lower()
     if not data:
         raise ApiError(422, "attachment.empty", field="file")
-    if len(data) > rules["max_bytes"]:
+    if len(data) > rules.max_bytes:
         raise ApiError(413, "attachment.too_large", field="file")
     thumb = None
-    if content_type in rules["image_types"]:
-        data, thumb = _clean_image(data, rules["image_types"][content_type])
-    elif content_type in rules["document_types"]:
-        if not data.startswith(rules["document_types"][content_type].encode()):
+    if content_type in rules.image_types:
+        data, thumb = _clean_image(data, rules.image_types[content_type])
+    elif content_type in rules.document_types:
+        if not data.startswith(rules.document_types[content_type].encode()):
             raise ApiError(422, "attachment.corrupt", field="content_type")
     else:
         raise ApiError(415, "attachment.bad_type", field="content_type")
@@ -82,3 +91,40 @@ def store(session: Session, var_dir: Path, owner_id: str, content_type: str, fil
                      filename=safe_name, path=rel, thumb_path=thumb_rel, created_at=utcnow())
     session.add(att)
     return att
+
+
+def save(rt: ServiceRuntime, owner_id: str, content_type: str, filename: str | None, data: bytes) -> Attachment:
+    """Store an upload in a transaction of its own: its files are written before the row commits,
+    so a commit that fails must remove them again, which a request's unit of work (committed after
+    the endpoint returns) could not do."""
+    var_dir = rt.settings.var_dir
+    written: list[str] = []
+    try:
+        with rt.uow() as session:
+            attachment = store(session, var_dir, owner_id, content_type, filename, data)
+            written = [p for p in (attachment.path, attachment.thumb_path) if p]
+        return attachment
+    except BaseException:
+        # The row was not committed: its files must not stay behind as orphans.
+        for rel in written:
+            (root(var_dir) / rel).unlink(missing_ok=True)
+        raise
+
+
+def claim(session: Session, owner_id: str, ids: list[str], case_id: str) -> list[Attachment]:
+    """Attach the owner's unused uploads to a case (at submission or in a supplement)."""
+    if not ids:
+        return []
+    if len(set(ids)) != len(ids):
+        raise ApiError(422, "case.attachment_invalid", field="attachment_ids")
+    rows = session.scalars(select(Attachment).where(Attachment.id.in_(ids))).all()
+    if len(rows) != len(ids) or any(a.owner_id != owner_id for a in rows):
+        raise ApiError(422, "case.attachment_invalid", field="attachment_ids")
+    if any(a.case_id is not None for a in rows):
+        raise ApiError(409, "case.attachment_used", field="attachment_ids")
+    already = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case_id)) or 0
+    if already + len(rows) > config.get().attachments.max_per_case:
+        raise ApiError(422, "case.too_many_attachments", field="attachment_ids")
+    for a in rows:
+        a.case_id = case_id
+    return list(rows)

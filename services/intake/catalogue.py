@@ -1,7 +1,7 @@
 """The category catalogue: a tree kept as data, versioned, managed by staff over the API.
 
-Version 1 is catalogue.json beside this file; staff publish later versions, stored whole in
-`catalogue_versions` (the highest is current). A node inherits what it does not say from its
+Version 1 is data/catalogue.json (config.get().catalogue); staff publish later versions, stored
+whole in `catalogue_versions` (the highest is current). A node inherits what it does not say from its
 parent, and the root from `defaults`. Codes are never removed (cases refer to them): a code
 that is no longer used is marked `"active": false`.
 """
@@ -10,72 +10,18 @@ import json
 import time
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.auth import User
 from shared.db import utcnow
 from shared.errors import ApiError
 
+from . import access, config
 from .models import CatalogueVersion
-
-CATALOGUE_FILE = Path(__file__).with_name("catalogue.json")
-CODE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
-
-
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-    label: str = Field(min_length=1, max_length=60)
-    label_en: str = Field(min_length=1, max_length=80)
-    type: Literal["text", "number", "bool", "choice"]
-    required: bool = False
-    choices: list[str] | None = None
-
-
-class DuplicateRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    radius_m: int = Field(ge=0, le=5000, description="重复诉求查找半径（米）")
-    window_days: int = Field(ge=0, le=365, description="重复诉求查找时间窗（天）")
-
-
-class Node(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    code: str = Field(pattern=CODE_PATTERN, max_length=64)
-    name: str = Field(min_length=1, max_length=40)
-    name_en: str = Field(min_length=1, max_length=80)
-    class_: Literal["大事", "小事", "私事"] | None = Field(None, alias="class")
-    urgency: Literal["一般", "紧急", "特急"] | None = None
-    clock_profile: str | None = Field(None, max_length=40)
-    route: Literal["dispatch", "mediation"] | None = None
-    dispute_type: str | None = Field(None, max_length=40)
-    anonymous_allowed: bool | None = None
-    duplicate: DuplicateRule | None = None
-    questions: list[Question] | None = None
-    active: bool = True
-    children: list["Node"] = []
-
-
-class Defaults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    class_: Literal["大事", "小事", "私事"] = Field("小事", alias="class")
-    urgency: Literal["一般", "紧急", "特急"] = "一般"
-    clock_profile: str = "general"
-    route: Literal["dispatch", "mediation"] = "dispatch"
-    anonymous_allowed: bool = True
-    duplicate: DuplicateRule = DuplicateRule(radius_m=200, window_days=7)
-    questions: list[Question] = []
-
-
-class CatalogueDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    version: int | None = None
-    note: str | None = Field(None, max_length=200)
-    defaults: Defaults = Defaults()
-    categories: list[Node] = Field(min_length=1)
+from .schemas import CatalogueDoc, Node, Question
 
 
 @dataclass(frozen=True)
@@ -140,9 +86,8 @@ def build(doc: CatalogueDoc, version: int) -> Catalogue:
 
 @cache
 def file_catalogue() -> Catalogue:
-    raw = json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
-    doc = CatalogueDoc.model_validate(raw)
-    return build(doc, raw.get("version", 1))
+    doc = config.get().catalogue
+    return build(doc, doc.version or 1)
 
 
 _built: dict[tuple[str, int], Catalogue] = {}
@@ -191,8 +136,9 @@ def versions(session: Session) -> list[dict]:
     return listed
 
 
-def publish(session: Session, doc: CatalogueDoc, *, base_version: int, by_id: str) -> Catalogue:
+def publish(session: Session, doc: CatalogueDoc, *, base_version: int, by: User) -> Catalogue:
     """Store a new version. `base_version` is the version the editor started from (optimistic lock)."""
+    access.check_catalogue_editor(by)
     now_current = current(session)
     if base_version != now_current.version:
         raise ApiError(409, "catalogue.version_conflict", field="base_version",
@@ -208,18 +154,21 @@ def publish(session: Session, doc: CatalogueDoc, *, base_version: int, by_id: st
         for q in c.questions:
             if (q.type == "choice") != bool(q.choices):
                 raise ApiError(422, "catalogue.invalid", field="questions", detail=f"{c.code}.{q.key}")
+    unknown = doc.unknown_clock_profiles(config.get().clock_profiles)
+    if unknown:
+        path, name = unknown[0]
+        raise ApiError(422, "catalogue.invalid", field=path, detail=f"unknown clock profile: {name}")
     data = {**built.doc, "version": new_version}
     _current.pop(str(session.get_bind().url), None)
     # The primary key makes two concurrent publishes from the same base collide: one wins.
     session.add(CatalogueVersion(version=new_version, data=json.dumps(data, ensure_ascii=False), note=doc.note,
-                                 created_by=by_id, created_at=utcnow()))
+                                 created_by=by.id, created_at=utcnow()))
     if now_current is file_catalogue() and session.get(CatalogueVersion, now_current.version) is None:
         session.add(CatalogueVersion(version=now_current.version,
                                      data=json.dumps(now_current.doc, ensure_ascii=False),
                                      note=now_current.doc.get("note"), created_by=None, created_at=utcnow()))
+    try:
+        session.flush()  # here, not at the commit after the endpoint returned, so the loser gets a 409
+    except IntegrityError:
+        raise ApiError(409, "catalogue.version_conflict", field="base_version") from None
     return Catalogue(new_version, data, built.nodes)
-
-
-def categories() -> dict[str, Category]:
-    """Leaf categories of the shipped catalogue (for tools and training data checks)."""
-    return {code: c for code, c in file_catalogue().nodes.items() if c.leaf}

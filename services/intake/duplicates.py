@@ -11,10 +11,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import geo, textsim
-from .catalogue import Category
+from shared.auth import User
+from shared.db import utcnow
+from shared.errors import ApiError
+
+from . import config, geo, textsim
+from .catalogue import Category, current
 from .models import Case
-from .policy import policy
+from .schemas import DuplicateQuery
 from .status import OPEN
 
 
@@ -29,10 +33,10 @@ def find(session: Session, category: Category, description: str, lat: float, lon
          now: datetime, exclude_id: str | None = None, include_confidential: bool = False) -> list[Candidate]:
     """include_confidential: only for staff. A resident is never offered (nor shown the text of) a
     case whose reporter asked for confidentiality (保密)."""
-    rules = policy()["duplicates"]
+    rules = config.get().duplicates
     if category.radius_m <= 0 or category.window_days <= 0:
         return []
-    cells = geo.cells_around(lat, lon, category.radius_m, rules["cell_degrees"])
+    cells = geo.cells_around(lat, lon, category.radius_m, rules.cell_degrees)
     since = now - timedelta(days=category.window_days)
     # Only the columns an offer shows: the full rows of a busy corner's cases are not needed.
     query = (
@@ -43,7 +47,7 @@ def find(session: Session, category: Category, description: str, lat: float, lon
     )
     if not include_confidential:
         query = query.where(Case.confidential.is_(False))
-    rows = session.execute(query.order_by(Case.created_at.desc()).limit(rules["max_candidates"])).all()
+    rows = session.execute(query.order_by(Case.created_at.desc()).limit(rules.max_candidates)).all()
     mine = textsim.bigrams(description)
     found = []
     for row in rows:
@@ -53,7 +57,16 @@ def find(session: Session, category: Category, description: str, lat: float, lon
         if d > category.radius_m:
             continue
         s = textsim.similarity(mine, row.description)
-        if s >= rules["min_similarity"]:
+        if s >= rules.min_similarity:
             found.append(Candidate(row, round(d, 1), round(s, 3)))
     found.sort(key=lambda c: (-c.similarity, c.distance_m))
-    return found[: rules["max_offers"]]
+    return found[: rules.max_offers]
+
+
+def before_submitting(session: Session, query: DuplicateQuery, user: User) -> list[Candidate]:
+    """What a resident is offered to join while still writing their case."""
+    node = current(session).leaf(query.category)
+    if node is None:
+        raise ApiError(422, "case.unknown_category", field="category")
+    lat, lon = geo.to_wgs84(query.lat, query.lon, query.coord_system)
+    return find(session, node, query.description, lat, lon, now=utcnow(), include_confidential=user.is_staff)

@@ -1,8 +1,9 @@
-"""Intake's error codes: code → (Chinese, English)."""
+"""Intake's error codes: code → (Chinese, English), registered when api/ imports this module."""
 
 from shared.errors import register_messages
 
 register_messages({
+    "case.not_found": ("未找到该诉求", "No such case"),
     "case.unknown_category": ("诉求类别不存在，请从类别目录中选择", "Unknown category: choose one from the catalogue"),
     "case.category_inactive": ("该类别已停用，请选择其他类别", "This category is no longer in use: choose another"),
     "case.category_not_leaf": ("请选择具体的小类", "Choose a specific (leaf) category"),
@@ -15,7 +16,6 @@ register_messages({
     "case.bad_phone": ("电话号码无效", "Invalid phone number"),
     "case.phone_required": ("热线来电须登记来电号码", "A hotline case needs the caller's phone number"),
     "case.consent_required": ("热线来电须记录来电人是否同意登记", "Record whether the caller consents"),
-    "case.answer_required": ("直接办结的咨询须填写答复内容", "A consultation closed on the spot needs the answer"),
     "case.direct_only_consultation": ("只有咨询类诉求可以直接办结", "Only consultations can be closed on the spot"),
     "case.result_required": ("自办自结须填写处理结果", "Handling it yourself needs the result"),
     "case.attachment_invalid": ("附件不存在或不属于您", "No such attachment of yours"),
@@ -39,7 +39,6 @@ register_messages({
                            "Merge only into an open case that is not itself merged"),
     "case.already_merged": ("该诉求已被合并", "The case is already merged"),
     "case.cannot_refer": ("该诉求当前不能转调解", "The case cannot be referred to mediation now"),
-    "case.urgency_not_allowed": ("无权设置该紧急程度", "You cannot set this urgency"),
     "idempotency.key_reused": ("该幂等键已用于另一份不同的提交",
                                "This Idempotency-Key was used for a different submission"),
     "idempotency.key_invalid": ("幂等键格式不正确（1–100 个字符）", "Idempotency-Key must be 1–100 characters"),

@@ -67,12 +67,6 @@ def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     return z * math.sin(theta), z * math.cos(theta)
 
 
-def gcj02_to_bd09(lat: float, lon: float) -> tuple[float, float]:
-    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * X_PI)
-    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * X_PI)
-    return z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
-
-
 def to_wgs84(lat: float, lon: float, system: str) -> tuple[float, float]:
     if system == "gcj02":
         return gcj02_to_wgs84(lat, lon)

@@ -4,20 +4,16 @@ notify.message.* events also reach intake's queue; intake registers no handler f
 the dispatcher acks them without touching the database (the resident's inbox is notify's).
 """
 
-from datetime import timedelta
-
-from sqlalchemy import select
-
+from shared.config import local_zone
 from shared.db import utcnow
 from shared.events.mediation import DisputeEvent
 from shared.events.routing import WorkOrderEvent
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from .cases import CHINA, add_timeline, set_status
-from .models import Case, Evaluation, WorkOrderSeen
-from .policy import policy
-from .status import rank
+from . import evaluation, timeline
+from .models import Case, WorkOrderSeen
+from .status import rank, set_status
 
 # Statuses intake itself ended: no routing or mediation event moves a case out of them.
 ENDED_AT_INTAKE = frozenset({"withdrawn", "merged", "answered", "self_resolved"})
@@ -43,7 +39,7 @@ def _public_text(kind: str, e) -> str | None:
         case "escalated":
             return "已吹哨，相关部门协同办理"
         case "extended":
-            return f"办理期限已延长至 {e.new_result_deadline.astimezone(CHINA).strftime('%Y-%m-%d %H:%M')}"
+            return f"办理期限已延长至 {e.new_result_deadline.astimezone(local_zone()).strftime('%Y-%m-%d %H:%M')}"
         case "resolved":
             return f"已办结（{e.outcome}）：{e.result_text}"
         case "verified":
@@ -98,7 +94,7 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
     public, internal = _public_text(kind, event), _internal_text(kind, event)
 
     def note_only(why: str) -> None:
-        add_timeline(session, case.id, f"routing_{kind}", f"{why}：{public or internal or kind}", public=False,
+        timeline.add(session, case.id, f"routing_{kind}", f"{why}：{public or internal or kind}", public=False,
                      at=event.at)
 
     if case.status in ENDED_AT_INTAKE:
@@ -107,7 +103,7 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
         return note_only("重启前的工单变化")
     if kind in ("dispatched", "designated"):
         if getattr(event, "role", "lead") == "assist":
-            add_timeline(session, case.id, "assist", f"协办单位：{event.unit_name}", at=event.at)
+            timeline.add(session, case.id, "assist", f"协办单位：{event.unit_name}", at=event.at)
             return None
         seen.dispatched_at = event.at
         current = session.get(WorkOrderSeen, case.work_order_id) if case.work_order_id else None
@@ -132,19 +128,14 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
             set_status(case, target)
         if kind == "resolved":
             case.outcome, case.result_text, case.resolved_at = event.outcome, event.result_text, event.at
-            # A handling already answered for (the resident rated it before a failed verification)
-            # gets no new deadline: the timeout would overwrite that answer with "not evaluated".
-            answered = session.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id,
-                                                                  Evaluation.work_order_id == event.work_order_id))
-            case.evaluation_due_at = (None if answered is not None else
-                                      utcnow() + timedelta(days=policy()["evaluation"]["window_days"]))
+            evaluation.open_window(session, case, event.work_order_id)
         elif kind == "closed" and event.outcome:
             case.outcome = event.outcome
     case.updated_at = utcnow()
     if public:
-        add_timeline(session, case.id, kind, public, at=event.at)
+        timeline.add(session, case.id, kind, public, at=event.at)
     if internal:
-        add_timeline(session, case.id, "dispatch_rule" if kind == "dispatched" else f"{kind}_note", internal,
+        timeline.add(session, case.id, "dispatch_rule" if kind == "dispatched" else f"{kind}_note", internal,
                      public=False, at=event.at)
     return None
 
@@ -179,17 +170,17 @@ def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -
     case.dispute_id = event.dispute_id
     status, public = MEDIATION[event_type]
     if status is None:
-        add_timeline(session, case.id, event_type.split(".", 1)[1], f"调解：{event_type}", public=False,
+        timeline.add(session, case.id, event_type.split(".", 1)[1], f"调解：{event_type}", public=False,
                      at=event.at)
         return
     if case.status in ENDED_AT_INTAKE:
-        add_timeline(session, case.id, "mediation_note", public, public=False, at=event.at)
+        timeline.add(session, case.id, "mediation_note", public, public=False, at=event.at)
         return
     if event_type == "mediation.case.failed" and event.reason == "withdrawn":
         public = "调解申请已撤回"
     if rank(status) > case.status_rank:
         set_status(case, status)
-    add_timeline(session, case.id, status, public, at=event.at)
+    timeline.add(session, case.id, status, public, at=event.at)
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:

@@ -2,16 +2,13 @@
 
 import json
 from functools import cache
-from pathlib import Path
 
-from . import textsim
-
-KNOWLEDGE_FILE = Path(__file__).with_name("data") / "knowledge.json"
+from . import config, textsim
 
 
 @cache
 def articles() -> list[dict]:
-    data = json.loads(KNOWLEDGE_FILE.read_text(encoding="utf-8"))
+    data = json.loads((config.data_dir() / "knowledge.json").read_text(encoding="utf-8"))
     for a in data["articles"]:
         a["_grams"] = textsim.bigrams(" ".join([a["title"], *a["keywords"], a["answer"]]))
         a["_key_grams"] = textsim.bigrams(" ".join([a["title"], *a["keywords"]]))

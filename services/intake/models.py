@@ -157,7 +157,7 @@ class IdempotencyKey(Base):
 
 
 class CatalogueVersion(Base):
-    """Each published category catalogue; the highest version is current. Version 1 is catalogue.json."""
+    """Each published category catalogue; the highest version is current. Version 1 is data/catalogue.json."""
 
     __tablename__ = "catalogue_versions"
 

@@ -1,5 +1,10 @@
-"""Request and response bodies of intake's API (with Chinese examples for the OpenAPI docs)."""
+"""Request and response bodies of intake's API (with Chinese examples for the OpenAPI docs).
 
+The catalogue document is here too: it is the body of PUT /catalogue and the shape of the
+shipped data/catalogue.json (read by config.py).
+"""
+
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Literal
 
@@ -59,97 +64,98 @@ class CaseCreate(BaseModel):
 
 
 class TimelineView(BaseModel):
-    at: datetime
-    kind: str
-    text: str
-    public: bool = True
+    at: datetime = Field(description="时间 when it happened")
+    kind: str = Field(description="类型 what happened, e.g. submitted, dispatched, supplemented")
+    text: str = Field(description="说明 the text shown to this reader")
+    public: bool = Field(True, description="居民可见；false 为仅工作人员可见的内部记录 internal note")
 
 
 class AttachmentView(BaseModel):
-    id: str
-    content_type: str
-    size: int
-    filename: str | None = None
-    has_thumbnail: bool = False
+    id: str = Field(description="附件 id attachment id")
+    content_type: str = Field(description="文件类型 MIME type")
+    size: int = Field(description="大小（字节）size in bytes")
+    filename: str | None = Field(None, description="原文件名 original file name")
+    has_thumbnail: bool = Field(False, description="是否有缩略图 whether a thumbnail exists")
 
 
 class DuplicateView(BaseModel):
-    id: str
-    case_no: str
-    category: str
-    status: str
-    status_label: str
-    description: str
-    distance_m: float | None
-    similarity: float
-    interest_count: int
-    created_at: datetime
+    id: str = Field(description="诉求 id case id")
+    case_no: str = Field(description="诉求编号 case number")
+    category: str = Field(description="类别编码 category code")
+    status: str = Field(description="状态 status code")
+    status_label: str = Field(description="状态名称 status as words")
+    description: str = Field(description="问题描述（前 200 字）the first 200 characters of the description")
+    distance_m: float | None = Field(description="距离（米）distance in metres")
+    similarity: float = Field(description="文字相似度 0–1 text similarity")
+    interest_count: int = Field(description="受影响人数 residents affected (the reporter and those who joined)")
+    created_at: datetime = Field(description="提交时间 submitted at")
 
 
 class Reporter(BaseModel):
-    user_id: str | None = None
+    user_id: str | None = Field(None, description="反映人的用户 id，仅有权查看身份的角色可见")
     phone: str | None = Field(None, description="完整号码仅话务员和管理员可见，其他角色看到脱敏号码")
-    anonymous: bool = False
+    anonymous: bool = Field(False, description="匿名反映 anonymous report")
 
 
 class CaseView(BaseModel):
-    id: str
-    case_no: str
-    status: str
-    status_label: str
-    appeal_type: str
-    category: str
-    category_name: str
-    matter_class: str | None = None
-    route: str = "dispatch"
-    description: str
-    urgency: str
-    channel: str
-    lat: float | None
-    lon: float | None
-    coord_system: str | None = None
-    orig_lat: float | None = None
-    orig_lon: float | None = None
-    address: str | None
-    unit_name: str | None
-    confidential: bool = False
-    answers: dict | None = None
-    interest_count: int = 1
+    id: str = Field(description="诉求 id case id")
+    case_no: str = Field(description="诉求编号（年-月-序号）case number")
+    status: str = Field(description="状态 status code; a merged case shows its parent's")
+    status_label: str = Field(description="状态名称 status as words")
+    appeal_type: str = Field(description="诉求类型 咨询/求助/投诉/举报/建议/表扬")
+    category: str = Field(description="类别编码 category code")
+    category_name: str = Field(description="类别名称 category name")
+    matter_class: str | None = Field(None, description="三事分类 大事/小事/私事")
+    route: str = Field("dispatch", description="去向：dispatch 派单，mediation 人民调解，direct 当场办结")
+    description: str = Field(description="问题描述 description")
+    urgency: str = Field(description="紧急程度 一般/紧急/特急")
+    channel: str = Field(description="受理渠道 channel")
+    lat: float | None = Field(description="纬度（WGS-84）latitude")
+    lon: float | None = Field(description="经度（WGS-84）longitude")
+    coord_system: str | None = Field(None, description="提交时的坐标系 coordinate system as given")
+    orig_lat: float | None = Field(None, description="提交时的纬度 latitude as given")
+    orig_lon: float | None = Field(None, description="提交时的经度 longitude as given")
+    address: str | None = Field(description="地址描述，仅反映人和工作人员可见 address")
+    unit_name: str | None = Field(description="办理单位 the unit handling it")
+    confidential: bool = Field(False, description="保密诉求 confidential")
+    answers: dict | None = Field(None, description="类别补充问题的回答，仅反映人和工作人员可见")
+    interest_count: int = Field(1, description="受影响人数 residents affected")
     parent_case_no: str | None = Field(None, description="已合并时：所并入的诉求编号；状态和结果随之")
-    outcome: str | None = None
-    result_text: str | None = None
+    outcome: str | None = Field(None, description="办理结果 outcome")
+    result_text: str | None = Field(None, description="办理情况说明 what the unit did")
     reporter: Reporter | None = Field(None, description="反映人；保密或匿名诉求对办理人员不显示")
-    relation: Literal["reporter", "follower", "staff"] | None = None
+    relation: Literal["reporter", "follower", "staff"] | None = Field(
+        None, description="当前用户与诉求的关系：反映人、关注者、工作人员")
     can: dict[str, bool] = Field({}, description="当前用户可执行的操作")
-    created_at: datetime
-    updated_at: datetime
-    timeline: list[TimelineView] = []
-    attachments: list[AttachmentView] = []
+    created_at: datetime = Field(description="提交时间 submitted at")
+    updated_at: datetime = Field(description="更新时间 last changed at")
+    timeline: list[TimelineView] = Field([], description="进度 the timeline this reader may see")
+    attachments: list[AttachmentView] = Field([], description="附件，仅反映人和工作人员可见")
     possible_duplicates: list[DuplicateView] = Field([], description="提交时发现的疑似重复诉求，可改为“它也影响我”")
 
 
 class CasePage(BaseModel):
-    items: list[CaseView]
-    total: int
-    page: int
-    page_size: int
+    items: list[CaseView] = Field(description="本页诉求 the cases of this page")
+    total: int = Field(description="总数 how many cases match")
+    page: int = Field(description="页码 page number, from 1")
+    page_size: int = Field(description="每页条数 page size")
 
 
 class DuplicateQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "category": "env.garbage", "description": "东门垃圾桶好几天没人清运", "lat": 30.6283, "lon": 104.052115}]})
-    category: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1, max_length=4000)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    coord_system: CoordSystem = "wgs84"
+    category: str = Field(min_length=1, max_length=64, description="类别编码 category code")
+    description: str = Field(min_length=1, max_length=4000, description="问题描述 description")
+    lat: float = Field(ge=-90, le=90, description="纬度，坐标系见 coord_system")
+    lon: float = Field(ge=-180, le=180, description="经度，坐标系见 coord_system")
+    coord_system: CoordSystem = Field("wgs84", description="坐标系：wgs84（GPS）、gcj02（微信/高德）、bd09（百度）")
 
 
 class SupplementBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "text": "今天早上垃圾已经堆到路边了，补充两张照片。", "attachment_ids": []}]})
     text: str = Field(min_length=1, max_length=2000, description="补充说明")
-    attachment_ids: list[str] = Field([], max_length=9)
+    attachment_ids: list[str] = Field([], max_length=9, description="先上传的附件 id")
 
 
 class ReasonBody(BaseModel):
@@ -160,8 +166,9 @@ class ReasonBody(BaseModel):
 class ReopenBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "reason_code": "not_solved", "reason": "垃圾桶只清了一次，第二天又满了"}]})
-    reason_code: Literal["not_solved", "not_contacted", "bad_attitude", "other"] = "not_solved"
-    reason: str | None = Field(None, max_length=500)
+    reason_code: Literal["not_solved", "not_contacted", "bad_attitude", "other"] = Field(
+        "not_solved", description="重启原因：未解决、未联系、态度差、其他")
+    reason: str | None = Field(None, max_length=500, description="原因说明 reason in words")
 
 
 class EvaluationBody(BaseModel):
@@ -181,14 +188,14 @@ class MergeBody(BaseModel):
 class UrgencyBody(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"urgency": "特急", "reason": "有老人被困"}]})
-    urgency: Urgency
-    reason: str | None = Field(None, max_length=200)
+    urgency: Urgency = Field(description="紧急程度 一般/紧急/特急")
+    reason: str | None = Field(None, max_length=200, description="调整原因 reason")
 
 
 class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"text": "来电人情绪激动，注意沟通方式"}]})
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=2000, description="备注内容（居民不可见）internal note")
 
 
 class PhoneLookup(BaseModel):
@@ -199,16 +206,97 @@ class PhoneLookup(BaseModel):
 class SuggestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "description": "楼下烧烤店油烟太大，窗户都不敢开"}]})
-    description: str = Field(min_length=1, max_length=4000)
+    description: str = Field(min_length=1, max_length=4000, description="问题描述 description")
 
 
 class Suggestion(BaseModel):
-    code: str
-    name: str
-    name_en: str
-    score: float
+    code: str = Field(description="类别编码 category code")
+    name: str = Field(description="类别名称 category name")
+    name_en: str = Field(description="英文名称 English name")
+    score: float = Field(description="可能性 0–1 probability")
 
 
 class SuggestView(BaseModel):
-    suggestions: list[Suggestion]
+    suggestions: list[Suggestion] = Field(description="最可能的三个类别 the three most likely categories")
     urgency: str = Field(description="按类别和关键词建议的紧急程度")
+
+
+# ---------------------------------------------------------------- the category catalogue
+
+CODE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+MatterClass = Literal["大事", "小事", "私事"]
+Route = Literal["dispatch", "mediation"]
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40, description="问题键 key of the answer")
+    label: str = Field(min_length=1, max_length=60, description="问题 the question")
+    label_en: str = Field(min_length=1, max_length=80, description="英文问题 the question in English")
+    type: Literal["text", "number", "bool", "choice"] = Field(description="回答类型 answer type")
+    required: bool = Field(False, description="必答 required")
+    choices: list[str] | None = Field(None, description="选项（choice 类型必填）choices")
+
+
+class DuplicateRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    radius_m: int = Field(ge=0, le=5000, description="重复诉求查找半径（米）")
+    window_days: int = Field(ge=0, le=365, description="重复诉求查找时间窗（天）")
+
+
+class Node(BaseModel):
+    """A category; what it does not say it inherits from its parent (the root from `defaults`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=CODE_PATTERN, max_length=64, description="类别编码（不可删除）category code")
+    name: str = Field(min_length=1, max_length=40, description="类别名称 name")
+    name_en: str = Field(min_length=1, max_length=80, description="英文名称 English name")
+    class_: MatterClass | None = Field(None, alias="class", description="三事分类 大事/小事/私事")
+    urgency: Urgency | None = Field(None, description="默认紧急程度 default urgency")
+    clock_profile: str | None = Field(None, max_length=40,
+                                      description="办理时限方案，须为配置 clock_profiles 之一")
+    route: Route | None = Field(None, description="去向：dispatch 派单，mediation 人民调解")
+    dispute_type: str | None = Field(None, max_length=40, description="纠纷类型（转调解时）dispute type")
+    anonymous_allowed: bool | None = Field(None, description="允许匿名反映 anonymous reports allowed")
+    duplicate: DuplicateRule | None = Field(None, description="重复诉求查找规则 duplicate lookup")
+    questions: list[Question] | None = Field(None, description="补充问题 extra questions")
+    active: bool = Field(True, description="启用；停用的编码保留但不能再选 in use")
+    children: list["Node"] = Field([], description="小类 sub-categories")
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    class_: MatterClass = Field("小事", alias="class", description="三事分类 大事/小事/私事")
+    urgency: Urgency = Field("一般", description="默认紧急程度 default urgency")
+    clock_profile: str = Field("general", description="办理时限方案，须为配置 clock_profiles 之一")
+    route: Route = Field("dispatch", description="去向 route")
+    anonymous_allowed: bool = Field(True, description="允许匿名反映 anonymous reports allowed")
+    duplicate: DuplicateRule = Field(DuplicateRule(radius_m=200, window_days=7),
+                                     description="重复诉求查找规则 duplicate lookup")
+    questions: list[Question] = Field([], description="补充问题 extra questions")
+
+
+class CatalogueDoc(BaseModel):
+    """The whole category tree, as published (PUT /catalogue) and as shipped (data/catalogue.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int | None = Field(None, description="版本号（发布时由系统编号）version")
+    note: str | None = Field(None, max_length=200, description="版本说明 what changed")
+    defaults: Defaults = Field(Defaults(), description="根的默认值 what the root categories inherit")
+    categories: list[Node] = Field(min_length=1, description="类别树 the tree")
+
+    def clock_profiles(self) -> Iterator[tuple[str, str]]:
+        """(field path, clock profile) for every clock profile the document names."""
+        yield "defaults.clock_profile", self.defaults.clock_profile
+
+        def walk(nodes: list[Node], path: str) -> Iterator[tuple[str, str]]:
+            for i, node in enumerate(nodes):
+                if node.clock_profile is not None:
+                    yield f"{path}.{i}.clock_profile", node.clock_profile
+                yield from walk(node.children, f"{path}.{i}.children")
+
+        yield from walk(self.categories, "categories")
+
+    def unknown_clock_profiles(self, known: tuple[str, ...]) -> list[tuple[str, str]]:
+        """Routing sets a case's time limits by its clock profile: a name it does not know has none."""
+        return [(path, name) for path, name in self.clock_profiles() if name not in known]

@@ -1,26 +1,21 @@
-import logging
+"""What the runner needs to serve intake: its API, its reactions to routing's and mediation's
+events, its configuration (validated at start-up) and the evaluation-timeout scan."""
+
 import threading
 
-from shared.db import utcnow
+from shared.background import every
+from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import api, cases, handlers, models
-from .policy import policy
+from . import api, config, evaluation, handlers, models
 
-log = logging.getLogger(__name__)
+SCAN_BATCH = 200
 
 
-def background(rt, stop: threading.Event) -> None:
-    """Record "not evaluated" for cases whose callback window passed (see cases.expire_evaluations)."""
-    while not stop.wait(policy()["evaluation"]["scan_interval_seconds"]):
-        try:
-            while True:
-                with rt.uow() as session:
-                    done = cases.expire_evaluations(session, rt.outbox, utcnow())
-                if done < 200:
-                    break
-        except Exception as exc:  # keep scanning; the next round retries
-            log.warning("evaluation scan failed: %s", type(exc).__name__)
+def background(rt: ServiceRuntime, stop: threading.Event) -> None:
+    """Record "not evaluated" for cases whose callback window passed (see evaluation.expire_evaluations)."""
+    every(config.get().evaluation.scan_interval_seconds, lambda: evaluation.expire_due(rt, limit=SCAN_BATCH), stop,
+          name="evaluation timeout scan", full_batch=SCAN_BATCH)
 
 
 SPEC = ServiceSpec(
@@ -33,5 +28,6 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     router=api.router,
     handlers=handlers.handlers,
+    config=config.get,
     background=background,
 )

@@ -8,6 +8,10 @@ order is dropped outright; an event of a work order that is not the current one,
 before the cycle started, is kept as an internal note and changes nothing a resident sees.
 """
 
+from datetime import datetime
+
+from shared.db import utcnow
+
 # status → (rank, Chinese, English)
 STATUSES: dict[str, tuple[int, str, str]] = {
     "submitted": (0, "已受理", "Received"),
@@ -52,3 +56,9 @@ def label(status: str, english: bool = False) -> str:
     if entry is None:
         return status
     return entry[2] if english else entry[1]
+
+
+def set_status(case, status: str, now: datetime | None = None) -> None:
+    """Move a case (models.Case) to `status`, keeping the rank that orders statuses in step."""
+    case.status, case.status_rank = status, rank(status)
+    case.updated_at = now or utcnow()

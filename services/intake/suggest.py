@@ -9,15 +9,22 @@ sentences residents type; the model is trained at first use from data/complaints
 import threading
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-DATA_FILE = Path(__file__).with_name("data") / "complaints.tsv"
+from sqlalchemy.orm import Session
+
+from shared.errors import ApiError
+
+from . import config
+from .catalogue import Category, current
+from .submission import suggest_urgency
+
 _lock = threading.Lock()
 
 
-def load_examples(path: Path = DATA_FILE) -> list[tuple[str, str]]:
+def load_examples() -> list[tuple[str, str]]:
+    """The labelled set: (category code, sentence) per line of data/complaints.tsv."""
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in (config.data_dir() / "complaints.tsv").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         code, sentence = line.split("\t", 1)
@@ -63,17 +70,12 @@ def suggester() -> Suggester:
         return _trained()
 
 
-def held_out_accuracy(test_share: float = 0.25, seed: int = 7) -> dict:
-    """Top-1 and top-3 accuracy on a stratified held-out part of the labelled set."""
-    from sklearn.model_selection import train_test_split
-
-    examples = load_examples()
-    train, test = train_test_split(examples, test_size=test_share, random_state=seed,
-                                   stratify=[c for c, _ in examples])
-    s = Suggester.train(train)
-    top1 = top3 = 0
-    for code, sentence in test:
-        ranked = [c for c, _ in s.top(sentence, 3)]
-        top1 += ranked[0] == code
-        top3 += code in ranked
-    return {"train": len(train), "test": len(test), "top1": top1 / len(test), "top3": top3 / len(test)}
+def suggest_categories(session: Session, description: str) -> tuple[list[tuple[Category, float]], str]:
+    """The three most likely categories still in use, and the urgency the likeliest one suggests."""
+    if len(description.strip()) < 2:
+        raise ApiError(422, "suggest.too_short", field="description")
+    catalogue = current(session)
+    ranked = [(catalogue.nodes[code], score) for code, score in suggester().top(description, 3)
+              if code in catalogue.nodes and catalogue.nodes[code].active]
+    urgency = suggest_urgency(ranked[0][0], description) if ranked else "一般"
+    return ranked, urgency

@@ -10,48 +10,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import User
-from shared.errors import ApiError
+from shared.masking import mask_phone
 
-from . import phones
-from .cases import timeline
-from .catalogue import Catalogue
-from .models import Attachment, Case, Evaluation, Follower
-from .policy import policy
+from . import access, config, timeline
+from . import catalogue as cat
+from .models import Attachment, Case
 from .schemas import AttachmentView, CaseView, DuplicateView, Reporter, TimelineView
-from .status import FINISHED, label
-
-
-def relation(session: Session, case: Case, user: User) -> str | None:
-    if case.reporter_id is not None and case.reporter_id == user.id:
-        return "reporter"
-    if user.is_staff:
-        return "staff"
-    if session.get(Follower, (case.id, user.id)) is not None:
-        return "follower"
-    return None
-
-
-def readable(session: Session, case: Case | None, user: User) -> tuple[Case, str]:
-    # Anyone else: "not found" rather than reveal that it exists.
-    rel = relation(session, case, user) if case is not None else None
-    if rel is None:
-        raise ApiError(404, "case.not_found", field="case_id")
-    return case, rel
+from .status import label
 
 
 def reporter_of(case: Case, user: User, rel: str) -> Reporter | None:
-    vis = policy()["visibility"]
+    vis = config.get().visibility
     if rel == "reporter":
-        return Reporter(user_id=case.reporter_id, phone=phones.mask(case.reporter_phone), anonymous=case.anonymous)
+        return Reporter(user_id=case.reporter_id, phone=mask_phone(case.reporter_phone), anonymous=case.anonymous)
     if rel != "staff":
         return None
     if case.anonymous:
         return Reporter(anonymous=True)
-    if case.confidential and user.role not in vis["confidential_identity_roles"]:
+    if case.confidential and user.role not in vis.confidential_identity_roles:
         return None
-    full_phone = user.role in vis["phone_roles"]
-    return Reporter(user_id=case.reporter_id if user.role in vis["identity_roles"] else None,
-                    phone=case.reporter_phone if full_phone else phones.mask(case.reporter_phone))
+    full_phone = user.role in vis.phone_roles
+    return Reporter(user_id=case.reporter_id if user.role in vis.identity_roles else None,
+                    phone=case.reporter_phone if full_phone else mask_phone(case.reporter_phone))
 
 
 def duplicate_view(c, english: bool = False) -> DuplicateView:
@@ -77,8 +57,17 @@ def _timeline_view(t, own: bool) -> TimelineView:
     return TimelineView(at=t.at, kind=t.kind, text=text, public=t.public)
 
 
-def case_view(session: Session, case: Case, user: User, rel: str, catalogue: Catalogue, *, english: bool = False,
-              full: bool = True, first_entries=None) -> CaseView:
+def attachment_view(a: Attachment) -> AttachmentView:
+    return AttachmentView(id=a.id, content_type=a.content_type, size=a.size, filename=a.filename,
+                          has_thumbnail=a.thumb_path is not None)
+
+
+def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat.Catalogue | None = None, *,
+              english: bool = False, full: bool = True, first_entries=None) -> CaseView:
+    """The case as this reader may see it. `full`: with its timeline and attachments (a list shows
+    neither; a new submission shows `first_entries`, what it has just written)."""
+    if catalogue is None:
+        catalogue = cat.current(session)
     node = catalogue.nodes.get(case.category)
     shown = case
     parent = session.get(Case, case.parent_case_id) if case.parent_case_id else None
@@ -89,9 +78,9 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: Cat
     staff = rel == "staff"
     own = rel in ("reporter", "staff")  # a follower sees the matter, not the reporter's own material
     if full:
-        entries = [(t, own) for t in timeline(session, case.id, include_internal=staff)]
+        entries = [(t, own) for t in timeline.entries(session, case.id, include_internal=staff)]
         if parent is not None:
-            entries += [(t, staff) for t in timeline(session, parent.id, include_internal=staff)]
+            entries += [(t, staff) for t in timeline.entries(session, parent.id, include_internal=staff)]
             entries.sort(key=lambda e: (e[0].at, e[0].id))
         if own:
             attachments = session.scalars(select(Attachment).where(Attachment.case_id == case.id)
@@ -109,25 +98,14 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: Cat
         confidential=case.confidential,
         answers=case.answers if own else None, interest_count=shown.interest_count,
         parent_case_no=parent.case_no if parent else None, outcome=shown.outcome, result_text=shown.result_text,
-        reporter=reporter_of(case, user, rel), relation=rel, can=abilities(session, case, user, rel),
+        reporter=reporter_of(case, user, rel), relation=rel, can=access.abilities(session, case, user, rel),
         created_at=case.created_at, updated_at=case.updated_at,
         timeline=[_timeline_view(t, may_see) for t, may_see in entries],
-        attachments=[AttachmentView(id=a.id, content_type=a.content_type, size=a.size, filename=a.filename,
-                                    has_thumbnail=a.thumb_path is not None) for a in attachments],
+        attachments=[attachment_view(a) for a in attachments],
     )
 
 
-def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, bool]:
-    p = policy()
-    reporter = rel == "reporter"
-    evaluable = case.status in p["evaluable_statuses"] and (reporter or user.role == "operator")
-    if evaluable:
-        evaluable = session.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id,
-                                                               Evaluation.work_order_id == case.work_order_id)) is None
-    return {
-        "withdraw": reporter and case.status in p["withdrawable_statuses"] and case.interest_count <= 1,
-        "supplement": (reporter or rel == "staff") and case.status not in FINISHED,
-        "reopen": reporter and case.status in p["reopenable_statuses"] and case.reopen_count < p["max_reopens"],
-        "evaluate": evaluable,
-        "join": rel not in ("reporter", "follower") and not user.is_staff and case.status not in FINISHED,
-    }
+
+def catalogue_doc(c: cat.Catalogue) -> dict:
+    """A catalogue version as published, with its number."""
+    return {**c.doc, "version": c.version}

@@ -17,6 +17,7 @@ from shared.events import envelope_for
 from shared.migrate import upgrade
 
 GRID_POINT = {"lat": 30.6283, "lon": 104.052115}
+NEAR = {"lat": 30.6284, "lon": 104.0522}  # about 15 m from GRID_POINT
 
 
 @dataclass
@@ -59,14 +60,23 @@ class Intake:
         return [json.loads(r.body) for r in rows]
 
 
-@pytest.fixture
-def intake(tmp_path):
+def _intake(tmp_path, url: str):
     settings = get_settings(mode="embedded", var_dir=tmp_path)
-    url = f"sqlite:///{tmp_path / 'intake.sqlite'}"
     upgrade("intake", url)
     rt = SPEC.runtime(settings, url)
     yield Intake(settings, rt, TestClient(SPEC.app(rt)), SPEC.dispatcher(rt))
     rt.dispose()
+
+
+@pytest.fixture
+def intake(tmp_path):
+    yield from _intake(tmp_path, f"sqlite:///{tmp_path / 'intake.sqlite'}")
+
+
+@pytest.fixture
+def pg_intake(tmp_path, pg_database):
+    """Intake on PostgreSQL, for the races SQLite's one writer at a time cannot show."""
+    yield from _intake(tmp_path, pg_database)
 
 
 def at(minute: int) -> datetime:

@@ -1,6 +1,16 @@
-"""The category catalogue: a tree as data, published by staff in versions."""
+"""The category catalogue: a tree as data, published by staff in versions; its clock profiles are
+the ones routing knows."""
 
 import copy
+import json
+import shutil
+
+import pytest
+from pydantic import ValidationError
+
+from services.intake import config
+from services.intake.service import SPEC
+from shared.config import get_settings
 
 
 def current(intake) -> dict:
@@ -71,3 +81,45 @@ def test_a_code_cannot_be_removed_and_a_bad_tree_is_refused(intake):
     r = intake.client.put("/intake/v1/catalogue", json=body, headers=intake.auth("admin"))
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation.not_allowed"
     assert current(intake)["version"] == 1
+
+
+def test_a_catalogue_naming_a_clock_profile_routing_does_not_know_is_refused_and_changes_nothing(intake):
+    doc = current(intake)
+    edited = copy.deepcopy(doc)
+    edited["categories"][0]["children"][1]["clock_profile"] = "leisurely"
+    body = {"base_version": 1, "catalogue": {k: v for k, v in edited.items() if k != "version"}}
+    r = intake.client.put("/intake/v1/catalogue", json=body, headers=intake.auth("admin"))
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "catalogue.invalid"
+    assert error["field"] == "categories.0.children.1.clock_profile" and "leisurely" in error["detail"]
+    edited = copy.deepcopy(doc)
+    edited["defaults"]["clock_profile"] = "leisurely"
+    body = {"base_version": 1, "catalogue": {k: v for k, v in edited.items() if k != "version"}}
+    r = intake.client.put("/intake/v1/catalogue", json=body, headers=intake.auth("admin"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "defaults.clock_profile"
+    assert current(intake)["version"] == 1
+    versions = intake.client.get("/intake/v1/catalogue/versions", headers=intake.auth("admin")).json()
+    assert [v["version"] for v in versions] == [1]
+
+
+def test_the_shipped_catalogue_uses_only_the_configured_clock_profiles():
+    cfg = config.get()
+    assert cfg.clock_profiles == ("general", "utility", "life_safety", "complex", "mediation")
+    assert {name for _, name in cfg.catalogue.clock_profiles()} <= set(cfg.clock_profiles)
+    assert SPEC.config is config.get  # validated when a runtime is built
+
+
+def test_a_shipped_catalogue_naming_an_unknown_clock_profile_stops_start_up(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(config.DATA_DIR, data)
+    doc = json.loads((data / "catalogue.json").read_text(encoding="utf-8"))
+    doc["categories"][2]["children"][0]["clock_profile"] = "leisurely"
+    (data / "catalogue.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("CG_INTAKE_DATA_DIR", str(data))
+    config.get.cache_clear()
+    try:
+        with pytest.raises(ValidationError, match=r"catalogue\.categories\.2\.children\.0\.clock_profile"):
+            SPEC.runtime(get_settings(mode="embedded", var_dir=tmp_path), f"sqlite:///{tmp_path / 'x.sqlite'}")
+    finally:
+        config.get.cache_clear()

@@ -2,10 +2,9 @@
 
 from shared.events.routing import CaseResolved
 
-from .conftest import GRID_POINT, work_order
+from .conftest import GRID_POINT, NEAR, work_order
 from .test_lifecycle import dispatched
 
-NEAR = {"lat": 30.6284, "lon": 104.0522}  # about 15 m from GRID_POINT
 FAR = {"lat": 30.6367, "lon": 104.06122}  # about 1.3 km away
 
 
@@ -31,6 +30,21 @@ def test_a_finished_case_is_not_offered(intake):
                                                                 "description": case["description"], **GRID_POINT},
                            headers=intake.auth("resident"))
     assert r.json() == []
+
+
+def test_a_confidential_case_is_neither_offered_to_nor_joinable_by_other_residents(intake):
+    secret = intake.submit(role="operator", channel="hotline", caller_phone="13812345678", consent=True,
+                           confidential=True, description="小区东门垃圾桶三天没有清运，气味很大。")
+    query = {"category": "env.garbage", "description": "东门垃圾桶三天没有清运", **GRID_POINT}
+    r = intake.client.post("/intake/v1/cases/duplicates", json=query, headers=intake.auth("resident", "u-resident-3"))
+    assert r.status_code == 200 and secret["id"] not in [d["id"] for d in r.json()]
+    later = intake.submit(user_id="u-resident-3", description="东门垃圾桶三天没有清运")
+    assert secret["id"] not in [d["id"] for d in later["possible_duplicates"]]
+    r = intake.client.post(f"/intake/v1/cases/{secret['id']}/join", headers=intake.auth("resident", "u-resident-3"))
+    assert r.status_code == 404
+    # staff still see it among the duplicates, and can merge
+    r = intake.client.post("/intake/v1/cases/duplicates", json=query, headers=intake.auth("operator"))
+    assert secret["id"] in [d["id"] for d in r.json()]
 
 
 def test_joining_counts_interest_and_the_joiner_follows_updates(intake):

@@ -1,23 +1,29 @@
 """Status follows routing's and mediation's events; a stale event never moves a case backwards;
 the resident's withdraw, supplement, reopen and callback evaluation."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from services.intake.cases import expire_evaluations
-from services.intake.models import Case
+from sqlalchemy import select
+
+from services.intake.evaluation import expire_due
+from services.intake.models import Case, Evaluation
 from shared.db import utcnow
 from shared.events.mediation import DisputeAccepted, DisputeApplied, DisputeSucceeded
 from shared.events.routing import (
     CaseClosed,
     CaseContacted,
     CaseDispatched,
+    CaseExtended,
     CaseResolved,
     CaseReturned,
     CaseSigned,
+    CaseVerified,
     CaseWarned,
 )
 
-from .conftest import at, work_order
+from .conftest import GRID_POINT, NEAR, at, work_order
 
 
 def dispatched(case, seq=1, wo="wo-1", unit="玉林北路社区第一网格", minute=0, role="lead"):
@@ -85,6 +91,14 @@ def test_a_return_then_redispatch_and_late_events_of_the_old_order_change_nothin
     assert view["unit_name"] == "武侯区城管局" and view["timeline"][-1]["text"] == "协办单位：玉林派出所"
 
 
+def test_an_extended_deadline_is_shown_in_local_time(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1))
+    intake.deliver(CaseExtended(**work_order(case, 2), approved_by="s", new_result_deadline=at(0), reason="材料不全"))
+    [entry] = [t for t in intake.get(case["id"])["timeline"] if t["kind"] == "extended"]
+    assert entry["text"] == "办理期限已延长至 2099-01-01 16:00"  # 08:00 UTC
+
+
 def test_withdraw_only_before_handling_starts(intake):
     early = intake.submit()
     intake.deliver(dispatched(early, 1))
@@ -101,6 +115,24 @@ def test_withdraw_only_before_handling_starts(intake):
     assert r.status_code == 409 and r.json()["error"]["code"] == "case.cannot_withdraw"
     r = intake.client.post(f"/intake/v1/cases/{late['id']}/withdraw", headers=intake.auth("resident", "u-x"))
     assert r.status_code == 404
+
+
+def test_a_case_others_joined_or_were_merged_into_cannot_be_withdrawn_from_under_them(intake):
+    parent = intake.submit()
+    child = intake.submit(user_id="u-resident-2", description="东门垃圾没人收", **NEAR)
+    assert intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": parent["id"]},
+                              headers=intake.auth("street_dispatcher")).status_code == 200
+    assert intake.get(parent["id"])["can"]["withdraw"] is False
+    r = intake.client.post(f"/intake/v1/cases/{parent['id']}/withdraw", headers=intake.auth("resident"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.shared_cannot_withdraw"
+    assert r.json()["error"]["field"] == "interest_count"
+    assert intake.get(child["id"], user_id="u-resident-2")["status"] == "submitted"
+    assert intake.events("intake.case.withdrawn") == []
+    joined = intake.submit(**GRID_POINT, description="楼下路灯不亮了", category="facility.streetlight")
+    assert intake.client.post(f"/intake/v1/cases/{joined['id']}/join",
+                              headers=intake.auth("resident", "u-resident-3")).status_code == 200
+    r = intake.client.post(f"/intake/v1/cases/{joined['id']}/withdraw", headers=intake.auth("resident"))
+    assert r.status_code == 409
 
 
 def test_supplement_adds_material_to_the_public_timeline(intake):
@@ -143,15 +175,53 @@ def test_an_operator_records_an_evaluation_taken_on_the_phone(intake):
 def test_no_answer_in_the_window_is_recorded_as_not_evaluated_never_as_satisfied(intake):
     case = intake.submit()
     resolve(intake, case)
-    with intake.rt.uow() as s:
-        assert expire_evaluations(s, intake.rt.outbox, utcnow()) == 0  # still within the window
-    with intake.rt.uow() as s:
-        assert expire_evaluations(s, intake.rt.outbox, utcnow() + timedelta(days=8)) == 1
+    assert expire_due(intake.rt, utcnow()) == 0  # still within the window
+    assert expire_due(intake.rt, utcnow() + timedelta(days=8)) == 1
     [ev] = intake.events("intake.case.evaluated")
     assert ev["data"]["evaluated"] is False and ev["data"]["via"] == "timeout" and ev["data"]["satisfaction"] is None
-    with intake.rt.uow() as s:
-        assert expire_evaluations(s, intake.rt.outbox, utcnow() + timedelta(days=30)) == 0  # once only
+    assert ev["correlation_id"] == f"evaluation-timeout-{case['id']}"  # no request caused it: its own story
+    assert expire_due(intake.rt, utcnow() + timedelta(days=30)) == 0  # once only
     assert "not_evaluated" in [t["kind"] for t in intake.get(case["id"])["timeline"]]
+
+
+def test_the_timeout_scan_never_overwrites_an_answer_already_given_for_the_handling(intake):
+    case = intake.submit()
+    resolve(intake, case)
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/evaluation",
+                           json={"contacted": True, "solved": True, "satisfaction": "满意"},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 200
+    # the supervisor's check fails and the unit resolves the same work order again
+    intake.deliver(CaseVerified(**work_order(case, 5), verifier_id="s", passed=False, note="现场仍有垃圾"))
+    intake.deliver(CaseResolved(**work_order(case, 6), actor_id="w", outcome="解决到位", result_text="已再次清运"))
+    assert intake.get(case["id"])["status"] == "resolved"
+    assert expire_due(intake.rt, utcnow() + timedelta(days=8)) == 0
+    assert [e["data"]["evaluated"] for e in intake.events("intake.case.evaluated")] == [True]
+
+
+def test_the_timeout_scan_records_each_case_once_with_several_workers(pg_intake):
+    for i in range(12):
+        resolve(pg_intake, pg_intake.submit(description=f"第 {i} 号楼垃圾没人收"), wo=f"wo-{i}")
+    later = utcnow() + timedelta(days=8)
+    start = threading.Barrier(4)
+
+    def scan(_):
+        start.wait()
+        return expire_due(pg_intake.rt, later, limit=5)
+
+    with ThreadPoolExecutor(4) as ex:
+        done = sum(ex.map(scan, range(4)))
+    while True:
+        n = expire_due(pg_intake.rt, later, limit=5)
+        if n == 0:
+            break
+        done += n
+    assert done == 12
+    with pg_intake.rt.uow() as s:
+        rows = s.scalars(select(Evaluation)).all()
+    assert len(rows) == 12 and len({r.case_id for r in rows}) == 12
+    assert all(r.evaluated is False and r.satisfaction is None for r in rows)
+    assert len(pg_intake.events("intake.case.evaluated")) == 12
 
 
 def test_reopen_within_the_window_starts_a_new_cycle_and_old_events_cannot_close_it(intake):

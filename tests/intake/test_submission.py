@@ -1,5 +1,7 @@
 """Submitting: validation, routes, urgency, idempotency, channels."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import func, select
 
 from services.intake.models import Case
@@ -96,6 +98,17 @@ def test_a_retried_submission_returns_the_same_case_and_a_changed_body_is_a_conf
     other = intake.submit(user_id="u-other", headers=key)
     assert other["id"] != first["id"]
     assert count_cases(intake) == 2 and len(intake.events("intake.case.submitted")) == 2
+
+
+def test_racing_retries_of_one_submission_make_one_case(pg_intake):
+    h = {**pg_intake.auth("resident"), "Idempotency-Key": "weak-signal-1"}
+    body = {"category": "env.garbage", "description": "小区东门垃圾桶三天没有清运", **GRID_POINT}
+    with ThreadPoolExecutor(6) as ex:
+        replies = list(ex.map(lambda _: pg_intake.client.post("/intake/v1/cases", json=body, headers=h), range(6)))
+    assert all(r.status_code in (200, 201) for r in replies), [r.text for r in replies]
+    assert len({r.json()["id"] for r in replies}) == 1
+    assert count_cases(pg_intake) == 1
+    assert len(pg_intake.events("intake.case.submitted")) == 1
 
 
 def test_a_dispute_goes_to_mediation_with_a_referral(intake):

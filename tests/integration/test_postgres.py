@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import MetaData, inspect, select
 
 from services import spec
-from services.intake.cases import next_case_no
+from services.intake.submission import next_case_no
 from shared.db import make_engine, session_factory, unit_of_work, utcnow
 from shared.events.intake import CaseSubmitted
 from shared.messaging.dispatcher import Dispatcher, Outcome

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 from sqlalchemy import MetaData
 
+import services.intake.errors  # noqa: F401  (registers case.not_found, the code raised below)
 from shared.auth import (
     ROLES,
     STAFF_ROLES,

@@ -1,0 +1,11 @@
+"""Intake's REST API under /intake/v1: submission, the resident's view and changes, staff triage,
+the hotline, attachments and the category catalogue."""
+
+from fastapi import APIRouter
+
+from .. import errors  # noqa: F401 (registers intake's error codes)
+from . import attachments, cases, catalogue, hotline, resident, staff
+
+router = APIRouter(prefix="/v1")
+for module in (cases, resident, staff, hotline, attachments, catalogue):
+    router.include_router(module.router)

@@ -1,0 +1,43 @@
+"""Staff triage at intake: merging duplicates, referring disputes, urgency, internal notes."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from shared.deps import English, StaffUser, Uow
+
+from .. import triage, views
+from ..schemas import CaseView, MergeBody, NoteBody, UrgencyBody
+from .deps import LockedCase
+
+router = APIRouter(tags=["工作人员 staff"])
+
+# The staff user comes first in each signature: someone who is not staff is refused (403) before
+# the case is looked up.
+
+
+@router.post("/cases/{case_id}/merge", response_model=CaseView,
+             summary="合并重复诉求：本诉求随主诉求的状态和结果 merge a duplicate into a parent")
+def merge_case(user: StaffUser, child: LockedCase, body: MergeBody, uow: Uow, english: English) -> CaseView:
+    triage.merge(uow.session, uow.emit, child.case, body.parent_case_id, user)
+    return views.case_view(uow.session, child.case, user, "staff", english=english)
+
+
+@router.post("/cases/{case_id}/refer", response_model=CaseView, summary="转人民调解 refer to mediation")
+def refer_case(user: StaffUser, found: LockedCase, uow: Uow, english: English,
+               dispute_type: Annotated[str | None, Query(max_length=40)] = None) -> CaseView:
+    triage.refer(uow.session, uow.emit, found.case, user, dispute_type)
+    return views.case_view(uow.session, found.case, user, found.relation, english=english)
+
+
+@router.post("/cases/{case_id}/urgency", response_model=CaseView,
+             summary="调整紧急程度（仅工作人员可定为特急）set urgency")
+def set_urgency(user: StaffUser, found: LockedCase, body: UrgencyBody, uow: Uow, english: English) -> CaseView:
+    triage.set_urgency(uow.session, uow.emit, found.case, user, body.urgency, body.reason)
+    return views.case_view(uow.session, found.case, user, found.relation, english=english)
+
+
+@router.post("/cases/{case_id}/notes", response_model=CaseView, summary="内部备注（居民不可见）internal note")
+def add_note(user: StaffUser, found: LockedCase, body: NoteBody, uow: Uow, english: English) -> CaseView:
+    triage.add_note(uow.session, found.case, body.text)
+    return views.case_view(uow.session, found.case, user, found.relation, english=english)

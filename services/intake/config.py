@@ -1,0 +1,131 @@
+"""Intake's configuration: the rules in data/policy.json and the shipped category catalogue in
+data/catalogue.json, as pydantic models.
+
+Read once per process and validated when a runtime is built (SPEC.config), so a broken file, or a
+catalogue naming a clock profile routing has no time limits for, stops the process at start-up
+rather than failing the first case. A deployment points CG_INTAKE_DATA_DIR at its own copies.
+"""
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared import config as shared_config
+from shared.auth import ROLES
+
+from .schemas import CatalogueDoc, Channel, Urgency
+from .status import STATUSES
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def data_dir() -> Path:
+    return shared_config.data_dir("intake", DATA_DIR)
+
+
+def _known_roles(roles: frozenset[str]) -> frozenset[str]:
+    unknown = sorted(roles - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(unknown)}")
+    return roles
+
+
+def _known_statuses(statuses: frozenset[str]) -> frozenset[str]:
+    unknown = sorted(statuses - set(STATUSES))
+    if unknown:
+        raise ValueError(f"unknown statuses: {', '.join(unknown)}")
+    return statuses
+
+
+class Section(BaseModel):
+    # A misspelt key in a deployment's file is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    comment: str | None = Field(None, alias="_comment", description="说明 a note for whoever edits the file")
+
+
+class EvaluationRules(Section):
+    window_days: int = Field(gt=0, description="办结后回访评价的期限（天）")
+    # The only answer: a unit is never credited with a silent "satisfied".
+    on_timeout: Literal["not_evaluated"] = Field(description="期限内未评价时的记录方式")
+    scan_interval_seconds: float = Field(gt=0, description="检查回访期限的间隔（秒）")
+
+
+class DuplicateRules(Section):
+    cell_degrees: float = Field(gt=0, description="重复诉求索引的网格大小（度）")
+    min_similarity: float = Field(ge=0, le=1, description="文字相似度下限")
+    max_candidates: int = Field(gt=0, description="每次比较的候选诉求上限")
+    max_offers: int = Field(gt=0, description="提供给居民的疑似重复诉求上限")
+
+
+class AttachmentRules(Section):
+    max_bytes: int = Field(gt=0, description="单个附件大小上限（字节）")
+    max_per_case: int = Field(gt=0, description="每件诉求的附件数上限")
+    image_types: dict[str, Literal["JPEG", "PNG", "WEBP"]] = Field(
+        description="接受的图片类型 → 实际格式 content type → the format its bytes must be")
+    document_types: dict[str, str] = Field(
+        description="接受的文档类型 → 文件头 content type → the bytes it must start with")
+    thumbnail_px: int = Field(gt=0, description="缩略图最长边（像素）")
+
+
+class Visibility(Section):
+    identity_roles: frozenset[str] = Field(description="可见反映人身份（用户 id）的角色")
+    phone_roles: frozenset[str] = Field(description="可见完整电话号码、可按号码查询来电人的角色")
+    confidential_identity_roles: frozenset[str] = Field(description="保密诉求中仍可见反映人的角色")
+
+    check_roles = field_validator("identity_roles", "phone_roles", "confidential_identity_roles")(_known_roles)
+
+
+class Policy(Section):
+    """data/policy.json: every figure in it is a deployment's choice, not a constant."""
+
+    channels_by_role: dict[str, frozenset[Channel]] = Field(description="各角色可使用的受理渠道")
+    urgency_keywords: dict[Urgency, tuple[str, ...]] = Field(description="把紧急程度提高到该级别的关键词")
+    reporter_max_urgency: Urgency = Field(description="反映人自己最高可选的紧急程度")
+    reopen_window_days: int = Field(gt=0, description="办结后可重启的期限（天）")
+    max_reopens: int = Field(ge=0, description="可重启次数上限")
+    evaluation: EvaluationRules = Field(description="回访评价 the callback evaluation")
+    duplicates: DuplicateRules = Field(description="重复诉求查找 the duplicate lookup")
+    attachments: AttachmentRules = Field(description="附件 uploads")
+    visibility: Visibility = Field(description="谁能看到反映人 who sees the reporter")
+    withdrawable_statuses: frozenset[str] = Field(description="可撤回的状态")
+    reopenable_statuses: frozenset[str] = Field(description="可重启的状态")
+    evaluable_statuses: frozenset[str] = Field(description="可回访评价的状态")
+    catalogue_editor_roles: frozenset[str] = Field(description="可发布类别目录的角色")
+    merge_roles: frozenset[str] = Field(description="可合并重复诉求的角色")
+    # Routing's configuration maps each of these names to its time limits (see routing's config).
+    clock_profiles: tuple[str, ...] = Field(min_length=1, description="类别目录可使用的办理时限方案名称")
+
+    check_roles = field_validator("catalogue_editor_roles", "merge_roles")(_known_roles)
+    check_statuses = field_validator("withdrawable_statuses", "reopenable_statuses", "evaluable_statuses")(
+        _known_statuses)
+
+    @field_validator("channels_by_role")
+    @classmethod
+    def _channel_roles(cls, value: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        _known_roles(frozenset(value))
+        return value
+
+
+class Config(Policy):
+    """The rules and the shipped catalogue, checked against each other."""
+
+    catalogue: CatalogueDoc = Field(description="随版本发布的类别目录（版本 1）the shipped catalogue")
+
+    @model_validator(mode="after")
+    def _catalogue_uses_known_clock_profiles(self) -> "Config":
+        unknown = self.catalogue.unknown_clock_profiles(self.clock_profiles)
+        if unknown:
+            listed = ", ".join(f"catalogue.{path} = {name!r}" for path, name in unknown)
+            raise ValueError(f"clock profiles not in clock_profiles {list(self.clock_profiles)}: {listed}")
+        return self
+
+
+def _read(name: str) -> dict:
+    return shared_config.read_json(data_dir() / name)
+
+
+@cache
+def get() -> Config:
+    return Config.model_validate({**_read("policy.json"), "catalogue": _read("catalogue.json")})

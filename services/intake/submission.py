@@ -1,0 +1,279 @@
+"""Filing a case: its number, its urgency, the category's questions, where it goes, and the
+Idempotency-Key that makes a retried submission return the same case.
+
+Everything is validated before anything is written, and it all runs in the caller's unit of work,
+so a refused submission changes nothing.
+"""
+
+import hashlib
+import json
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.auth import User
+from shared.config import local_zone
+from shared.db import utcnow
+from shared.errors import ApiError
+from shared.events.intake import CaseReferred, CaseSubmitted
+from shared.uow import Emit
+
+from . import attachments, config, duplicates, geo, phones, timeline
+from .catalogue import Catalogue, Category, current
+from .models import Case, CaseCounter, IdempotencyKey, TimelineEntry
+from .schemas import CaseCreate
+from .status import rank
+
+URGENCY_ORDER = ("一般", "紧急", "特急")
+# Channels on which staff file for someone else: the person reporting is the caller, not the user.
+ON_BEHALF_CHANNELS = ("hotline", "letter", "walk_in", "mailbox", "gov_api")
+
+
+def next_case_no(session: Session, now: datetime) -> str:
+    """2026-11-000123: the month in local time and a running number within it.
+
+    On PostgreSQL the number comes from a sequence per month: a counter row would be locked by
+    every submission until its commit, serialising all intake behind one row. A rolled-back
+    submission leaves a gap in the numbers, which is harmless. SQLite has one writer at a time
+    anyway, so a counter row costs nothing there.
+    """
+    period = now.astimezone(local_zone()).strftime("%Y-%m")
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = _month_sequence(session.get_bind(), period)
+        value = session.execute(text(f"SELECT nextval('{sequence}')")).scalar_one()
+    else:
+        stmt = sqlite_insert(CaseCounter).values(period=period, value=1)
+        stmt = stmt.on_conflict_do_update(index_elements=["period"], set_={"value": CaseCounter.value + 1})
+        value = session.execute(stmt.returning(CaseCounter.value)).scalar_one()
+    return f"{period}-{value:06d}"
+
+
+_known_sequences: set[tuple[str, str]] = set()
+
+
+def _month_sequence(engine, period: str) -> str:
+    name = f"case_no_{period.replace('-', '_')}"
+    key = (str(engine.url), name)
+    if key not in _known_sequences:
+        # Outside the request's transaction, so a race between two processes creating it
+        # cannot abort a submission.
+        # IntegrityError: created by another process at the same moment.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, suppress(IntegrityError):
+            conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+        _known_sequences.add(key)
+    return name
+
+
+def suggest_urgency(category: Category, description: str) -> str:
+    """The category's default, raised by keywords (燃气泄漏 → 特急); never lowered."""
+    level = URGENCY_ORDER.index(category.urgency)
+    for name, words in config.get().urgency_keywords.items():
+        if any(w in description for w in words):
+            level = max(level, URGENCY_ORDER.index(name))
+    return URGENCY_ORDER[level]
+
+
+def decide_urgency(category: Category, description: str, requested: str | None, user: User) -> str:
+    suggested = suggest_urgency(category, description)
+    if requested is None:
+        return suggested
+    if user.is_staff:
+        return requested  # staff may set any level, lower or higher
+    # A reporter may raise it, but only up to reporter_max_urgency (特急 is decided by the system or staff).
+    cap = URGENCY_ORDER.index(config.get().reporter_max_urgency)
+    wanted = min(URGENCY_ORDER.index(requested), cap)
+    return URGENCY_ORDER[max(wanted, URGENCY_ORDER.index(suggested))]
+
+
+def check_answers(category: Category, answers: dict) -> dict:
+    questions = {q.key: q for q in category.questions}
+    for key in answers:
+        if key not in questions:
+            raise ApiError(422, "case.answer_unknown", field=f"answers.{key}")
+    clean = {}
+    for q in category.questions:
+        value = answers.get(q.key)
+        if value is None or value == "":
+            if q.required:
+                raise ApiError(422, "case.answer_missing", field=f"answers.{q.key}")
+            continue
+        ok = {
+            "text": isinstance(value, str) and len(value) <= 500,
+            "number": isinstance(value, int | float) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "choice": isinstance(value, str) and value in (q.choices or []),
+        }[q.type]
+        if not ok:
+            raise ApiError(422, "case.answer_invalid", field=f"answers.{q.key}")
+        clean[q.key] = value
+    return clean
+
+
+def file_case(session: Session, emit: Emit, user: User, body: CaseCreate,
+              catalogue: Catalogue) -> tuple[Case, TimelineEntry]:
+    """Validate and store a new case; emit intake.case.submitted (and .referred for a dispute)."""
+    node = catalogue.nodes.get(body.category)
+    if node is None:
+        raise ApiError(422, "case.unknown_category", field="category")
+    if not node.leaf:
+        raise ApiError(422, "case.category_not_leaf", field="category")
+    if not node.active:
+        raise ApiError(422, "case.category_inactive", field="category")
+    if body.channel not in config.get().channels_by_role.get(user.role, ()):
+        raise ApiError(403, "case.channel_not_allowed", field="channel")
+    if (body.lat is None) != (body.lon is None):
+        raise ApiError(422, "case.location_pair", field="lon" if body.lon is None else "lat")
+    if body.anonymous and not node.anonymous_allowed:
+        raise ApiError(422, "case.anonymous_not_allowed", field="anonymous")
+    answers = check_answers(node, body.answers)
+
+    # Who reported it: the signed-in resident, or the person an operator files for.
+    on_behalf = body.channel in ON_BEHALF_CHANNELS and user.is_staff
+    phone = None
+    if body.caller_phone is not None:
+        if not on_behalf:
+            raise ApiError(422, "validation.extra_field", field="caller_phone")
+        try:
+            phone = phones.normalise(body.caller_phone)
+        except phones.BadPhone:
+            raise ApiError(422, "case.bad_phone", field="caller_phone") from None
+    if body.channel == "hotline":
+        if phone is None:
+            raise ApiError(422, "case.phone_required", field="caller_phone")
+        if body.consent is None:
+            raise ApiError(422, "case.consent_required", field="consent")
+    reporter_id = (body.caller_user_id if on_behalf else user.id)
+    if body.caller_user_id is not None and not on_behalf:
+        raise ApiError(422, "validation.extra_field", field="caller_user_id")
+
+    # Where it goes: mediation for disputes, closed at once for an answered consultation or a
+    # grid worker's own handling, otherwise routing dispatches it.
+    route, status, closing_text = node.route, "submitted", None
+    if body.answer is not None:
+        if not user.is_staff:
+            raise ApiError(403, "auth.forbidden", field="answer")
+        if body.appeal_type != "咨询":
+            raise ApiError(422, "case.direct_only_consultation", field="appeal_type")
+        route, status, closing_text = "direct", "answered", f"已直接办结：{body.answer}"
+    elif body.handling == "self":
+        if body.channel != "grid_patrol":
+            raise ApiError(422, "validation.not_allowed", field="handling")
+        if not body.result:
+            raise ApiError(422, "case.result_required", field="result")
+        route, status, closing_text = "direct", "self_resolved", f"网格员自办自结：{body.result}"
+    elif route == "mediation":
+        status = "referred"
+
+    lat = lon = cell = None
+    if body.lat is not None:
+        lat, lon = geo.to_wgs84(body.lat, body.lon, body.coord_system)
+        cell = geo.cell_of(lat, lon, config.get().duplicates.cell_degrees)
+
+    now = utcnow()
+    case = Case(
+        id=str(uuid.uuid4()), case_no=next_case_no(session, now), reporter_id=reporter_id,
+        reporter_phone=phone, created_by_id=user.id, anonymous=body.anonymous, confidential=body.confidential,
+        consent=body.consent, appeal_type=body.appeal_type, category=node.code,
+        category_version=catalogue.version, matter_class=node.matter_class, clock_profile=node.clock_profile,
+        route=route, answers=answers or None, description=body.description, lat=lat, lon=lon,
+        coord_system=body.coord_system if body.lat is not None else None,
+        orig_lat=body.lat, orig_lon=body.lon, grid_cell=cell, address=body.address, channel=body.channel,
+        urgency=decide_urgency(node, body.description, body.urgency, user), status=status,
+        status_rank=rank(status), cycle_started_at=now, mediation_seq=0, interest_count=1,
+        reopen_count=0, created_at=now, updated_at=now,
+    )
+    session.add(case)
+    session.flush()  # the case row first: attachments and events refer to it
+    attachments.claim(session, user.id, body.attachment_ids, case.id)
+    entry = timeline.add(session, case.id, "submitted", f"已受理：诉求已登记，编号 {case.case_no}", at=now)
+    if body.channel == "hotline":
+        timeline.add(session, case.id, "call_recorded",
+                     f"热线来电登记：来电人{'同意' if body.consent else '不同意'}登记信息"
+                     f"{'，要求保密' if body.confidential else ''}", public=False, at=now)
+    if closing_text:
+        timeline.add(session, case.id, status, closing_text, at=now)
+        if body.knowledge_id:
+            timeline.add(session, case.id, "knowledge", f"答复依据知识库条目 {body.knowledge_id}", public=False, at=now)
+    if route == "mediation":
+        timeline.add(session, case.id, "referred", "纠纷类诉求，已转人民调解组织", at=now)
+    emit(CaseSubmitted(
+        case_id=case.id, case_no=case.case_no, category=case.category, channel=case.channel,
+        urgency=case.urgency, appeal_type=case.appeal_type, matter_class=case.matter_class, lat=lat, lon=lon,
+        reporter_id=None if case.anonymous else reporter_id, confidential=case.confidential, route=route,
+        clock_profile=case.clock_profile, submitted_at=now))
+    if route == "mediation":
+        emit(CaseReferred(
+            case_id=case.id, case_no=case.case_no, category=case.category, dispute_type=node.dispute_type,
+            reporter_id=None if case.anonymous else reporter_id, lat=lat, lon=lon, by_id=None, at=now))
+    return case, entry
+
+
+# ---------------------------------------------------------------- a submission, once per Idempotency-Key
+
+
+@dataclass(frozen=True)
+class Submission:
+    case: Case
+    # The "submitted" entry just written; None when an earlier submission with the key is replayed.
+    first_entry: TimelineEntry | None
+    # Open cases nearby that may be the same problem, offered to join instead.
+    possible_duplicates: list[duplicates.Candidate] = field(default_factory=list)
+
+    @property
+    def replayed(self) -> bool:
+        return self.first_entry is None
+
+
+def _request_hash(body: CaseCreate) -> str:
+    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+                          .encode()).hexdigest()
+
+
+def _earlier(session: Session, user: User, key: str, digest: str) -> Case | None:
+    row = session.get(IdempotencyKey, (user.id, key))
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise ApiError(409, "idempotency.key_reused", field="Idempotency-Key")
+    return session.get(Case, row.case_id)
+
+
+def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
+           idempotency_key: str | None = None) -> Submission:
+    """File a case in the current catalogue, or return the one an earlier try with the same
+    Idempotency-Key filed."""
+    digest = None
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 100:
+            raise ApiError(400, "idempotency.key_invalid", field="Idempotency-Key")
+        digest = _request_hash(body)
+        if (case := _earlier(session, user, idempotency_key, digest)) is not None:
+            return Submission(case, None)
+    catalogue = current(session)
+    try:
+        case, first = file_case(session, emit, user, body, catalogue)
+        if digest is not None:
+            # Flushed here, not at the commit: two copies of the same retried request racing meet
+            # on this row's key, and the loser must find out while it can still answer.
+            session.add(IdempotencyKey(user_id=user.id, key=idempotency_key, request_hash=digest,
+                                       case_id=case.id, created_at=case.created_at))
+            session.flush()
+    except IntegrityError:
+        if digest is None:
+            raise
+        # The other copy committed first: drop this one's case and events, answer with that case.
+        session.rollback()
+        if (case := _earlier(session, user, idempotency_key, digest)) is None:
+            raise
+        return Submission(case, None)
+    found = []
+    if case.lat is not None and case.route != "direct":
+        found = duplicates.find(session, catalogue.nodes[case.category], case.description, case.lat, case.lon,
+                                now=case.created_at, exclude_id=case.id, include_confidential=user.is_staff)
+    return Submission(case, first, found)
