@@ -12,15 +12,24 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.errors import ApiError
 from shared.events import mediation as ev
+from shared.uow import Emit
 
 from . import config
-from .disputes import Out, emit, parties, party_user_ids, require_accepted
+from .disputes import parties, party_user_ids, publish, require_accepted
 from .models import Agreement, Confirmation, Dispute, Followup, Party, Term
 from .schemas import AgreementIn
 
 
 def of(session: Session, dispute_id: str) -> Agreement | None:
     return session.scalar(select(Agreement).where(Agreement.dispute_id == dispute_id))
+
+
+def drafted(session: Session, dispute: Dispute) -> Agreement:
+    """The dispute's agreement; 404 before the mediator drafted one."""
+    agreement = of(session, dispute.id)
+    if agreement is None:
+        raise ApiError(404, "agreement.not_found")
+    return agreement
 
 
 def terms(session: Session, agreement_id: str) -> list[Term]:
@@ -72,7 +81,7 @@ def party_details_changed(session: Session, dispute: Dispute) -> None:
         agreement.version += 1
 
 
-def confirm(session: Session, out: Out, dispute: Dispute, agreement: Agreement, party: Party, method: str,
+def confirm(session: Session, emit: Emit, dispute: Dispute, agreement: Agreement, party: Party, method: str,
             by: str) -> bool:
     """Records one party's confirmation; the last one signs the agreement. True when signed."""
     require_accepted(dispute)
@@ -87,31 +96,41 @@ def confirm(session: Session, out: Out, dispute: Dispute, agreement: Agreement, 
     done.add(party.id)
     if not all(p.id in done for p in parties(session, dispute.id)):
         return False
-    _sign(session, out, dispute, agreement)
+    _sign(session, emit, dispute, agreement)
     return True
 
 
-def _sign(session: Session, out: Out, dispute: Dispute, agreement: Agreement) -> None:
-    cfg = config.settings()
+def _sign(session: Session, emit: Emit, dispute: Dispute, agreement: Agreement) -> None:
+    procedure = config.get().procedure
     now = utcnow()
     agreement.status, agreement.signed_at = "signed", now
-    agreement.court_deadline = now + timedelta(days=cfg["court_confirmation_days"])
+    agreement.court_deadline = now + timedelta(days=procedure.court_confirmation_days)
     users = party_user_ids(session, dispute.id)
-    emit(out, dispute, ev.AgreementSigned, now, agreement_id=agreement.id, party_user_ids=users,
-         court_confirmation_deadline=agreement.court_deadline)
+    publish(emit, dispute, ev.AgreementSigned, now, agreement_id=agreement.id, party_user_ids=users,
+            court_confirmation_deadline=agreement.court_deadline)
     dispute.status, dispute.closed_at, dispute.close_reason = "succeeded", now, "达成调解协议"
-    emit(out, dispute, ev.DisputeSucceeded, now, agreement_id=agreement.id, party_user_ids=users)
+    publish(emit, dispute, ev.DisputeSucceeded, now, agreement_id=agreement.id, party_user_ids=users)
     for t in terms(session, agreement.id):
         if t.due_at is not None:
             session.add(Followup(dispute_id=dispute.id, agreement_id=agreement.id, kind="performance", term_id=t.id,
-                                 due_at=t.due_at + timedelta(days=cfg["performance_followup_days_after_due"])))
-    remind_at = agreement.court_deadline - timedelta(days=cfg["court_reminder_days_before"])
+                                 due_at=t.due_at + timedelta(days=procedure.performance_followup_days_after_due)))
+    remind_at = agreement.court_deadline - timedelta(days=procedure.court_reminder_days_before)
     session.add(Followup(dispute_id=dispute.id, agreement_id=agreement.id, kind="court_confirmation",
                          due_at=max(remind_at, now)))
     session.flush()
 
 
-def record_followup(followup: Followup, result: str, note: str | None, by: str) -> None:
+def followups(session: Session, dispute_id: str) -> list[Followup]:
+    return list(session.scalars(select(Followup).where(Followup.dispute_id == dispute_id).order_by(Followup.due_at)))
+
+
+def record_followup(session: Session, dispute: Dispute, followup_id: int, result: str, note: str | None,
+                    by: str) -> Followup:
+    """The result of a 回访 (performed, partly, not performed), recorded once."""
+    followup = session.get(Followup, followup_id)
+    if followup is None or followup.dispute_id != dispute.id:
+        raise ApiError(404, "followup.not_found", field="followup_id")
     if followup.done_at is not None:
         raise ApiError(409, "followup.done")
     followup.result, followup.note, followup.recorded_by, followup.done_at = result, note, by, utcnow()
+    return followup

@@ -1,43 +1,33 @@
 """The life of a dispute: application, consent or refusal, acceptance, assignment (with 回避),
-withdrawal, termination and the clock's extension. Every change emits its event through `out`
-(the outbox in the caller's transaction), numbered by the dispute's `seq`.
+withdrawal and termination. Every change is published through `emit` (the outbox in the caller's
+transaction), numbered by the dispute's `seq`.
 """
 
-import json
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from shapely.geometry import Point, shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.auth import User
+from shared.config import local_zone
 from shared.db import utcnow
 from shared.errors import ApiError
 from shared.events import Payload
 from shared.events import mediation as ev
+from shared.uow import Emit
 
 from . import config
-from .models import (
-    OPEN_STATUSES,
-    Assignment,
-    Committee,
-    Dispute,
-    Extension,
-    ExtensionConsent,
-    Mediator,
-    Objection,
-    Party,
-)
-from .schemas import PartyIn
-
-Out = Callable[[Payload], object]
+from .directory import find_committee, load_of
+from .models import OPEN_STATUSES, Assignment, Committee, Dispute, Mediator, Objection, Party
+from .schemas import DisputeCreate, PartyIn
 
 
-def emit(out: Out, dispute: Dispute, cls: type[Payload], now: datetime | None = None, **fields) -> None:
+def publish(emit: Emit, dispute: Dispute, cls: type[Payload], now: datetime | None = None, **fields) -> None:
+    """Emits one of the dispute's events with the next number of its `seq` (consumers drop stale ones)."""
     dispute.seq += 1
-    out(cls(dispute_id=dispute.id, dispute_no=dispute.dispute_no, case_id=dispute.case_id, seq=dispute.seq,
-            at=now or utcnow(), **fields))
+    emit(cls(dispute_id=dispute.id, dispute_no=dispute.dispute_no, case_id=dispute.case_id, seq=dispute.seq,
+             at=now or utcnow(), **fields))
 
 
 def parties(session: Session, dispute_id: str) -> list[Party]:
@@ -64,31 +54,14 @@ def require_accepted(dispute: Dispute) -> None:
         raise ApiError(409, "dispute.not_accepted")
 
 
-# ---- committee ------------------------------------------------------------------------------
-
-def find_committee(session: Session, dispute_type: str, lat: float | None, lon: float | None) -> Committee | None:
-    """A specialised committee takes its types (物业, 劳资); otherwise the community committee whose
-    area holds the place; failing that the first community committee of the street."""
-    for committee in session.scalars(select(Committee).where(Committee.kind == "specialised").order_by(Committee.code)):
-        spec = config.dispute_types().get(dispute_type, {}).get("committee_specialty")
-        if spec and committee.specialty == spec:
-            return committee
-    community = list(session.scalars(select(Committee).where(Committee.kind == "community").order_by(Committee.code)))
-    if lat is not None and lon is not None:
-        point = Point(lon, lat)
-        for committee in community:
-            if committee.area_geojson and shape(json.loads(committee.area_geojson)).covers(point):
-                return committee
-    return community[0] if community else None
-
-
 # ---- application ----------------------------------------------------------------------------
 
 def new_dispute_no(now: datetime) -> str:
-    return f"TJ-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+    """TJ-20260302-3FA9C1: the day of the application as people there count days."""
+    return f"TJ-{now.astimezone(local_zone()):%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def _add_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, consent_by: str | None) -> Party:
+def new_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, consent_by: str | None) -> Party:
     if not p.user_id and not p.phone:
         raise ApiError(422, "party.contact_missing", field="parties.phone")
     party = Party(dispute_id=dispute.id, role=p.role, user_id=p.user_id, name=p.name, phone=p.phone,
@@ -100,13 +73,13 @@ def _add_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, co
     return party
 
 
-def create(session: Session, out: Out, *, source: str, dispute_type: str, matter: str, party_list: list[PartyIn],
+def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matter: str, party_list: list[PartyIn],
            created_by: str | None, case_id: str | None = None, claims: str | None = None, amount=None,
            people_involved: int = 2, lat: float | None = None, lon: float | None = None,
            committee_id: str | None = None, requested_mediator_id: str | None = None, privacy: str = "private",
            creator_mediator: Mediator | None = None, now: datetime | None = None) -> Dispute:
     now = now or utcnow()
-    if dispute_type not in config.dispute_types():
+    if dispute_type not in config.get().dispute_types:
         raise ApiError(422, "dispute.unknown_type", field="dispute_type")
     if committee_id:
         committee = session.get(Committee, committee_id)
@@ -131,30 +104,44 @@ def create(session: Session, out: Out, *, source: str, dispute_type: str, matter
         # committee's own initiative, or staff referring an intake case (转调解), needs the applicant's own yes.
         applicant_consents = p.role == "applicant" and (source == "application"
                                                         or (source == "intake" and p.user_id == created_by))
-        _add_party(session, dispute, p, now, created_by if applicant_consents else None)
+        new_party(session, dispute, p, now, created_by if applicant_consents else None)
     session.flush()
-    emit(out, dispute, ev.DisputeApplied, now, dispute_type=dispute_type, source=source, committee_id=committee.id,
-         party_user_ids=party_user_ids(session, dispute.id))
+    publish(emit, dispute, ev.DisputeApplied, now, dispute_type=dispute_type, source=source,
+            committee_id=committee.id, party_user_ids=party_user_ids(session, dispute.id))
     if creator_mediator is not None:  # 主动调解: the mediator who opened it mediates it
         session.add(Assignment(dispute_id=dispute.id, mediator_id=creator_mediator.id, assigned_at=now))
         session.flush()
-        emit(out, dispute, ev.DisputeAssigned, now, mediator_ids=[creator_mediator.id], committee_id=committee.id,
-             party_user_ids=party_user_ids(session, dispute.id))
+        publish(emit, dispute, ev.DisputeAssigned, now, mediator_ids=[creator_mediator.id],
+                committee_id=committee.id, party_user_ids=party_user_ids(session, dispute.id))
     return dispute
 
 
-def add_party(session: Session, dispute: Dispute, p: PartyIn) -> Party:
-    require_open(dispute)
-    if dispute.status != "applied":
-        raise ApiError(409, "dispute.already_accepted")
-    party = _add_party(session, dispute, p, utcnow(), None)
-    session.flush()
-    return party
+def submit(session: Session, emit: Emit, body: DisputeCreate, user: User) -> Dispute:
+    """A dispute opened through the API: a resident applying for themself, staff entering an application
+    for someone (a walk-in), or a mediator's committee opening one of its own accord (主动调解)."""
+    party_list = list(body.parties)
+    creator = None
+    if body.source == "committee":
+        creator = session.get(Mediator, user.id)
+        if creator is None:
+            raise ApiError(403, "dispute.forbidden_source", field="source")
+    elif not user.is_staff:
+        # A resident applies for themself: their entry is the applicant, with their account.
+        mine = [p for p in party_list if p.role == "applicant"]
+        if len(mine) != 1:
+            raise ApiError(422, "validation.missing", field="parties.applicant")
+        party_list = [p.model_copy(update={"user_id": user.id}) if p.role == "applicant" else p for p in party_list]
+    if not any(p.role == "applicant" for p in party_list):
+        raise ApiError(422, "validation.missing", field="parties.applicant")
+    return create(session, emit, source=body.source, dispute_type=body.dispute_type, matter=body.matter,
+                  party_list=party_list, created_by=user.id, claims=body.claims, amount=body.amount,
+                  people_involved=body.people_involved, lat=body.lat, lon=body.lon, committee_id=body.committee_id,
+                  requested_mediator_id=body.requested_mediator_id, privacy=body.privacy, creator_mediator=creator)
 
 
 # ---- consent -------------------------------------------------------------------------------
 
-def record_consent(session: Session, out: Out, dispute: Dispute, party: Party, consent: bool, by: str,
+def record_consent(session: Session, emit: Emit, dispute: Dispute, party: Party, consent: bool, by: str,
                    reason: str | None = None, privacy_request: str | None = None) -> None:
     """Each party's consent; an express refusal ends it: not accepted, with the routes left.
 
@@ -178,19 +165,19 @@ def record_consent(session: Session, out: Out, dispute: Dispute, party: Party, c
             dispute.privacy = "private"
     if consent:
         return
-    dispute.routes = config.routes_for(dispute.dispute_type)
+    dispute.routes = config.get().routes_for(dispute.dispute_type)
     dispute.closed_at = now
     if dispute.status == "accepted":  # 当事人要求终止调解
         dispute.status, dispute.close_reason = "failed", reason or "当事人要求终止调解"
-        emit(out, dispute, ev.DisputeFailed, now, reason="failed", routes=dispute.routes,
-             party_user_ids=party_user_ids(session, dispute.id))
+        publish(emit, dispute, ev.DisputeFailed, now, reason="failed", routes=dispute.routes,
+                party_user_ids=party_user_ids(session, dispute.id))
         return
     dispute.status, dispute.close_reason = "refused", reason or "当事人明确拒绝调解"
-    emit(out, dispute, ev.DisputeRefused, now, refused_by_party_id=party.id, routes=dispute.routes,
-         party_user_ids=party_user_ids(session, dispute.id))
+    publish(emit, dispute, ev.DisputeRefused, now, refused_by_party_id=party.id, routes=dispute.routes,
+            party_user_ids=party_user_ids(session, dispute.id))
 
 
-def accept(session: Session, out: Out, dispute: Dispute, now: datetime | None = None) -> None:
+def accept(session: Session, emit: Emit, dispute: Dispute, now: datetime | None = None) -> None:
     """受理: every party has consented; the one-month clock starts; a mediator is assigned."""
     now = now or utcnow()
     require_open(dispute)
@@ -202,23 +189,14 @@ def accept(session: Session, out: Out, dispute: Dispute, now: datetime | None = 
     if any(p.consent != "given" for p in people):
         raise ApiError(409, "dispute.consent_missing")
     dispute.status, dispute.accepted_at = "accepted", now
-    dispute.deadline = now + timedelta(days=config.settings()["term_days"])
-    emit(out, dispute, ev.DisputeAccepted, now, committee_id=dispute.committee_id,
-         party_user_ids=party_user_ids(session, dispute.id), deadline=dispute.deadline)
+    dispute.deadline = now + timedelta(days=config.get().procedure.term_days)
+    publish(emit, dispute, ev.DisputeAccepted, now, committee_id=dispute.committee_id,
+            party_user_ids=party_user_ids(session, dispute.id), deadline=dispute.deadline)
     if not active_mediator_ids(session, dispute.id):
-        assign(session, out, dispute, dispute.requested_mediator_id, now=now)
+        assign(session, emit, dispute, dispute.requested_mediator_id, now=now)
 
 
 # ---- mediators -----------------------------------------------------------------------------
-
-def load_of(session: Session, mediator_id: str) -> int:
-    """Open disputes a mediator holds. Assignments stay on closed disputes (the mediator keeps reading
-    the record for follow-ups) but no longer count."""
-    return session.scalar(select(func.count()).select_from(Assignment)
-                          .join(Dispute, Dispute.id == Assignment.dispute_id)
-                          .where(Assignment.mediator_id == mediator_id, Assignment.active.is_(True),
-                                 Dispute.status.in_(OPEN_STATUSES))) or 0
-
 
 def _excluded(session: Session, dispute: Dispute) -> set[str]:
     """回避: mediators a party objected to, and mediators who are themselves parties."""
@@ -250,7 +228,7 @@ def choose_mediator(session: Session, dispute: Dispute) -> Mediator:
     return best
 
 
-def assign(session: Session, out: Out, dispute: Dispute, mediator_id: str | None = None,
+def assign(session: Session, emit: Emit, dispute: Dispute, mediator_id: str | None = None,
            now: datetime | None = None) -> Mediator:
     """Assigns a mediator: the parties' choice when given, otherwise by type, area and load."""
     now = now or utcnow()
@@ -269,8 +247,8 @@ def assign(session: Session, out: Out, dispute: Dispute, mediator_id: str | None
     _end_assignments(session, dispute, now)
     session.add(Assignment(dispute_id=dispute.id, mediator_id=mediator.id, by_choice=by_choice, assigned_at=now))
     session.flush()
-    emit(out, dispute, ev.DisputeAssigned, now, mediator_ids=[mediator.id], committee_id=dispute.committee_id,
-         by_choice=by_choice, party_user_ids=party_user_ids(session, dispute.id))
+    publish(emit, dispute, ev.DisputeAssigned, now, mediator_ids=[mediator.id], committee_id=dispute.committee_id,
+            by_choice=by_choice, party_user_ids=party_user_ids(session, dispute.id))
     return mediator
 
 
@@ -280,7 +258,7 @@ def _end_assignments(session: Session, dispute: Dispute, now: datetime) -> None:
         a.active, a.ended_at = False, now
 
 
-def object_to(session: Session, out: Out, dispute: Dispute, party: Party, mediator_id: str,
+def object_to(session: Session, emit: Emit, dispute: Dispute, party: Party, mediator_id: str,
               reason: str | None) -> bool:
     """A party's 回避 request; an objected mediator already assigned is replaced. True if removed.
 
@@ -300,7 +278,7 @@ def object_to(session: Session, out: Out, dispute: Dispute, party: Party, mediat
     _end_assignments(session, dispute, utcnow())
     if dispute.status == "accepted":
         try:  # choose_mediator fails before assign changes anything
-            assign(session, out, dispute)
+            assign(session, emit, dispute)
         except ApiError as exc:
             if exc.code != "mediator.none_available":
                 raise
@@ -309,58 +287,28 @@ def object_to(session: Session, out: Out, dispute: Dispute, party: Party, mediat
 
 # ---- endings -------------------------------------------------------------------------------
 
-def withdraw(session: Session, out: Out, dispute: Dispute, now: datetime | None = None) -> None:
-    """撤回 by the applicant: the mediation ends; the parties keep every other route."""
+def is_applicant(session: Session, dispute: Dispute, user_id: str | None) -> bool:
+    return user_id is not None and any(p.role == "applicant" and p.user_id == user_id
+                                       for p in parties(session, dispute.id))
+
+
+def withdraw(session: Session, emit: Emit, dispute: Dispute, by: str | None, now: datetime | None = None) -> None:
+    """撤回 by the applicant (nobody else): the mediation ends; the parties keep every other route."""
+    if not is_applicant(session, dispute, by):
+        raise ApiError(403, "dispute.not_applicant")
     now = now or utcnow()
     require_open(dispute)
     dispute.status, dispute.closed_at, dispute.close_reason = "withdrawn", now, "申请人撤回调解申请"
-    dispute.routes = config.routes_for(dispute.dispute_type)
-    emit(out, dispute, ev.DisputeFailed, now, reason="withdrawn", routes=dispute.routes,
-         party_user_ids=party_user_ids(session, dispute.id))
+    dispute.routes = config.get().routes_for(dispute.dispute_type)
+    publish(emit, dispute, ev.DisputeFailed, now, reason="withdrawn", routes=dispute.routes,
+            party_user_ids=party_user_ids(session, dispute.id))
 
 
-def terminate(session: Session, out: Out, dispute: Dispute, reason: str, routes: list[str] | None) -> None:
+def terminate(session: Session, emit: Emit, dispute: Dispute, reason: str, routes: list[str] | None) -> None:
     """调解不成: terminated with the reason, and the parties told which routes are left to them."""
     require_open(dispute)
     now = utcnow()
     dispute.status, dispute.closed_at, dispute.close_reason = "failed", now, reason
-    dispute.routes = list(routes) if routes else config.routes_for(dispute.dispute_type)
-    emit(out, dispute, ev.DisputeFailed, now, reason="failed", routes=dispute.routes,
-         party_user_ids=party_user_ids(session, dispute.id))
-
-
-# ---- the clock -----------------------------------------------------------------------------
-
-def request_extension(session: Session, dispute: Dispute, days: int, reason: str, by: str) -> Extension:
-    require_accepted(dispute)
-    if days > config.settings()["max_extension_days"]:
-        raise ApiError(422, "validation.out_of_range", field="days")
-    if session.scalar(select(Extension.id).where(Extension.dispute_id == dispute.id, Extension.status == "pending")):
-        raise ApiError(409, "extension.pending")
-    ext = Extension(dispute_id=dispute.id, days=days, reason=reason, requested_by=by, status="pending")
-    session.add(ext)
-    session.flush()
-    return ext
-
-
-def record_extension_consent(session: Session, dispute: Dispute, ext: Extension, party: Party, consent: bool,
-                             by: str) -> None:
-    """Extended only when every party has consented; one refusal refuses it."""
-    require_accepted(dispute)
-    if ext.status != "pending":
-        raise ApiError(409, "extension.decided")
-    if session.scalar(select(ExtensionConsent.id).where(ExtensionConsent.extension_id == ext.id,
-                                                        ExtensionConsent.party_id == party.id)):
-        raise ApiError(409, "party.consent_recorded")
-    session.add(ExtensionConsent(extension_id=ext.id, party_id=party.id, consent=consent, recorded_by=by))
-    session.flush()
-    now = utcnow()
-    if not consent:
-        ext.status, ext.decided_at = "refused", now
-        return
-    agreed = set(session.scalars(select(ExtensionConsent.party_id).where(ExtensionConsent.extension_id == ext.id,
-                                                                         ExtensionConsent.consent.is_(True))))
-    if all(p.id in agreed for p in parties(session, dispute.id)):
-        ext.status, ext.decided_at = "granted", now
-        dispute.deadline = dispute.deadline + timedelta(days=ext.days)
-        dispute.overdue_emitted_at = None  # a new deadline may be missed again, and is reported again
+    dispute.routes = list(routes) if routes else config.get().routes_for(dispute.dispute_type)
+    publish(emit, dispute, ev.DisputeFailed, now, reason="failed", routes=dispute.routes,
+            party_user_ids=party_user_ids(session, dispute.id))

@@ -2,18 +2,17 @@
 
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from shared.config import local_zone
+from shared.masking import mask_address, mask_phone
+
 from . import agreement as agreements
 from . import config
-from .access import mask_address, mask_phone
 from .disputes import active_mediator_ids, parties
 from .models import Agreement, Committee, Dispute, Mediator
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @cache
@@ -25,7 +24,7 @@ def _env() -> Environment:
 def _date(value) -> str:
     if value is None:
         return ""
-    local = value.astimezone(CHINA)
+    local = value.astimezone(local_zone())
     return f"{local.year}年{local.month}月{local.day}日"
 
 
@@ -39,7 +38,7 @@ def render(session: Session, dispute: Dispute, agreement: Agreement, masked: boo
     mediators = [session.get(Mediator, m).name for m in active_mediator_ids(session, dispute.id)]
     return _env().get_template("agreement.html").render(
         dispute=dispute, agreement=agreement,
-        type_name=config.type_name(dispute.dispute_type),
+        type_name=config.get().type_name(dispute.dispute_type),
         parties=[{"role": p.role, "name": p.name, "phone": mask_phone(p.phone) if masked else p.phone,
                   "address": mask_address(p.address) if masked else p.address,
                   "representative_name": p.representative_name,

@@ -6,14 +6,15 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.errors import ApiError
 from shared.events import mediation as ev
+from shared.uow import Emit
 
 from . import config
-from .disputes import Out, active_mediator_ids, emit, parties, require_accepted
+from .disputes import active_mediator_ids, parties, publish, require_accepted
 from .models import Dispute, MediationSession, Mediator, Participant
 from .schemas import SessionCreate, SessionRecordIn
 
 
-def schedule(session: Session, out: Out, dispute: Dispute, body: SessionCreate, by: str) -> MediationSession:
+def schedule(session: Session, emit: Emit, dispute: Dispute, body: SessionCreate, by: str) -> MediationSession:
     require_accepted(dispute)
     if not body.place and not body.online_link:
         raise ApiError(422, "session.place_missing", field="place")
@@ -23,7 +24,7 @@ def schedule(session: Session, out: Out, dispute: Dispute, body: SessionCreate, 
                                                                           for p in people)):
         raise ApiError(409, "session.private_requested", field="privacy")
     if body.kind == "joint_meeting":
-        needed = {k for k in config.settings()["joint_meeting_roles"] if not k.startswith("_")}
+        needed = set(config.get().procedure.joint_meeting_roles)
         if not needed <= {i.role_code for i in body.invitees}:
             raise ApiError(422, "session.joint_meeting_incomplete", field="invitees")
     meeting = MediationSession(dispute_id=dispute.id, kind=body.kind, starts_at=body.starts_at, place=body.place,
@@ -41,15 +42,18 @@ def schedule(session: Session, out: Out, dispute: Dispute, body: SessionCreate, 
         session.add(Participant(session_id=meeting.id, kind="invitee", user_id=i.user_id, name=i.name,
                                 role_code=i.role_code))
     session.flush()
-    emit(out, dispute, ev.SessionScheduled, session_id=meeting.id, starts_at=meeting.starts_at,
-         online=bool(body.online_link and not body.place),
-         participant_user_ids=sorted({u for u in session.scalars(select(Participant.user_id).where(
-             Participant.session_id == meeting.id)) if u}))
+    publish(emit, dispute, ev.SessionScheduled, session_id=meeting.id, starts_at=meeting.starts_at,
+            online=bool(body.online_link and not body.place),
+            participant_user_ids=sorted({u for u in session.scalars(select(Participant.user_id).where(
+                Participant.session_id == meeting.id)) if u}))
     return meeting
 
 
-def record(session: Session, out: Out, dispute: Dispute, meeting: MediationSession, body: SessionRecordIn) -> None:
+def record(session: Session, emit: Emit, dispute: Dispute, meeting_id: str, body: SessionRecordIn) -> MediationSession:
     """Attendance and the record (笔录) of a session that took place."""
+    meeting = session.get(MediationSession, meeting_id)
+    if meeting is None or meeting.dispute_id != dispute.id:
+        raise ApiError(404, "session.not_found", field="session_id")
     require_accepted(dispute)
     if meeting.status == "held":
         raise ApiError(409, "session.already_held")
@@ -60,8 +64,14 @@ def record(session: Session, out: Out, dispute: Dispute, meeting: MediationSessi
     for pid, p in people.items():
         p.attended = pid in body.attended_participant_ids
     meeting.status, meeting.record, meeting.held_at = "held", body.record, utcnow()
-    emit(out, dispute, ev.SessionHeld, session_id=meeting.id,
-         attended_user_ids=sorted({p.user_id for p in people.values() if p.attended and p.user_id}))
+    publish(emit, dispute, ev.SessionHeld, session_id=meeting.id,
+            attended_user_ids=sorted({p.user_id for p in people.values() if p.attended and p.user_id}))
+    return meeting
+
+
+def of_dispute(session: Session, dispute_id: str) -> list[MediationSession]:
+    return list(session.scalars(select(MediationSession).where(MediationSession.dispute_id == dispute_id)
+                                .order_by(MediationSession.starts_at)))
 
 
 def participants(session: Session, meeting_id: str) -> list[Participant]:

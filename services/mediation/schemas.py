@@ -1,4 +1,4 @@
-"""Request and response bodies of the mediation API."""
+"""Request and response bodies of the mediation API: its contract, every field described (Chinese first)."""
 
 import re
 from datetime import datetime
@@ -9,7 +9,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from shared.errors import ApiError
 
-Route = Literal["诉讼", "仲裁", "行政处理", "信访"]
+from .config import Route
+
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -28,14 +29,14 @@ class Strict(BaseModel):
 
 
 class PartyIn(Strict):
-    role: Literal["applicant", "respondent"] = "respondent"
+    role: Literal["applicant", "respondent"] = Field("respondent", description="applicant 申请人；respondent 被申请人")
     user_id: str | None = Field(None, max_length=64, description="当事人的账号 id；没有账号时登记姓名和电话")
-    name: str = Field(..., min_length=1, max_length=60)
-    phone: str | None = Field(None, max_length=20)
-    id_number: str | None = Field(None, max_length=18)
-    address: str | None = Field(None, max_length=200)
+    name: str = Field(..., min_length=1, max_length=60, description="姓名 the party's name")
+    phone: str | None = Field(None, max_length=20, description="联系电话（手机或座机）phone, mobile or landline")
+    id_number: str | None = Field(None, max_length=18, description="居民身份证号码 resident ID number")
+    address: str | None = Field(None, max_length=200, description="住址 address")
     representative_name: str | None = Field(None, max_length=60, description="代理人或监护人")
-    representative_phone: str | None = Field(None, max_length=20)
+    representative_phone: str | None = Field(None, max_length=20, description="代理人或监护人的电话")
 
     @field_validator("phone", "representative_phone")
     @classmethod
@@ -59,12 +60,12 @@ class DisputeCreate(Strict):
     matter: str = Field(..., min_length=5, max_length=4000, description="纠纷事实")
     claims: str | None = Field(None, max_length=2000, description="当事人的请求")
     amount: Decimal | None = Field(None, ge=0, le=Decimal("1e11"), description="争议金额（元）")
-    people_involved: int = Field(2, ge=1, le=100000)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    people_involved: int = Field(2, ge=1, le=100000, description="涉及人数 people involved")
+    lat: float | None = Field(None, ge=-90, le=90, description="纠纷发生地纬度（WGS-84），用于确定社区调解委员会")
+    lon: float | None = Field(None, ge=-180, le=180, description="纠纷发生地经度（WGS-84）longitude")
     committee_id: str | None = Field(None, description="指定调解委员会；不填则按类型和辖区确定")
     requested_mediator_id: str | None = Field(None, description="当事人选择的调解员")
-    privacy: Literal["public", "private"] = "private"
+    privacy: Literal["public", "private"] = Field("private", description="调解是否公开 public or private sessions")
     parties: list[PartyIn] = Field(default_factory=list, max_length=50,
                                    description="当事人；居民本人申请时本人自动登记为申请人")
 
@@ -78,7 +79,7 @@ class DisputeCreate(Strict):
 
 class ConsentIn(Strict):
     consent: bool = Field(..., description="true 同意调解；false 明确拒绝调解")
-    reason: str | None = Field(None, max_length=500)
+    reason: str | None = Field(None, max_length=500, description="拒绝或终止的理由 the reason of a refusal")
     privacy_request: Literal["public", "private"] | None = Field(None, description="要求公开或不公开调解")
 
 
@@ -88,47 +89,50 @@ class AssignIn(Strict):
 
 class ObjectionIn(Strict):
     party_id: str | None = Field(None, description="由调解员代为登记时填写；当事人本人申请时不填")
-    mediator_id: str
-    reason: str | None = Field(None, max_length=500)
+    mediator_id: str = Field(..., description="申请回避的调解员 the mediator objected to")
+    reason: str | None = Field(None, max_length=500, description="回避理由 the reason")
 
 
 class InviteeIn(Strict):
-    name: str = Field(..., min_length=1, max_length=60)
+    name: str = Field(..., min_length=1, max_length=60, description="受邀人姓名 the invitee's name")
     role_code: str = Field(..., max_length=32, description="relative 亲属、neighbour 邻居、expert 专家；四位一体："
                            "residents_committee, property_company, owners_committee, police_office")
-    user_id: str | None = Field(None, max_length=64)
+    user_id: str | None = Field(None, max_length=64, description="受邀人的账号 id（有账号时会收到会议提醒）")
 
 
 class SessionCreate(Strict):
     starts_at: AwareDatetime = Field(..., description="开始时间，须带时区，如 2026-03-02T09:00:00+08:00")
-    place: str | None = Field(None, max_length=200)
-    online_link: str | None = Field(None, max_length=300, pattern=r"^https://")
-    kind: Literal["ordinary", "joint_meeting"] = "ordinary"
-    privacy: Literal["public", "private"] = "private"
-    invitees: list[InviteeIn] = Field(default_factory=list, max_length=30)
+    place: str | None = Field(None, max_length=200, description="调解地点；与线上会议链接至少填一项")
+    online_link: str | None = Field(None, max_length=300, pattern=r"^https://", description="线上会议链接（https）")
+    kind: Literal["ordinary", "joint_meeting"] = Field(
+        "ordinary", description="ordinary 普通调解会议；joint_meeting “四位一体”联席会议")
+    privacy: Literal["public", "private"] = Field("private", description="是否公开进行 public or private")
+    invitees: list[InviteeIn] = Field(default_factory=list, max_length=30,
+                                      description="邀请参加的其他人员 other invitees")
 
 
 class SessionRecordIn(Strict):
-    attended_participant_ids: list[int] = Field(default_factory=list)
+    attended_participant_ids: list[int] = Field(default_factory=list, description="出席人员（参会名单中的 id）")
     record: str = Field(..., min_length=5, max_length=20000, description="调解笔录")
 
 
 class RiskIn(Strict):
-    indicators: list[str] = Field(default_factory=list, max_length=20)
-    people_involved: int = Field(2, ge=1, le=100000)
-    note: str | None = Field(None, max_length=1000)
+    indicators: list[str] = Field(default_factory=list, max_length=20,
+                                  description="风险指标代码，见 GET /risk-indicators")
+    people_involved: int = Field(2, ge=1, le=100000, description="涉及人数 people involved")
+    note: str | None = Field(None, max_length=1000, description="评估说明 a note")
 
 
 class TermIn(Strict):
     party_id: str = Field(..., description="履行义务的当事人")
-    obligation: str = Field(..., min_length=2, max_length=1000)
+    obligation: str = Field(..., min_length=2, max_length=1000, description="履行内容 the obligation")
     due_at: AwareDatetime | None = Field(None, description="履行期限，须带时区")
-    amount: Decimal | None = Field(None, ge=0, le=Decimal("1e11"))
+    amount: Decimal | None = Field(None, ge=0, le=Decimal("1e11"), description="金额（元）amount in yuan")
 
 
 class AgreementIn(Strict):
     facts: str = Field(..., min_length=5, max_length=4000, description="纠纷主要事实、争议事项")
-    terms: list[TermIn] = Field(..., max_length=50)
+    terms: list[TermIn] = Field(..., max_length=50, description="协议条款（至少一项）the terms, at least one")
 
 
 class ConfirmIn(Strict):
@@ -141,61 +145,63 @@ class TerminateIn(Strict):
 
 
 class ExtensionIn(Strict):
-    days: int = Field(..., ge=1, le=365)
-    reason: str = Field(..., min_length=2, max_length=500)
+    days: int = Field(..., ge=1, le=365, description="延长天数（不超过配置的上限）days to extend by")
+    reason: str = Field(..., min_length=2, max_length=500, description="延期理由 the reason")
 
 
 class ExtensionConsentIn(Strict):
-    consent: bool
+    consent: bool = Field(..., description="true 同意延期；false 不同意")
     party_id: str | None = Field(None, description="调解员代为登记当事人意见时填写")
 
 
 class FollowupIn(Strict):
-    result: Literal["performed", "partly", "not_performed"]
-    note: str | None = Field(None, max_length=2000)
+    result: Literal["performed", "partly", "not_performed"] = Field(
+        ..., description="performed 已履行；partly 部分履行；not_performed 未履行")
+    note: str | None = Field(None, max_length=2000, description="回访记录 a note")
 
 
 class PartyView(BaseModel):
-    id: str
-    role: str
-    user_id: str | None
-    name: str
-    phone: str | None
-    id_number: str | None
-    address: str | None
-    representative_name: str | None
-    representative_phone: str | None
-    consent: str
-    consent_at: datetime | None
-    privacy_request: str | None
+    id: str = Field(..., description="当事人 id")
+    role: str = Field(..., description="applicant 申请人；respondent 被申请人")
+    user_id: str | None = Field(..., description="当事人的账号 id（没有账号时为空）")
+    name: str = Field(..., description="姓名")
+    phone: str | None = Field(..., description="联系电话；调解员以外的读者看到的是遮蔽后的号码")
+    id_number: str | None = Field(..., description="身份证号码（调解员以外遮蔽）")
+    address: str | None = Field(..., description="住址（调解员以外遮蔽）")
+    representative_name: str | None = Field(..., description="代理人或监护人")
+    representative_phone: str | None = Field(..., description="代理人或监护人的电话（调解员以外遮蔽）")
+    consent: str = Field(..., description="pending 待表态；given 同意调解；refused 拒绝调解")
+    consent_at: datetime | None = Field(..., description="表态时间")
+    privacy_request: str | None = Field(..., description="当事人要求公开（public）或不公开（private）调解")
 
 
 class DisputeSummary(BaseModel):
-    id: str
-    dispute_no: str
-    dispute_type: str
-    type_name: str
-    status: str
-    status_label: str
-    source: str
-    committee_id: str | None
-    risk_level: str
-    applied_at: datetime
-    deadline: datetime | None
-    closed_at: datetime | None
+    id: str = Field(..., description="调解案件 id")
+    dispute_no: str = Field(..., description="调解案件编号，如 TJ-20260302-3FA9C1")
+    dispute_type: str = Field(..., description="纠纷类型代码")
+    type_name: str = Field(..., description="纠纷类型名称")
+    status: str = Field(..., description="applied 已申请；accepted 调解中；refused 不予受理；succeeded 调解成功；"
+                        "failed 调解终止；withdrawn 已撤回")
+    status_label: str = Field(..., description="状态的中文说明")
+    source: str = Field(..., description="intake 诉求转入；application 当事人申请；committee 主动调解")
+    committee_id: str | None = Field(..., description="受理的调解委员会")
+    risk_level: str = Field(..., description="风险等级：低、中、高、极高")
+    applied_at: datetime = Field(..., description="申请时间")
+    deadline: datetime | None = Field(..., description="调解期限（受理后）")
+    closed_at: datetime | None = Field(..., description="结束时间")
 
 
 class DisputeView(DisputeSummary):
-    case_id: str | None
-    matter: str
-    claims: str | None
-    amount: Decimal | None
-    people_involved: int
-    privacy: str
-    committee_name: str | None
-    mediators: list[dict]
-    parties: list[PartyView]
-    routes: list[str]
-    close_reason: str | None
-    extensions: list[dict]
+    case_id: str | None = Field(..., description="来源诉求 id（由诉求转入时）the intake case")
+    matter: str = Field(..., description="纠纷事实")
+    claims: str | None = Field(..., description="当事人的请求")
+    amount: Decimal | None = Field(..., description="争议金额（元）")
+    people_involved: int = Field(..., description="涉及人数")
+    privacy: str = Field(..., description="调解是否公开：public / private")
+    committee_name: str | None = Field(..., description="调解委员会名称")
+    mediators: list[dict] = Field(..., description="本案调解员：id、姓名、类别、是否当事人选定")
+    parties: list[PartyView] = Field(..., description="当事人")
+    routes: list[str] = Field(..., description="调解不成或未受理时告知的其他途径")
+    close_reason: str | None = Field(..., description="结束原因")
+    extensions: list[dict] = Field(..., description="延期申请及各方当事人的意见")
     viewer_capacity: str = Field(..., description="party 当事人 / mediator 调解员 / supervisor 委员会主任")

@@ -22,24 +22,25 @@ def committee_id(code: str) -> str:
 
 
 def seed(rt: ServiceRuntime) -> None:
-    data = config.committees_data()
+    cfg = config.get()
+    directory = cfg.committees
     features = json.loads((rt.settings.demo_dir / "org.geojson").read_text(encoding="utf-8"))["features"]
     areas = {f["properties"]["code"]: f.get("geometry") for f in features}
     with rt.uow() as session:
         if session.scalar(select(Committee.id).limit(1)):
             return
-        for c in data["community"]:
-            geometry = areas.get(c["community_code"])
-            session.add(Committee(id=committee_id(c["code"]), code=c["code"], name=c["name"], kind="community",
-                                  community_code=c["community_code"], street_code=data["street_code"],
+        for c in directory.community:
+            geometry = areas.get(c.community_code)
+            session.add(Committee(id=committee_id(c.code), code=c.code, name=c.name, kind="community",
+                                  community_code=c.community_code, street_code=directory.street_code,
                                   area_geojson=json.dumps(geometry) if geometry else None,
-                                  supervisor_id=c.get("supervisor_id"), types=[]))
-        for c in data["specialised"]:
-            session.add(Committee(id=committee_id(c["code"]), code=c["code"], name=c["name"], kind="specialised",
-                                  specialty=c["specialty"], types=c.get("types", []), street_code=data["street_code"],
-                                  supervisor_id=c.get("supervisor_id")))
+                                  supervisor_id=c.supervisor_id, types=[]))
+        for c in directory.specialised:
+            session.add(Committee(id=committee_id(c.code), code=c.code, name=c.name, kind="specialised",
+                                  specialty=c.specialty, types=list(c.types), street_code=directory.street_code,
+                                  supervisor_id=c.supervisor_id))
         session.flush()
-        for m in config.mediators_data():
-            session.add(Mediator(id=m["id"], name=m["name"], kind=m["kind"], committee_id=committee_id(m["committee"]),
-                                 expertise=m.get("expertise", []), area_code=m.get("area_code"),
-                                 max_load=m.get("max_load", 10), active=m.get("active", True)))
+        for m in cfg.mediators:
+            session.add(Mediator(id=m.id, name=m.name, kind=m.kind, committee_id=committee_id(m.committee),
+                                 expertise=list(m.expertise), area_code=m.area_code, max_load=m.max_load,
+                                 active=m.active))

@@ -1,6 +1,6 @@
 from shared.service import ServiceSpec
 
-from . import api, clock, handlers, models, seed
+from . import api, clock, config, handlers, models, seed
 
 SPEC = ServiceSpec(
     name="mediation",
@@ -12,6 +12,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     router=api.router,
     handlers=handlers.handlers,
+    config=config.get,
     seed=seed.seed,
     background=clock.background,
 )

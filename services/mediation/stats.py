@@ -72,12 +72,12 @@ def compute(session: Session, date_from: datetime | None = None, date_to: dateti
         _add(by_committee[d.committee_id], d)
         if d.id in holder:
             _add(by_mediator[holder[d.id]], d)
-    types = config.dispute_types()
+    cfg = config.get()
     committees = {c.id: c.name for c in session.scalars(select(Committee))}
     mediators = {m.id: m.name for m in session.scalars(select(Mediator))}
     return {
         "from": date_from, "to": date_to, "total": _finish(total),
-        "by_type": [{"code": k, "name": types.get(k, {}).get("name", k), **_finish(v)}
+        "by_type": [{"code": k, "name": cfg.type_name(k), **_finish(v)}
                     for k, v in sorted(by_type.items())],
         "by_committee": [{"committee_id": k, "name": committees.get(k, ""), **_finish(v)}
                          for k, v in sorted(by_committee.items(), key=lambda kv: kv[0] or "")],

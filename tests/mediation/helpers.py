@@ -1,5 +1,9 @@
 """Walks a dispute through the API the way a resident and a committee would."""
 
+from sqlalchemy import select
+
+from services.mediation.models import AuditLog
+
 from .conftest import auth
 
 RESIDENT = "u-resident-1"
@@ -26,6 +30,10 @@ def respondent_of(dispute: dict) -> dict:
     return next(p for p in dispute["parties"] if p["role"] == "respondent")
 
 
+def applicant_of(dispute: dict) -> dict:
+    return next(p for p in dispute["parties"] if p["role"] == "applicant")
+
+
 def head(rt, dispute: dict) -> dict:
     """The committee head's headers (data/committees.json: community chairs; u-supervisor-1 for the others)."""
     if dispute["committee_name"].endswith("社区人民调解委员会"):
@@ -43,3 +51,11 @@ def accepted(client, rt, **kw) -> dict:
     r = client.post(f"/mediation/v1/disputes/{d['id']}/accept", headers=chair)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def audit_rows(rt, dispute_id: str | None, action: str) -> list[tuple]:
+    """(user, allowed, capacity) of each audited read of `action`, in order."""
+    with rt.uow() as s:
+        return [(r.user_id, r.allowed, r.capacity) for r in s.scalars(
+            select(AuditLog).where(AuditLog.dispute_id == dispute_id, AuditLog.action == action)
+            .order_by(AuditLog.id))]

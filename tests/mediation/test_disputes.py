@@ -46,7 +46,7 @@ def test_acceptance_needs_a_respondent_and_every_consent_then_starts_the_clock_a
     acc = evs[1]["data"]
     from datetime import datetime
     days = (datetime.fromisoformat(acc["deadline"]) - datetime.fromisoformat(acc["at"])).days
-    assert days == 30  # one month by default (data/settings.json)
+    assert days == 30  # one month by default (data/procedure.json)
 
 
 def test_automatic_assignment_goes_by_type_area_and_load(client, rt):
@@ -106,3 +106,43 @@ def test_bad_input_gets_a_stable_code_and_changes_nothing(client, rt):
     assert r.status_code == 403 and r.json()["error"]["code"] == "dispute.forbidden_source"
     assert events(rt) == []
     assert client.get(BASE, headers=auth(rt, RESIDENT, "resident")).json() == []
+
+
+def test_a_party_refusing_after_acceptance_ends_the_mediation(client, rt):
+    d = accepted(client, rt, respondent_user=RESIDENT_2, requested_mediator_id=MEDIATOR)
+    r = client.post(f"{BASE}/{d['id']}/consent", json={"consent": False, "reason": "不想再调解了，准备起诉"},
+                    headers=auth(rt, RESIDENT_2, "resident"))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "failed" and r.json()["routes"]
+    failed = events(rt, "mediation.case.failed")
+    assert len(failed) == 1 and failed[0]["data"]["reason"] == "failed"
+    # A party who consented and changes their mind before acceptance refuses it as well.
+    d2 = apply(client, rt, respondent_user=RESIDENT_2)
+    client.post(f"{BASE}/{d2['id']}/consent", json={"consent": True}, headers=auth(rt, RESIDENT_2, "resident"))
+    r = client.post(f"{BASE}/{d2['id']}/consent", json={"consent": False}, headers=auth(rt, RESIDENT_2, "resident"))
+    assert r.status_code == 200 and r.json()["status"] == "refused"
+    assert client.post(f"{BASE}/{d2['id']}/accept", headers=auth(rt, CHAIR)).status_code == 409
+
+
+def test_an_objection_before_acceptance_to_the_requested_mediator_does_not_block_acceptance(client, rt):
+    d = apply(client, rt, respondent_user=RESIDENT_2, requested_mediator_id=MEDIATOR)
+    r = client.post(f"{BASE}/{d['id']}/objections", json={"mediator_id": MEDIATOR, "reason": "与申请人是朋友"},
+                    headers=auth(rt, RESIDENT_2, "resident"))
+    assert r.status_code == 200, r.text
+    client.post(f"{BASE}/{d['id']}/consent", json={"consent": True}, headers=auth(rt, RESIDENT_2, "resident"))
+    r = client.post(f"{BASE}/{d['id']}/accept", headers=auth(rt, CHAIR))
+    assert r.status_code == 200, r.text
+    assert r.json()["mediators"] and MEDIATOR not in [m["id"] for m in r.json()["mediators"]]
+
+
+def test_an_objection_is_kept_even_when_nobody_can_replace_the_mediator(client, rt):
+    d = accepted(client, rt, dispute_type="labour", respondent_user=RESIDENT_2)
+    only = d["mediators"][0]["id"]  # the labour committee has a single mediator
+    r = client.post(f"{BASE}/{d['id']}/objections", json={"mediator_id": only, "reason": "曾代理对方"},
+                    headers=auth(rt, RESIDENT_2, "resident"))
+    assert r.status_code == 200, r.text
+    assert r.json()["replaced"] and r.json()["mediator_ids"] == []
+    assert client.get(f"{BASE}/{d['id']}", headers=auth(rt, only)).status_code == 404
+    r = client.post(f"{BASE}/{d['id']}/assign", json={"mediator_id": only}, headers=auth(rt, "u-supervisor-1",
+                                                                                          "supervisor"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "mediator.objected"

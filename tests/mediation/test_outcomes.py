@@ -1,17 +1,16 @@
-"""Sessions, the agreement with every party's confirmation and its document, risk, the clock and follow-ups."""
+"""Sessions, the extension of the clock, risk, the scanner's clocks and follow-ups."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from services.mediation import clock
+from services.mediation.models import Dispute
 
 from .conftest import auth, events
 from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of
 
 BASE = "/mediation/v1/disputes"
-
-
-def _applicant(d):
-    return next(p for p in d["parties"] if p["role"] == "applicant")
 
 
 def test_an_extension_needs_every_partys_consent(client, rt):
@@ -37,50 +36,6 @@ def test_an_extension_needs_every_partys_consent(client, rt):
     r = client.post(f"{BASE}/{d['id']}/extensions/{ext2['id']}/consents", json={"consent": True},
                     headers=auth(rt, RESIDENT, "resident"))
     assert r.status_code == 409 and r.json()["error"]["code"] == "extension.decided"
-
-
-def test_an_agreement_needs_every_partys_confirmation_and_makes_a_document(client, rt):
-    d = accepted(client, rt, requested_mediator_id=MEDIATOR)  # the respondent has no account
-    mediator = auth(rt, MEDIATOR)
-    due = (datetime.now(UTC) + timedelta(days=10)).isoformat()
-    body = {"facts": "被申请人装修期间夜间施工，噪声影响申请人休息。",
-            "terms": [{"party_id": respondent_of(d)["id"], "obligation": "每日22时至次日8时不进行装修作业",
-                       "due_at": due},
-                      {"party_id": respondent_of(d)["id"], "obligation": "向申请人赔偿误工损失", "amount": "800.00",
-                       "due_at": due},
-                      {"party_id": _applicant(d)["id"], "obligation": "收到赔偿后不再就此事主张权利"}]}
-    r = client.put(f"{BASE}/{d['id']}/agreement", json=body, headers=mediator)
-    assert r.status_code == 200, r.text
-    r = client.post(f"{BASE}/{d['id']}/agreement/confirmations", json={}, headers=auth(rt, RESIDENT, "resident"))
-    assert r.json()["status"] == "draft" and r.json()["confirmed_party_ids"] == [_applicant(d)["id"]]
-    assert events(rt, "mediation.agreement.signed") == []
-    assert client.get(f"{BASE}/{d['id']}", headers=mediator).json()["status"] == "accepted"
-    # A rewrite of the draft needs everybody to confirm again.
-    client.put(f"{BASE}/{d['id']}/agreement", json=body, headers=mediator)
-    r = client.post(f"{BASE}/{d['id']}/agreement/confirmations", json={"party_id": respondent_of(d)["id"]},
-                    headers=mediator)  # signed on paper in front of the mediator
-    assert r.json()["status"] == "draft"
-    r = client.post(f"{BASE}/{d['id']}/agreement/confirmations", json={}, headers=auth(rt, RESIDENT, "resident"))
-    assert r.json()["status"] == "signed"
-    kinds = [e["type"] for e in events(rt)]
-    assert kinds[-2:] == ["mediation.agreement.signed", "mediation.case.succeeded"]
-    signed = events(rt, "mediation.agreement.signed")[0]["data"]
-    assert (datetime.fromisoformat(signed["court_confirmation_deadline"])
-            - datetime.fromisoformat(signed["at"])).days == 30
-    assert client.get(f"{BASE}/{d['id']}", headers=mediator).json()["status"] == "succeeded"
-    r = client.put(f"{BASE}/{d['id']}/agreement", json=body, headers=mediator)
-    assert r.status_code == 409
-
-    doc = client.get(f"{BASE}/{d['id']}/agreement/document", headers=mediator)
-    assert doc.status_code == 200 and doc.headers["content-type"].startswith("text/html")
-    html = doc.text
-    for text in ("人民调解协议书", d["dispute_no"], "刘淑芬", "王建华", "每日22时至次日8时不进行装修作业", "800.00",
-                 "三十日内", "司法确认", "玉林北路社区人民调解委员会", "梁德明", "当面签字", "线上确认", "13900001111"):
-        assert text in html, text
-    party_copy = client.get(f"{BASE}/{d['id']}/agreement/document", headers=auth(rt, RESIDENT, "resident")).text
-    assert "13900001111" not in party_copy and "139****1111" in party_copy
-    follow = client.get(f"{BASE}/{d['id']}/followups", headers=mediator).json()
-    assert sorted(f["kind"] for f in follow) == ["court_confirmation", "performance", "performance"]
 
 
 def test_sessions_follow_the_parties_wishes_and_the_joint_meeting_needs_all_four(client, rt):
@@ -194,3 +149,30 @@ def test_participants_are_reminded_once_before_a_session(client, rt):
     assert clock.scan(rt, now=starts - timedelta(hours=2)) == 0  # once only
     reminder = events(rt, "mediation.session.reminder")[-1]["data"]
     assert reminder["session_id"] == r.json()["id"] and RESIDENT in reminder["participant_user_ids"]
+
+
+def test_a_session_time_without_a_time_zone_gets_a_4xx_not_a_500(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    r = client.post(f"{BASE}/{d['id']}/sessions", json={"starts_at": "2030-01-01T09:00:00", "place": "调解室"},
+                    headers=auth(rt, MEDIATOR))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == "starts_at", r.text
+
+
+def test_the_scanner_thread_fires_what_is_due_and_stops_when_told(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    with rt.uow() as session:  # a month later
+        session.get(Dispute, d["id"]).deadline = datetime.now(UTC) - timedelta(minutes=1)
+    stop = threading.Event()
+    scanner = threading.Thread(target=clock.background, args=(rt, stop))
+    scanner.start()
+    try:
+        for _ in range(100):
+            if events(rt, "mediation.case.overdue"):
+                break
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        scanner.join(5)
+    assert not scanner.is_alive()
+    assert [e["data"]["dispute_id"] for e in events(rt, "mediation.case.overdue")] == [d["id"]]

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from services.mediation.models import AuditLog
 
 from .conftest import auth
-from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, STRANGER, accepted, respondent_of
+from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, STRANGER, accepted, audit_rows, respondent_of
 
 BASE = "/mediation/v1/disputes"
 
@@ -60,3 +60,28 @@ def test_a_party_cannot_act_for_another_party(client, rt):
     assert r.status_code == 403 and r.json()["error"]["code"] == "dispute.not_party"
     r = client.post(f"{BASE}/{d['id']}/terminate", json={"reason": "不想调了"}, headers=auth(rt, RESIDENT, "resident"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "dispute.not_mediator"
+
+
+def test_a_read_that_passes_the_check_and_then_fails_is_still_audited(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    r = client.get(f"{BASE}/{d['id']}/agreement", headers=auth(rt, RESIDENT, "resident"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "agreement.not_found"
+    assert audit_rows(rt, d["id"], "read.agreement") == [(RESIDENT, True, "party")]
+    r = client.get(f"{BASE}/{d['id']}/risk", headers=auth(rt, RESIDENT, "resident"))
+    assert r.status_code == 403
+    assert audit_rows(rt, d["id"], "read.risk") == [(RESIDENT, True, "party")]
+
+
+def test_the_audit_log_is_paged(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    for _ in range(3):
+        client.get(f"{BASE}/{d['id']}", headers=auth(rt, RESIDENT, "resident"))
+    page = client.get(f"{BASE}/{d['id']}/audit", params={"limit": 2}, headers=auth(rt, CHAIR)).json()
+    assert len(page) == 2
+
+
+def test_the_committee_head_terminating_sees_contact_details_masked(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    r = client.post(f"{BASE}/{d['id']}/terminate", json={"reason": "双方分歧过大"}, headers=auth(rt, CHAIR))
+    assert r.status_code == 200 and r.json()["viewer_capacity"] == "supervisor"
+    assert respondent_of(r.json())["phone"] == "139****1111"

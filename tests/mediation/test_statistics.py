@@ -7,6 +7,7 @@ from services.mediation.models import Assignment, Dispute
 from services.mediation.seed import committee_id
 
 from .conftest import auth
+from .helpers import MEDIATOR, RESIDENT, audit_rows
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NORTH, WY = committee_id("TJW-510107001001"), committee_id("TJW-WY")
@@ -69,3 +70,32 @@ def test_statistics_endpoint_scopes_and_permissions(client, rt):
     period = client.get("/mediation/v1/statistics", params={"from": "2026-04-01T00:00:00Z"},
                         headers=auth(rt, "u-supervisor-1", "supervisor")).json()
     assert period["total"]["applied"] == 1
+
+
+def test_a_dispute_terminated_before_acceptance_does_not_count_against_the_resolution_rate(rt):
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    north = committee_id("TJW-510107001001")
+    with rt.uow() as s:
+        for n, status, accepted_days, closed_days in [(1, "succeeded", 1, 11), (2, "failed", 1, 5),
+                                                      (3, "failed", None, 2)]:  # never mediated
+            s.add(Dispute(id=f"d{n}", dispute_no=f"TJ-T-{n}", source="application", dispute_type="neighbour",
+                          status=status, committee_id=north, matter="测试纠纷事实", applied_at=t0, seq=0,
+                          accepted_at=t0 + timedelta(days=accepted_days) if accepted_days is not None else None,
+                          closed_at=t0 + timedelta(days=closed_days)))
+    with rt.uow() as s:
+        total = stats.compute(s)["total"]
+    assert (total["accepted"], total["succeeded"], total["failed"]) == (2, 1, 2)
+    assert total["resolution_rate"] == 0.5  # 1 of the 2 mediated, not 1 of 3
+    assert total["average_days"] == 7.0
+
+
+def test_statistics_reads_are_audited_and_a_refused_one_too(client, rt):
+    assert client.get("/mediation/v1/statistics", headers=auth(rt, RESIDENT, "resident")).status_code == 403
+    assert client.get("/mediation/v1/statistics", headers=auth(rt, MEDIATOR)).status_code == 200
+    assert audit_rows(rt, None, "read.statistics") == [(RESIDENT, False, None), (MEDIATOR, True, None)]
+
+
+def test_a_period_without_a_time_zone_gets_a_4xx_not_a_500(client, rt):
+    r = client.get("/mediation/v1/statistics", params={"from": "2026-04-01T00:00:00"},
+                   headers=auth(rt, "u-supervisor-1", "supervisor"))
+    assert r.status_code == 422, r.text
