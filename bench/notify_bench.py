@@ -128,7 +128,7 @@ def run() -> dict:
 
             # the bound: the same signed SendBatchSms calls from the same number of threads, no database
             client = httpx.Client(limits=httpx.Limits(max_connections=8, max_keepalive_connections=8))
-            adapter = AliyunSms(cfg.sms, rt.cache["notify.catalogue"], client)
+            adapter = AliyunSms(cfg.sms, cfg.catalogue, client)
             params = {"case_no": "2026-11-000001"}
             batches = [[(f"139{j:08d}", params) for j in range(i, min(i + 100, N))] for i in range(0, N, 100)]
 

@@ -1,20 +1,34 @@
-"""Channel endpoints and sending policy, as data (data/channels.json) with secrets from the environment.
+"""Notify's configuration, as data in data/: channel endpoints and sending policy (channels.json,
+secrets from the environment), who hears about each event (rules.json) and the message templates
+(templates.json, checked by templates.Catalogue).
 
-CG_NOTIFY_CONFIG may name another JSON file (same shape) for a deployment; tests build a config
-with `load_config(overrides=...)` pointing the channels at servers on loopback.
+`get()` reads it once per process; SPEC.config calls it when a runtime is built, so a broken file
+(or a template breaking a rule) stops start-up. A deployment points CG_NOTIFY_DATA_DIR at its own
+copies (CG_NOTIFY_CONFIG may still name channels.json alone). Tests and the bench put a config of
+their own, built with `load_config(overrides=...)`, in rt.cache[CACHE_KEY]: `config_of(rt)` prefers it.
 """
 
 import copy
-import json
 import os
+import re
+from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
+from shared import config as shared_config
 from shared.runtime import ServiceRuntime
+
+from .templates import Catalogue, TemplateError
 
 DATA = Path(__file__).resolve().parent / "data"
 CACHE_KEY = "notify.config"
+ExternalChannel = Literal["sms", "wechat", "push", "email"]
+
+
+def data_dir() -> Path:
+    return shared_config.data_dir("notify", DATA)
 
 
 class SmsConfig(BaseModel):
@@ -57,6 +71,8 @@ class EmailConfig(BaseModel):
 class WebhookConfig(BaseModel):
     enabled: bool = True
     timeout_seconds: float = 5
+    # Subscriptions must be https; the tests' receiver on loopback speaks plain http.
+    allow_http: bool = False
 
 
 class Policy(BaseModel):
@@ -66,9 +82,41 @@ class Policy(BaseModel):
     workers: int = 8
     http_timeout_seconds: float = 10
     poll_seconds: float = 1.0
-    digest_hour: int = 8
-    timezone: str = "Asia/Shanghai"
+    digest_hour: int = Field(8, ge=0, le=23)  # local time (shared.config.local_zone)
     allowed_link_prefixes: list[str] = []
+
+
+AUDIENCE = re.compile(r"((supervisor_of|staff_of):)?[a-z_]+")
+
+
+class Rule(BaseModel):
+    """One kind of person told about one event type."""
+
+    to: str  # a payload field holding a user id or ids; supervisor_of:FIELD or staff_of:FIELD a unit's
+    template: str
+    when: dict[str, Any] = {}  # payload fields that must have these values
+    vars: dict[str, str] = {}  # template variable → the payload field it is taken from
+
+    @field_validator("to")
+    @classmethod
+    def _audience(cls, value: str) -> str:
+        if not AUDIENCE.fullmatch(value):
+            raise ValueError("to: FIELD, supervisor_of:FIELD or staff_of:FIELD")
+        return value
+
+
+class DefaultChannels(BaseModel):
+    resident: list[ExternalChannel]
+    staff: list[ExternalChannel]
+
+
+class Rules(BaseModel):
+    supervisor_roles: list[str]
+    default_channels: DefaultChannels
+    events: dict[str, list[Rule]]
+
+    def channels_for(self, role: str) -> list[str]:
+        return list(self.default_channels.resident if role == "resident" else self.default_channels.staff)
 
 
 class Config(BaseModel):
@@ -78,6 +126,13 @@ class Config(BaseModel):
     email: EmailConfig
     webhook: WebhookConfig
     policy: Policy
+    rules: Rules
+    # Checked against this config's SMS signature and allowed links, so built with it.
+    _catalogue: Catalogue = PrivateAttr()
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self._catalogue
 
     def enabled(self, channel: str) -> bool:
         if channel == "inbox":
@@ -96,25 +151,39 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def load_config(path: Path | None = None, overrides: dict | None = None) -> Config:
-    path = path or Path(os.environ.get("CG_NOTIFY_CONFIG") or DATA / "channels.json")
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    for section in raw.values():
+def _read(path: Path) -> dict:
+    raw = shared_config.read_json(path)
+    return {k: v for k, v in raw.items() if not k.startswith("_")}
+
+
+def load_config(data: Path | None = None, overrides: dict | None = None) -> Config:
+    data = data or data_dir()
+    channels = _read(Path(os.environ.get("CG_NOTIFY_CONFIG") or data / "channels.json"))
+    for section in channels.values():
         if isinstance(section, dict):
             for key in [k for k in section if k.endswith("_env")]:
                 section[key[:-4]] = os.environ.get(section.pop(key)) or None
-    raw = _merge({k: v for k, v in raw.items() if not k.startswith("_")}, overrides or {})
-    config = Config.model_validate(raw)
+    config = Config.model_validate(_merge({**channels, "rules": _read(data / "rules.json")}, overrides or {}))
     # A channel without its credentials cannot send: it is off, whatever the file says.
     for channel, keys in REQUIRED.items():
         section = getattr(config, channel)
         if section.enabled and not all(getattr(section, k) for k in keys):
             section.enabled = False
+    catalogue = Catalogue(shared_config.read_json(data / "templates.json"),
+                          config.sms.sign_name, config.policy.allowed_link_prefixes)
+    unknown = {r.template for rules in config.rules.events.values() for r in rules} - set(catalogue.templates)
+    if unknown:
+        raise TemplateError(f"rules.json names templates that do not exist: {sorted(unknown)}")
+    config._catalogue = catalogue
     return config
 
 
+@cache
+def get() -> Config:
+    """The deployment's configuration, read and checked once per process."""
+    return load_config()
+
+
 def config_of(rt: ServiceRuntime) -> Config:
-    """The service's config, loaded once per runtime (tests may place their own in rt.cache first)."""
-    if CACHE_KEY not in rt.cache:
-        rt.cache[CACHE_KEY] = load_config()
-    return rt.cache[CACHE_KEY]
+    """The configuration a runtime works with: its own if one was placed in rt.cache, else the deployment's."""
+    return rt.cache.get(CACHE_KEY) or get()

@@ -1,53 +1,38 @@
 """The recipient directory: who a user id is on each channel, and who supervises a unit.
 
-Seeded from the demo users (deploy/demo/users.json) and the demo organisation; contact details
-are notify's own data, changed by their owners through the API.
+Contact details are notify's own data, changed by their owners through the API.
 """
 
 import json
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.auth import User
+from shared.config import local_zone
 from shared.db import utcnow
 from shared.ids import unit_id
-from shared.runtime import ServiceRuntime
 
+from .config import Rules
 from .models import Recipient, Unit
 
-DATA = Path(__file__).resolve().parent / "data"
+
+def new_recipient(rules: Rules, user_id: str, role: str, unit_code: str | None, phone: str | None = None) -> Recipient:
+    """Someone with the default preferences: their role's channels, quiet 22:00–07:00 in the
+    deployment's time zone, at most 10 SMS of one template a day."""
+    return Recipient(user_id=user_id, role=role, unit_id=unit_id(unit_code) if unit_code else None, phone=phone,
+                     lang="zh", channels=json.dumps(rules.channels_for(role)), opt_outs="[]", quiet_start="22:00",
+                     quiet_end="07:00", timezone=local_zone().key, sms_daily_limit=10, updated_at=utcnow())
 
 
-@lru_cache(maxsize=1)
-def rules() -> dict:
-    return json.loads((DATA / "rules.json").read_text(encoding="utf-8"))
-
-
-def default_channels(role: str) -> list[str]:
-    defaults = rules()["default_channels"]
-    return list(defaults["resident" if role == "resident" else "staff"])
-
-
-def seed(rt: ServiceRuntime) -> None:
-    demo = rt.settings.demo_dir
-    features = json.loads((demo / "org.geojson").read_text(encoding="utf-8"))["features"]
-    users = json.loads((demo / "users.json").read_text(encoding="utf-8"))
-    with rt.uow() as session:
-        if session.scalar(select(Recipient.user_id).limit(1)):
-            return
-        for f in features:
-            p = f["properties"]
-            session.add(Unit(id=unit_id(p["code"]), code=p["code"], name=p["name"],
-                             parent_id=unit_id(p["parent_code"]) if p["parent_code"] else None))
-        for u in users:
-            session.add(Recipient(
-                user_id=u["id"], role=u["role"], unit_id=unit_id(u["unit_code"]) if u.get("unit_code") else None,
-                phone=u.get("phone"), lang="zh", channels=json.dumps(default_channels(u["role"])),
-                opt_outs="[]", quiet_start="22:00", quiet_end="07:00", timezone="Asia/Shanghai",
-                sms_daily_limit=10, updated_at=utcnow(),
-            ))
+def recipient_for(session: Session, rules: Rules, user: User) -> Recipient:
+    """The user's directory entry; a user the directory has not seen (signed up after the seed)
+    starts from the defaults."""
+    who = session.get(Recipient, user.id)
+    if who is None:
+        who = new_recipient(rules, user.id, user.role, user.unit_code)
+        session.add(who)
+    return who
 
 
 def staff_of(session: Session, unit_ids: list[str]) -> list[str]:
@@ -58,15 +43,14 @@ def staff_of(session: Session, unit_ids: list[str]) -> list[str]:
     return sorted(rows)
 
 
-def supervisors_of(session: Session, unit: str | None) -> list[str]:
+def supervisors_of(session: Session, rules: Rules, unit: str | None) -> list[str]:
     """The staff with a supervising role in the nearest unit above `unit` that has any."""
-    roles = rules()["supervisor_roles"]
     seen = set()
     current = session.get(Unit, unit) if unit else None
     while current is not None and current.parent_id and current.parent_id not in seen:
         seen.add(current.parent_id)
         found = session.scalars(select(Recipient.user_id).where(
-            Recipient.unit_id == current.parent_id, Recipient.role.in_(roles))).all()
+            Recipient.unit_id == current.parent_id, Recipient.role.in_(rules.supervisor_roles))).all()
         if found:
             return sorted(found)
         current = session.get(Unit, current.parent_id)

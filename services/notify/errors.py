@@ -15,5 +15,4 @@ register_messages({
     "notify.bad_pattern": ("事件类型格式不正确", "Not a valid event type pattern"),
     "notify.bad_signature": ("回调签名校验失败", "The callback signature does not verify"),
     "notify.not_dead": ("该消息不在死信队列中", "The message is not in the dead-letter queue"),
-    "notify.unknown_recipient": ("通知服务中没有您的联系资料", "Notify has no record of you yet"),
 })

@@ -16,6 +16,9 @@ class Base(DeclarativeBase):
 
 outbox, inbox = messaging_tables(Base.metadata)
 
+EXTERNAL_CHANNELS = ("sms", "wechat", "push", "email")  # what Recipient.channels may order
+OPTIONAL_CATEGORIES = ("case_progress", "mediation", "digest")  # work orders and supervision cannot be muted
+
 
 class Recipient(Base):
     """Contact details and preferences of one person. Personal data: never logged, masked in responses."""
@@ -35,7 +38,7 @@ class Recipient(Base):
     opt_outs: Mapped[str] = mapped_column(Text, default="[]")
     quiet_start: Mapped[str] = mapped_column(String(5), default="22:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="07:00")
-    timezone: Mapped[str] = mapped_column(String(40), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(40))  # the deployment's zone unless the person chose another
     sms_daily_limit: Mapped[int] = mapped_column(Integer, default=10)  # per number and template
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

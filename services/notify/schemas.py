@@ -1,23 +1,36 @@
-"""Request and response bodies of notify's API."""
+"""Request and response bodies of notify's API.
 
-from datetime import datetime
+Preferences and contacts are checked here; their errors keep notify's own codes and name the
+field (raised as ApiError once pydantic's own checks of the fields have passed).
+"""
+
+import re
+from datetime import datetime, time
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ExternalChannel = Literal["sms", "wechat", "push", "email"]
+from shared.config import local_zone
+from shared.errors import ApiError
+
+from .models import EXTERNAL_CHANNELS, OPTIONAL_CATEGORIES
+
+PHONE = re.compile(r"1[3-9]\d{9}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+HH_MM = re.compile(r"\d{2}:\d{2}")
 
 
 class InboxMessage(BaseModel):
-    id: str
-    title: str
-    body: str
-    category: str
-    urgent: bool
-    subject_kind: str
-    subject_id: str
-    created_at: datetime
-    read_at: datetime | None
+    id: str = Field(description="消息编号 message id")
+    title: str = Field(description="标题 title")
+    body: str = Field(description="正文 body")
+    category: str = Field(description="类别：case_progress / work_order / mediation / digest … category")
+    urgent: bool = Field(description="是否紧急（不受免打扰限制）urgent: sent in quiet hours too")
+    subject_kind: str = Field(description="所涉事项的类型：case / dispute / unit what the message is about")
+    subject_id: str = Field(description="所涉事项编号 the id of the case, dispute or unit")
+    created_at: datetime = Field(description="创建时间 created at")
+    read_at: datetime | None = Field(description="阅读时间，未读为空 read at; null while unread")
 
 
 class Preferences(BaseModel):
@@ -25,77 +38,129 @@ class Preferences(BaseModel):
         "channels": ["wechat", "sms", "email"], "opt_outs": ["mediation"], "quiet_start": "22:00",
         "quiet_end": "07:00", "timezone": "Asia/Shanghai", "lang": "zh", "sms_daily_limit": 10}]})
 
-    channels: list[str] = Field(description="外部渠道的先后顺序（站内信总会收到）the order of external channels",
-                                max_length=4)
-    opt_outs: list[str] = Field(default=[], description="退订的通知类别：case_progress / mediation / digest",
-                                max_length=3)
-    quiet_start: str = Field("22:00", description="免打扰开始 HH:MM（紧急通知不受限）")
-    quiet_end: str = Field("07:00", description="免打扰结束 HH:MM")
-    timezone: str = "Asia/Shanghai"
-    lang: Literal["zh", "en"] = "zh"
-    sms_daily_limit: int = Field(10, ge=1, le=50, description="同一号码同一模板每日短信上限")
+    channels: list[str] = Field(description="外部渠道的先后顺序（站内信总会收到）：sms / wechat / push / email "
+                                            "the order of external channels", max_length=4)
+    opt_outs: list[str] = Field(default=[], description="退订的通知类别：case_progress / mediation / digest "
+                                                        "categories opted out of", max_length=3)
+    quiet_start: str = Field("22:00", description="免打扰开始 HH:MM（紧急通知不受限）quiet hours start")
+    quiet_end: str = Field("07:00", description="免打扰结束 HH:MM quiet hours end")
+    timezone: str = Field(default_factory=lambda: local_zone().key,
+                          description="时区，默认为本部署的时区 the person's time zone, the deployment's by default")
+    lang: Literal["zh", "en"] = Field("zh", description="通知语言 language of the messages")
+    sms_daily_limit: int = Field(10, ge=1, le=50, description="同一号码同一模板每日短信上限 "
+                                                              "SMS per number and template per day")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Preferences":
+        for i, channel in enumerate(self.channels):
+            if channel not in EXTERNAL_CHANNELS:
+                raise ApiError(422, "notify.unknown_channel", field=f"channels.{i}")
+        if len(set(self.channels)) != len(self.channels):
+            raise ApiError(422, "notify.duplicate_channel", field="channels")
+        for i, category in enumerate(self.opt_outs):
+            if category not in OPTIONAL_CATEGORIES:
+                raise ApiError(422, "notify.category_not_optional", field=f"opt_outs.{i}")
+        for name in ("quiet_start", "quiet_end"):
+            value = getattr(self, name)
+            try:
+                if not HH_MM.fullmatch(value):
+                    raise ValueError
+                time.fromisoformat(value)
+            except ValueError:
+                raise ApiError(422, "notify.bad_time", field=name) from None
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ApiError(422, "notify.bad_timezone", field="timezone") from None
+        return self
 
 
 class ContactsIn(BaseModel):
+    """Only the fields given change; an empty string removes that contact."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "phone": "13800000001", "email": "resident@example.com"}]})
 
-    phone: str | None = Field(None, max_length=20)
-    email: str | None = Field(None, max_length=200)
-    wechat_openid: str | None = Field(None, max_length=64)
-    push_token: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=20, description="大陆手机号 a mainland China mobile number")
+    email: str | None = Field(None, max_length=200, description="邮箱 email address")
+    wechat_openid: str | None = Field(None, max_length=64, description="小程序 openid the mini-program openid")
+    push_token: str | None = Field(None, max_length=200, description="推送设备令牌 the push device token")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ContactsIn":
+        if self.phone and not PHONE.fullmatch(self.phone):
+            raise ApiError(422, "notify.bad_phone", field="phone")
+        if self.email and not EMAIL.fullmatch(self.email):
+            raise ApiError(422, "notify.bad_email", field="email")
+        return self
 
 
 class ContactsOut(BaseModel):
     """Masked: the owner sees enough to recognise them, nobody sees them whole again."""
 
-    phone: str | None
-    email: str | None
-    wechat_bound: bool
-    push_bound: bool
+    phone: str | None = Field(description="手机号（脱敏）the phone number, masked")
+    email: str | None = Field(description="邮箱（脱敏）the email address, masked")
+    wechat_bound: bool = Field(description="是否已绑定微信 whether a WeChat openid is set")
+    push_bound: bool = Field(description="是否已绑定推送设备 whether a push device is set")
+
+
+class WechatSubscriptionsIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"template_ids": ["tmpl_case_progress"]}]})
+
+    template_ids: list[str] = Field(description="用户同意订阅的小程序模板 the templates the user accepted")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: object) -> object:
+        # One code for any malformed list, as wx.requestSubscribeMessage's result is passed on as is.
+        ids = data.get("template_ids") if isinstance(data, dict) else None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and 0 < len(i) <= 100 for i in ids):
+            raise ApiError(422, "validation.invalid", field="template_ids")
+        return data
 
 
 class MessageState(BaseModel):
-    id: str
-    event_id: str
+    id: str = Field(description="消息编号 message id")
+    event_id: str = Field(description="引起该消息的事件 the event the message tells about")
     recipient_id: str | None = Field(
         description="收件人；居民的身份只对管理员显示 the recipient; a resident's only to admins")
-    channel: str
-    template: str
-    status: str
-    attempts: int
-    reason: str | None
-    provider_message_id: str | None
-    fallback_from: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    dead_at: datetime | None
+    channel: str = Field(description="渠道：inbox / sms / wechat / push / email / webhook channel")
+    template: str = Field(description="模板（Webhook 为事件类型）template, or the event type for a webhook")
+    status: str = Field(description="状态：queued / sending / sent / delivered / failed / suppressed")
+    attempts: int = Field(description="已尝试次数 attempts so far")
+    reason: str | None = Field(description="失败、抑制或推迟的原因（不含个人信息）why failed, suppressed or deferred")
+    provider_message_id: str | None = Field(description="服务商的消息编号 the provider's message id")
+    fallback_from: str | None = Field(description="改由本渠道发送前失败的消息 the message this one falls back from")
+    created_at: datetime = Field(description="创建时间 created at")
+    sent_at: datetime | None = Field(description="发出时间 sent at")
+    delivered_at: datetime | None = Field(description="送达时间 delivered at")
+    dead_at: datetime | None = Field(description="进入死信队列的时间 in the dead-letter queue since")
 
 
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "name": "市12345平台", "url": "https://12345.example.gov.cn/hooks/cg", "event_patterns": ["routing.case.*"]}]})
 
-    name: str = Field(min_length=1, max_length=100)
-    url: str = Field(min_length=8, max_length=500)
-    event_patterns: list[str] = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=100, description="订阅方名称 the subscriber's name")
+    url: str = Field(min_length=8, max_length=500, description="回调地址，须为 https the https URL to POST to")
+    event_patterns: list[str] = Field(min_length=1, max_length=20,
+                                      description="事件类型模式，如 routing.case.* event type patterns")
 
 
 class WebhookOut(BaseModel):
-    id: str
-    name: str
-    url: str
-    event_patterns: list[str]
-    active: bool
-    created_at: datetime
+    id: str = Field(description="订阅编号 subscription id")
+    name: str = Field(description="订阅方名称 the subscriber's name")
+    url: str = Field(description="回调地址 the URL")
+    event_patterns: list[str] = Field(description="事件类型模式 event type patterns")
+    active: bool = Field(description="是否有效 whether it still receives events")
+    created_at: datetime = Field(description="创建时间 created at")
     secret: str | None = Field(None, description="签名密钥，仅创建时返回一次 the signing secret, shown once")
 
 
 class DigestEntry(BaseModel):
-    kind: str
-    clock: str
-    case_id: str
-    case_no: str
-    work_order_id: str
-    deadline: datetime
+    kind: str = Field(description="warned 预警 / overdue 超时")
+    clock: str = Field(description="时限：sign 签收 / contact 联系 / result 办结 the clock")
+    case_id: str = Field(description="诉求编号 case id")
+    case_no: str = Field(description="诉求受理号 case number")
+    work_order_id: str = Field(description="工单编号 work order id")
+    deadline: datetime = Field(description="时限 the deadline")

@@ -3,11 +3,7 @@
 One loop in the worker process (ServiceSpec.background): claim a batch of due messages in a
 short transaction (status sending, with a lease, so a crashed sender's batch is taken up again
 when the lease ends), call the providers in a thread pool with no transaction open, then record
-the outcomes in a second short transaction:
-  sent → MessageSent; retry → queued again after the next back-off delay (the retry queue is the
-  next_attempt_at column); failed or suppressed → MessageFailed / MessageSuppressed, and the next
-  usable channel in the recipient's order gets a message (exactly once per event, recipient and
-  channel); nothing left to try → the message enters the dead-letter queue (dead_at, reason).
+the outcomes in a second short transaction (delivery.settle says what comes of each).
 Before sending: quiet hours defer non-urgent messages to the end of the recipient's quiet time;
 per-number daily limits suppress (and fall back).
 """
@@ -16,24 +12,24 @@ import hashlib
 import json
 import logging
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from shared.config import local_zone
 from shared.db import upsert_insert, utcnow
-from shared.events import Payload, envelope_for
-from shared.events.notify import MessageDelivered, MessageFailed, MessageSent, MessageSuppressed
+from shared.events.notify import MessageSent
 from shared.runtime import ServiceRuntime
 
 from .channels import AliyunSms, EmailChannel, Outgoing, PushChannel, Result, WebhookChannel, WechatSubscribe
 from .config import Config, config_of
-from .handlers import catalogue_of, external_channels, insert_once, sender_wakeup
-from .models import Message, Recipient, SendCounter, WebhookSubscription, WechatRefusal
+from .delivery import settle
+from .messages import sender_wakeup
+from .models import Message, Recipient, SendCounter, WebhookSubscription
 
 log = logging.getLogger(__name__)
 ADDRESS = {"sms": "phone", "wechat": "wechat_openid", "push": "push_token", "email": "email"}
@@ -43,7 +39,7 @@ def quiet_until(who, now: datetime) -> datetime | None:
     """The end of the recipient's quiet hours if `now` falls inside them, else None."""
     if who is None or not who.quiet_start or not who.quiet_end or who.quiet_start == who.quiet_end:
         return None
-    tz = ZoneInfo(who.timezone or "Asia/Shanghai")
+    tz = _zone(who)
     local = now.astimezone(tz)
     start, end = time.fromisoformat(who.quiet_start), time.fromisoformat(who.quiet_end)
     t = local.time()
@@ -56,6 +52,10 @@ def quiet_until(who, now: datetime) -> datetime | None:
     return until
 
 
+def _zone(who) -> ZoneInfo:
+    return ZoneInfo(who.timezone) if who.timezone else local_zone()
+
+
 def counter_key(channel: str, address: str, template: str, day: str) -> str:
     # The number itself is personal data: the key holds a hash of it.
     return f"{channel}:{hashlib.sha256(address.encode()).hexdigest()[:24]}:{template}:{day}"
@@ -65,7 +65,6 @@ class Sender:
     def __init__(self, rt: ServiceRuntime, config: Config | None = None):
         self.rt = rt
         self.cfg = config or config_of(rt)
-        self.catalogue = catalogue_of(rt)
         policy = self.cfg.policy
         self.client = httpx.Client(timeout=policy.http_timeout_seconds,
                                    limits=httpx.Limits(max_connections=policy.workers * 2,
@@ -78,9 +77,9 @@ class Sender:
         self.lease_seconds = max(policy.lease_seconds, slowest)
         self.channels = {}
         if self.cfg.sms.enabled:
-            self.channels["sms"] = AliyunSms(self.cfg.sms, self.catalogue, self.client)
+            self.channels["sms"] = AliyunSms(self.cfg.sms, self.cfg.catalogue, self.client)
         if self.cfg.wechat.enabled:
-            self.channels["wechat"] = WechatSubscribe(self.cfg.wechat, self.catalogue, self.client)
+            self.channels["wechat"] = WechatSubscribe(self.cfg.wechat, self.cfg.catalogue, self.client)
         if self.cfg.push.enabled:
             self.channels["push"] = PushChannel(self.cfg.push, self.client)
         if self.cfg.email.enabled:
@@ -123,16 +122,6 @@ class Sender:
         finally:
             stage.shutdown(wait=True)
 
-    def run_once(self, now: datetime | None = None) -> int:
-        """One batch: claim, deliver, record. Returns how many messages were claimed."""
-        now = now or utcnow()
-        claimed = self.claim(now)
-        if not claimed:
-            return 0
-        results = self.deliver(claimed)
-        self.record(claimed, results, now)
-        return len(claimed)
-
     # -- 1. claim ---------------------------------------------------------------------------
     def claim(self, now: datetime) -> list[Outgoing]:
         if not self.channels:
@@ -140,7 +129,8 @@ class Sender:
         lease = now + timedelta(seconds=self.lease_seconds)
         table, people_table = Message.__table__, Recipient.__table__
         out: list[Outgoing] = []
-        with self.rt.uow() as session:
+        with self.rt.unit_of_work() as uow:
+            session = uow.session
             # Plain rows, not ORM objects: a batch is thousands of rows and most are simply claimed.
             query = (select(table)
                      .where(or_(table.c.status == "queued", table.c.status == "sending"),
@@ -180,7 +170,7 @@ class Sender:
                     if until is not None:
                         m.status, m.next_attempt_at, m.reason = "queued", until, "quiet_hours"
                     else:
-                        self._settle(session, m, result, now)
+                        settle(session, uow.emit, self.cfg, m, result, now)
         return out
 
     def _prepare(self, m, who, hook: WebhookSubscription | None, now: datetime,
@@ -189,7 +179,7 @@ class Sender:
         if m.channel == "webhook":
             if hook is None or not hook.active:
                 return None, Result("suppressed", reason="webhook subscription inactive")
-            return Outgoing(m.id, m.recipient_id, m.template, m.title, m.body, {}, address=hook.url,
+            return Outgoing(m.id, m.template, m.title, m.body, {}, address=hook.url,
                             secret=hook.secret, event_type=m.template, channel="webhook")
         address = getattr(who, ADDRESS[m.channel], None) if who else None
         if not address:
@@ -198,7 +188,7 @@ class Sender:
             return until, None
         if m.channel == "sms" and m.attempts == 0 and m.id not in allowed:
             return None, Result("suppressed", reason="limit: sms per number and template per day")
-        return Outgoing(m.id, m.recipient_id, m.template, m.title, m.body, json.loads(m.variables or "{}"),
+        return Outgoing(m.id, m.template, m.title, m.body, json.loads(m.variables or "{}"),
                         urgent=m.urgent, address=address, channel=m.channel)
 
     def _within_limits(self, session: Session, batch: list, people: dict, now: datetime) -> set[str]:
@@ -211,7 +201,7 @@ class Sender:
         for m in batch:
             who = people.get(m.recipient_id)
             if who is not None and who.phone:
-                day = now.astimezone(ZoneInfo(who.timezone or "Asia/Shanghai")).date().isoformat()
+                day = now.astimezone(_zone(who)).date().isoformat()
                 keys[m.id] = counter_key("sms", who.phone, m.template, day)
         if not keys:
             return set()
@@ -258,7 +248,8 @@ class Sender:
     # -- 3. record ---------------------------------------------------------------------------
     def record(self, items: list[Outgoing], results: dict[str, Result], now: datetime) -> None:
         table = Message.__table__
-        with self.rt.uow() as session:
+        with self.rt.unit_of_work() as uow:
+            session = uow.session
             rows = session.execute(select(table.c.id, table.c.status, table.c.lease_until, table.c.event_id,
                                           table.c.recipient_id, table.c.channel, table.c.template)
                                    .where(table.c.id.in_([i.message_id for i in items]))).all()
@@ -276,93 +267,10 @@ class Sender:
                     status="sent", sent_at=now, reason=None, lease_until=None,
                     provider_message_id=bindparam("pid")),
                     [{"mid": mid, "pid": results[mid].provider_message_id} for mid in sent])
-                emit_many(self.rt, session, [MessageSent(
+                self.rt.outbox.emit_many(session, [MessageSent(
                     message_id=mid, event_id=sending[mid].event_id, recipient_id=sending[mid].recipient_id,
                     channel=sending[mid].channel, template=sending[mid].template, at=now,
                     provider_message_id=results[mid].provider_message_id) for mid in sent])
             if other:
                 for m in session.scalars(select(Message).where(Message.id.in_(other))):
-                    self._settle(session, m, results[m.id], now)
-
-    def _settle(self, session: Session, m: Message, result: Result, now: datetime) -> None:
-        m.lease_until = None
-        common = dict(message_id=m.id, event_id=m.event_id, recipient_id=m.recipient_id, channel=m.channel,
-                      template=m.template, at=now)
-        if result.outcome == "sent":
-            m.status, m.sent_at, m.reason = "sent", now, None
-            m.provider_message_id = result.provider_message_id
-            self.rt.outbox.emit(session, MessageSent(provider_message_id=result.provider_message_id, **common))
-            return
-        delays = self.cfg.policy.retry_delays_seconds
-        if result.outcome == "retry" and m.attempts <= len(delays):
-            m.status, m.reason = "queued", result.reason
-            m.next_attempt_at = now + timedelta(seconds=delays[m.attempts - 1])
-            return
-        reason = result.reason or result.outcome
-        if result.outcome == "retry":
-            reason = f"retries exhausted: {reason}"[:300]
-        m.reason = reason[:300]
-        if result.outcome == "suppressed":
-            m.status = "suppressed"
-            if refused := result.extra.get("refused_template"):
-                insert = upsert_insert(session)
-                session.execute(insert(WechatRefusal).values(user_id=m.recipient_id, template_id=refused, at=now)
-                                .on_conflict_do_nothing())
-            self.rt.outbox.emit(session, MessageSuppressed(reason=m.reason, **common))
-        else:
-            m.status = "failed"
-            self.rt.outbox.emit(session, MessageFailed(reason=m.reason, permanent=True, **common))
-        if not fall_back(session, self.cfg, self.catalogue, m, now):
-            m.dead_at = now  # the dead-letter queue: GET /notify/v1/admin/dead-letters
-
-
-def emit_many(rt: ServiceRuntime, session: Session, payloads: list[Payload]) -> None:
-    """Outbox rows for many events in one INSERT (Outbox.add writes one row per call), and the
-    relay's wake-up after commit, as Outbox.add registers it."""
-    rows = []
-    for payload in payloads:
-        env = envelope_for(payload)
-        rows.append({"message_id": env.id, "routing_key": env.routing_key, "body": env.model_dump_json(),
-                     "created_at": utcnow()})
-    if rows:
-        session.execute(insert(rt.outbox.table), rows)
-        if rt.outbox.local_signal is not None:
-            session.info.setdefault("cg_outbox_signals", set()).add(rt.outbox.local_signal)
-
-
-def fall_back(session: Session, cfg: Config, catalogue, m: Message, now: datetime) -> bool:
-    """Queue the message on the recipient's next usable channel not tried yet for this event."""
-    if m.channel == "webhook":
-        return False
-    session.flush()  # a refusal recorded just now must count
-    who = session.get(Recipient, m.recipient_id)
-    tried = set(session.scalars(select(Message.channel).where(Message.event_id == m.event_id,
-                                                              Message.recipient_id == m.recipient_id)))
-    for channel in external_channels(cfg, catalogue, session, who, m.template):
-        if channel in tried:
-            continue
-        return insert_once(session, id=str(uuid.uuid4()), event_id=m.event_id, recipient_id=m.recipient_id,
-                           channel=channel, template=m.template, subject_kind=m.subject_kind,
-                           subject_id=m.subject_id, title=m.title, body=m.body, status="queued",
-                           created_at=now, category=m.category, urgent=m.urgent,
-                           template_version=m.template_version, variables=m.variables, attempts=0,
-                           next_attempt_at=now, fallback_from=m.id)
-    return False
-
-
-def apply_receipt(rt: ServiceRuntime, session: Session, m: Message, delivered: bool, reason: str | None,
-                  now: datetime | None = None) -> None:
-    """A provider's delivery receipt: sent → delivered, or a failed delivery → failed and the next channel."""
-    now = now or utcnow()
-    if m.status not in ("sent", "sending"):
-        return  # already settled by an earlier receipt: receipts may come twice
-    common = dict(message_id=m.id, event_id=m.event_id, recipient_id=m.recipient_id, channel=m.channel,
-                  template=m.template, at=now)
-    if delivered:
-        m.status, m.delivered_at = "delivered", now
-        rt.outbox.emit(session, MessageDelivered(provider_message_id=m.provider_message_id, **common))
-        return
-    m.status, m.reason = "failed", (reason or "delivery failed")[:300]
-    rt.outbox.emit(session, MessageFailed(reason=m.reason, permanent=True, **common))
-    if not fall_back(session, config_of(rt), catalogue_of(rt), m, now):
-        m.dead_at = now
+                    settle(session, uow.emit, self.cfg, m, results[m.id], now)

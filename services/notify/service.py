@@ -3,13 +3,13 @@ import threading
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import api, directory, handlers, models
+from . import api, config, handlers, models, seed
+from .digest import run_daily
 
 
 def background(rt: ServiceRuntime, stop: threading.Event) -> None:
-    """The worker's sender loop and the daily digest (imported here: API processes never send)."""
-    from .digest import run_daily
-    from .sender import Sender
+    """The worker's sender loop and the daily digest."""
+    from .sender import Sender  # imported here: API processes never send
 
     threading.Thread(target=run_daily, args=(rt, stop), name="notify-digest", daemon=True).start()
     sender = Sender(rt)
@@ -28,6 +28,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     router=api.router,
     handlers=handlers.handlers,
-    seed=directory.seed,
+    config=config.get,
+    seed=seed.seed,
     background=background,
 )

@@ -6,13 +6,10 @@ Checked when loaded, so a bad template stops the service at start rather than a 
 allowed prefixes; WeChat pages fixed and fixed field values within the field limits.
 """
 
-import json
 import re
 import string
 from dataclasses import dataclass
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data"
 SMS_SEGMENT = 70
 # WeChat subscription message field types and their length limits (characters)
 WECHAT_LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number": 32, "letter": 32,
@@ -57,7 +54,6 @@ def wechat_kind(key: str) -> str:
 
 class Catalogue:
     def __init__(self, raw: dict, sign_name: str, allowed_links: list[str]):
-        self.version = raw["version"]
         self.declared: dict[str, dict] = raw["variables"]
         self.clock_labels: dict[str, list[str]] = raw["clock_labels"]
         self.sign_name = sign_name
@@ -72,9 +68,6 @@ class Catalogue:
 
     def __getitem__(self, code: str) -> Template:
         return self.templates[code]
-
-    def __contains__(self, code: str) -> bool:
-        return code in self.templates
 
     def _check(self, t: Template) -> None:
         unknown = t.variables - set(self.declared)
@@ -164,7 +157,3 @@ class Catalogue:
 def _cut(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
-
-def load_catalogue(sign_name: str, allowed_links: list[str], path: Path | None = None) -> Catalogue:
-    raw = json.loads((path or DATA / "templates.json").read_text(encoding="utf-8"))
-    return Catalogue(raw, sign_name, allowed_links)

@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from services.notify.directory import unit_id
 from shared.events.intake import CaseSubmitted
 from shared.events.mediation import DisputeAssigned
 from shared.events.routing import CaseDispatched, CaseEscalated, CaseOverdue, CaseWarned
+from shared.ids import unit_id
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 GRID = "510107001001001"

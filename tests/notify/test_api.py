@@ -2,10 +2,12 @@
 
 from datetime import timedelta
 
+from services.notify.config import config_of
 from services.notify.digest import send_digests
-from services.notify.directory import unit_id
+from services.notify.messages import sender_wakeup
+from shared.ids import unit_id
 
-from .conftest import auth, deliver, drain, messages, set_person
+from .conftest import auth, deliver, drain, messages
 from .payloads import AT, GRID, dispatched, overdue, submitted, warned
 
 
@@ -81,6 +83,21 @@ def test_staff_see_delivery_states_and_admins_requeue_dead_letters(rt, client, s
     assert messages(rt, channel="sms")[0].status == "sent"
 
 
+def digest_job(rt, day) -> int:
+    """The daily digest as the worker's background job runs it."""
+    with rt.unit_of_work() as uow:
+        return send_digests(uow.session, uow.emit, config_of(rt), day, sender_wakeup(rt))
+
+
+def test_staff_see_delivery_states_but_not_which_resident_they_went_to(rt, client):
+    # 保密: a confidential requester's id must not reach any staff member through notify.
+    deliver(rt, submitted(confidential=True))
+    states = client.get("/notify/v1/messages", params={"subject_id": "c-1"},
+                        headers=auth(rt, "u-grid-worker-009", "grid_worker")).json()
+    assert states and all(s["recipient_id"] is None for s in states)
+    assert "u-resident-1" not in str(states)
+
+
 def test_the_daily_digest_counts_a_units_warned_and_overdue_work_orders_once(rt, client):
     deliver(rt, warned(case_id="c-1"))
     deliver(rt, warned(case_id="c-2"))
@@ -88,8 +105,8 @@ def test_the_daily_digest_counts_a_units_warned_and_overdue_work_orders_once(rt,
     deliver(rt, overdue(case_id="c-1"))  # a second overdue event for the same clock adds nothing
     deliver(rt, dispatched(case_id="c-3"))
     day = (AT + timedelta(hours=8)).date()  # the local (Asia/Shanghai) day of the events
-    assert send_digests(rt, day) == 1
-    assert send_digests(rt, day) == 1  # run twice: no second digest
+    assert digest_job(rt, day) == 1
+    assert digest_job(rt, day) == 1  # run twice: no second digest
     digests = messages(rt, template="digest.daily", channel="inbox")
     assert [(m.recipient_id, m.body) for m in digests] == [
         ("u-grid-worker-001001",
@@ -101,21 +118,3 @@ def test_the_daily_digest_counts_a_units_warned_and_overdue_work_orders_once(rt,
     other = auth(rt, "u-community-staff-002", "community_staff", "510107001002000")
     assert client.get(f"/notify/v1/digests/{unit_id(GRID)}", params={"day": day.isoformat()},
                       headers=other).status_code == 403
-
-
-def test_the_sender_runs_in_the_worker_background_and_wakes_on_commit(rt, servers):
-    import threading
-
-    from services.cluster import wait_for
-    from services.notify.service import SPEC
-    stop = threading.Event()
-    thread = threading.Thread(target=SPEC.background, args=(rt, stop), daemon=True)
-    thread.start()
-    try:
-        # the real clock here: make the resident's quiet hours empty so the test does not depend on the hour
-        set_person(rt, "u-resident-1", quiet_start="00:00", quiet_end="00:00")
-        deliver(rt, submitted())
-        wait_for(lambda: servers["sms"].sent, timeout=10, what="the SMS")
-    finally:
-        stop.set()
-        thread.join(timeout=5)

@@ -7,7 +7,7 @@ import time
 
 from services.notify.channels.webhook import signature, verify
 
-from .conftest import DAYTIME, auth, deliver, drain, messages, set_person
+from .conftest import DAYTIME, auth, deliver, drain, messages, send_once, set_person
 from .payloads import dispatched, submitted
 
 
@@ -72,7 +72,7 @@ def test_webhooks_are_signed_timestamped_retried_and_replay_safe(rt, sender, ser
     deliver(rt, submitted())  # not subscribed
     env, _ = deliver(rt, dispatched())
     hook.fail_next = 1
-    sender.run_once(DAYTIME)
+    send_once(sender, DAYTIME)
     [m] = messages(rt, channel="webhook")
     assert (m.status, m.reason) == ("queued", "webhook: HTTP 503")
     drain(sender, now=DAYTIME.replace(hour=3))

@@ -1,25 +1,28 @@
-"""Quiet hours (urgent bypasses), per-number limits, and template rules checked at load."""
+"""Quiet hours (urgent bypasses), per-number limits, and template and rule files checked at load."""
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.templates import Catalogue, TemplateError, load_catalogue
+from services.notify.config import data_dir, load_config
+from services.notify.templates import Catalogue, TemplateError
 
-from .conftest import NIGHT, deliver, drain, events, messages, set_person
+from .conftest import NIGHT, deliver, drain, events, messages, send_once, set_person
 from .payloads import overdue, submitted
 
+TWO_AM = datetime(2030, 1, 2, 18, 0, tzinfo=UTC)  # 02:00 on 3 January in Chengdu
 SEVEN_AM = datetime(2030, 1, 2, 23, 0, tzinfo=UTC)  # 07:00 on 3 January in Chengdu
 
 
 def test_a_message_in_quiet_hours_waits_until_they_end(rt, sender, servers):
     deliver(rt, submitted())
-    assert sender.run_once(NIGHT) == 0
+    assert send_once(sender, NIGHT) == 0
     [m] = messages(rt, channel="sms")
     assert (m.status, m.next_attempt_at, m.reason) == ("queued", SEVEN_AM, "quiet_hours")
-    assert sender.run_once(SEVEN_AM - timedelta(minutes=1)) == 0 and servers["sms"].sent == []
-    assert sender.run_once(SEVEN_AM) == 1 and len(servers["sms"].sent) == 1
+    assert send_once(sender, SEVEN_AM - timedelta(minutes=1)) == 0 and servers["sms"].sent == []
+    assert send_once(sender, SEVEN_AM) == 1 and len(servers["sms"].sent) == 1
 
 
 def test_an_urgent_message_is_sent_in_quiet_hours(rt, sender, servers):
@@ -32,7 +35,7 @@ def test_an_urgent_message_is_sent_in_quiet_hours(rt, sender, servers):
 def test_the_recipients_own_quiet_hours_count(rt, sender, servers):
     set_person(rt, "u-resident-1", quiet_start="12:00", quiet_end="14:00")
     deliver(rt, submitted())
-    assert sender.run_once(NIGHT) == 1  # 23:30 is fine for this one
+    assert send_once(sender, NIGHT) == 1  # 23:30 is fine for this one
 
 
 def test_at_most_the_daily_limit_of_sms_per_number_and_template(rt, sender, servers):
@@ -53,14 +56,38 @@ def test_at_most_the_daily_limit_of_sms_per_number_and_template(rt, sender, serv
     assert len(servers["sms"].sent) == 4
 
 
+def test_messages_deferred_by_quiet_hours_do_not_use_up_the_daily_sms_limit(rt, sender, servers):
+    # Two SMS deferred at 02:00 and sent at 07:00 the same local day are two sends, not four.
+    set_person(rt, "u-resident-1", sms_daily_limit=3)
+    deliver(rt, submitted(case_id="c-1"))
+    deliver(rt, submitted(case_id="c-2"))
+    assert send_once(sender, TWO_AM) == 0
+    drain(sender, now=SEVEN_AM)
+    assert len(servers["sms"].sent) == 2
+    assert {m.status for m in messages(rt, channel="sms")} == {"sent"}
+
+
 def raw_templates() -> dict:
-    from services.notify.templates import DATA
-    return json.loads((DATA / "templates.json").read_text(encoding="utf-8"))
+    return json.loads((data_dir() / "templates.json").read_text(encoding="utf-8"))
+
+
+def load_catalogue(sign_name: str, allowed_links: list[str]) -> Catalogue:
+    return Catalogue(raw_templates(), sign_name, allowed_links)
 
 
 def test_every_shipped_template_passes_the_rules():
     catalogue = load_catalogue("玉林街道", ["https://12345.yulin.example.gov.cn/"])
-    assert "case.accepted" in catalogue and catalogue.version >= 1
+    assert "case.accepted" in catalogue.templates and raw_templates()["version"] >= 1
+    assert "case.accepted" in load_config().catalogue.templates  # the deployment's, checked when the config loads
+
+
+def test_a_rule_naming_a_template_that_does_not_exist_is_refused_when_loaded(tmp_path):
+    shutil.copytree(data_dir(), tmp_path, dirs_exist_ok=True)
+    rules = json.loads((tmp_path / "rules.json").read_text(encoding="utf-8"))
+    rules["events"]["intake.case.submitted"][0]["template"] = "case.no_such_template"
+    (tmp_path / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
+    with pytest.raises(TemplateError, match="case.no_such_template"):
+        load_config(tmp_path)
 
 
 @pytest.mark.parametrize("change, rule", [

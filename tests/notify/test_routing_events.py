@@ -28,14 +28,35 @@ def test_a_redelivered_event_records_nothing_twice(rt):
     _, again = deliver(rt, dispatched(), envelope=env)
     assert again.reason == "duplicate delivery"
     # and even if the handler ran twice for that event, (event, recipient, channel) is unique
-    from services.notify.handlers import Router
     from shared.messaging.dispatcher import HandlerContext
     with rt.uow() as session:
-        Router(rt)(HandlerContext(session, env, rt.outbox), dispatched())
+        handlers(rt)["routing.case.dispatched.v1"](HandlerContext(session, env, rt.outbox), dispatched())
     rows = messages(rt, event_id=env.id)
     assert sorted((m.recipient_id, m.channel) for m in rows) == [
         ("u-grid-worker-001001", "inbox"), ("u-grid-worker-001001", "sms"),
         ("u-resident-1", "inbox"), ("u-resident-1", "sms")]
+
+
+def test_a_resident_joining_a_case_is_told_and_the_event_does_not_fail(rt):
+    from shared.events.intake import CaseJoined
+
+    from .payloads import AT
+    env, _ = deliver(rt, CaseJoined(case_id="c-1", user_id="u-resident-2", interest_count=2, at=AT))
+    assert [(m.recipient_id, m.title) for m in messages(rt, event_id=env.id, channel="inbox")] == [
+        ("u-resident-2", "已关注该诉求")]
+
+
+def test_every_rule_finds_its_template_variables_in_the_event():
+    # A variable the payload lacks makes every such event fail in the consumer.
+    from services.notify.config import get
+    from shared.events import registered
+    config = get()
+    payloads = {etype: cls for (etype, _), cls in registered().items()}
+    for etype, rule_list in config.rules.events.items():
+        fields = set(payloads[etype].model_fields)
+        for rule in rule_list:
+            missing = config.catalogue[rule.template].variables - fields - set(rule.vars)
+            assert not missing, (etype, rule.template, missing)
 
 
 def test_dispatch_tells_the_requester_and_the_assignee_with_their_own_templates(rt):

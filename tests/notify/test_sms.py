@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from services.notify.channels.sms import sign
 
-from .conftest import DAYTIME, deliver, drain, events, messages, set_person
+from .conftest import DAYTIME, deliver, drain, events, messages, send_once, set_person
 from .payloads import dispatched, submitted
 
 
@@ -19,7 +19,7 @@ def test_the_signature_matches_the_documented_example():
 
 def test_a_queued_sms_is_sent_with_the_template_code_signature_and_no_personal_data(rt, sender, servers):
     deliver(rt, submitted())
-    assert sender.run_once(DAYTIME) == 1
+    assert send_once(sender, DAYTIME) == 1
     [sent] = servers["sms"].sent
     assert sent == {"phone": "13800000001", "sign": "玉林街道", "template": "SMS_470100001",
                     "params": {"case_no": "2026-11-000001"}, "out_id": sent["out_id"], "biz_id": sent["biz_id"]}
@@ -32,7 +32,7 @@ def test_a_queued_sms_is_sent_with_the_template_code_signature_and_no_personal_d
 def test_many_messages_of_one_template_go_out_in_one_batch_call(rt, sender, servers):
     for i in range(5):
         deliver(rt, submitted(case_id=f"c-{i}"))
-    assert sender.run_once(DAYTIME) == 5
+    assert send_once(sender, DAYTIME) == 5
     assert servers["sms"].calls == 1 and len(servers["sms"].sent) == 5
     assert {m.status for m in messages(rt, channel="sms")} == {"sent"}
 
@@ -45,7 +45,7 @@ def test_a_wrong_secret_is_refused_by_the_provider_and_not_retried(rt, servers):
     bad = Sender(rt, cfg)
     try:
         deliver(rt, submitted())
-        bad.run_once(DAYTIME)
+        send_once(bad, DAYTIME)
     finally:
         bad.close()
     [m] = messages(rt, channel="sms")
@@ -56,14 +56,14 @@ def test_a_wrong_secret_is_refused_by_the_provider_and_not_retried(rt, servers):
 def test_a_transient_failure_is_retried_after_an_increasing_delay_then_sent(rt, sender, servers):
     deliver(rt, submitted())
     servers["sms"].http_errors = 2
-    sender.run_once(DAYTIME)
+    send_once(sender, DAYTIME)
     [m] = messages(rt, channel="sms")
     assert (m.status, m.attempts, m.next_attempt_at) == ("queued", 1, DAYTIME + timedelta(seconds=30))
-    assert sender.run_once(DAYTIME + timedelta(seconds=10)) == 0  # not due yet
-    sender.run_once(DAYTIME + timedelta(seconds=30))
+    assert send_once(sender, DAYTIME + timedelta(seconds=10)) == 0  # not due yet
+    send_once(sender, DAYTIME + timedelta(seconds=30))
     [m] = messages(rt, channel="sms")
     assert (m.status, m.attempts, m.next_attempt_at) == ("queued", 2, DAYTIME + timedelta(seconds=150))
-    sender.run_once(DAYTIME + timedelta(seconds=150))
+    send_once(sender, DAYTIME + timedelta(seconds=150))
     [m] = messages(rt, channel="sms")
     assert (m.status, m.attempts) == ("sent", 3) and len(servers["sms"].sent) == 1
 
@@ -73,7 +73,7 @@ def test_retries_exhausted_go_to_the_dead_letter_queue_with_the_reason(rt, sende
     servers["sms"].http_errors = 100
     now = DAYTIME
     for _ in range(6):
-        sender.run_once(now)
+        send_once(sender, now)
         now += timedelta(hours=2)
     [m] = messages(rt, channel="sms")
     assert m.status == "failed" and m.attempts == 4 and m.dead_at is not None
@@ -93,10 +93,22 @@ def test_a_permanent_provider_error_falls_back_to_the_next_channel(rt, sender, s
     assert len(servers["smtp"].handler.messages) == 1
 
 
+def test_one_bad_number_in_an_sms_batch_does_not_fail_the_others(rt, sender, servers):
+    servers["sms"].codes["13800000001"] = "isv.MOBILE_NUMBER_ILLEGAL"
+    deliver(rt, submitted(case_id="c-1", reporter="u-resident-1"))
+    deliver(rt, submitted(case_id="c-2", reporter="u-resident-2"))
+    drain(sender)
+    by_person = {m.recipient_id: m for m in messages(rt, channel="sms")}
+    assert by_person["u-resident-2"].status == "sent"
+    assert (by_person["u-resident-1"].status, by_person["u-resident-1"].reason) == (
+        "failed", "sms: isv.MOBILE_NUMBER_ILLEGAL")
+    assert [s["phone"] for s in servers["sms"].sent] == ["13800000002"]
+
+
 def test_a_throttled_number_is_retried_not_failed(rt, sender, servers):
     servers["sms"].codes["13800000001"] = "isv.BUSINESS_LIMIT_CONTROL"
     deliver(rt, submitted())
-    sender.run_once(DAYTIME)
+    send_once(sender, DAYTIME)
     [m] = messages(rt, channel="sms")
     assert (m.status, m.reason) == ("queued", "sms: isv.BUSINESS_LIMIT_CONTROL")
 
@@ -104,7 +116,7 @@ def test_a_throttled_number_is_retried_not_failed(rt, sender, servers):
 def test_delivery_reports_mark_messages_delivered_or_failed(rt, sender, servers, client):
     set_person(rt, "u-grid-worker-001001", channels=["sms", "email"], email="zhang@example.com")
     deliver(rt, dispatched())
-    sender.run_once(DAYTIME)  # two numbers, one template each: SendSms twice
+    send_once(sender, DAYTIME)  # two numbers, one template each: SendSms twice
     sent = {s["phone"]: s for s in servers["sms"].sent}
     reports = [
         {"phone_number": "13800000001", "success": True, "biz_id": sent["13800000001"]["biz_id"],

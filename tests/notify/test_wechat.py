@@ -1,6 +1,6 @@
 """WeChat subscription messages: token cache and refresh, field limits, errcodes 43101/47003/40001/42001."""
 
-from .conftest import DAYTIME, deliver, drain, events, messages, set_person
+from .conftest import DAYTIME, deliver, drain, events, messages, send_once, set_person
 from .payloads import dispatched, submitted, warned
 
 
@@ -79,7 +79,7 @@ def test_an_invalid_token_40001_with_bad_credentials_is_retried_later(rt, server
     bad = Sender(rt, loopback_config(servers, wechat={"secret": "wrong"}))
     try:
         deliver(rt, submitted())
-        bad.run_once(DAYTIME)
+        send_once(bad, DAYTIME)
     finally:
         bad.close()
     [wx] = messages(rt, channel="wechat")

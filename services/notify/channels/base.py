@@ -7,7 +7,6 @@ from typing import Literal
 @dataclass
 class Outgoing:
     message_id: str
-    recipient_id: str
     template: str
     title: str
     body: str

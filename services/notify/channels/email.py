@@ -11,8 +11,6 @@ from .base import Outgoing, Result
 
 
 class EmailChannel:
-    name = "email"
-
     def __init__(self, config: EmailConfig, timeout: float = 10):
         self.config, self.timeout = config, timeout
 

@@ -13,8 +13,6 @@ from .base import Outgoing, Result, http_outcome
 
 
 class PushChannel:
-    name = "push"
-
     def __init__(self, config: PushConfig, client: httpx.Client):
         self.config, self.client = config, client
 

@@ -39,8 +39,6 @@ def sign(params: dict[str, str], secret: str, method: str = "POST") -> str:
 
 
 class AliyunSms:
-    name = "sms"
-
     def __init__(self, config: SmsConfig, catalogue: Catalogue, client: httpx.Client):
         self.config, self.catalogue, self.client = config, catalogue, client
 

@@ -39,8 +39,6 @@ def verify(secret: str, headers: dict, body: bytes, seen: set[str], now: float |
 
 
 class WebhookChannel:
-    name = "webhook"
-
     def __init__(self, config: WebhookConfig, client: httpx.Client):
         self.config, self.client = config, client
 

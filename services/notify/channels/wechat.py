@@ -27,7 +27,6 @@ class TokenCache:
         self.lock = threading.Lock()
         self.token: str | None = None
         self.expires_at = 0.0
-        self.fetches = 0
 
     def get(self, force: bool = False, stale: str | None = None) -> str:
         with self.lock:
@@ -42,15 +41,12 @@ class TokenCache:
             body = response.json()
             if "access_token" not in body:
                 raise RuntimeError(f"wechat token: errcode {body.get('errcode')}")
-            self.fetches += 1
             self.token = body["access_token"]
             self.expires_at = time.monotonic() + float(body.get("expires_in", 7200))
             return self.token
 
 
 class WechatSubscribe:
-    name = "wechat"
-
     def __init__(self, config: WechatConfig, catalogue: Catalogue, client: httpx.Client):
         self.config, self.catalogue, self.client = config, catalogue, client
         self.tokens = TokenCache(config, client)

@@ -1,0 +1,94 @@
+"""Notify's loaders and runtime pieces as Annotated dependencies."""
+
+import threading
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from shared.deps import CurrentUser, Runtime, SessionDep, StaffUser, User
+from shared.errors import ApiError
+
+from .. import access, directory
+from ..config import Config, config_of
+from ..messages import sender_wakeup
+from ..models import Message, Recipient, WebhookSubscription
+from ..webhooks import Subscriptions, subscriptions_of
+
+
+def get_config(rt: Runtime) -> Config:
+    return config_of(rt)
+
+
+ConfigDep = Annotated[Config, Depends(get_config)]
+
+
+def get_sender_wakeup(rt: Runtime) -> threading.Event:
+    return sender_wakeup(rt)
+
+
+SenderWakeup = Annotated[threading.Event, Depends(get_sender_wakeup)]
+
+
+def get_subscriptions(rt: Runtime) -> Subscriptions:
+    return subscriptions_of(rt)
+
+
+SubscriptionsDep = Annotated[Subscriptions, Depends(get_subscriptions)]
+
+
+def admin_user(user: CurrentUser) -> User:
+    access.require_admin(user)
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def my_recipient(user: CurrentUser, session: SessionDep, cfg: ConfigDep) -> Recipient:
+    return directory.recipient_for(session, cfg.rules, user)
+
+
+Me = Annotated[Recipient, Depends(my_recipient)]
+
+
+def my_inbox_message(message_id: str, user: CurrentUser, session: SessionDep) -> Message:
+    return access.inbox_message(session, user, message_id)
+
+
+MyInboxMessage = Annotated[Message, Depends(my_inbox_message)]
+
+
+def message_by_id(message_id: str, session: SessionDep) -> Message:
+    m = session.get(Message, message_id)
+    if m is None:
+        raise ApiError(404, "not_found", field="message_id")
+    return m
+
+
+MessageById = Annotated[Message, Depends(message_by_id)]
+
+
+def webhook_by_id(hook_id: str, session: SessionDep) -> WebhookSubscription:
+    hook = session.get(WebhookSubscription, hook_id)
+    if hook is None:
+        raise ApiError(404, "not_found", field="hook_id")
+    return hook
+
+
+WebhookById = Annotated[WebhookSubscription, Depends(webhook_by_id)]
+
+
+def readable_unit(unit_id: str, user: StaffUser) -> str:
+    access.check_digest_reader(user, unit_id)
+    return unit_id
+
+
+ReadableUnit = Annotated[str, Depends(readable_unit)]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body as sent: a signature is computed over these bytes, not over parsed JSON."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]

@@ -1,0 +1,97 @@
+"""What comes of a message: the outcome of a send, a provider's delivery receipt, and the
+dead-letter queue (messages with nothing left to try) with its requeue.
+
+  sent → MessageSent; retry → queued again after the next back-off delay (the retry queue is the
+  next_attempt_at column); failed or suppressed → MessageFailed / MessageSuppressed, and the next
+  usable channel in the recipient's order gets a message (exactly once per event, recipient and
+  channel); nothing left to try → the message enters the dead-letter queue (dead_at, reason).
+"""
+
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import upsert_insert, utcnow
+from shared.errors import ApiError
+from shared.events.notify import MessageDelivered, MessageFailed, MessageSent, MessageSuppressed
+from shared.messaging.outbox import wake_after_commit
+from shared.uow import Emit
+
+from .channels.base import Result
+from .config import Config
+from .messages import fall_back
+from .models import Message, WechatRefusal
+
+
+def _common(m: Message, now: datetime) -> dict:
+    return dict(message_id=m.id, event_id=m.event_id, recipient_id=m.recipient_id, channel=m.channel,
+                template=m.template, at=now)
+
+
+def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result, now: datetime) -> None:
+    """Record what came of one send (or of deciding not to send)."""
+    m.lease_until = None
+    common = _common(m, now)
+    if result.outcome == "sent":
+        m.status, m.sent_at, m.reason = "sent", now, None
+        m.provider_message_id = result.provider_message_id
+        emit(MessageSent(provider_message_id=result.provider_message_id, **common))
+        return
+    delays = cfg.policy.retry_delays_seconds
+    if result.outcome == "retry" and m.attempts <= len(delays):
+        m.status, m.reason = "queued", result.reason
+        m.next_attempt_at = now + timedelta(seconds=delays[m.attempts - 1])
+        return
+    reason = result.reason or result.outcome
+    if result.outcome == "retry":
+        reason = f"retries exhausted: {reason}"[:300]
+    m.reason = reason[:300]
+    if result.outcome == "suppressed":
+        m.status = "suppressed"
+        if refused := result.extra.get("refused_template"):
+            insert = upsert_insert(session)
+            session.execute(insert(WechatRefusal).values(user_id=m.recipient_id, template_id=refused, at=now)
+                            .on_conflict_do_nothing())
+        emit(MessageSuppressed(reason=m.reason, **common))
+    else:
+        m.status = "failed"
+        emit(MessageFailed(reason=m.reason, permanent=True, **common))
+    if not fall_back(session, cfg, m, now):
+        m.dead_at = now  # the dead-letter queue: GET /notify/v1/admin/dead-letters
+
+
+def apply_receipt(session: Session, emit: Emit, cfg: Config, m: Message, delivered: bool, reason: str | None,
+                  now: datetime | None = None) -> None:
+    """A provider's delivery receipt: sent → delivered, or a failed delivery → failed and the next channel."""
+    now = now or utcnow()
+    if m.status not in ("sent", "sending"):
+        return  # already settled by an earlier receipt: receipts may come twice
+    if delivered:
+        m.status, m.delivered_at = "delivered", now
+        emit(MessageDelivered(provider_message_id=m.provider_message_id, **_common(m, now)))
+        return
+    m.status, m.reason = "failed", (reason or "delivery failed")[:300]
+    emit(MessageFailed(reason=m.reason, permanent=True, **_common(m, now)))
+    if not fall_back(session, cfg, m, now):
+        m.dead_at = now
+
+
+def of_subject(session: Session, subject_id: str, limit: int) -> list[Message]:
+    """The messages about a case or dispute, oldest first."""
+    return list(session.scalars(select(Message).where(Message.subject_id == subject_id)
+                                .order_by(Message.created_at).limit(limit)))
+
+
+def dead_letters(session: Session, limit: int) -> list[Message]:
+    return list(session.scalars(select(Message).where(Message.dead_at.is_not(None))
+                                .order_by(Message.dead_at.desc()).limit(limit)))
+
+
+def requeue(session: Session, m: Message, wake: threading.Event) -> None:
+    """Send a dead letter again from its first attempt (e.g. once the channel is fixed)."""
+    if m.dead_at is None:
+        raise ApiError(409, "notify.not_dead", field="message_id")
+    m.status, m.dead_at, m.attempts, m.next_attempt_at = "queued", None, 0, utcnow()
+    wake_after_commit(session, wake)

@@ -1,0 +1,29 @@
+"""Demo data: the recipient directory and the organisation tree, from deploy/demo (users.json,
+org.geojson)."""
+
+import json
+
+from sqlalchemy import select
+
+from shared.ids import unit_id
+from shared.runtime import ServiceRuntime
+
+from .config import config_of
+from .directory import new_recipient
+from .models import Recipient, Unit
+
+
+def seed(rt: ServiceRuntime) -> None:
+    demo = rt.settings.demo_dir
+    features = json.loads((demo / "org.geojson").read_text(encoding="utf-8"))["features"]
+    users = json.loads((demo / "users.json").read_text(encoding="utf-8"))
+    rules = config_of(rt).rules
+    with rt.uow() as session:
+        if session.scalar(select(Recipient.user_id).limit(1)):
+            return
+        for f in features:
+            p = f["properties"]
+            session.add(Unit(id=unit_id(p["code"]), code=p["code"], name=p["name"],
+                             parent_id=unit_id(p["parent_code"]) if p["parent_code"] else None))
+        for u in users:
+            session.add(new_recipient(rules, u["id"], u["role"], u.get("unit_code"), u.get("phone")))
