@@ -99,5 +99,5 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
                              "checks": checks}, status_code=200 if ready else 503)
 
     app.include_router(health)
-    app.include_router(router if isinstance(router, APIRouter) else router(rt), prefix=prefix)  # TRANSITION
+    app.include_router(router, prefix=prefix)
     return app
