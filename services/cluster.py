@@ -90,14 +90,17 @@ class Cluster:
             wait_for(lambda n=name: http_ok(f"{self.url(n)}/{n}/readyz"), timeout=60, what=f"{name} ready")
         return self
 
-    def stop(self, key: str) -> None:
-        proc = self.procs.pop(key)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    def stop(self, *keys: str) -> None:
+        """SIGTERM to each process first, then wait for them together (a kill after 15 s)."""
+        procs = [self.procs.pop(key) for key in keys]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -109,8 +112,7 @@ class Cluster:
     def close(self) -> None:
         import psycopg
 
-        for key in list(self.procs):
-            self.stop(key)
+        self.stop(*self.procs)
         admin = self.pg_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in SERVICES:
