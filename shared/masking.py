@@ -12,9 +12,11 @@ def mask_phone(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        digits = str(phonenumbers.parse(value, "CN").national_number)
+        # The national format keeps a landline's trunk prefix (028 …), which national_number drops.
+        shown = phonenumbers.format_number(phonenumbers.parse(value, "CN"), phonenumbers.PhoneNumberFormat.NATIONAL)
     except phonenumbers.NumberParseException:
-        digits = "".join(ch for ch in value if ch.isdigit())
+        shown = value
+    digits = "".join(ch for ch in shown if ch.isdigit())
     if len(digits) >= 8:
         return digits[:3] + "****" + digits[-4:]
     if len(digits) >= 4:

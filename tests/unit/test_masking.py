@@ -8,6 +8,11 @@ def test_a_phone_shows_its_first_three_and_last_four_digits_whatever_its_format(
         assert mask_phone(raw) == "138****5678", raw
 
 
+def test_a_landline_keeps_its_area_code():
+    assert mask_phone("028-12345678") == "028****5678"
+    assert mask_phone("+862812345678") == "028****5678"
+
+
 def test_a_short_or_odd_number_reveals_almost_nothing():
     assert mask_phone("12345") == "12****5"
     assert mask_phone("abc") == "****"

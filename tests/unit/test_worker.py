@@ -53,7 +53,7 @@ def test_stopping_wakes_the_relay_the_consumers_and_background_waits_at_once(par
     assert all(t.is_alive() for t in worker.threads)
     started = time.monotonic()
     worker.stop()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # not the 30 s the threads were sleeping
     assert not any(t.is_alive() for t in worker.threads)
     rt.dispose()
 
