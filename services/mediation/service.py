@@ -1,6 +1,6 @@
 from shared.service import ServiceSpec
 
-from . import api, clock, config, handlers, models, seed
+from . import api, clocks, config, handlers, models, seed
 
 SPEC = ServiceSpec(
     name="mediation",
@@ -14,5 +14,5 @@ SPEC = ServiceSpec(
     handlers=handlers.handlers,
     config=config.get,
     seed=seed.seed,
-    background=clock.background,
+    background=clocks.background,
 )

@@ -4,7 +4,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from services.mediation import clock
+from services.mediation import clocks
 from services.mediation.models import Dispute
 
 from .conftest import auth, events
@@ -108,9 +108,9 @@ def test_high_risk_raises_one_warning_for_routing_and_the_police(client, rt):
 def test_the_scanner_emits_overdue_and_follow_ups_exactly_once(client, rt):
     d = accepted(client, rt, requested_mediator_id=MEDIATOR)
     deadline = datetime.fromisoformat(d["deadline"])
-    assert clock.scan(rt, now=deadline - timedelta(minutes=1)) == 0
-    assert clock.scan(rt, now=deadline + timedelta(minutes=1)) == 1
-    assert clock.scan(rt, now=deadline + timedelta(days=3)) == 0
+    assert clocks.scan(rt, now=deadline - timedelta(minutes=1)) == 0
+    assert clocks.scan(rt, now=deadline + timedelta(minutes=1)) == 1
+    assert clocks.scan(rt, now=deadline + timedelta(days=3)) == 0
     overdue = events(rt, "mediation.case.overdue")
     assert len(overdue) == 1 and overdue[0]["data"]["mediator_ids"] == [MEDIATOR]
 
@@ -122,10 +122,10 @@ def test_the_scanner_emits_overdue_and_follow_ups_exactly_once(client, rt):
     client.post(f"{BASE}/{signed['id']}/agreement/confirmations", json={"party_id": respondent_of(signed)["id"]},
                 headers=auth(rt, MEDIATOR))
     client.post(f"{BASE}/{signed['id']}/agreement/confirmations", json={}, headers=auth(rt, RESIDENT, "resident"))
-    assert clock.scan(rt, now=due) == 0  # performance follow-up: one day after the term's due date
-    assert clock.scan(rt, now=due + timedelta(days=1, minutes=1)) == 1
-    assert clock.scan(rt, now=datetime.now(UTC) + timedelta(days=24)) == 1  # 7 days before the 30-day window ends
-    assert clock.scan(rt, now=datetime.now(UTC) + timedelta(days=60)) == 0
+    assert clocks.scan(rt, now=due) == 0  # performance follow-up: one day after the term's due date
+    assert clocks.scan(rt, now=due + timedelta(days=1, minutes=1)) == 1
+    assert clocks.scan(rt, now=datetime.now(UTC) + timedelta(days=24)) == 1  # 7 days before the 30-day window ends
+    assert clocks.scan(rt, now=datetime.now(UTC) + timedelta(days=60)) == 0
     kinds = [e["data"]["kind"] for e in events(rt, "mediation.followup.due")]
     assert kinds == ["performance", "court_confirmation"]
     follow = client.get(f"{BASE}/{signed['id']}/followups", headers=auth(rt, MEDIATOR)).json()
@@ -144,9 +144,9 @@ def test_participants_are_reminded_once_before_a_session(client, rt):
     r = client.post(f"{BASE}/{d['id']}/sessions", headers=holder,
                     json={"starts_at": starts.isoformat(), "place": "社区调解室"})
     assert r.status_code == 201, r.text
-    assert clock.scan(rt, now=starts - timedelta(hours=30)) == 0  # not yet within the 24 h lead
-    assert clock.scan(rt, now=starts - timedelta(hours=20)) == 1
-    assert clock.scan(rt, now=starts - timedelta(hours=2)) == 0  # once only
+    assert clocks.scan(rt, now=starts - timedelta(hours=30)) == 0  # not yet within the 24 h lead
+    assert clocks.scan(rt, now=starts - timedelta(hours=20)) == 1
+    assert clocks.scan(rt, now=starts - timedelta(hours=2)) == 0  # once only
     reminder = events(rt, "mediation.session.reminder")[-1]["data"]
     assert reminder["session_id"] == r.json()["id"] and RESIDENT in reminder["participant_user_ids"]
 
@@ -164,7 +164,7 @@ def test_the_scanner_thread_fires_what_is_due_and_stops_when_told(client, rt):
     with rt.uow() as session:  # a month later
         session.get(Dispute, d["id"]).deadline = datetime.now(UTC) - timedelta(minutes=1)
     stop = threading.Event()
-    scanner = threading.Thread(target=clock.background, args=(rt, stop))
+    scanner = threading.Thread(target=clocks.background, args=(rt, stop))
     scanner.start()
     try:
         for _ in range(100):
