@@ -1,9 +1,11 @@
 """The first vertical slice in embedded mode: one process, SQLite files, the in-process bus."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -149,9 +151,15 @@ def test_the_embedded_server_process_serves_the_slice(tmp_path):
             case = submit(client, resident)
             wait_for(lambda: client.get(f"/intake/v1/cases/{case['id']}",
                                         headers=resident).json()["status"] == "dispatched")
+        # Ctrl-C: every worker thread is woken, none sleeps out its poll (it took 5 s a thread).
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - started < 3.0
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=20)
 
 
 def _ready(url: str) -> bool:
