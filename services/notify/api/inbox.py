@@ -11,7 +11,7 @@ from .deps import MyInboxMessage
 router = APIRouter(tags=["站内信 inbox"])
 
 
-@router.get("/inbox", summary="我的站内信，最新在前 my messages, newest first")
+@router.get("/inbox", name="inbox", summary="我的站内信，最新在前 my messages, newest first")
 def list_inbox(user: CurrentUser, session: SessionDep, unread_only: bool = False,
                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[InboxMessage]:
     return [views.inbox_message(m) for m in inbox.newest(session, user.id, unread_only, limit)]

@@ -13,7 +13,8 @@ from .deps import LockedOrder
 router = APIRouter(tags=["吹哨报到 whistle"])
 
 
-@router.post("/work-orders/{order_id}/whistle", summary="吹哨 call departments to report within 30 minutes (default)")
+@router.post("/work-orders/{order_id}/whistle", name="whistle",
+             summary="吹哨 call departments to report within 30 minutes (default)")
 def call(user: StaffUser, order: LockedOrder, body: WhistleBody, uow: Uow) -> dict:
     access.require_whistler(uow.session, user, order)
     whistle.call(uow.session, uow.emit, order, user.id, utcnow(), body.department_codes, body.note)
