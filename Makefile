@@ -9,11 +9,11 @@ ROLE ?= resident
 .PHONY: help install run test test-fast migrate seed up down token bench lint clean
 
 help:
-	@echo "make run     all four services embedded on http://127.0.0.1:8000 with demo data"
+	@echo "make run     all five services embedded on http://127.0.0.1:8000 with demo data"
 	@echo "make test    the full suite (RabbitMQ/PostgreSQL tests skip when absent, unless CI=true)"
-	@echo "make up      services mode: 4 API + 4 worker processes on PostgreSQL and RabbitMQ; make down"
+	@echo "make up      services mode: 5 API + 5 worker processes on PostgreSQL and RabbitMQ; make down"
 	@echo "make migrate every service's Alembic migrations (services mode databases)"
-	@echo "make token ROLE=resident   a bearer token for the demo user of a role"
+	@echo "make token ROLE=resident   a bearer token for the demo user of a role (USER=grid-worker-001002: by username)"
 	@echo "make bench   the benchmark; results in bench/results/latest.json"
 
 $(STAMP): pyproject.toml
@@ -46,8 +46,13 @@ up: install
 down:
 	@bash deploy/services.sh down
 
+# USER is also the shell's login name: only a USER given on the command line picks a demo user.
 token: install
-	@$(BIN)/python -m shared.auth token --role $(ROLE)
+ifeq ($(origin USER),command line)
+	@$(BIN)/python -m services.identity token --user $(USER)
+else
+	@$(BIN)/python -m services.identity token --role $(ROLE)
+endif
 
 bench: install
 	$(BIN)/python -m bench

@@ -8,10 +8,11 @@ import threading
 import uvicorn
 
 from shared.config import SERVICES, get_settings
+from shared.keys import KeyConfigError
 
 from . import spec
 
-PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "notify": 8004}
+PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "notify": 8004, "identity": 8005}
 
 
 def run_embedded(args) -> None:
@@ -83,7 +84,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("pika", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    args.func(args)
+    try:
+        args.func(args)
+    except KeyConfigError as exc:  # said plainly, without a traceback: what to set before starting again
+        raise SystemExit(f"{args.command} {getattr(args, 'name', '')}: cannot start: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -1,21 +1,33 @@
-"""Bearer JWTs carrying the user id and role.
+"""Who is asking: bearer tokens of people, API keys of government systems.
 
-`python -m shared.auth token --role resident` prints a token for the demo user of a role.
+Access tokens are JWTs signed ES256 by the identity service (shared/keys.py); every service
+verifies them against the identity service's public keys, checks issuer, audience, expiry,
+not-before and a lifetime no longer than the configured maximum, and refuses a token whose
+session or user was revoked after it was issued (shared/auth_state.py). Nothing here can sign a
+token in services mode: `issue_token` is the development helper of embedded mode and the tests.
+
+    python -m shared.auth token --role resident     # embedded mode: a demo user's token
+    python -m shared.auth token --user grid1        # by username
 """
 
 import argparse
 import json
+import logging
 import sys
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from .config import Settings, get_settings
 from .errors import ApiError
+from .keys import ALGORITHM, KeysUnavailable, SigningKey, UnknownKey, signing_keys
+
+log = logging.getLogger(__name__)
 
 ROLES = (
     "resident",
@@ -36,47 +48,117 @@ class User:
     id: str
     role: str
     unit_code: str | None = None
+    # Staff of several units (a roster may give more than one): the primary unit first.
+    unit_codes: tuple[str, ...] = ()
+    session_id: str | None = None
 
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 
 
-def issue_token(settings: Settings, user_id: str, role: str, unit_code: str | None = None) -> str:
+@dataclass(frozen=True)
+class ApiClient:
+    """A government system, signed in with its API key (scoped to operations and an area)."""
+
+    key_id: str
+    name: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    area_code: str | None = None
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+# --------------------------------------------------------------------------- issuing (identity)
+
+
+def access_claims(settings: Settings, *, user_id: str, role: str, unit_codes: tuple[str, ...] | list[str] = (),
+                  session_id: str, now: datetime | None = None) -> dict:
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    return {
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": user_id, "role": role,
+        "unit": unit_codes[0] if unit_codes else None, "units": list(unit_codes), "sid": session_id,
+        "iat": now, "nbf": now, "exp": now + timedelta(seconds=settings.access_token_seconds),
+        "jti": str(uuid.uuid4()),
+    }
+
+
+def sign(claims: dict, key: SigningKey) -> str:
+    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"})
+
+
+def issue_token(settings: Settings, user_id: str, role: str, unit_code: str | None = None,
+                session_id: str | None = None) -> str:
+    """A token signed with the development key: embedded mode and tests only."""
+    if settings.mode != "embedded":
+        raise RuntimeError("issue_token signs with the development key; in services mode tokens come from "
+                           "the identity service")
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
-    now = datetime.now(UTC)
-    claims = {
-        "sub": user_id,
-        "role": role,
-        "unit": unit_code,
-        "iss": settings.jwt_issuer,
-        "iat": now,
-        "exp": now + timedelta(seconds=settings.token_ttl_seconds),
-    }
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    claims = access_claims(settings, user_id=user_id, role=role, unit_codes=(unit_code,) if unit_code else (),
+                           session_id=session_id or f"dev-{uuid.uuid4()}")
+    return sign(claims, signing_keys(settings).active)
 
 
-def decode_token(settings: Settings, token: str) -> User:
-    try:
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
-                            options={"require": ["sub", "role", "exp"]})
-    except jwt.PyJWTError:
-        raise ApiError(401, "auth.invalid_token") from None
-    if claims["role"] not in ROLES:
-        raise ApiError(401, "auth.invalid_token")
-    return User(id=claims["sub"], role=claims["role"], unit_code=claims.get("unit"))
+# --------------------------------------------------------------------------- verifying (every service)
 
 
-_bearer = HTTPBearer(auto_error=False, description="`make token ROLE=<role>` prints one for a demo user")
+class Verifier:
+    """Checks one service's incoming credentials; `app.state.verifier` of every service."""
+
+    def __init__(self, settings: Settings, jwks, state):
+        self.settings, self.jwks, self.state = settings, jwks, state
+
+    def user(self, token: str) -> User:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise ApiError(401, "auth.invalid_token") from None
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise ApiError(401, "auth.invalid_token")
+        try:
+            key = self.jwks.key(header["kid"])
+        except UnknownKey:
+            raise ApiError(401, "auth.invalid_token") from None
+        except KeysUnavailable:
+            raise ApiError(503, "auth.unavailable") from None
+        s = self.settings
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=s.jwt_audience, issuer=s.jwt_issuer,
+                                leeway=30, options={"require": ["iss", "aud", "sub", "iat", "nbf", "exp", "sid"]})
+        except jwt.PyJWTError:
+            raise ApiError(401, "auth.invalid_token") from None
+        iat, exp = claims["iat"], claims["exp"]
+        if not isinstance(iat, int | float) or exp - iat > s.max_token_lifetime_seconds:
+            raise ApiError(401, "auth.invalid_token")
+        role, units = claims.get("role"), claims.get("units") or []
+        if role not in ROLES or not isinstance(units, list) or not all(isinstance(u, str) for u in units):
+            raise ApiError(401, "auth.invalid_token")
+        issued = datetime.fromtimestamp(iat, UTC)
+        if self.state is not None and self.state.revoked(claims["sub"], claims["sid"], issued):
+            raise ApiError(401, "auth.invalid_token")
+        return User(id=claims["sub"], role=role, unit_code=claims.get("unit"), unit_codes=tuple(units),
+                    session_id=claims["sid"])
+
+    def api_client(self, secret: str) -> ApiClient:
+        record = self.state.api_key(secret) if self.state is not None else None
+        now = datetime.now(UTC)
+        if record is None or record.revoked_at is not None or (record.expires_at and record.expires_at <= now):
+            raise ApiError(401, "auth.invalid_api_key")
+        return ApiClient(record.key_id, record.name, record.scopes, record.area_code)
 
 
-def current_user(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
+_bearer = HTTPBearer(auto_error=False, description="身份服务签发的访问令牌 an access token from /identity/v1/tokens/*")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                        description="政府系统的 API 密钥 a government system's API key (issued by an admin)")
+
+
+def current_user(request: Request,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     if credentials is None:
         raise ApiError(401, "auth.missing_token")
-    return decode_token(request.app.state.settings, credentials.credentials)
+    return request.app.state.verifier.user(credentials.credentials)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -91,24 +173,47 @@ def require_staff(user: CurrentUser) -> User:
 StaffUser = Annotated[User, Depends(require_staff)]
 
 
+def current_api_client(request: Request, key: Annotated[str | None, Depends(_api_key)]) -> ApiClient:
+    if not key:
+        raise ApiError(401, "auth.missing_api_key")
+    client = request.app.state.verifier.api_client(key)
+    report = getattr(request.app.state, "report_api_key_use", None)
+    if report is not None:
+        report(client.key_id)
+    return client
+
+
+CurrentApiClient = Annotated[ApiClient, Depends(current_api_client)]
+
+
+# --------------------------------------------------------------------------- the demo
+
+
 def demo_users(settings: Settings) -> list[dict]:
     return json.loads((settings.demo_dir / "users.json").read_text(encoding="utf-8"))
 
 
-def demo_token(settings: Settings, role: str) -> str:
+def demo_token(settings: Settings, role: str | None = None, username: str | None = None) -> str:
+    """The development token of the first demo user with this role (or this username)."""
     for user in demo_users(settings):
-        if user["role"] == role:
-            return issue_token(settings, user["id"], role, user.get("unit_code"))
-    raise SystemExit(f"no demo user has the role {role!r}; roles: {', '.join(ROLES)}")
+        if (username is not None and user.get("username") == username) or (username is None and user["role"] == role):
+            return issue_token(settings, user["id"], user["role"], user.get("unit_code"))
+    wanted = f"username {username!r}" if username else f"role {role!r}"
+    raise SystemExit(f"no demo user has the {wanted}; roles: {', '.join(ROLES)}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.auth")
     sub = parser.add_subparsers(dest="command", required=True)
-    tok = sub.add_parser("token", help="print a bearer token for the demo user of a role")
-    tok.add_argument("--role", required=True, choices=ROLES)
+    tok = sub.add_parser("token", help="print a development token for a demo user (embedded mode only)")
+    who = tok.add_mutually_exclusive_group(required=True)
+    who.add_argument("--role", choices=ROLES)
+    who.add_argument("--user", help="a demo user's username (deploy/demo/users.json)")
     args = parser.parse_args(argv)
-    sys.stdout.write(demo_token(get_settings(), args.role) + "\n")
+    settings = get_settings()
+    if settings.mode != "embedded":
+        raise SystemExit("make token works in embedded mode only: in services mode sign in at /identity/v1/tokens/*")
+    sys.stdout.write(demo_token(settings, args.role, args.user) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("intake", "routing", "mediation", "notify")
+SERVICES = ("identity", "intake", "routing", "mediation", "notify")
 
 
 class Settings(BaseSettings):
@@ -26,9 +26,27 @@ class Settings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     exchange: str = "cg.events"
 
-    jwt_secret: str = "dev-only-secret-change-me-in-production"
-    jwt_issuer: str = "cg"
-    token_ttl_seconds: int = 30 * 24 * 3600
+    # Tokens: signed by the identity service with an asymmetric key (ES256); every other service
+    # holds only the public keys (its JWKS). In services mode the keys must be configured:
+    # CG_SIGNING_KEYS names PEM files of EC P-256 private keys, comma-separated; the first signs,
+    # all are published (two during a rotation). Embedded mode generates a development key under
+    # var/ on first run, which services mode refuses.
+    signing_keys: str | None = None
+    identity_url: str = "http://127.0.0.1:8005"  # where services fetch the JWKS (services mode)
+    jwt_issuer: str = "cg-identity"
+    jwt_audience: str = "cg-api"
+    access_token_seconds: int = 15 * 60
+    # A token whose lifetime (exp - iat) is longer than this is refused, whoever signed it.
+    max_token_lifetime_seconds: int = 60 * 60
+    refresh_token_days: int = 30
+    # Symmetric keys sealing personal data that must cross a service boundary (a phone and a code
+    # for an SMS): "kid:base64-32-bytes,..." (the first seals, all open). Embedded mode generates one.
+    data_keys: str | None = None
+    # The key of the keyed hashes that find personal data without storing it readable (a phone at
+    # sign-in): base64 of 32 bytes. Never rotated without re-indexing. Embedded mode generates one.
+    index_key: str | None = None
+    # Services mode seeds the demo users' password only when asked (deploy/services.sh, tests).
+    demo_passwords: bool = False
 
     # The city's local time: months of scores, working days, quiet hours, dates people read.
     timezone: str = "Asia/Shanghai"

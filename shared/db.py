@@ -90,13 +90,18 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Commits when the block ends normally, rolls back otherwise: the one place that commits."""
+    """Commits when the block ends normally, rolls back otherwise (unless the exception asks to keep
+    the changes): the one place that commits."""
     session = factory()
     try:
         yield session
         session.commit()
-    except BaseException:
-        session.rollback()
+    except BaseException as exc:
+        # A refusal marked `keep` (shared.errors.ApiError) keeps what was written before it.
+        if getattr(exc, "keep", False) is True:
+            session.commit()
+        else:
+            session.rollback()
         raise
     finally:
         session.close()

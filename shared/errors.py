@@ -10,6 +10,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.missing_token": ("请先登录：缺少访问令牌", "Sign in first: the bearer token is missing"),
     "auth.invalid_token": ("访问令牌无效或已过期，请重新登录", "The token is invalid or expired; sign in again"),
     "auth.forbidden": ("您没有权限执行此操作", "You are not allowed to do this"),
+    "auth.unavailable": ("身份服务暂时不可用，请稍后重试", "The identity service cannot be reached; try again shortly"),
+    "auth.missing_api_key": ("缺少 API 密钥（X-API-Key 请求头）", "The X-API-Key header is missing"),
+    "auth.invalid_api_key": ("API 密钥无效、已过期或已吊销", "The API key is invalid, expired or revoked"),
     "not_found": ("未找到该资源", "Not found"),
     "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
     "validation.missing": ("缺少必填项", "This field is required"),
@@ -52,9 +55,15 @@ _VALIDATION_CODES = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, field: str | None = None, detail: str | None = None):
+    """A refusal the client can act on. `keep=True`: what the request wrote before refusing is
+    committed all the same, because the refusal is itself a fact to keep (a failed sign-in counted
+    towards a lockout, its audit row); otherwise the unit of work rolls back and nothing changes."""
+
+    def __init__(self, status: int, code: str, field: str | None = None, detail: str | None = None, *,
+                 keep: bool = False, headers: dict[str, str] | None = None):
         super().__init__(code)
         self.status, self.code, self.field, self.detail = status, code, field, detail
+        self.keep, self.headers = keep, headers
 
 
 def wants_english(request: Request) -> bool:
@@ -82,7 +91,7 @@ def install(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError):
         extra = {"detail": exc.detail} if exc.detail else {}
         return JSONResponse(error_body(exc.code, wants_english(request), exc.field, **extra),
-                            status_code=exc.status)
+                            status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

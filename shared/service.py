@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, Table
 
+from .auth import Verifier
+from .auth_state import ApiKeyUseReporter, AuthState, AuthTables, auth_handlers
 from .config import Settings
+from .keys import jwks_source
 from .messaging.dispatcher import Dispatcher, Handler
 from .runtime import ServiceRuntime, build_runtime
 from .web import create_app
@@ -21,6 +24,8 @@ class ServiceSpec:
     metadata: MetaData
     outbox: Table
     inbox: Table
+    # What the service keeps of identity's events: revoked sessions and users, API keys.
+    auth: AuthTables
     router: APIRouter
     handlers: Callable[[ServiceRuntime], dict[str, Handler]]
     # The service's typed configuration, loaded and validated when a runtime is built, so a
@@ -30,14 +35,31 @@ class ServiceSpec:
     # Periodic work of the service's worker (clock scanners, senders): run as a thread until the
     # event is set. Started by the worker in services mode and by the embedded runner.
     background: Callable[[ServiceRuntime, threading.Event], None] | None = None
+    # Where this service finds the public keys of tokens (identity: its own keys).
+    jwks: Callable[[Settings], object] = jwks_source
+    # How a government system's use of a key reaches identity (identity itself records it directly).
+    api_key_use: Callable[[ServiceRuntime], Callable[[str], None]] = ApiKeyUseReporter
+    # Keys the service cannot work without (shared.keys loaders): checked when a runtime is built,
+    # so services mode refuses to start without them (KeyConfigError says what to set).
+    keys: tuple[Callable[[Settings], object], ...] = ()
 
     def runtime(self, settings: Settings, url: str | None = None) -> ServiceRuntime:
         if self.config is not None:
             self.config()
+        for load in self.keys:
+            load(settings)
         return build_runtime(self.name, settings, self.outbox, self.inbox, url)
 
+    def verifier(self, rt: ServiceRuntime) -> Verifier:
+        state = AuthState(rt.engine, self.auth, horizon_seconds=rt.settings.max_token_lifetime_seconds)
+        return Verifier(rt.settings, self.jwks(rt.settings), state)
+
     def app(self, rt: ServiceRuntime) -> FastAPI:
-        return create_app(rt, title=self.title, description=self.description, router=self.router)
+        app = create_app(rt, title=self.title, description=self.description, router=self.router,
+                         verifier=self.verifier(rt))
+        app.state.report_api_key_use = self.api_key_use(rt)
+        return app
 
     def dispatcher(self, rt: ServiceRuntime) -> Dispatcher:
-        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, self.handlers(rt))
+        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, {**auth_handlers(self.auth),
+                                                                         **self.handlers(rt)})

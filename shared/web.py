@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from . import errors
+from .auth import Verifier
+from .keys import jwks_source
 from .runtime import ServiceRuntime
 
 
@@ -60,7 +62,8 @@ def amqp_reachable(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIRouter) -> FastAPI:
+def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIRouter,
+               verifier=None) -> FastAPI:
     """The service's application: its module-level `router` (endpoints reach the runtime through
     `shared.deps`), under the service's prefix, with health checks, errors and request ids."""
     prefix = f"/{rt.name}"
@@ -74,6 +77,9 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
     )
     app.state.settings = rt.settings
     app.state.runtime = rt
+    if verifier is None:  # an application without a service's revocation tables (tools, tests)
+        verifier = Verifier(rt.settings, jwks_source(rt.settings), None)
+    app.state.verifier = verifier
     errors.install(app)
     app.add_middleware(RequestIdMiddleware)
 

@@ -11,10 +11,11 @@ from typing import NamedTuple
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from shared import phones
 from shared.auth import User
 from shared.errors import ApiError
 
-from . import config, phones
+from . import config
 from .models import Attachment, Case, Evaluation, Follower
 from .status import FINISHED, STATUSES
 

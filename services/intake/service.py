@@ -26,6 +26,7 @@ SPEC = ServiceSpec(
     metadata=models.Base.metadata,
     outbox=models.outbox,
     inbox=models.inbox,
+    auth=models.auth,
     router=api.router,
     handlers=handlers.handlers,
     config=config.get,

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared import phones
 from shared.auth import User
 from shared.config import local_zone
 from shared.db import utcnow
@@ -24,7 +25,7 @@ from shared.errors import ApiError
 from shared.events.intake import CaseReferred, CaseSubmitted
 from shared.uow import Emit
 
-from . import attachments, config, duplicates, geo, phones, timeline
+from . import attachments, config, duplicates, geo, timeline
 from .catalogue import Catalogue, Category, current
 from .models import Case, CaseCounter, IdempotencyKey, TimelineEntry
 from .schemas import CaseCreate

@@ -23,5 +23,6 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
             digest.collect(ctx.session, payload)
         webhooks.queue_event(ctx.session, cfg, subscriptions, ctx.envelope, wake)
 
+    # A service's report that it saw an API key is for identity, not for people or webhooks.
     return {f"{etype}.v{version}": on_event for (etype, version) in registered()
-            if etype.split(".", 1)[0] in ("intake", "routing", "mediation")}
+            if etype.split(".", 1)[0] in ("intake", "routing", "mediation") and not etype.endswith(".api_key.used")}

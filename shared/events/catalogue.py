@@ -1,3 +1,3 @@
 """Imports every payload module so that the registry is complete."""
 
-from . import intake, mediation, notify, routing  # noqa: F401
+from . import identity, intake, mediation, notify, routing  # noqa: F401

@@ -60,16 +60,23 @@ class Topology:
         raise KeyError(name)
 
 
+# Every service keeps identity's revocations and API keys (shared/auth_state.py).
+IDENTITY = "identity.*.*.v1"
+
 TOPOLOGY = Topology(
     queues=(
+        # identity: the last use of a government system's key, as each service saw it
+        QueueSpec("identity.events", "identity", ("*.api_key.used.v1",)),
         # routing: new, reopened, withdrawn and evaluated cases; risk and outcomes of disputes
-        QueueSpec("routing.events", "routing", ("intake.case.*.v1", "mediation.#.v1")),
+        QueueSpec("routing.events", "routing", ("intake.case.*.v1", "mediation.#.v1", IDENTITY)),
         # intake: the resident's view follows routing, mediation and what the resident was told
-        QueueSpec("intake.events", "intake", ("routing.case.*.v1", "mediation.#.v1", "notify.message.*.v1")),
+        QueueSpec("intake.events", "intake", ("routing.case.*.v1", "mediation.#.v1", "notify.message.*.v1",
+                                              IDENTITY)),
         # mediation: disputes referred from intake, and their withdrawal
-        QueueSpec("mediation.events", "mediation", ("intake.case.referred.v1", "intake.case.withdrawn.v1")),
-        # notify: everything people may need to hear about
-        QueueSpec("notify.events", "notify", ("intake.#.v1", "routing.#.v1", "mediation.#.v1")),
+        QueueSpec("mediation.events", "mediation", ("intake.case.referred.v1", "intake.case.withdrawn.v1",
+                                                    IDENTITY)),
+        # notify: everything people may need to hear about, and the sign-in codes to send
+        QueueSpec("notify.events", "notify", ("intake.#.v1", "routing.#.v1", "mediation.#.v1", IDENTITY)),
     )
 )
 

@@ -1,0 +1,52 @@
+"""The demo users (deploy/demo/users.json): staff sign in with their username (the id without
+"u-") and the demo password, residents with their phone and an SMS code.
+
+The demo password is set in embedded mode only, or in services mode when CG_DEMO_PASSWORDS=true
+(the local launcher and the tests): a deployment never starts with a known password. The other
+services seed the same demo directory themselves, so no event is needed.
+"""
+
+import json
+
+from sqlalchemy import select
+
+from shared.db import utcnow
+from shared.keys import blind_index, data_keys
+from shared.phones import normalise
+from shared.runtime import ServiceRuntime
+
+from . import directory
+from .models import User
+from .passwords import hash_password
+
+DEMO_PASSWORD = "Yulin-Demo-2026"
+
+
+def username_of(user_id: str) -> str:
+    return user_id.removeprefix("u-")
+
+
+def _untold(_payload) -> None:
+    return None
+
+
+def seed(rt: ServiceRuntime) -> None:
+    settings = rt.settings
+    users = json.loads((settings.demo_dir / "users.json").read_text(encoding="utf-8"))
+    index, keys = blind_index(settings), data_keys(settings)
+    password_hash = hash_password(DEMO_PASSWORD) if settings.mode == "embedded" or settings.demo_passwords else None
+    with rt.uow() as session:
+        if session.scalar(select(User.id).limit(1)):
+            return
+        now = utcnow()
+        for u in users:
+            if u["role"] == "resident":
+                phone = normalise(u["phone"], mobile=True)
+                directory.create(session, _untold, kind="resident", role="resident", now=now, user_id=u["id"],
+                                 display_name=u.get("name"), phone_index=index(phone, "phone"),
+                                 phone_sealed=keys.seal(phone, "phone"))
+            else:
+                directory.create(session, _untold, kind="staff", role=u["role"], now=now, user_id=u["id"],
+                                 unit_codes=[u["unit_code"]] if u.get("unit_code") else [],
+                                 username=username_of(u["id"]), display_name=u.get("name"),
+                                 password_hash=password_hash, password_changed_at=now if password_hash else None)
