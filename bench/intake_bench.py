@@ -21,8 +21,6 @@ from services.cluster import ROOT, Cluster
 from services.intake.catalogue import file_catalogue
 from services.intake.models import Case
 from services.intake.suggest import load_examples
-from shared.auth import demo_token
-from shared.config import get_settings
 from shared.db import make_engine, session_factory, utcnow
 
 from .bound_app import bound_body, bound_server
@@ -64,7 +62,7 @@ def ms(step) -> dict:
 
 def submission(cluster: Cluster, log_dir) -> dict:
     url = f"{cluster.url('intake')}/intake/v1/cases"
-    headers = {"Authorization": f"Bearer {demo_token(get_settings(), 'resident')}"}
+    headers = {"Authorization": f"Bearer {cluster.token('resident')}"}
     asyncio.run(run_step(url, case_body, headers, rate=50, duration=3.0))  # warm-up (model, pools, plans)
     with bound_server(cluster.database_url("intake"), log_dir / "intake_bound.log") as bound_url:
         asyncio.run(run_step(bound_url, bound_body, {}, rate=100, duration=1.0))

@@ -16,8 +16,6 @@ from pathlib import Path
 import psycopg
 
 from services.cluster import ROOT, Cluster
-from shared.auth import demo_token
-from shared.config import get_settings
 
 from .bound_app import bound_body, bound_server
 from .load import percentile, run_step
@@ -148,7 +146,7 @@ def _run() -> dict:
     try:
         cluster.up()
         url = f"{cluster.url('intake')}/intake/v1/cases"
-        headers = {"Authorization": f"Bearer {demo_token(get_settings(), 'resident')}"}
+        headers = {"Authorization": f"Bearer {cluster.token('resident')}"}
         asyncio.run(run_step(url, case_body, headers, rate=50, duration=2.0))  # warm-up
         bound = measure_bound(cluster, log_dir)
         steps = []

@@ -8,8 +8,22 @@ BIN=.venv/bin
 RUN=var/run
 LOG=var/log
 export CG_MODE=services
-declare -A PORTS=([intake]=8001 [routing]=8002 [mediation]=8003 [notify]=8004)
-SERVICES=(intake routing mediation notify)
+declare -A PORTS=([identity]=8005 [intake]=8001 [routing]=8002 [mediation]=8003 [notify]=8004)
+SERVICES=(identity intake routing mediation notify)
+KEYS=var/keys/services
+export CG_IDENTITY_URL=${CG_IDENTITY_URL:-http://127.0.0.1:8005}
+# The local launcher is a demo: its demo staff sign in with the demo password.
+export CG_DEMO_PASSWORDS=${CG_DEMO_PASSWORDS:-true}
+
+keys() {  # a deployment's keys, made once as an operator would (docs: README, "Keys")
+  mkdir -p "$KEYS" && chmod 700 "$KEYS"
+  [[ -f $KEYS/signing-key.pem ]] || (umask 077; $BIN/python -m shared.keys new-signing-key >"$KEYS/signing-key.pem")
+  [[ -f $KEYS/data-keys ]] || (umask 077; $BIN/python -m shared.keys new-data-key >"$KEYS/data-keys")
+  [[ -f $KEYS/index-key ]] || (umask 077; $BIN/python -m shared.keys new-index-key >"$KEYS/index-key")
+  export CG_SIGNING_KEYS=${CG_SIGNING_KEYS:-$PWD/$KEYS/signing-key.pem}
+  export CG_DATA_KEYS=${CG_DATA_KEYS:-$(cat "$KEYS/data-keys")}
+  export CG_INDEX_KEY=${CG_INDEX_KEY:-$(cat "$KEYS/index-key")}
+}
 
 start() {  # name, command...
   local name=$1; shift
@@ -22,6 +36,7 @@ start() {  # name, command...
 
 up() {
   mkdir -p "$RUN" "$LOG"
+  keys
   $BIN/python -m shared.migrate
   $BIN/python -m services seed
   for s in "${SERVICES[@]}"; do

@@ -1,6 +1,7 @@
 """Services mode as child processes: 4 APIs + 4 workers on fresh PostgreSQL databases and a
 private RabbitMQ vhost. Used by the end-to-end tests and the benchmark."""
 
+import base64
 import os
 import shutil
 import signal
@@ -52,6 +53,21 @@ def _vhost(name: str, action: str) -> bool:
     return all(subprocess.run(c, capture_output=True, timeout=60).returncode == 0 for c in cmds)
 
 
+def deployment_keys(folder: Path) -> dict[str, str]:
+    """The keys a services-mode deployment must be given (made the way an operator makes them),
+    as the environment variables that name them."""
+    from shared.keys import new_private_key_pem
+
+    folder.mkdir(parents=True, exist_ok=True)
+    signing = folder / "signing-key.pem"
+    if not signing.exists():
+        signing.write_text(new_private_key_pem(development=False), encoding="utf-8")
+        signing.chmod(0o600)
+    return {"CG_SIGNING_KEYS": str(signing),
+            "CG_DATA_KEYS": "e2e1:" + base64.b64encode(os.urandom(32)).decode(),
+            "CG_INDEX_KEY": base64.b64encode(os.urandom(32)).decode()}
+
+
 class Cluster:
     def __init__(self, pg_url: str, amqp_url: str, log_dir: Path, tag: str = "e2e"):
         suffix = uuid.uuid4().hex[:8]
@@ -59,10 +75,11 @@ class Cluster:
         self.vhost = f"cg_{tag}_{suffix}"
         self.has_vhost = _vhost(self.vhost, "add")
         amqp = amqp_url.rsplit("/", 1)[0] + "/" + (self.vhost if self.has_vhost else "%2F")
-        self.env = {**os.environ, "CG_MODE": "services", "CG_PG_URL": pg_url, "CG_DB_PREFIX": self.prefix,
-                    "CG_AMQP_URL": amqp}
-        self.pg_url = pg_url
         self.ports = {name: free_port() for name in SERVICES}
+        self.env = {**os.environ, "CG_MODE": "services", "CG_PG_URL": pg_url, "CG_DB_PREFIX": self.prefix,
+                    "CG_AMQP_URL": amqp, "CG_IDENTITY_URL": f"http://127.0.0.1:{self.ports['identity']}",
+                    "CG_DEMO_PASSWORDS": "true", **deployment_keys(log_dir / "keys")}
+        self.pg_url = pg_url
         self.procs: dict[str, subprocess.Popen] = {}
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -105,17 +122,20 @@ class Cluster:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
-    def logs(self, tail: int = 3000) -> str:
-        return "".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}\n"
-                       for p in sorted(self.log_dir.glob("*.log")))
+    def token(self, role: str) -> str:
+        """An access token of the first demo user with this role, signed with the cluster's own key (the
+        test is this deployment's operator). A person signs in at identity: see password_token."""
+        from shared.auth import access_claims, demo_users, sign
+        from shared.config import get_settings
+        from shared.keys import signing_keys
 
-    def close(self) -> None:
-        import psycopg
+        settings = get_settings(mode="services", signing_keys=self.env["CG_SIGNING_KEYS"])
+        user = next(u for u in demo_users(settings) if u["role"] == role)
+        claims = access_claims(settings, user_id=user["id"], role=role,
+                               unit_codes=[user["unit_code"]] if user.get("unit_code") else [],
+                               session_id=f"e2e-{uuid.uuid4()}")
+        return sign(claims, signing_keys(settings).active)
 
-        self.stop(*self.procs)
-        admin = self.pg_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in SERVICES:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.prefix}{name}" WITH (FORCE)')
-        if self.has_vhost:
-            _vhost(self.vhost, "delete")
+    def password_token(self, username: str, password: str) -> httpx.Response:
+        return httpx.post(f"{self.url('identity')}/identity/v1/tokens/password", timeout=30,
+                          json={"username": username, "password": password})

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # A token whose lifetime (exp - iat) is longer than this is refused, whoever signed it.
     max_token_lifetime_seconds: int = 60 * 60
     refresh_token_days: int = 30
+    # How stale a service's copy of identity's revocations and API keys may be (seconds).
+    auth_state_refresh_seconds: float = 2.0
     # Symmetric keys sealing personal data that must cross a service boundary (a phone and a code
     # for an SMS): "kid:base64-32-bytes,..." (the first seals, all open). Embedded mode generates one.
     data_keys: str | None = None

@@ -51,7 +51,8 @@ class ServiceSpec:
         return build_runtime(self.name, settings, self.outbox, self.inbox, url)
 
     def verifier(self, rt: ServiceRuntime) -> Verifier:
-        state = AuthState(rt.engine, self.auth, horizon_seconds=rt.settings.max_token_lifetime_seconds)
+        state = AuthState(rt.engine, self.auth, horizon_seconds=rt.settings.max_token_lifetime_seconds,
+                          refresh_seconds=rt.settings.auth_state_refresh_seconds)
         return Verifier(rt.settings, self.jwks(rt.settings), state)
 
     def app(self, rt: ServiceRuntime) -> FastAPI:
@@ -61,5 +62,16 @@ class ServiceSpec:
         return app
 
     def dispatcher(self, rt: ServiceRuntime) -> Dispatcher:
-        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, {**auth_handlers(self.auth),
-                                                                         **self.handlers(rt)})
+        handlers = auth_handlers(self.auth)
+        for key, own in self.handlers(rt).items():
+            # The service's own reaction to an identity event runs beside keeping the revocation.
+            handlers[key] = _both(handlers[key], own) if key in handlers else own
+        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, handlers)
+
+
+def _both(first: Handler, then: Handler) -> Handler:
+    def both(ctx, payload) -> None:
+        first(ctx, payload)
+        then(ctx, payload)
+
+    return both

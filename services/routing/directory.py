@@ -52,3 +52,26 @@ def staff_member(session: Session, user_id: str) -> Staff:
 def set_duty(staff: Staff, on_duty: bool) -> None:
     """On or off duty: only staff on duty are given new work."""
     staff.on_duty = on_duty
+
+
+def staff_changed(session: Session, *, user_id: str, kind: str, role: str, unit_codes: list[str],
+                  active: bool) -> None:
+    """identity's directory changed a staff member: new work goes to who is there now. A disabled
+    member, or one whose units routing does not know, stays listed (their orders keep their history)
+    but off duty; a resident is not staff."""
+    if kind != "staff":
+        return
+    known = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(unit_codes)))} if unit_codes else {}
+    unit = next((known[code] for code in unit_codes if code in known), None)  # the primary unit first
+    staff = session.get(Staff, user_id)
+    if staff is None:
+        if unit is None:
+            return
+        # The name stays with identity (events carry no personal data): routing needs the id and the role.
+        staff = Staff(user_id=user_id, name="", role=role, unit_id=unit.id, on_duty=active)
+        session.add(staff)
+        return
+    staff.role = role
+    if unit is not None:
+        staff.unit_id = unit.id
+    staff.on_duty = active and unit is not None

@@ -3,6 +3,7 @@
 from functools import partial
 
 from shared.db import utcnow
+from shared.events.identity import UserChanged
 from shared.events.intake import (
     CaseEvaluated,
     CaseMerged,
@@ -15,7 +16,7 @@ from shared.events.mediation import RiskRaised
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from . import clocks, dispatch, supervision, workflow
+from . import clocks, directory, dispatch, supervision, workflow
 from .locator import cached
 
 
@@ -54,6 +55,11 @@ def on_risk(ctx: HandlerContext, event: RiskRaised) -> None:
                       at=event.at)
 
 
+def on_user_changed(ctx: HandlerContext, event: UserChanged) -> None:
+    directory.staff_changed(ctx.session, user_id=event.user_id, kind=event.kind, role=event.role,
+                            unit_codes=event.unit_codes, active=event.active)
+
+
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
     return {
         # The grid index is the runtime's (rebuilt when stale), so the submitted handler needs it.
@@ -64,4 +70,5 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
         "intake.case.urgency_changed.v1": on_urgency_changed,
         "intake.case.evaluated.v1": on_evaluated,
         "mediation.risk.raised.v1": on_risk,
+        "identity.user.changed.v1": on_user_changed,
     }

@@ -1,4 +1,4 @@
-"""The first vertical slice across separate processes: 4 APIs + 4 workers, PostgreSQL, RabbitMQ."""
+"""The first vertical slice across separate processes: 5 APIs + 5 workers, PostgreSQL, RabbitMQ."""
 
 import sys
 import time
@@ -7,8 +7,7 @@ import httpx
 import pytest
 
 from services.cluster import Cluster, wait_for
-from shared.auth import demo_token
-from shared.config import SERVICES, get_settings
+from shared.config import SERVICES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rabbitmq, pytest.mark.postgres]
 GRID_POINT = {"lat": 30.6336, "lon": 104.052087}  # inside 玉林北路社区第二网格 (510107001001002)
@@ -24,19 +23,25 @@ def cluster(pg_url, rabbitmq_url, tmp_path):
         sys.stderr.write(c.logs())  # pytest shows it only when the test failed
 
 
-def _headers(role: str) -> dict:
-    return {"Authorization": f"Bearer {demo_token(get_settings(), role)}"}
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
+def _headers(role: str, cluster: Cluster) -> dict:
+    key = (cluster.prefix, role)
+    if key not in _TOKENS:
+        _TOKENS[key] = cluster.token(role)
+    return {"Authorization": f"Bearer {_TOKENS[key]}"}
 
 
 def _submit(cluster: Cluster) -> dict:
-    r = httpx.post(f"{cluster.url('intake')}/intake/v1/cases", headers=_headers("resident"), timeout=10,
+    r = httpx.post(f"{cluster.url('intake')}/intake/v1/cases", headers=_headers("resident", cluster), timeout=10,
                    json={"category": "env.garbage", "description": "玉林北路小区门口垃圾三天没人清运", **GRID_POINT})
     assert r.status_code == 201, r.text
     return r.json()
 
 
 def _case(cluster: Cluster, case_id: str) -> dict:
-    return httpx.get(f"{cluster.url('intake')}/intake/v1/cases/{case_id}", headers=_headers("resident"),
+    return httpx.get(f"{cluster.url('intake')}/intake/v1/cases/{case_id}", headers=_headers("resident", cluster),
                      timeout=10).json()
 
 
@@ -48,12 +53,13 @@ def test_the_slice_runs_across_separate_processes(cluster):
     assert [t["kind"] for t in view["timeline"]] == ["submitted", "dispatched"]
 
     def inbox(role):
-        r = httpx.get(f"{cluster.url('notify')}/notify/v1/inbox", headers=_headers(role), timeout=10)
+        r = httpx.get(f"{cluster.url('notify')}/notify/v1/inbox", headers=_headers(role, cluster), timeout=10)
         return [m for m in r.json() if m["subject_id"] == case["id"]]
 
     assert {m["title"] for m in wait_for(lambda: len(inbox("resident")) == 2 and inbox("resident"))} == {
         "诉求已受理", "诉求已派单"}
-    grids = httpx.get(f"{cluster.url('routing')}/routing/v1/grids", headers=_headers("resident"), timeout=10).json()
+    grids = httpx.get(f"{cluster.url('routing')}/routing/v1/grids", headers=_headers("resident", cluster),
+                      timeout=10).json()
     assert len(grids["features"]) >= 4
     for name in SERVICES:
         assert httpx.get(f"{cluster.url(name)}/{name}/docs", timeout=10).status_code == 200

@@ -1,0 +1,314 @@
+"""Tokens nobody can forge: ES256 with key ids, checked against the identity service's JWKS
+(issuer, audience, expiry, not-before, lifetime), revoked sessions and users refused everywhere,
+rotation without downtime, and services mode refusing to start without a real key."""
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import MetaData
+
+from shared.auth import ROLES, STAFF_ROLES, User, Verifier, access_claims, demo_token, demo_users, issue_token, sign
+from shared.auth_state import AuthState, auth_tables, record_revocation
+from shared.config import get_settings
+from shared.db import make_engine, session_factory, unit_of_work
+from shared.errors import ApiError
+from shared.keys import (
+    KeyConfigError,
+    LocalJwks,
+    RemoteJwks,
+    SigningKey,
+    data_keys,
+    new_private_key_pem,
+    public_jwk,
+    signing_keys,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return get_settings(var_dir=tmp_path, mode="embedded")
+
+
+def verifier(settings, state=None) -> Verifier:
+    return Verifier(settings, LocalJwks(signing_keys(settings).jwks()), state)
+
+
+def refused(v: Verifier, token: str) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        v.user(token)
+    assert info.value.status == 401 and info.value.code == "auth.invalid_token"
+    return info.value
+
+
+def key_file(tmp_path: Path, name: str, development: bool = False) -> Path:
+    path = tmp_path / name
+    path.write_text(new_private_key_pem(development=development), encoding="utf-8")
+    return path
+
+
+def signed(settings, key: SigningKey, **changes) -> str:
+    claims = access_claims(settings, user_id="u-admin-1", role="admin", unit_codes=["510107000000000"],
+                           session_id="s-1")
+    claims.update(changes)
+    return sign({k: v for k, v in claims.items() if v is not ...}, key)
+
+
+# --------------------------------------------------------------------------- the round trip
+
+
+def test_a_token_carries_who_what_where_and_its_sign_in(settings):
+    token = issue_token(settings, "u-grid-worker-001001", "grid_worker", "510107001001001", session_id="s-9")
+    user = verifier(settings).user(token)
+    assert user == User(id="u-grid-worker-001001", role="grid_worker", unit_code="510107001001001",
+                        unit_codes=("510107001001001",), session_id="s-9")
+    assert user.is_staff
+    assert not verifier(settings).user(issue_token(settings, "u-resident-1", "resident")).is_staff
+
+
+def test_a_token_is_es256_with_a_key_id_an_audience_and_a_short_life(settings):
+    token = issue_token(settings, "u-1", "admin")
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "ES256" and header["kid"] == signing_keys(settings).active.kid
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == settings.jwt_issuer and claims["aud"] == settings.jwt_audience
+    assert claims["exp"] - claims["iat"] == settings.access_token_seconds == 15 * 60
+    assert claims["nbf"] == claims["iat"] and claims["sid"] and claims["jti"]
+
+
+def test_the_kid_is_the_keys_rfc7638_thumbprint():
+    # The example key of RFC 7638 section 3.1 is RSA; for EC the same rule: SHA-256 of crv, kty, x, y.
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = public_jwk(key.public_key())
+    core = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    assert jwk["kid"] == base64.urlsafe_b64encode(hashlib.sha256(core.encode()).digest()).rstrip(b"=").decode()
+
+
+def test_issuing_refuses_an_unknown_role_and_services_mode(settings, tmp_path):
+    with pytest.raises(ValueError):
+        issue_token(settings, "u-1", "emperor")
+    services = get_settings(var_dir=tmp_path, mode="services", signing_keys=str(key_file(tmp_path, "k.pem")))
+    with pytest.raises(RuntimeError):
+        issue_token(services, "u-1", "admin")
+
+
+def test_staff_roles_are_every_role_but_resident():
+    assert "resident" in ROLES and set(STAFF_ROLES) == set(ROLES) - {"resident"}
+
+
+def test_a_demo_token_for_every_role_names_the_first_demo_user_of_it(settings):
+    users = demo_users(settings)
+    for role in ROLES:
+        user = verifier(settings).user(demo_token(settings, role))
+        expected = next(u for u in users if u["role"] == role)
+        assert (user.role, user.id, user.unit_code) == (role, expected["id"], expected.get("unit_code"))
+    with pytest.raises(SystemExit):
+        demo_token(settings, "emperor")
+
+
+def test_the_demo_has_two_users_of_every_staff_role_in_different_units(settings):
+    users = demo_users(settings)
+    for role in STAFF_ROLES:
+        units = {u["unit_code"] for u in users if u["role"] == role}
+        assert len(units) >= 2, role
+
+
+# --------------------------------------------------------------------------- forgeries
+
+
+def test_forged_and_broken_tokens_are_refused(settings, tmp_path):
+    v = verifier(settings)
+    key = signing_keys(settings).active
+    now = datetime.now(UTC)
+    other = SigningKey("x", ec.generate_private_key(ec.SECP256R1()), False)
+    cases = {
+        # What the earlier system accepted: HS256 with the secret that was in the repository.
+        "old-hs256-default-secret": jwt.encode({"sub": "u-admin-1", "role": "admin", "iss": settings.jwt_issuer,
+                                                "aud": settings.jwt_audience, "sid": "s", "iat": now, "nbf": now,
+                                                "exp": now + timedelta(minutes=5)},
+                                               "dev-only-secret-change-me-in-production", algorithm="HS256"),
+        "alg-none": jwt.encode({"sub": "u-admin-1", "role": "admin"}, None, algorithm="none"),
+        "another-key-unknown-kid": signed(settings, other),
+        "another-key-claiming-our-kid": signed(settings, SigningKey(key.kid, other.private_key, False)),
+        "expired": signed(settings, key, iat=now - timedelta(minutes=20), nbf=now - timedelta(minutes=20),
+                          exp=now - timedelta(minutes=5)),
+        "not-yet-valid": signed(settings, key, nbf=now + timedelta(minutes=5)),
+        "a-hundred-years": signed(settings, key, exp=now + timedelta(days=36500)),
+        "lifetime-over-the-maximum": signed(settings, key,
+                                            exp=now + timedelta(seconds=settings.max_token_lifetime_seconds + 60)),
+        "wrong-issuer": signed(settings, key, iss="someone-else"),
+        "wrong-audience": signed(settings, key, aud="another-api"),
+        "no-session": signed(settings, key, sid=...),
+        "no-expiry": signed(settings, key, exp=...),
+        "unknown-role": signed(settings, key, role="emperor"),
+        "garbage": "not.a.jwt",
+        "empty": "",
+    }
+    for name, token in cases.items():
+        with pytest.raises(ApiError) as info:
+            v.user(token)
+        assert (info.value.status, info.value.code) == (401, "auth.invalid_token"), name
+
+
+def test_a_token_of_another_deployment_is_refused(settings, tmp_path):
+    elsewhere = get_settings(var_dir=tmp_path / "elsewhere", mode="embedded")
+    refused(verifier(settings), issue_token(elsewhere, "u-admin-1", "admin"))
+
+
+# --------------------------------------------------------------------------- rotation
+
+
+def test_during_a_rotation_both_keys_are_published_and_tokens_of_either_verify(tmp_path):
+    old, new = key_file(tmp_path, "old.pem"), key_file(tmp_path, "new.pem")
+    before = get_settings(var_dir=tmp_path, signing_keys=str(old))
+    during = get_settings(var_dir=tmp_path, signing_keys=f"{new},{old}")
+    after = get_settings(var_dir=tmp_path, signing_keys=str(new))
+    old_token, new_token = issue_token(before, "u-1", "admin"), issue_token(during, "u-1", "admin")
+    assert jwt.get_unverified_header(new_token)["kid"] == signing_keys(during).active.kid != \
+        jwt.get_unverified_header(old_token)["kid"]
+    assert len(signing_keys(during).jwks()["keys"]) == 2
+    assert verifier(during).user(old_token).id == verifier(during).user(new_token).id == "u-1"
+    refused(verifier(after), old_token)  # the old key retired: its tokens end with it
+
+
+class JwksServer:
+    """The identity service's JWKS endpoint on loopback, counting fetches."""
+
+    def __init__(self, jwks: dict):
+        self.jwks, self.fetches = jwks, 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.fetches += 1
+                body = json.dumps(outer.jwks).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/identity/.well-known/jwks.json"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_service_fetches_the_jwks_once_and_again_only_for_an_unknown_kid(tmp_path):
+    old, new = key_file(tmp_path, "old.pem"), key_file(tmp_path, "new.pem")
+    before = get_settings(var_dir=tmp_path, signing_keys=str(old))
+    during = get_settings(var_dir=tmp_path, signing_keys=f"{new},{old}")
+    server = JwksServer(signing_keys(before).jwks())
+    try:
+        v = Verifier(before, RemoteJwks(server.url, min_refresh=0.0), None)
+        for _ in range(3):
+            v.user(issue_token(before, "u-1", "admin"))
+        assert server.fetches == 1  # cached
+        server.jwks = signing_keys(during).jwks()  # the rotation begins: a token of the new key arrives
+        assert v.user(issue_token(during, "u-1", "admin")).id == "u-1"
+        assert server.fetches == 2
+        # Forged kids cannot make a service hammer identity: at most one fetch per interval.
+        throttled = Verifier(before, RemoteJwks(server.url, min_refresh=60.0), None)
+        throttled.user(issue_token(before, "u-1", "admin"))
+        fetched = server.fetches
+        for _ in range(5):
+            refused(throttled, signed(before, SigningKey(str(uuid.uuid4()), ec.generate_private_key(ec.SECP256R1()),
+                                                         False)))
+        assert server.fetches == fetched  # fetched a moment ago: the unknown kids wait for the interval
+    finally:
+        server.close()
+
+
+def test_without_identity_and_without_cached_keys_the_answer_is_503_not_401(tmp_path):
+    settings = get_settings(var_dir=tmp_path)
+    v = Verifier(settings, RemoteJwks("http://127.0.0.1:9/identity/.well-known/jwks.json", timeout=0.5), None)
+    with pytest.raises(ApiError) as info:
+        v.user(issue_token(settings, "u-1", "admin"))
+    assert (info.value.status, info.value.code) == (503, "auth.unavailable")
+
+
+# --------------------------------------------------------------------------- revocation
+
+
+@pytest.fixture
+def state(tmp_path):
+    metadata = MetaData()
+    tables = auth_tables(metadata)
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    metadata.create_all(engine)
+    yield AuthState(engine, tables, horizon_seconds=3600, refresh_seconds=0.0), session_factory(engine), tables
+    engine.dispose()
+
+
+def test_a_revoked_session_or_user_is_refused_and_a_later_sign_in_is_not(settings, state):
+    auth, sessions, tables = state
+    v = verifier(settings, auth)
+    first = issue_token(settings, "u-1", "admin", session_id="s-1")
+    other_session = issue_token(settings, "u-1", "admin", session_id="s-2")
+    assert v.user(first).id == "u-1"
+    with unit_of_work(sessions) as session:
+        record_revocation(session, tables, "session", "s-1", datetime.now(UTC))
+    refused(v, first)
+    assert v.user(other_session).id == "u-1"  # signing out ends that sign-in only
+    with unit_of_work(sessions) as session:
+        record_revocation(session, tables, "user", "u-1", datetime.now(UTC))
+    refused(v, other_session)  # a disabled (or deleted) user: every token issued before
+    later = datetime.now(UTC) + timedelta(seconds=2)
+    token = sign(access_claims(settings, user_id="u-1", role="admin", session_id="s-3", now=later),
+                 signing_keys(settings).active)
+    assert v.user(token).id == "u-1"  # enabled again: a new sign-in works
+
+
+# --------------------------------------------------------------------------- services mode
+
+
+def test_services_mode_has_no_key_of_its_own_and_refuses_a_development_one(tmp_path):
+    with pytest.raises(KeyConfigError, match="CG_SIGNING_KEYS"):
+        signing_keys(get_settings(var_dir=tmp_path, mode="services"))
+    dev = key_file(tmp_path, "dev.pem", development=True)
+    with pytest.raises(KeyConfigError, match="development"):
+        signing_keys(get_settings(var_dir=tmp_path, mode="services", signing_keys=str(dev)))
+    with pytest.raises(KeyConfigError, match="CG_DATA_KEYS"):
+        data_keys(get_settings(var_dir=tmp_path, mode="services"))
+    rsa_like = tmp_path / "wrong.pem"
+    rsa_like.write_text(ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
+    with pytest.raises(KeyConfigError, match="P-256"):
+        signing_keys(get_settings(var_dir=tmp_path, mode="services", signing_keys=str(rsa_like)))
+
+
+@pytest.mark.parametrize("kind", ["api", "worker"])
+def test_the_identity_process_refuses_to_start_without_a_key_and_says_what_to_set(tmp_path, kind):
+    env = {"PATH": "/usr/bin:/bin", "CG_MODE": "services", "CG_VAR_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "services", kind, "identity", *(["--port", "9"] if kind == "api"
+                                                                                 else [])],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "CG_SIGNING_KEYS" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_embedded_mode_makes_its_development_key_once(tmp_path):
+    settings = get_settings(var_dir=tmp_path, mode="embedded")
+    first = signing_keys(settings).active
+    assert first.development and signing_keys(settings).active.kid == first.kid
+    path = tmp_path / "keys" / "signing-key.dev.pem"
+    assert path.stat().st_mode & 0o777 == 0o600
