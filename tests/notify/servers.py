@@ -11,58 +11,13 @@ import hmac
 import itertools
 import json
 import socket
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
 from services.notify.channels.webhook import verify
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as real providers
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def _reply(self, status: int, body: dict | str) -> None:
-        raw = (body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def do_POST(self):
-        self._reply(*self.server.owner.handle("POST", self.path, dict(self.headers.items()), self._body()))
-
-    def do_GET(self):
-        self._reply(*self.server.owner.handle("GET", self.path, dict(self.headers.items()), b""))
-
-
-class LoopbackServer:
-    def __init__(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.owner = self
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from ..loopback import LoopbackServer
 
 
 def aliyun_signature(params: dict, secret: str, method: str = "POST") -> str:

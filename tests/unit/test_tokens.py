@@ -7,10 +7,8 @@ import hashlib
 import json
 import subprocess
 import sys
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
@@ -34,6 +32,8 @@ from shared.keys import (
     public_jwk,
     signing_keys,
 )
+
+from ..loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,42 +184,25 @@ def test_during_a_rotation_both_keys_are_published_and_tokens_of_either_verify(t
     refused(verifier(after), old_token)  # the old key retired: its tokens end with it
 
 
-class JwksServer:
+class JwksServer(LoopbackServer):
     """The identity service's JWKS endpoint on loopback, counting fetches."""
 
     def __init__(self, jwks: dict):
+        super().__init__()
         self.jwks, self.fetches = jwks, 0
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.fetches += 1
-                body = json.dumps(outer.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/identity/.well-known/jwks.json"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def handle(self, method, path, headers, body):
+        self.fetches += 1
+        return 200, self.jwks
 
 
 def test_a_service_fetches_the_jwks_once_and_again_only_for_an_unknown_kid(tmp_path):
     old, new = key_file(tmp_path, "old.pem"), key_file(tmp_path, "new.pem")
     before = get_settings(var_dir=tmp_path, signing_keys=str(old))
     during = get_settings(var_dir=tmp_path, signing_keys=f"{new},{old}")
-    server = JwksServer(signing_keys(before).jwks())
-    try:
-        v = Verifier(before, RemoteJwks(server.url, min_refresh=0.0), None)
+    with JwksServer(signing_keys(before).jwks()) as server:
+        jwks_url = server.url + "/identity/.well-known/jwks.json"
+        v = Verifier(before, RemoteJwks(jwks_url, min_refresh=0.0), None)
         for _ in range(3):
             v.user(issue_token(before, "u-1", "admin"))
         assert server.fetches == 1  # cached
@@ -227,15 +210,13 @@ def test_a_service_fetches_the_jwks_once_and_again_only_for_an_unknown_kid(tmp_p
         assert v.user(issue_token(during, "u-1", "admin")).id == "u-1"
         assert server.fetches == 2
         # Forged kids cannot make a service hammer identity: at most one fetch per interval.
-        throttled = Verifier(before, RemoteJwks(server.url, min_refresh=60.0), None)
+        throttled = Verifier(before, RemoteJwks(jwks_url, min_refresh=60.0), None)
         throttled.user(issue_token(before, "u-1", "admin"))
         fetched = server.fetches
         for _ in range(5):
             refused(throttled, signed(before, SigningKey(str(uuid.uuid4()), ec.generate_private_key(ec.SECP256R1()),
                                                          False)))
         assert server.fetches == fetched  # fetched a moment ago: the unknown kids wait for the interval
-    finally:
-        server.close()
 
 
 def test_without_identity_and_without_cached_keys_the_answer_is_503_not_401(tmp_path):
