@@ -35,7 +35,7 @@ def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result
     m.lease_until = None
     common = _common(m, now)
     if result.outcome == "sent":
-        m.status, m.sent_at, m.reason = "sent", now, None
+        m.status, m.sent_at, m.reason, m.sealed = "sent", now, None, None
         m.provider_message_id = result.provider_message_id
         emit(MessageSent(provider_message_id=result.provider_message_id, **common))
         return
@@ -44,6 +44,7 @@ def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result
         m.status, m.reason = "queued", result.reason
         m.next_attempt_at = now + timedelta(seconds=delays[m.attempts - 1])
         return
+    m.sealed = None  # a sealed address (a sign-in code) is kept only while the message may still go
     reason = result.reason or result.outcome
     if result.outcome == "retry":
         reason = f"retries exhausted: {reason}"[:300]

@@ -55,3 +55,16 @@ def supervisors_of(session: Session, rules: Rules, unit: str | None) -> list[str
             return sorted(found)
         current = session.get(Unit, current.parent_id)
     return []
+
+
+def user_changed(session: Session, rules: Rules, *, user_id: str, role: str, unit_codes: list[str],
+                 active: bool) -> None:
+    """identity's directory changed someone: their role and unit decide which unit messages reach
+    them; a disabled user hears no more of any unit (their own messages stay in their inbox)."""
+    unit_code = unit_codes[0] if unit_codes and active else None
+    who = session.get(Recipient, user_id)
+    if who is None:
+        if active:
+            session.add(new_recipient(rules, user_id, role, unit_code))
+        return
+    who.role, who.unit_id, who.updated_at = role, unit_id(unit_code) if unit_code else None, utcnow()

@@ -1,12 +1,15 @@
 """Notify's reactions to every intake, routing and mediation event: the rules say who hears
 (audience.py), warned and overdue work orders are kept for the daily digest, and webhook
-subscribers get every event their patterns match."""
+subscribers get every event their patterns match. Identity's sign-in codes are sent by SMS
+(codes.py), and its directory decides who is staff of which unit (directory.py)."""
 
 from shared.events import Payload, registered
+from shared.events.identity import CodeRequested, UserChanged
+from shared.keys import data_keys
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from . import audience, digest, webhooks
+from . import audience, codes, digest, directory, webhooks
 from .config import config_of
 from .messages import sender_wakeup
 
@@ -23,6 +26,17 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
             digest.collect(ctx.session, payload)
         webhooks.queue_event(ctx.session, cfg, subscriptions, ctx.envelope, wake)
 
+    keys = data_keys(rt.settings)
+
+    def on_code_requested(ctx: HandlerContext, payload: CodeRequested) -> None:
+        codes.queue_code(ctx.session, ctx.emit, config_of(rt), keys, ctx.envelope, payload, wake)
+
+    def on_user_changed(ctx: HandlerContext, e: UserChanged) -> None:
+        directory.user_changed(ctx.session, config_of(rt).rules, user_id=e.user_id, role=e.role,
+                               unit_codes=e.unit_codes, active=e.active)
+
     # A service's report that it saw an API key is for identity, not for people or webhooks.
-    return {f"{etype}.v{version}": on_event for (etype, version) in registered()
-            if etype.split(".", 1)[0] in ("intake", "routing", "mediation") and not etype.endswith(".api_key.used")}
+    return {**{f"{etype}.v{version}": on_event for (etype, version) in registered()
+               if etype.split(".", 1)[0] in ("intake", "routing", "mediation")
+               and not etype.endswith(".api_key.used")},
+            "identity.code.requested.v1": on_code_requested, "identity.user.changed.v1": on_user_changed}

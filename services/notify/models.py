@@ -94,6 +94,10 @@ class Message(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # in the dead-letter queue since
+    # A message to someone with no Recipient (a sign-in code to a number): the address and the
+    # values, sealed (AES-GCM bound to this message's id, codes.py); opened only by the sender,
+    # cleared once the message is settled. Never personal data or a code in clear here.
+    sealed: Mapped[str | None] = mapped_column(Text)
 
 
 class WebhookSubscription(Base):

@@ -5,7 +5,9 @@ short transaction (status sending, with a lease, so a crashed sender's batch is 
 when the lease ends), call the providers in a thread pool with no transaction open, then record
 the outcomes in a second short transaction (delivery.settle says what comes of each).
 Before sending: quiet hours defer non-urgent messages to the end of the recipient's quiet time;
-per-number daily limits suppress (and fall back).
+per-number daily limits suppress (and fall back). A message with a sealed address (a sign-in code
+to a number with no recipient entry, codes.py) is opened here, at the last moment; identity limits
+how many codes a number gets, so the per-recipient daily limit does not apply to it.
 """
 
 import hashlib
@@ -17,15 +19,18 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.config import local_zone
 from shared.db import upsert_insert, utcnow
 from shared.events.notify import MessageSent
+from shared.keys import data_keys
 from shared.runtime import ServiceRuntime
 
 from .channels import AliyunSms, EmailChannel, Outgoing, PushChannel, Result, WebhookChannel, WechatSubscribe
+from .codes import open_sealed
 from .config import Config, config_of
 from .delivery import settle
 from .messages import sender_wakeup
@@ -65,6 +70,7 @@ class Sender:
     def __init__(self, rt: ServiceRuntime, config: Config | None = None):
         self.rt = rt
         self.cfg = config or config_of(rt)
+        self.keys = data_keys(rt.settings)
         policy = self.cfg.policy
         self.client = httpx.Client(timeout=policy.http_timeout_seconds,
                                    limits=httpx.Limits(max_connections=policy.workers * 2,
@@ -181,6 +187,8 @@ class Sender:
                 return None, Result("suppressed", reason="webhook subscription inactive")
             return Outgoing(m.id, m.template, m.title, m.body, {}, address=hook.url,
                             secret=hook.secret, event_type=m.template, channel="webhook")
+        if m.sealed is not None:
+            return self._unsealed(m, now)
         address = getattr(who, ADDRESS[m.channel], None) if who else None
         if not address:
             return None, Result("failed", reason=f"{m.channel}: no address")
@@ -190,6 +198,17 @@ class Sender:
             return None, Result("suppressed", reason="limit: sms per number and template per day")
         return Outgoing(m.id, m.template, m.title, m.body, json.loads(m.variables or "{}"),
                         urgent=m.urgent, address=address, channel=m.channel)
+
+    def _unsealed(self, m, now: datetime) -> Outgoing | tuple[None, Result]:
+        """A message that carries its own address and values, sealed (a sign-in code): opened now."""
+        try:
+            opened = open_sealed(self.keys, m.id, m.sealed)
+        except (InvalidTag, KeyError, ValueError):
+            return None, Result("failed", reason=f"{m.channel}: the sealed address does not open")
+        if opened.until is not None and opened.until <= now:
+            return None, Result("suppressed", reason="expired before it could be sent")
+        return Outgoing(m.id, m.template, m.title, m.body, opened.values, urgent=m.urgent, address=opened.address,
+                        channel=m.channel)
 
     def _within_limits(self, session: Session, batch: list, people: dict, now: datetime) -> set[str]:
         """Ids of the first-attempt SMS messages within their per-number, per-template daily limit.
@@ -264,7 +283,7 @@ class Sender:
             if sent:
                 # The common case in bulk: one UPDATE and one outbox INSERT for the whole batch.
                 session.execute(update(table).where(table.c.id == bindparam("mid")).values(
-                    status="sent", sent_at=now, reason=None, lease_until=None,
+                    status="sent", sent_at=now, reason=None, lease_until=None, sealed=None,
                     provider_message_id=bindparam("pid")),
                     [{"mid": mid, "pid": results[mid].provider_message_id} for mid in sent])
                 self.rt.outbox.emit_many(session, [MessageSent(

@@ -1,5 +1,6 @@
 import threading
 
+from shared.keys import data_keys
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
@@ -32,4 +33,6 @@ SPEC = ServiceSpec(
     config=config.get,
     seed=seed.seed,
     background=background,
+    # Sign-in codes arrive sealed (identity.code.requested): no data key, no start in services mode.
+    keys=(data_keys,),
 )

@@ -35,7 +35,7 @@ class SessionRevoked(Payload):
 
     session_id: str
     user_id: str
-    reason: Literal["signed_out", "refresh_reuse", "user_disabled", "admin"]
+    reason: Literal["signed_out", "refresh_reuse", "user_disabled", "password_changed", "admin"]
     at: datetime
 
 
@@ -44,7 +44,7 @@ class ApiKeyChanged(Payload):
     """A government system's key was issued or revoked."""
 
     key_id: str
-    key_hash: str  # SHA-256 of the secret part, hex
+    key_hash: str  # SHA-256 of the whole key as presented (shared.auth_state.key_hash), hex
     name: str
     scopes: list[str]
     area_code: str | None = None
@@ -63,6 +63,15 @@ class CodeRequested(Payload):
     code_sealed: str
     expires_at: datetime
     at: datetime
+
+
+def phone_seal_context(challenge_id: str) -> str:
+    """The AES-GCM context of a CodeRequested's phone: it opens for that challenge only."""
+    return f"sms-phone:{challenge_id}"
+
+
+def code_seal_context(challenge_id: str) -> str:
+    return f"sms-code:{challenge_id}"
 
 
 class ApiKeyUsed(Payload):
