@@ -139,3 +139,18 @@ class Cluster:
     def password_token(self, username: str, password: str) -> httpx.Response:
         return httpx.post(f"{self.url('identity')}/identity/v1/tokens/password", timeout=30,
                           json={"username": username, "password": password})
+
+    def logs(self, tail: int = 3000) -> str:
+        return "".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}\n"
+                       for p in sorted(self.log_dir.glob("*.log")))
+
+    def close(self) -> None:
+        import psycopg
+
+        self.stop(*self.procs)
+        admin = self.pg_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in SERVICES:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.prefix}{name}" WITH (FORCE)')
+        if self.has_vhost:
+            _vhost(self.vhost, "delete")

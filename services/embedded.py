@@ -94,7 +94,8 @@ def index_app(specs) -> FastAPI:
             '<!doctype html><html lang="zh"><meta charset="utf-8"><title>社区治理 API 文档</title>'
             "<body style=\"font-family:sans-serif;max-width:48em;margin:2em auto\">"
             "<h1>社区治理 API 文档</h1><p>五个服务，各自的接口文档（嵌入式模式下同一端口）：</p>"
-            f"<ul>{items}</ul><p>登录：<code>/identity/v1/tokens/*</code>；演示令牌：<code>make token ROLE=resident</code></p></body></html>"
+            f"<ul>{items}</ul><p>登录：<code>/identity/v1/tokens/*</code>；"
+            "演示令牌：<code>make token ROLE=resident</code></p></body></html>"
         )
 
     @app.get("/", include_in_schema=False)

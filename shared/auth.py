@@ -4,16 +4,12 @@ Access tokens are JWTs signed ES256 by the identity service (shared/keys.py); ev
 verifies them against the identity service's public keys, checks issuer, audience, expiry,
 not-before and a lifetime no longer than the configured maximum, and refuses a token whose
 session or user was revoked after it was issued (shared/auth_state.py). Nothing here can sign a
-token in services mode: `issue_token` is the development helper of embedded mode and the tests.
-
-    python -m shared.auth token --role resident     # embedded mode: a demo user's token
-    python -m shared.auth token --user grid1        # by username
+token in services mode: `issue_token` is the development helper of embedded mode and the tests
+(`make token` signs a demo user in at the identity service instead: services/identity/__main__.py).
 """
 
-import argparse
 import json
 import logging
-import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +19,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from .config import Settings, get_settings
+from .config import Settings
 from .errors import ApiError
 from .keys import ALGORITHM, KeysUnavailable, SigningKey, UnknownKey, signing_keys
 
@@ -200,21 +196,3 @@ def demo_token(settings: Settings, role: str | None = None, username: str | None
             return issue_token(settings, user["id"], user["role"], user.get("unit_code"))
     wanted = f"username {username!r}" if username else f"role {role!r}"
     raise SystemExit(f"no demo user has the {wanted}; roles: {', '.join(ROLES)}")
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m shared.auth")
-    sub = parser.add_subparsers(dest="command", required=True)
-    tok = sub.add_parser("token", help="print a development token for a demo user (embedded mode only)")
-    who = tok.add_mutually_exclusive_group(required=True)
-    who.add_argument("--role", choices=ROLES)
-    who.add_argument("--user", help="a demo user's username (deploy/demo/users.json)")
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    if settings.mode != "embedded":
-        raise SystemExit("make token works in embedded mode only: in services mode sign in at /identity/v1/tokens/*")
-    sys.stdout.write(demo_token(settings, args.role, args.user) + "\n")
-
-
-if __name__ == "__main__":
-    main()

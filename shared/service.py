@@ -39,6 +39,9 @@ class ServiceSpec:
     jwks: Callable[[Settings], object] = jwks_source
     # How a government system's use of a key reaches identity (identity itself records it directly).
     api_key_use: Callable[[ServiceRuntime], Callable[[str], None]] = ApiKeyUseReporter
+    # How stale the service's copy of identity's state may be; None: the deployment's setting.
+    # Identity writes its own copy, so it reads it fresh: its own sign-out holds at once.
+    auth_refresh_seconds: float | None = None
     # Keys the service cannot work without (shared.keys loaders): checked when a runtime is built,
     # so services mode refuses to start without them (KeyConfigError says what to set).
     keys: tuple[Callable[[Settings], object], ...] = ()
@@ -51,8 +54,10 @@ class ServiceSpec:
         return build_runtime(self.name, settings, self.outbox, self.inbox, url)
 
     def verifier(self, rt: ServiceRuntime) -> Verifier:
+        refresh = rt.settings.auth_state_refresh_seconds if self.auth_refresh_seconds is None \
+            else self.auth_refresh_seconds
         state = AuthState(rt.engine, self.auth, horizon_seconds=rt.settings.max_token_lifetime_seconds,
-                          refresh_seconds=rt.settings.auth_state_refresh_seconds)
+                          refresh_seconds=refresh)
         return Verifier(rt.settings, self.jwks(rt.settings), state)
 
     def app(self, rt: ServiceRuntime) -> FastAPI:

@@ -5,8 +5,10 @@ its row (and a failure counted towards a lockout) is committed with the refusal.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Request
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -33,3 +35,21 @@ def record(session: Session, client: Client, method: str, result: str, *, user_i
     session.add(SignInAttempt(at=utcnow(), method=method, result=result, user_id=user_id,
                               identifier_index=identifier_index, ip=client.ip, user_agent=client.user_agent,
                               request_id=client.request_id))
+
+
+def listed(session: Session, *, user_id: str | None = None, method: str | None = None, result: str | None = None,
+           since: datetime | None = None, page: int = 1, page_size: int = 50) -> tuple[list[SignInAttempt], int]:
+    """The trail, newest first."""
+    query = select(SignInAttempt)
+    if user_id is not None:
+        query = query.where(SignInAttempt.user_id == user_id)
+    if method is not None:
+        query = query.where(SignInAttempt.method == method)
+    if result is not None:
+        query = query.where(SignInAttempt.result == result)
+    if since is not None:
+        query = query.where(SignInAttempt.at >= since)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(SignInAttempt.at.desc(), SignInAttempt.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    return list(rows), total

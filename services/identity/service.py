@@ -29,4 +29,5 @@ SPEC = ServiceSpec(
     jwks=own_keys,
     api_key_use=api_keys.use_recorder,
     keys=(signing_keys, data_keys, blind_index),
+    auth_refresh_seconds=0.0,
 )

@@ -94,3 +94,24 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_repeats_nothing(cluster):
             "SELECT case_id, count(*) FROM work_orders WHERE role = 'lead' AND case_id = ANY(%s) GROUP BY case_id",
             ([c["id"] for c in cases],)).fetchall())
     assert len(counts) == 40 and set(counts.values()) == {1}
+
+
+def test_a_person_signs_in_at_identity_and_signing_out_ends_the_token_in_every_service(cluster):
+    from services.identity.seed import DEMO_PASSWORD
+
+    r = cluster.password_token("street-dispatcher-1", DEMO_PASSWORD)
+    assert r.status_code == 200, r.text
+    pair = r.json()
+    bearer = {"Authorization": f"Bearer {pair['access_token']}"}
+    # Routing verifies the token with identity's public keys, fetched over HTTP.
+    assert httpx.get(f"{cluster.url('routing')}/routing/v1/units", headers=bearer, timeout=10).status_code == 200
+    assert cluster.password_token("street-dispatcher-1", "wrong-" + DEMO_PASSWORD).status_code == 401
+    out = httpx.post(f"{cluster.url('identity')}/identity/v1/sign-out", headers=bearer, timeout=10)
+    assert out.status_code == 204
+    # The revocation travels as an event through RabbitMQ to routing's worker, and routing's API
+    # reads it within its refresh interval.
+    wait_for(lambda: httpx.get(f"{cluster.url('routing')}/routing/v1/units", headers=bearer,
+                               timeout=10).status_code == 401, timeout=20, what="the token refused by routing")
+    refreshed = httpx.post(f"{cluster.url('identity')}/identity/v1/tokens/refresh",
+                           json={"refresh_token": pair["refresh_token"]}, timeout=10)
+    assert refreshed.status_code == 401

@@ -5,8 +5,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shared.deps import CurrentUser, Runtime, SessionDep
-from shared.keys import SigningKeys, signing_keys
+from shared.deps import User as SignedIn
+from shared.keys import BlindIndex, DataKeys, SigningKeys, blind_index, data_keys, signing_keys
 
+from .. import access
 from ..audit import Client
 from ..directory import by_id
 from ..models import User
@@ -34,3 +36,43 @@ def me(user: CurrentUser, session: SessionDep) -> User:
 
 
 MeDep = Annotated[User, Depends(me)]
+
+
+def admin_user(user: CurrentUser) -> SignedIn:
+    access.require_admin(user)
+    return user
+
+
+# Admins only: the directory, the roster, others' passwords, API keys.
+AdminUser = Annotated[SignedIn, Depends(admin_user)]
+
+
+def audit_reader(user: CurrentUser) -> SignedIn:
+    access.require_audit_reader(user)
+    return user
+
+
+# Admins and supervisors: the sign-in audit trail.
+AuditReader = Annotated[SignedIn, Depends(audit_reader)]
+
+
+def get_index(rt: Runtime) -> BlindIndex:
+    index = rt.cache.get("identity.index")
+    if index is None:
+        index = rt.cache["identity.index"] = blind_index(rt.settings)
+    return index
+
+
+# The keyed hash that finds a phone (or a code, an address) without storing it readable.
+Index = Annotated[BlindIndex, Depends(get_index)]
+
+
+def get_data_keys(rt: Runtime) -> DataKeys:
+    keys = rt.cache.get("identity.data_keys")
+    if keys is None:
+        keys = rt.cache["identity.data_keys"] = data_keys(rt.settings)
+    return keys
+
+
+# The keys that seal personal data at rest and for notify (a phone, a code to send).
+Sealing = Annotated[DataKeys, Depends(get_data_keys)]

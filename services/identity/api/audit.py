@@ -1,0 +1,35 @@
+"""The sign-in audit trail, for admins and supervisors."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from shared.deps import SessionDep
+
+from .. import audit, views
+from ..schemas import SignInAttemptPage
+from .deps import AuditReader
+
+router = APIRouter(tags=["登录审计 audit"])
+
+
+@router.get("/sign-in-attempts", response_model=SignInAttemptPage, summary="登录尝试记录 the sign-in audit trail",
+            description="每次登录尝试（成功或失败）一条，最新在前；不含任何密码、验证码或令牌。仅管理员和督查人员。"
+                        "Every sign-in attempt, newest first; never a secret. Admins and supervisors.",
+            responses={401: {"description": "未登录 not signed in"},
+                       403: {"description": "仅管理员和督查人员 admins and supervisors only"},
+                       422: {"description": "参数格式不正确（since 须带时区）bad parameters"}})
+def list_attempts(reader: AuditReader, session: SessionDep,
+                  user_id: Annotated[str | None, Query(max_length=64, description="用户编号 user id")] = None,
+                  method: Annotated[str | None, Query(max_length=20, description="方式 password、sms、wechat、oidc…")]
+                  = None,
+                  result: Annotated[str | None, Query(max_length=40, description="结果 ok 或错误代码")] = None,
+                  since: Annotated[AwareDatetime | None, Query(description="起始时间（含时区）since")] = None,
+                  page: Annotated[int, Query(ge=1, description="页码 page, from 1")] = 1,
+                  page_size: Annotated[int, Query(ge=1, le=200, description="每页条数 page size")] = 50
+                  ) -> SignInAttemptPage:
+    rows, total = audit.listed(session, user_id=user_id, method=method, result=result, since=since, page=page,
+                               page_size=page_size)
+    return SignInAttemptPage(items=[views.attempt_view(r) for r in rows], total=total, page=page,
+                             page_size=page_size)

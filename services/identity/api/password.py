@@ -1,0 +1,55 @@
+"""Staff sign-in by username and password, and setting passwords (one's own, or an admin's reset)."""
+
+from fastapi import APIRouter, Response
+
+from shared.db import utcnow
+from shared.deps import CurrentUser, Runtime, Uow
+
+from .. import directory, password_policy, staff_sign_in, views
+from ..schemas import PasswordChange, PasswordReset, PasswordSignIn, TokenPair
+from .deps import AdminUser, ClientDep, Index, Keys, MeDep
+
+router = APIRouter(tags=["工作人员登录 staff"])
+
+WEAK = {"description": "密码不符合规则，detail 列出缺少的各项 user.weak_password (detail lists what is missing)"}
+
+
+@router.post("/tokens/password", response_model=TokenPair,
+             summary="工作人员用户名密码登录 staff sign-in with username and password",
+             description="账号不存在、密码错误、账号停用都返回同一错误 signin.failed，不提示账号是否存在。"
+                         "连续失败达到配置次数（password.max_failures）后锁定 password.lockout_minutes 分钟，"
+                         "期间无论密码是否正确都返回 429 signin.locked 和 Retry-After；不存在的用户名同样会被“锁定”。"
+                         "An unknown username, a wrong password and a disabled account all answer signin.failed; "
+                         "after max_failures consecutive failures any attempt answers 429 until the lock ends.",
+             responses={401: {"description": "用户名或密码错误（不区分账号是否存在）signin.failed"},
+                        429: {"description": "失败次数过多，暂时锁定；Retry-After 为需等待的秒数 signin.locked"}})
+def sign_in(body: PasswordSignIn, rt: Runtime, keys: Keys, index: Index, client: ClientDep, uow: Uow,
+            response: Response) -> TokenPair:
+    issued = staff_sign_in.sign_in(uow.session, rt.settings, keys, index, client, body.username, body.password,
+                                   utcnow())
+    response.headers["Cache-Control"] = "no-store"
+    return views.token_pair(issued)
+
+
+@router.post("/me/password", status_code=204, summary="修改自己的密码 change my password",
+             description="需提供当前密码；成功后本人其他登录全部退出，当前登录保留。当前密码错误计入登录失败次数。"
+                         "The current password is required; the owner's other sign-ins end.",
+             responses={401: {"description": "未登录 not signed in"},
+                        422: {"description": "当前密码错误 user.wrong_password；新密码不符合规则 user.weak_password；"
+                                             "居民账号 user.not_staff"},
+                        429: {"description": "失败次数过多，暂时锁定 signin.locked"}})
+def change_my_password(body: PasswordChange, user: CurrentUser, me: MeDep, client: ClientDep, uow: Uow) -> Response:
+    password_policy.change_own(uow.session, uow.emit, client, me, user.session_id, body.current_password,
+                               body.new_password, utcnow())
+    return Response(status_code=204)
+
+
+@router.put("/users/{user_id}/password", status_code=204, summary="管理员重置工作人员密码 reset a staff password",
+            description="仅管理员。重置后该用户的所有登录退出，锁定解除。Admins only: every sign-in of the user ends.",
+            responses={401: {"description": "未登录 not signed in"}, 403: {"description": "仅管理员 admins only"},
+                       404: {"description": "用户不存在 user.not_found"},
+                       422: {"description": WEAK["description"] + "；居民账号 user.not_staff"}})
+def reset_password(user_id: str, body: PasswordReset, admin: AdminUser, uow: Uow) -> Response:
+    password_policy.reset_by_admin(uow.session, uow.emit, directory.by_id(uow.session, user_id), body.password,
+                                   utcnow())
+    return Response(status_code=204)

@@ -1,0 +1,127 @@
+"""The staff directory as admins manage it: finding users, adding staff, changing a user's role,
+units, name or active flag.
+
+Every change an other service must know (role, units, active) is announced as
+`identity.user.changed` (directory.announce). A change of role or units also ends the user's
+sign-ins (reason "admin"), so no token keeps privileges the user no longer has; disabling ends
+them with reason "user_disabled" and refuses every token issued before it (directory.set_active).
+An admin cannot disable themselves or change their own role (someone else must).
+"""
+
+import json
+import re
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.auth import STAFF_ROLES
+from shared.errors import ApiError
+from shared.uow import Emit
+
+from . import config, directory, tokens
+from .directory import units_of
+from .models import User
+from .password_policy import require_strong, set_password
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+def normal_username(raw: str) -> str:
+    """Usernames are compared lower-cased and without surrounding spaces."""
+    return raw.strip().lower()
+
+
+def valid_username(name: str) -> bool:
+    return bool(USERNAME.match(name))
+
+
+def valid_unit(code: str) -> bool:
+    return bool(re.match(config.get().directory.unit_code_pattern, code))
+
+
+def clean_units(codes: list[str], field: str = "unit_codes") -> list[str]:
+    """Stripped, de-duplicated (the first stays first: the primary unit), each a unit code."""
+    units: list[str] = []
+    for code in (c.strip() for c in codes):
+        if not valid_unit(code):
+            raise ApiError(422, "user.bad_unit", field=field)
+        if code not in units:
+            units.append(code)
+    return units
+
+
+def listed(session: Session, *, role: str | None = None, unit: str | None = None, active: bool | None = None,
+           kind: str | None = None, page: int = 1, page_size: int = 20) -> tuple[list[User], int]:
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if kind is not None:
+        query = query.where(User.kind == kind)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    if unit is not None:
+        if not valid_unit(unit):
+            raise ApiError(422, "user.bad_unit", field="unit")
+        # unit_codes is a JSON list of codes; a code is letters and digits only, so no LIKE wildcard.
+        query = query.where(User.unit_codes.like(f'%"{unit}"%'))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    users = session.scalars(query.order_by(User.kind.desc(), User.username, User.id)
+                            .offset((page - 1) * page_size).limit(page_size)).all()
+    return list(users), total
+
+
+def create_staff(session: Session, emit: Emit, *, username: str, display_name: str, role: str,
+                 unit_codes: list[str], password: str | None, now: datetime) -> User:
+    """A staff member; without a password they sign in through the identity provider, or after an
+    admin sets one."""
+    name = normal_username(username)
+    if not valid_username(name):
+        raise ApiError(422, "user.bad_username", field="username")
+    if role not in STAFF_ROLES:
+        raise ApiError(422, "user.bad_role", field="role")
+    units = clean_units(unit_codes)
+    if password is not None:
+        require_strong(password, name)
+    user = directory.create(session, emit, kind="staff", role=role, now=now, unit_codes=units, username=name,
+                            display_name=display_name.strip())
+    if password is not None:
+        set_password(user, password, now)
+    return user
+
+
+def change(session: Session, emit: Emit, user: User, *, actor_id: str, now: datetime, role: str | None = None,
+           unit_codes: list[str] | None = None, display_name: str | None = None,
+           active: bool | None = None) -> bool:
+    """Applies what differs; True when anything did."""
+    if role is not None and role != user.role:
+        if user.kind != "staff":
+            raise ApiError(422, "user.not_staff", field="role")
+        if role not in STAFF_ROLES:
+            raise ApiError(422, "user.bad_role", field="role")
+    units = clean_units(unit_codes) if unit_codes is not None else None
+    if units is not None and units != units_of(user) and user.kind != "staff":
+        raise ApiError(422, "user.not_staff", field="unit_codes")
+    if user.id == actor_id and ((active is False and user.active) or (role is not None and role != user.role)):
+        raise ApiError(409, "user.own_account", field="active" if active is False else "role")
+    privileges = False
+    if role is not None and role != user.role:
+        user.role, privileges = role, True
+    if units is not None and units != units_of(user):
+        user.unit_codes, privileges = json.dumps(units), True
+    renamed = display_name is not None and display_name.strip() != (user.display_name or "")
+    if renamed:
+        user.display_name = display_name.strip()
+    toggled = active is not None and active != user.active
+    if not (privileges or renamed or toggled):
+        return False
+    user.updated_at = now
+    if toggled:
+        directory.set_active(session, emit, user, active, now)  # announces the user as it now is
+    elif privileges:
+        directory.announce(emit, user, now)
+    if toggled and not active:
+        tokens.revoke_all(session, emit, user.id, "user_disabled", now)
+    elif privileges:
+        tokens.revoke_all(session, emit, user.id, "admin", now)
+    return True
