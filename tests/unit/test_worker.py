@@ -22,8 +22,8 @@ auth = auth_tables(metadata)
 
 def spec_with(background) -> ServiceSpec:
     # Named after a real service so the worker consumes that service's queues of the topology.
-    return ServiceSpec(name="mediation", title="t", description="t", metadata=metadata, outbox=outbox, inbox=inbox, auth=auth,
-                       router=APIRouter(), handlers=lambda rt: {}, background=background)
+    return ServiceSpec(name="mediation", title="t", description="t", metadata=metadata, outbox=outbox, inbox=inbox,
+                       auth=auth, router=APIRouter(), handlers=lambda rt: {}, background=background)
 
 
 @pytest.fixture
