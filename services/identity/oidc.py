@@ -17,6 +17,7 @@ Every attempt writes one audit row (method "oidc"); a refusal keeps it (`ApiErro
 and the state it used stays used.
 """
 
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -50,8 +51,17 @@ def provider_named(name: str) -> OidcProvider:
     return provider
 
 
-def begin(session: Session, providers: Providers, name: str, redirect_uri: str, now: datetime) -> str:
-    """A new authorization request: its state row, and the provider's URL to send the browser to."""
+def browser_binding(settings: Settings, state: str) -> str:
+    """What the browser that began a sign-in holds (a cookie) and must show again to finish it: an
+    attacker's own code and state, slipped to a victim's browser, then sign the victim in as nobody
+    (login CSRF). Derived from the state with the index key, so nothing more is stored."""
+    return blind_index(settings)(state, "oidc-browser")
+
+
+def begin(session: Session, providers: Providers, name: str, redirect_uri: str,
+          now: datetime) -> tuple[str, str]:
+    """A new authorization request: its state row, the provider's URL to send the browser to, and the
+    state (the caller binds it to the browser)."""
     provider = provider_named(name)
     if redirect_uri not in provider.allowed_redirects:  # exact match, never a prefix
         raise ApiError(422, "signin.bad_redirect", field="redirect_uri")
@@ -65,7 +75,7 @@ def begin(session: Session, providers: Providers, name: str, redirect_uri: str, 
     session.add(OidcState(state=state, provider=provider.name, nonce=nonce, code_verifier=verifier,
                           redirect_uri=redirect_uri, created_at=now,
                           expires_at=now + timedelta(minutes=STATE_MINUTES)))
-    return url
+    return url, state
 
 
 # --------------------------------------------------------------------------- claims
@@ -146,8 +156,9 @@ def _known(session: Session, provider: OidcProvider, who: Person, now: datetime)
 
 
 def sign_in(session: Session, emit: Emit, settings: Settings, keys: SigningKeys, providers: Providers,
-            client: Client, name: str, code: str, state: str, now: datetime) -> tokens.Issued:
-    """The code and state the provider sent back → a session of the staff user they prove."""
+            client: Client, name: str, code: str, state: str, binding: str | None, now: datetime) -> tokens.Issued:
+    """The code and state the provider sent back, from the browser that began (its binding) → a
+    session of the staff user they prove."""
     provider = config.get().oidc.provider(name)
 
     def refused(status: int, error: str, reason: str, *, user_id: str | None = None,
@@ -163,6 +174,8 @@ def sign_in(session: Session, emit: Emit, settings: Settings, keys: SigningKeys,
     if pending is None or pending.provider != provider.name or pending.used_at is not None \
             or pending.expires_at <= now:
         raise refused(401, "signin.oidc_failed", "state unknown, used or expired")
+    if not binding or not hmac.compare_digest(binding, browser_binding(settings, state)):
+        raise refused(401, "signin.oidc_failed", "not the browser that began the sign-in")
     outcome: Exception | None = None
     try:
         id_token = providers.exchange(provider, code=code, redirect_uri=pending.redirect_uri,

@@ -243,6 +243,20 @@ def test_an_unknown_state_is_refused(client, rt):
     assert attempts(rt) == [("signin.oidc_failed", None)]
 
 
+def test_an_attackers_code_and_state_slipped_to_another_browser_sign_nobody_in(client, rt):
+    """Login CSRF: the attacker begins a sign-in in his own browser and hands his code and state to a
+    victim's; only the browser that began it holds the binding cookie."""
+    sent_back = at_provider(client)  # the attacker's browser
+    victim = TestClient(client.app)  # another browser: no cookie of that sign-in
+    response = victim.post("/identity/v1/oidc/city/token", json=sent_back)
+    assert response.status_code == 401 and error(response) == "signin.oidc_failed"
+    victim.cookies.set("cg_oidc_binding", "x" * 64)  # a made-up binding
+    assert victim.post("/identity/v1/oidc/city/token", json=sent_back).status_code == 401
+    assert finish(client, sent_back).status_code == 200  # the one who began still can
+    cookie = authorize(client).headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/identity/v1/oidc" in cookie
+
+
 def test_a_replayed_state_is_refused(client, rt):
     sent_back = at_provider(client)
     assert finish(client, sent_back).status_code == 200

@@ -7,7 +7,7 @@ redirects to the provider; the provider sends it back to the redirect URI with `
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Cookie, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from shared.db import utcnow
@@ -24,6 +24,7 @@ _UNKNOWN = {"description": "未配置该统一身份认证 no such provider (sig
 _UNAVAILABLE = {"description": "统一身份认证服务无法访问 the provider cannot be reached (signin.oidc_unavailable)"}
 
 ProviderName = Annotated[str, Path(max_length=40, description="统一身份认证的名称 the provider's name")]
+BINDING_COOKIE = "cg_oidc_binding"
 
 
 def get_providers(rt: Runtime) -> Providers:
@@ -58,14 +59,20 @@ def authorize(provider: ProviderName,
               redirect_uri: Annotated[str, Query(max_length=500, description="认证后回到的前端地址（须在白名单内）"
                                                                              "where the provider sends the browser "
                                                                              "back: one of allowed_redirects")],
-              session: SessionDep, providers: ProvidersDep) -> RedirectResponse:
-    url = oidc.begin(session, providers, provider, redirect_uri, utcnow())
-    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+              request: Request, rt: Runtime, session: SessionDep, providers: ProvidersDep) -> RedirectResponse:
+    url, state = oidc.begin(session, providers, provider, redirect_uri, utcnow())
+    response = RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    # The browser that began must finish: POST /token sends this cookie back (fetch with credentials).
+    response.set_cookie(BINDING_COOKIE, oidc.browser_binding(rt.settings, state), max_age=oidc.STATE_MINUTES * 60,
+                        path="/identity/v1/oidc", httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https")
+    return response
 
 
 @router.post("/oidc/{provider}/token", response_model=TokenPair,
              summary="统一身份认证登录：用授权码换令牌 sign in with the code the identity provider sent back",
-             description="state 只能使用一次，10 分钟内有效。认证服务中的岗位按配置映射为角色，单位映射为所属单位；"
+             description="须由发起登录的同一浏览器提交（携带 /authorize 写入的 Cookie）。"
+                        "state 只能使用一次，10 分钟内有效。认证服务中的岗位按配置映射为角色，单位映射为所属单位；"
                          "首次登录时创建或关联工作人员账号，此后岗位或单位变化时同步更新。"
                          "The state is good once, for 10 minutes. The provider's role and unit become the user's; "
                          "the first sign-in creates or links the staff account, later ones follow changes.",
@@ -74,6 +81,9 @@ def authorize(provider: ProviderName,
                         403: {"description": "岗位未映射到本系统角色 no role here (signin.oidc_no_role)"},
                         404: _UNKNOWN, 422: {"description": "请求体不合法 invalid body"}, 503: _UNAVAILABLE})
 def token(provider: ProviderName, body: OidcTokenIn, rt: Runtime, keys: Keys, client: ClientDep, uow: Uow,
-          providers: ProvidersDep) -> TokenPair:
+          providers: ProvidersDep,
+          binding: Annotated[str | None, Cookie(alias=BINDING_COOKIE, max_length=100,
+                                                description="发起登录时写入浏览器的绑定 the browser's binding, set by "
+                                                            "/authorize")] = None) -> TokenPair:
     return views.token_pair(oidc.sign_in(uow.session, uow.emit, rt.settings, keys, providers, client, provider,
-                                         body.code, body.state, utcnow()))
+                                         body.code, body.state, binding, utcnow()))
