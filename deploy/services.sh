@@ -12,8 +12,9 @@ declare -A PORTS=([identity]=8005 [intake]=8001 [routing]=8002 [mediation]=8003 
 SERVICES=(identity intake routing mediation notify)
 KEYS=var/keys/services
 export CG_IDENTITY_URL=${CG_IDENTITY_URL:-http://127.0.0.1:8005}
-# The local launcher is a demo: its demo staff sign in with the demo password.
-export CG_DEMO_PASSWORDS=${CG_DEMO_PASSWORDS:-true}
+# Demo staff get the published demo password only when asked: CG_DEMO_PASSWORDS=true make up
+# (a local demo on loopback). Otherwise they sign in once an admin sets their password.
+export CG_DEMO_PASSWORDS=${CG_DEMO_PASSWORDS:-false}
 
 keys() {  # a deployment's keys, made once as an operator would (docs: README, "Keys")
   mkdir -p "$KEYS" && chmod 700 "$KEYS"

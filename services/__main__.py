@@ -1,18 +1,26 @@
 """python -m services embedded | api NAME | worker NAME | seed"""
 
 import argparse
-import logging
 import signal
 import threading
 
 import uvicorn
 
+from shared import logs
 from shared.config import SERVICES, get_settings
 from shared.keys import KeyConfigError
 
 from . import spec
 
 PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "notify": 8004, "identity": 8005}
+
+
+def proxy_trust(settings) -> dict:
+    """X-Forwarded-For names the client only when it comes from a proxy the deployment trusts
+    (CG_TRUSTED_PROXIES); otherwise anyone could pick the address the audit trail and the
+    per-address limits see."""
+    trusted = settings.trusted_proxies.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def run_embedded(args) -> None:
@@ -22,7 +30,8 @@ def run_embedded(args) -> None:
     system.prepare(seed=not args.no_seed)
     system.start()
     try:
-        uvicorn.run(system.asgi(), host=args.host, port=args.port, log_level="info", access_log=False)
+        uvicorn.run(system.asgi(), host=args.host, port=args.port, log_level="info", access_log=False,
+                    **proxy_trust(system.settings))
     finally:
         system.stop()
 
@@ -38,7 +47,7 @@ def run_api(args) -> None:
     PgNotifier(settings.database_url(args.name), notify_channel(args.name), rt.relay_signal).start(threading.Event())
     app = service.app(rt)
     uvicorn.run(app, host=args.host, port=args.port or PORTS[args.name], log_level="warning",
-                access_log=False)
+                access_log=False, **proxy_trust(settings))
 
 
 def run_worker(args) -> None:
@@ -81,9 +90,7 @@ def main() -> None:
     seed = sub.add_parser("seed", help="load the demo district and users (CG_MODE picks the databases)")
     seed.set_defaults(func=run_seed)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("pika", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure()
     try:
         args.func(args)
     except KeyConfigError as exc:  # said plainly, without a traceback: what to set before starting again

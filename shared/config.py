@@ -6,9 +6,10 @@ import os
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("identity", "intake", "routing", "mediation", "notify")
@@ -47,8 +48,11 @@ class Settings(BaseSettings):
     # The key of the keyed hashes that find personal data without storing it readable (a phone at
     # sign-in): base64 of 32 bytes. Never rotated without re-indexing. Embedded mode generates one.
     index_key: str | None = None
-    # Services mode seeds the demo users' password only when asked (deploy/services.sh, tests).
+    # Services mode seeds the demo users' password only when asked: a local demo (`CG_DEMO_PASSWORDS=true
+    # make up`) and the tests, never a deployment.
     demo_passwords: bool = False
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses, "*" for any): none by default.
+    trusted_proxies: str = ""
 
     # The city's local time: months of scores, working days, quiet hours, dates people read.
     timezone: str = "Asia/Shanghai"
@@ -66,6 +70,25 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for a zone the tz database does not know
         return value
+
+    @model_validator(mode="after")
+    def _sound_tokens(self) -> "Settings":
+        # A setting that would weaken every token is refused at start-up, whatever the mode.
+        if not self.jwt_issuer.strip() or not self.jwt_audience.strip():
+            raise ValueError("CG_JWT_ISSUER and CG_JWT_AUDIENCE must not be empty")
+        if not 60 <= self.access_token_seconds <= self.max_token_lifetime_seconds:
+            raise ValueError("CG_ACCESS_TOKEN_SECONDS must be at least 60 and at most CG_MAX_TOKEN_LIFETIME_SECONDS")
+        if self.mode == "services":
+            if self.max_token_lifetime_seconds > 3600:
+                raise ValueError("CG_MAX_TOKEN_LIFETIME_SECONDS must be at most 3600 in services mode")
+            if not 0 <= self.auth_state_refresh_seconds <= 10:
+                raise ValueError("CG_AUTH_STATE_REFRESH_SECONDS must be between 0 and 10: revocations must "
+                                 "hold within seconds")
+            host = (urlparse(self.identity_url).hostname or "")
+            if urlparse(self.identity_url).scheme != "https" and host not in ("127.0.0.1", "localhost", "::1"):
+                raise ValueError("CG_IDENTITY_URL must be https (plain http only to a loopback address): "
+                                 "the public keys of every token come from there")
+        return self
 
     def database_url(self, service: str) -> str:
         if self.mode == "embedded":

@@ -78,8 +78,10 @@ class SigningKeys:
         return {"keys": [k.jwk for k in self.keys]}
 
 
-def _read_key(path: Path) -> SigningKey:
+def _read_key(path: Path, *, private_file: bool = False) -> SigningKey:
     try:
+        if private_file and path.stat().st_mode & 0o077:
+            raise KeyConfigError(f"{path} can be read by others than its owner: chmod 600 it")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise KeyConfigError(f"cannot read the signing key {path}: {exc.strerror}") from None
@@ -123,7 +125,7 @@ def signing_keys(settings: Settings) -> SigningKeys:
     (made on first use). Raises KeyConfigError when services mode has none or a development one."""
     if settings.signing_keys:
         paths = [Path(p.strip()) for p in settings.signing_keys.split(",") if p.strip()]
-        keys = tuple(_read_key(p) for p in paths)
+        keys = tuple(_read_key(p, private_file=settings.mode == "services") for p in paths)
     elif settings.mode == "embedded":
         path = dev_key_path(settings)
         _dev_file(path, lambda: new_private_key_pem(development=True))
@@ -168,32 +170,40 @@ class RemoteJwks:
     """The identity service's JWKS over HTTP, cached; an unknown `kid` (a rotation just began)
     refetches it, at most once per `min_refresh` seconds so forged kids cannot hammer identity."""
 
-    def __init__(self, url: str, *, min_refresh: float = 10.0, timeout: float = 3.0,
+    def __init__(self, url: str, *, min_refresh: float = 10.0, max_age: float = 300.0, timeout: float = 3.0,
                  client: httpx.Client | None = None):
         self.url = url
         self.min_refresh = min_refresh
+        # Read again at least this often: a key removed from identity (compromised) stops verifying
+        # within max_age everywhere, not at the next restart.
+        self.max_age = max_age
         self._client = client or httpx.Client(timeout=timeout)
         self._keys: dict[str, object] = {}
-        self._fetched_at = float("-inf")
+        self._fetched_at = self._tried_at = float("-inf")
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
+        self._tried_at = time.monotonic()
         response = self._client.get(self.url)
         response.raise_for_status()
         keys = {k["kid"]: ECAlgorithm.from_jwk(json.dumps(k)) for k in response.json()["keys"] if k.get("kty") == "EC"}
+        # Replaced, never merged: a key identity stopped publishing stops verifying here.
         self._keys, self._fetched_at = keys, time.monotonic()
 
     def key(self, kid: str):
         found = self._keys.get(kid)
-        if found is not None:
+        if found is not None and time.monotonic() - self._fetched_at < self.max_age:
             return found
         with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= self.min_refresh:
+            now = time.monotonic()
+            wanted = now - self._fetched_at >= self.max_age or kid not in self._keys
+            if wanted and now - self._tried_at >= self.min_refresh:
                 try:
                     self._refresh()
                 except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    # Identity unreachable: the keys last read still verify (tokens are short-lived);
+                    # the next try waits min_refresh.
                     log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
-                    self._fetched_at = time.monotonic()  # back off as for an unknown kid
                     if not self._keys:
                         raise KeysUnavailable(self.url) from None
             found = self._keys.get(kid)

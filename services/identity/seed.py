@@ -7,6 +7,7 @@ services seed the same demo directory themselves, so no event is needed.
 """
 
 import json
+import logging
 
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from .models import User
 from .passwords import hash_password
 
 DEMO_PASSWORD = "Yulin-Demo-2026"
+log = logging.getLogger(__name__)
 
 
 def username_of(user_id: str) -> str:
@@ -35,6 +37,9 @@ def seed(rt: ServiceRuntime) -> None:
     users = json.loads((settings.demo_dir / "users.json").read_text(encoding="utf-8"))
     index, keys = blind_index(settings), data_keys(settings)
     password_hash = hash_password(DEMO_PASSWORD) if settings.mode == "embedded" or settings.demo_passwords else None
+    if settings.mode == "services" and password_hash:
+        log.warning("services mode: the demo staff are given the published demo password (CG_DEMO_PASSWORDS); "
+                    "never on a system anyone else can reach")
     with rt.uow() as session:
         if session.scalar(select(User.id).limit(1)):
             return

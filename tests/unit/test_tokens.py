@@ -57,6 +57,7 @@ def refused(v: Verifier, token: str) -> ApiError:
 def key_file(tmp_path: Path, name: str, development: bool = False) -> Path:
     path = tmp_path / name
     path.write_text(new_private_key_pem(development=development), encoding="utf-8")
+    path.chmod(0o600)
     return path
 
 
@@ -270,9 +271,14 @@ def test_services_mode_has_no_key_of_its_own_and_refuses_a_development_one(tmp_p
         signing_keys(get_settings(var_dir=tmp_path, mode="services", signing_keys=str(dev)))
     with pytest.raises(KeyConfigError, match="CG_DATA_KEYS"):
         data_keys(get_settings(var_dir=tmp_path, mode="services"))
+    readable = key_file(tmp_path, "shared.pem")
+    readable.chmod(0o644)
+    with pytest.raises(KeyConfigError, match="chmod 600"):
+        signing_keys(get_settings(var_dir=tmp_path, mode="services", signing_keys=str(readable)))
     rsa_like = tmp_path / "wrong.pem"
     rsa_like.write_text(ec.generate_private_key(ec.SECP384R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
+    rsa_like.chmod(0o600)
     with pytest.raises(KeyConfigError, match="P-256"):
         signing_keys(get_settings(var_dir=tmp_path, mode="services", signing_keys=str(rsa_like)))
 
@@ -285,6 +291,30 @@ def test_the_identity_process_refuses_to_start_without_a_key_and_says_what_to_se
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "CG_SIGNING_KEYS" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_key_identity_stopped_publishing_stops_verifying_within_the_jwks_max_age(tmp_path):
+    old, new = key_file(tmp_path, "old.pem"), key_file(tmp_path, "new.pem")
+    compromised = get_settings(var_dir=tmp_path, signing_keys=str(old))
+    with JwksServer(signing_keys(get_settings(var_dir=tmp_path, signing_keys=f"{new},{old}")).jwks()) as server:
+        jwks = RemoteJwks(server.url + "/identity/.well-known/jwks.json", min_refresh=0.0, max_age=0.0)
+        v = Verifier(compromised, jwks, None)
+        token = issue_token(compromised, "u-1", "admin")
+        assert v.user(token).id == "u-1"
+        server.jwks = signing_keys(get_settings(var_dir=tmp_path, signing_keys=str(new))).jwks()  # old removed
+        refused(v, token)
+
+
+@pytest.mark.parametrize("setting", [
+    {"access_token_seconds": -5}, {"access_token_seconds": 7200}, {"jwt_audience": " "},
+    {"mode": "services", "max_token_lifetime_seconds": 10**9},
+    {"mode": "services", "auth_state_refresh_seconds": 86400},
+    {"mode": "services", "identity_url": "http://10.9.9.9:8005"},
+])
+def test_settings_that_would_weaken_every_token_are_refused(tmp_path, setting):
+    with pytest.raises(ValueError):
+        get_settings(var_dir=tmp_path, **setting)
+    assert get_settings(var_dir=tmp_path, mode="services", identity_url="https://id.example.gov.cn").mode == "services"
 
 
 def test_embedded_mode_makes_its_development_key_once(tmp_path):
