@@ -28,7 +28,7 @@ from shared.uow import Emit
 
 from . import config
 from .models import ApiKey, auth
-from .users import valid_unit
+from .users import clean_name, valid_unit
 
 PREFIX = "cgk"
 
@@ -49,6 +49,7 @@ def _announce(session: Session, emit: Emit, key: ApiKey, now: datetime) -> None:
 def issue(session: Session, emit: Emit, *, name: str, scopes: list[str], area_code: str | None,
           expires_in_days: int | None, created_by: str, now: datetime) -> Issued:
     policy = config.get().api_keys
+    name = clean_name(name, "name", "api_key.bad_name")
     unknown = sorted(set(scopes) - set(policy.scopes))
     if unknown or not scopes:
         raise ApiError(422, "api_key.bad_scope", field="scopes", detail=", ".join(unknown) or None)
@@ -60,7 +61,7 @@ def issue(session: Session, emit: Emit, *, name: str, scopes: list[str], area_co
         raise ApiError(422, "user.bad_unit", field="area_code")
     key_id = secrets.token_hex(8)
     secret = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(id=key_id, name=name.strip(), key_hash=key_hash(secret), scopes=json.dumps(sorted(set(scopes))),
+    key = ApiKey(id=key_id, name=name, key_hash=key_hash(secret), scopes=json.dumps(sorted(set(scopes))),
                  area_code=area, created_by=created_by, created_at=now, expires_at=now + timedelta(days=days))
     session.add(key)
     session.flush()

@@ -9,16 +9,20 @@ the number (for its purpose) is the one checked, if unexpired; every try counts,
 tries kill it, the right code consumes it. Whether the number belongs to anyone plays no part.
 
 The development inbox (embedded mode only, when no real SMS provider is configured) also keeps
-the code sealed, for GET /identity/v1/dev/sms-codes.
+the code sealed, for GET /identity/v1/dev/sms-codes, which answers a client on this machine only
+(a loopback address, not relayed by a proxy): an embedded install reachable from a network never
+shows anyone residents' live codes.
 """
 
 import hmac
+import ipaddress
 import math
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import phonenumbers
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -46,18 +50,35 @@ def _code_hash(index: BlindIndex, code: str, challenge_id: str) -> str:
 
 
 def phone_or_refuse(session: Session, client: Client, method: str, raw: str, user_id: str | None = None) -> str:
-    """The number in E.164 if it is a mobile one (an SMS must reach it); otherwise the attempt is
-    recorded and refused with 422 signin.bad_phone."""
+    """The number in E.164 if it is a mobile one (an SMS must reach it) of a region codes are sent
+    to (sms_code.regions: mainland China unless configured otherwise, so nobody has us pay for
+    texts to premium numbers abroad); otherwise the attempt is recorded and refused with 422
+    signin.bad_phone."""
     try:
-        return normalise(raw, mobile=True)
+        phone = normalise(raw, mobile=True)
     except BadPhone:
+        phone = None
+    if phone is None or phonenumbers.region_code_for_number(phonenumbers.parse(phone)) \
+            not in config.get().sms_code.regions:
         audit.record(session, client, method, "signin.bad_phone", user_id=user_id)
-        raise ApiError(422, "signin.bad_phone", field="phone", keep=True) from None
+        raise ApiError(422, "signin.bad_phone", field="phone", keep=True)
+    return phone
 
 
 def dev_inbox_on(settings: Settings) -> bool:
     """Embedded mode, the inbox asked for in identity.json, and no real SMS provider configured."""
     return settings.mode == "embedded" and config.get().sms_code.dev_inbox_allowed
+
+
+def loopback(ip: str | None) -> bool:
+    """127.0.0.0/8 or ::1 (also as an IPv4-mapped IPv6 address); not a name, not another address."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 @dataclass(frozen=True)
@@ -153,9 +174,10 @@ class DevCode:
 
 
 def dev_inbox(session: Session, settings: Settings, index: BlindIndex, keys: DataKeys, raw_phone: str,
-              now: datetime, limit: int = 5) -> list[DevCode]:
-    """The latest codes sent to a number, readable: development only (404 dev.disabled otherwise)."""
-    if not dev_inbox_on(settings):
+              now: datetime, *, local: bool, limit: int = 5) -> list[DevCode]:
+    """The latest codes sent to a number, readable: development only, and to a client on this
+    machine only (`local`); 404 dev.disabled otherwise."""
+    if not (local and dev_inbox_on(settings)):
         raise ApiError(404, "dev.disabled")
     try:
         phone = normalise(raw_phone, mobile=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from shared import config as shared_config
@@ -40,11 +41,22 @@ class SmsCodePolicy(Strict):
     per_phone_per_hour: PositiveInt = Field(description="每个号码每小时最多发送几条 codes per number per hour")
     per_ip_per_hour: PositiveInt = Field(description="每个客户端地址每小时最多发送几条 "
                                                      "codes per client address per hour")
+    regions: list[str] = Field(["CN"], min_length=1,
+                               description="只向这些国家或地区（ISO 3166 代码）的手机号发送验证码，默认仅中国大陆 "
+                                           "the regions (ISO 3166 codes) whose mobile numbers may be sent a code: "
+                                           "mainland China only by default, against SMS pumping to costly numbers")
     dev_inbox: bool = Field(False, description="开发用验证码收件箱（仅嵌入式模式）：GET /identity/v1/dev/sms-codes "
                                                "the development code inbox, embedded mode only")
     dev_inbox_off_env: str | None = Field(
         None, description="该环境变量有值时（已配置真实短信通道）收件箱关闭 the inbox is off whenever this "
                           "environment variable is set: notify's SMS credentials, i.e. a real provider sends codes")
+
+    @model_validator(mode="after")
+    def _known_regions(self):
+        unknown = sorted(set(self.regions) - phonenumbers.SUPPORTED_REGIONS)
+        if unknown:
+            raise ValueError(f"sms_code.regions names regions that do not exist: {unknown} (e.g. CN, HK, MO)")
+        return self
 
     @property
     def dev_inbox_allowed(self) -> bool:
@@ -161,6 +173,9 @@ class DirectoryPolicy(Strict):
                                                                        "what a unit code looks like")
     roster_max_rows: PositiveInt = Field(5000, description="一次导入的最多行数 rows per import")
     roster_max_bytes: PositiveInt = Field(5_000_000, description="名册文件的最大字节数 largest roster file")
+    roster_max_unpacked_bytes: PositiveInt = Field(
+        20_000_000, description="XLSX 名册解压后的最大字节数（防压缩炸弹）the most an XLSX roster may hold once "
+                                "unpacked: its members' sizes summed, against a zip bomb")
 
 
 class Config(Strict):

@@ -6,12 +6,17 @@ URI, 10 minutes) and gives the provider's authorization URL; `sign_in` takes the
 the front end received on its redirect URI, uses the state once, exchanges the code, verifies the
 ID token, maps the provider's claims to our user and starts a session.
 
-Who the person is here: the user linked to the provider's (issuer, subject); else an existing
-staff user whose username is the `preferred_username` claim and who has no link yet (linked now:
-the city's provider is trusted to assign usernames, as for the roster); else a new staff user.
+Who the person is here: the user linked to the provider's (issuer, subject), and no one else;
+on the first sign-in, a new staff user linked to it. A username never links: an account at the
+provider whose `preferred_username` is a local user's (an attacker there, or two people whose
+names romanise alike) would otherwise become that user. The new user takes the provider's username
+only when no one here has it, and gets none otherwise (an admin may sort it out).
 The provider is the source of the role (through `role_map`) and units: when they change there,
 the next sign-in changes them here as an admin's change would (`users.change`: every service is
-told, and the user's earlier sign-ins end, so no token keeps a role the provider took away).
+told, and the user's earlier sign-ins end, so no token keeps a role the provider took away). A
+linked user the provider no longer gives any role is disabled here (de-provisioned: their refresh
+tokens stop working and every service refuses their tokens) before the sign-in is refused; only an
+admin enables them again.
 
 Every attempt writes one audit row (method "oidc"); a refusal keeps it (`ApiError(keep=True)`),
 and the state it used stays used.
@@ -124,7 +129,8 @@ def person(provider: OidcProvider, claims: dict) -> Person:
     username = _claim(claims, provider.username_claim)
     username = users.normal_username(username) if isinstance(username, str) else ""
     name = _claim(claims, provider.name_claim)
-    name = name.strip()[:100] if isinstance(name, str) else ""
+    name = name.strip()[:users.NAME_MAX].strip() if isinstance(name, str) else ""
+    name = name if users.plain_text(name) else ""  # a name with control characters is not used
     # A preferred_username that is no username here is not used (the user gets none).
     return Person(claims["sub"], role, units, username if users.valid_username(username) else None, name or None)
 
@@ -135,24 +141,6 @@ def person(provider: OidcProvider, claims: dict) -> Person:
 def _linked(session: Session, provider: OidcProvider, subject: str) -> User | None:
     return session.scalar(select(User).where(User.oidc_issuer == provider.issuer, User.oidc_subject == subject)
                           .with_for_update())
-
-
-def _unlinked_staff(session: Session, username: str | None) -> User | None:
-    if username is None:
-        return None
-    return session.scalar(select(User).where(User.username == username, User.kind == "staff",
-                                             User.oidc_subject.is_(None)).with_for_update())
-
-
-def _known(session: Session, provider: OidcProvider, who: Person, now: datetime) -> User | None:
-    """The user linked to this subject; else an active staff user with their username and no link
-    yet, linked now."""
-    user = _linked(session, provider, who.subject)
-    if user is None:
-        user = _unlinked_staff(session, who.username)
-        if user is not None and user.active:
-            user.oidc_issuer, user.oidc_subject, user.updated_at = provider.issuer, who.subject, now
-    return user
 
 
 def sign_in(session: Session, emit: Emit, settings: Settings, keys: SigningKeys, providers: Providers,
@@ -195,17 +183,24 @@ def sign_in(session: Session, emit: Emit, settings: Settings, keys: SigningKeys,
         raise refused(401, "signin.oidc_failed", str(outcome))
 
     subject = blind_index(settings)(f"{provider.issuer} {who.subject}", "oidc")
+    user = _linked(session, provider, who.subject)
     if who.role is None:
-        raise refused(403, "signin.oidc_no_role", "no role of theirs is in role_map", subject=subject)
-    user = _known(session, provider, who, now)
+        if user is not None and user.active:
+            # De-provisioned at the provider: disabled here too (kept with the refusal), so the
+            # sessions they still hold end and no refresh token of theirs works any more.
+            users.change(session, emit, user, actor_id=f"oidc:{provider.name}", now=now, active=False)
+        raise refused(403, "signin.oidc_no_role", "no role of theirs is in role_map",
+                      user_id=user.id if user else None, subject=subject)
     if user is not None and (not user.active or user.kind != "staff"):
         raise refused(401, "signin.oidc_failed", "the user is disabled", user_id=user.id, subject=subject)
     if user is None:
-        if who.username is not None and session.scalar(select(User.id).where(User.username == who.username)):
-            # Someone else (linked to another subject) has it: an administrator must sort it out.
-            raise refused(401, "signin.oidc_failed", "the username belongs to another linked user", subject=subject)
+        # A username someone here already has is not taken (nor is that account linked): the new
+        # user goes without one.
+        username = who.username
+        if username is not None and session.scalar(select(User.id).where(User.username == username)):
+            username = None
         user = directory.create(session, emit, kind="staff", role=who.role, now=now, unit_codes=who.unit_codes,
-                                username=who.username, display_name=who.display_name,
+                                username=username, display_name=who.display_name,
                                 oidc_issuer=provider.issuer, oidc_subject=who.subject)
     else:
         # The provider's role and units are the truth: a change there changes the user here as an

@@ -35,12 +35,19 @@ def find_or_create(session: Session, emit: Emit, keys: DataKeys, phone: str, pho
     return user
 
 
-def start(session: Session, settings: Settings, signing: SigningKeys, client: Client, method: str, user: User,
-          identifier_index: str | None, now: datetime) -> tokens.Issued:
-    """The sign-in of a resident whose proof was accepted: refused (and recorded) if disabled."""
+def refuse_if_disabled(session: Session, client: Client, method: str, user: User,
+                       identifier_index: str | None) -> None:
+    """A disabled resident's sign-in is refused (and recorded: the refusal is kept). Called before
+    anything about the account changes, so a refused sign-in changes nothing."""
     if not user.active:
         audit.record(session, client, method, "signin.failed", user_id=user.id, identifier_index=identifier_index)
         raise ApiError(401, "signin.failed", keep=True)
+
+
+def start(session: Session, settings: Settings, signing: SigningKeys, client: Client, method: str, user: User,
+          identifier_index: str | None, now: datetime) -> tokens.Issued:
+    """The sign-in of a resident whose proof was accepted: refused (and recorded) if disabled."""
+    refuse_if_disabled(session, client, method, user, identifier_index)
     issued = tokens.start(session, settings, signing, user, method, now)
     audit.record(session, client, method, "ok", user_id=user.id, identifier_index=identifier_index)
     return issued

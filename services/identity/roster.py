@@ -37,6 +37,7 @@ COLUMNS = ("username", "display_name", "role", "unit_codes", "active")
 REQUIRED = ("username", "display_name", "role", "unit_codes")
 HEADERS = {"用户名": "username", "账号": "username", "姓名": "display_name", "角色": "role", "单位代码": "unit_codes",
            "单位": "unit_codes", "启用": "active", "是否启用": "active"}
+MAX_COLUMNS = 200  # of an XLSX sheet, read; columns further right are not
 UNIT_SEPARATORS = re.compile(r"[;；、]")
 TRUE = frozenset({"", "true", "yes", "y", "1", "是", "启用", "在职"})
 FALSE = frozenset({"false", "no", "n", "0", "否", "停用", "禁用", "离职"})
@@ -92,14 +93,32 @@ def _csv_rows(data: bytes) -> list[list[str]]:
         raise _invalid([f"CSV 格式错误：{exc}"]) from None
 
 
+def _refuse_bomb(data: bytes) -> None:
+    """An XLSX is a zip archive: one a few kilobytes long may unpack to gigabytes (a zip bomb).
+    Before openpyxl reads a byte of it, the sizes its members declare are summed and a roster over
+    directory.roster_max_unpacked_bytes refused (413). Python's zipfile, which openpyxl reads
+    through, never gives more of a member than its declared size, so the sum bounds what is
+    unpacked. A body that is no zip archive is no XLSX (422)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError):
+        raise _invalid(["无法读取 XLSX 文件（不是有效的 XLSX/ZIP 文件）"]) from None
+    if unpacked > config.get().directory.roster_max_unpacked_bytes:
+        raise ApiError(413, "roster.too_large", field="file", detail="XLSX 解压后过大 the XLSX unpacks too large")
+
+
 def _xlsx_rows(data: bytes) -> list[list[str]]:
+    _refuse_bomb(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = book.worksheets[0]
             limit = config.get().directory.roster_max_rows + 2
             rows = []
-            for values in sheet.iter_rows(values_only=True):
+            # At most MAX_COLUMNS columns: one cell far to the right (XFD1) would otherwise pad
+            # every row to 16,384 cells, a tiny file costing gigabytes.
+            for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
                 rows.append([_cell(v) for v in values])
                 if len(rows) > limit:
                     break
@@ -161,8 +180,10 @@ def validate(rows: list[tuple[int, dict[str, str]]], actor: User | None) -> tupl
         display_name = row.get("display_name", "").strip()
         if not display_name:
             bad.append("缺少姓名")
-        elif len(display_name) > 100:
-            bad.append("姓名超过100字")
+        elif len(display_name) > users.NAME_MAX:
+            bad.append(f"姓名超过{users.NAME_MAX}字")
+        elif not users.plain_text(display_name):
+            bad.append("姓名含有控制字符")
         role = row.get("role", "").strip()
         if not role:
             bad.append("缺少角色")

@@ -10,6 +10,7 @@ An admin cannot disable themselves or change their own role (someone else must).
 
 import json
 import re
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -34,6 +35,27 @@ def normal_username(raw: str) -> str:
 
 def valid_username(name: str) -> bool:
     return bool(USERNAME.match(name))
+
+
+# What no name holds: control characters (C0, DEL, C1: \x00, \n, ...), lone surrogates, line and
+# paragraph separators, and the bidirectional marks and overrides that make a name display as
+# another's.
+_NOT_IN_NAMES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+NAME_MAX = 100
+
+
+def plain_text(value: str) -> bool:
+    return not any(unicodedata.category(c) in _NOT_IN_NAMES or c in _BIDI for c in value)
+
+
+def clean_name(raw: str, field: str = "display_name", code: str = "user.bad_name") -> str:
+    """A name as kept: without surrounding spaces, not blank, at most NAME_MAX characters, and
+    nothing in it but printable text; otherwise 422 `code` naming the field."""
+    name = raw.strip()
+    if not name or len(name) > NAME_MAX or not plain_text(name):
+        raise ApiError(422, code, field=field)
+    return name
 
 
 def valid_unit(code: str) -> bool:
@@ -78,13 +100,14 @@ def create_staff(session: Session, emit: Emit, *, username: str, display_name: s
     name = normal_username(username)
     if not valid_username(name):
         raise ApiError(422, "user.bad_username", field="username")
+    display_name = clean_name(display_name)
     if role not in STAFF_ROLES:
         raise ApiError(422, "user.bad_role", field="role")
     units = clean_units(unit_codes)
     if password is not None:
         require_strong(password, name)
     user = directory.create(session, emit, kind="staff", role=role, now=now, unit_codes=units, username=name,
-                            display_name=display_name.strip())
+                            display_name=display_name)
     if password is not None:
         set_password(user, password, now)
     return user
@@ -94,6 +117,8 @@ def change(session: Session, emit: Emit, user: User, *, actor_id: str, now: date
            unit_codes: list[str] | None = None, display_name: str | None = None,
            active: bool | None = None) -> bool:
     """Applies what differs; True when anything did."""
+    if display_name is not None:
+        display_name = clean_name(display_name)
     if role is not None and role != user.role:
         if user.kind != "staff":
             raise ApiError(422, "user.not_staff", field="role")
@@ -109,9 +134,9 @@ def change(session: Session, emit: Emit, user: User, *, actor_id: str, now: date
         user.role, privileges = role, True
     if units is not None and units != units_of(user):
         user.unit_codes, privileges = json.dumps(units), True
-    renamed = display_name is not None and display_name.strip() != (user.display_name or "")
+    renamed = display_name is not None and display_name != (user.display_name or "")
     if renamed:
-        user.display_name = display_name.strip()
+        user.display_name = display_name
     toggled = active is not None and active != user.active
     if not (privileges or renamed or toggled):
         return False

@@ -7,7 +7,9 @@ logged (it holds it), and the AppSecret travels only in that one query string.
 
 A resident is found by their openid; else, when the mini-program also sends a phone and an SMS
 code that verify, by that phone (created if new) and the openid is linked to them; else a
-resident with the openid alone is created (a phone may be linked later, POST /me/phone).
+resident with the openid alone is created (a phone may be linked later, POST /me/phone). A
+disabled resident is refused before anything is linked: a refused sign-in leaves their WeChat
+binding as it was.
 """
 
 import json
@@ -110,11 +112,15 @@ def sign_in(session: Session, emit: Emit, settings: Settings, signing: SigningKe
         phone, phone_index = residents.verified_phone(session, index, client, METHOD, raw_phone, sms_code,
                                                       "sign_in", now)
         user = residents.find_or_create(session, emit, keys, phone, phone_index, now)
+        # A disabled resident is refused before anything is linked: the refusal is kept (its audit
+        # row, the code used), so a link made first would be kept with it.
+        residents.refuse_if_disabled(session, client, METHOD, user, openid_index)
         # Whoever proves the number is that resident (as with the SMS sign-in): this WeChat account
         # becomes theirs, replacing one linked before.
         user.wechat_openid, user.updated_at = who.openid, now
     elif user is None:
         user = directory.create(session, emit, kind="resident", role="resident", now=now, wechat_openid=who.openid)
+    residents.refuse_if_disabled(session, client, METHOD, user, openid_index)
     if who.unionid and user.wechat_unionid != who.unionid:
         user.wechat_unionid, user.updated_at = who.unionid, now
     return residents.start(session, settings, signing, client, METHOD, user, openid_index, now)

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from services.identity import config
@@ -129,3 +130,17 @@ def test_keys_are_managed_by_admins_only(client, rt):
     assert client.get(KEYS).status_code == 401
     assert client.delete(f"{KEYS}/{made['id']}").status_code == 401
     assert client.get(CLIENT, headers={"X-API-Key": made["key"]}).status_code == 200  # still valid
+
+
+@pytest.mark.parametrize("name", ["", "   ", "12345\x00热线", "热线\n平台", "\x1b]0;pwned\x07", "热线\u202e平台"])
+def test_a_blank_key_name_or_one_with_control_characters_is_refused(client, rt, name):
+    r = issue(client, admin(client), name=name)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "name"
+    with rt.uow() as session:
+        assert session.scalars(select(ApiKey)).all() == []
+    assert events(rt, "identity.api_key.changed") == []
+
+
+def test_a_key_name_is_kept_without_surrounding_spaces(client):
+    made = issue(client, admin(client), name="  12345热线平台 \n")
+    assert made.status_code == 201 and made.json()["name"] == "12345热线平台"

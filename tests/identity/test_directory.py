@@ -165,3 +165,63 @@ def test_the_directory_is_for_admins_only(client, rt, method, path, body):
     with rt.uow() as session:
         worker = session.get(User, "u-grid-worker-001001")
         assert worker.role == "grid_worker" and json.loads(worker.unit_codes) == ["510107001001001"]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807", "100001", "0", "-1"])
+def test_a_page_out_of_range_is_refused_not_a_server_error(client, page):
+    r = client.get(USERS, params={"page": page}, headers=admin(client))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "page"
+    assert r.json()["error"]["code"] == "validation.out_of_range"
+
+
+def test_the_last_page_allowed_is_empty_not_an_error(client):
+    r = client.get(USERS, params={"page": 100_000, "page_size": 200}, headers=admin(client))
+    assert r.status_code == 200 and r.json()["items"] == [] and r.json()["total"] > 0
+    assert client.get(USERS, params={"page_size": 201}, headers=admin(client)).status_code == 422
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n", "张\x00伟", "张伟\x07", "\x1b[31m张伟", "张\u2028伟", "张伟\u202e",
+                                  "张\x85伟"])
+def test_a_blank_display_name_or_one_with_control_characters_is_refused(client, rt, name):
+    auth = admin(client)
+    before = client.get(USERS, headers=auth).json()["total"]
+    r = client.post(USERS, headers=auth, json={"username": "new.person", "display_name": name, "role": "grid_worker",
+                                               "unit_codes": ["510107001001001"]})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "display_name"
+    assert client.get(USERS, headers=auth).json()["total"] == before
+    r = client.patch(f"{USERS}/u-grid-worker-001001", headers=auth, json={"display_name": name})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "display_name"
+    with rt.uow() as session:
+        assert session.get(User, "u-grid-worker-001001").display_name.strip()
+
+
+def test_a_patch_that_also_renames_badly_changes_nothing(client, rt):
+    worker = headers(client, "grid-worker-001001")
+    r = client.patch(f"{USERS}/u-grid-worker-001001", headers=admin(client),
+                     json={"role": "community_staff", "display_name": "  ", "active": False})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "user.bad_name"
+    with rt.uow() as session:
+        worker_row = session.get(User, "u-grid-worker-001001")
+        assert (worker_row.role, worker_row.active) == ("grid_worker", True)
+    assert client.get(ME, headers=worker).status_code == 200
+
+
+def test_names_are_kept_without_surrounding_spaces(client):
+    auth = admin(client)
+    r = client.post(USERS, headers=auth, json={"username": "  Li.Na\n", "display_name": "  李娜 ", "role": "operator",
+                                               "unit_codes": ["510107000000000"]})
+    assert r.status_code == 201, r.text
+    assert (r.json()["username"], r.json()["display_name"]) == ("li.na", "李娜")
+    r = client.patch(f"{USERS}/{r.json()['id']}", headers=auth, json={"display_name": "\t李娜娜  "})
+    assert r.status_code == 200 and r.json()["display_name"] == "李娜娜"
+
+
+@pytest.mark.parametrize("username", ["   ", "zhang\x00wei", "zhang\twei", "zhang\u202ewei", "\x00\x00"])
+def test_a_blank_username_or_one_with_control_characters_is_refused(client, username):
+    r = client.post(USERS, headers=admin(client), json={"username": username, "display_name": "张伟",
+                                                        "role": "grid_worker", "unit_codes": ["510107001001001"]})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "username"
+    assert r.json()["error"]["code"] == "user.bad_username"

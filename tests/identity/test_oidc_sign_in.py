@@ -14,13 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from services.identity import config, directory
-from services.identity.models import OidcState, SignInAttempt, User
+from services.identity.models import OidcState, SignInAttempt, SignInSession, User
 from services.identity.oidc_client import Providers
 from services.identity.service import SPEC
 from shared.config import get_settings
 from shared.db import utcnow
 from shared.migrate import upgrade
 
+from . import staff
 from .conftest import bearer, events
 from .oidc_provider import OidcProvider, s256
 
@@ -200,20 +201,73 @@ def test_a_role_or_unit_changed_at_the_provider_changes_the_user(client, rt, idp
     assert last["role"] == "street_dispatcher" and last["unit_codes"] == ["510107001000000", "510107001001000"]
 
 
-def test_an_existing_staff_user_with_the_username_is_linked_not_duplicated(client, rt, idp):
-    idp.person = {"sub": "cd-0417", "preferred_username": "Grid-Worker-001001", "role": "网格员",
-                  "unit": "510107001001002"}
+def local_user(rt, user_id: str) -> User:
+    with rt.uow() as session:
+        user = session.get(User, user_id)
+        session.expunge(user)
+        return user
+
+
+def live_sessions(rt, user_id: str) -> int:
+    with rt.uow() as session:
+        return len(session.scalars(select(SignInSession).where(SignInSession.user_id == user_id,
+                                                               SignInSession.revoked_at.is_(None))).all())
+
+
+def test_a_provider_user_with_a_local_staff_username_is_a_separate_user_and_the_account_is_untouched(client, rt,
+                                                                                                      idp):
+    """A username never links: whoever holds `Grid-Worker-001001` at the provider (its owner, an
+    attacker there, someone whose name romanises alike) is not that local account."""
+    worker = bearer(staff.sign_in(client, "grid-worker-001001").json()["access_token"])
+    before = local_user(rt, "u-grid-worker-001001")
+    announced = len(events(rt, "identity.user.changed"))
+    idp.person = {"sub": "cd-0417", "preferred_username": "Grid-Worker-001001", "name": "张伟",
+                  "role": "街道调度员", "unit": "510107001001002"}
     response = sign_in(client)
     assert response.status_code == 200, response.text
-    assert response.json()["user_id"] == "u-grid-worker-001001"
-    user = user_by_subject(rt, "cd-0417")
-    assert user.id == "u-grid-worker-001001" and directory.units_of(user) == ["510107001001002"]
-    assert user.display_name  # the roster's name stays when the provider gives none
-    # A different subject claiming the same username later is not given that account.
+    assert response.json()["user_id"] != "u-grid-worker-001001" and response.json()["role"] == "street_dispatcher"
+    newcomer = user_by_subject(rt, "cd-0417")
+    assert newcomer.id == response.json()["user_id"] and newcomer.kind == "staff"
+    assert newcomer.username is None  # the provider's username is taken here: the new user goes without
+    assert directory.units_of(newcomer) == ["510107001001002"] and newcomer.display_name == "张伟"
+    # The local account: same role, units and name, no link, still active, its sign-in alive.
+    after = local_user(rt, "u-grid-worker-001001")
+    assert (after.role, after.unit_codes, after.display_name, after.active) == (
+        before.role, before.unit_codes, before.display_name, True)
+    assert after.role == "grid_worker" and (after.oidc_issuer, after.oidc_subject) == (None, None)
+    assert live_sessions(rt, "u-grid-worker-001001") == 1
+    assert client.get("/identity/v1/me", headers=worker).json()["id"] == "u-grid-worker-001001"
+    assert staff.sign_in(client, "grid-worker-001001").status_code == 200  # and signs in by password as before
+    assert [e["data"]["user_id"] for e in events(rt, "identity.user.changed")[announced:]] == [newcomer.id]
+    assert events(rt, "identity.session.revoked") == []
+    # Another subject with the same username is yet another user, and the account still nobody's.
     idp.person = {**idp.person, "sub": "cd-9999"}
-    refused = sign_in(client)
-    assert refused.status_code == 401 and error(refused) == "signin.oidc_failed"
-    assert user_by_subject(rt, "cd-9999") is None
+    other = sign_in(client)
+    assert other.status_code == 200 and other.json()["user_id"] not in ("u-grid-worker-001001", newcomer.id)
+    assert user_by_subject(rt, "cd-9999").username is None
+    assert local_user(rt, "u-grid-worker-001001").oidc_subject is None
+    # The newcomer signs in again as themself.
+    idp.person = {**idp.person, "sub": "cd-0417"}
+    assert sign_in(client).json()["user_id"] == newcomer.id
+
+
+def test_an_admins_username_at_the_provider_gains_nothing(client, rt, idp):
+    admin_before = local_user(rt, "u-admin-1")
+    idp.person = {"sub": "attacker-0666", "preferred_username": "admin-1", "name": "管理员",
+                  "role": "网格员", "unit": "510107001001001"}
+    response = sign_in(client)
+    assert response.status_code == 200, response.text
+    pair = response.json()
+    assert pair["user_id"] != "u-admin-1" and pair["role"] == "grid_worker"
+    me = client.get("/identity/v1/me", headers=bearer(pair["access_token"])).json()
+    assert me["role"] == "grid_worker" and me["username"] is None
+    # Nothing an admin may do: the directory refuses the token.
+    denied = client.get("/identity/v1/users", headers=bearer(pair["access_token"]))
+    assert denied.status_code == 403 and error(denied) == "auth.forbidden"
+    admin_after = local_user(rt, "u-admin-1")
+    assert (admin_after.role, admin_after.active, admin_after.oidc_subject) == ("admin", True, None)
+    assert admin_after.updated_at == admin_before.updated_at
+    assert staff.sign_in(client, "admin-1").json()["user_id"] == "u-admin-1"
 
 
 def test_es256_tokens_and_client_secret_post_are_accepted(tmp_path, monkeypatch, runtime):
@@ -379,9 +433,38 @@ def test_a_disabled_staff_user_is_not_linked_by_username(client, rt, idp):
         directory.set_active(uow.session, uow.emit, uow.session.get(User, "u-grid-worker-001002"), False, utcnow())
     idp.person = {"sub": "cd-0500", "preferred_username": "grid-worker-001002", "role": "网格员"}
     response = sign_in(client)
-    assert response.status_code == 401
+    # A username links nobody (see above): this is a new user, without the taken username.
+    assert response.status_code == 200 and response.json()["user_id"] != "u-grid-worker-001002"
+    assert user_by_subject(rt, "cd-0500").username is None
     with rt.uow() as session:
-        assert session.get(User, "u-grid-worker-001002").oidc_subject is None
+        disabled = session.get(User, "u-grid-worker-001002")
+        assert disabled.oidc_subject is None and not disabled.active
+
+
+def test_a_linked_user_the_provider_no_longer_gives_a_role_is_disabled(client, rt, idp):
+    """De-provisioned at the provider: disabled here before the refusal, so the sign-ins they still
+    hold end (their refresh tokens stop working) and every service is told."""
+    first = sign_in(client).json()
+    user_id = first["user_id"]
+    idp.person["role"] = "保洁员"  # no role of ours any more
+    refused = sign_in(client)
+    assert refused.status_code == 403 and error(refused) == "signin.oidc_no_role"
+    user = user_by_subject(rt, "cd-0001")
+    assert not user.active and user.role == "grid_worker"
+    assert attempts(rt)[-1] == ("signin.oidc_no_role", user_id)
+    # The earlier sign-in is over: its refresh token is refused, its access token too.
+    again = client.post("/identity/v1/tokens/refresh", json={"refresh_token": first["refresh_token"]})
+    assert again.status_code == 401 and error(again) == "token.refresh_invalid"
+    assert client.get("/identity/v1/me", headers=bearer(first["access_token"])).status_code == 401
+    assert live_sessions(rt, user_id) == 0
+    assert events(rt, "identity.user.changed")[-1]["data"] | {"at": None} == {
+        "user_id": user_id, "kind": "staff", "role": "grid_worker", "unit_codes": ["510107001001001"],
+        "active": False, "at": None}
+    assert [e["data"]["reason"] for e in events(rt, "identity.session.revoked")] == ["user_disabled"]
+    # A role given back at the provider does not revive the account: an admin enables it.
+    idp.person["role"] = "网格员"
+    assert error(sign_in(client)) == "signin.oidc_failed"
+    assert not user_by_subject(rt, "cd-0001").active
 
 
 # ------------------------------------------------------------------------------------ bad requests

@@ -295,3 +295,25 @@ def test_the_audit_trail_is_for_admins_and_supervisors(client):
     assert client.get(url, params={"since": "2026-01-01T00:00:00"}, headers=supervisor).status_code == 422
     assert client.get(url, headers=headers(client, "grid-worker-001001")).status_code == 403
     assert client.get(url).status_code == 401
+
+
+@pytest.mark.parametrize("params", [
+    {"page": "99999999999999999999"}, {"page": "9223372036854775807"}, {"page": "100001"},
+    {"since": "0001-01-01T00:00:00+14:00"}, {"since": "9999-12-31T23:59:59-14:00"},
+    {"since": "1999-12-31T23:59:59+00:00"}, {"since": "2000-01-01T00:30:00+01:00"},
+    {"since": "2101-01-01T00:00:00Z"},
+])
+def test_a_page_or_since_out_of_range_is_refused_not_a_server_error(client, params):
+    r = client.get("/identity/v1/sign-in-attempts", params=params, headers=admin(client))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == next(iter(params))
+
+
+def test_the_edges_of_the_range_are_answered(client):
+    url = "/identity/v1/sign-in-attempts"
+    auth = admin(client)
+    for params in ({"page": 100_000, "page_size": 200}, {"since": "2000-01-01T00:00:00Z"},
+                   {"since": "2100-12-31T23:59:59+00:00"}, {"since": "2026-06-01T08:00:00+08:00"}):
+        r = client.get(url, params=params, headers=auth)
+        assert r.status_code == 200, (params, r.text)
+    assert client.get(url, params={"since": "2000-01-01T00:00:00Z"}, headers=auth).json()["total"] >= 1

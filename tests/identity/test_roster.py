@@ -3,10 +3,13 @@ usernames updated in place, new ones created without a password, a dry run writi
 
 import io
 import json
+import struct
+import zipfile
 
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from services.identity import config
 from services.identity.models import User
 from services.identity.roster import XLSX_TYPE
 
@@ -171,3 +174,97 @@ def test_the_import_is_for_admins_only(client, rt):
     assert r.status_code == 403
     assert upload(client, {}, csv_body(GOOD)).status_code == 401
     assert user_count(rt) == before
+
+
+# --------------------------------------------------------------------------- hostile files
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def declaring(data: bytes, size: int) -> bytes:
+    """The archive with its (first) member's uncompressed size in the central directory made `size`:
+    what a crafted file claims, whatever it holds."""
+    at = data.index(b"PK\x01\x02") + 24
+    return data[:at] + struct.pack("<I", size) + data[at + 4:]
+
+
+def test_an_xlsx_that_unpacks_to_more_than_the_limit_is_refused_before_it_is_read(client, rt):
+    """A zip bomb: 50 MB of one character compresses to some 50 KB."""
+    bomb = zip_of({"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": b"a" * 50_000_000})
+    assert len(bomb) < 200_000 < config.get().directory.roster_max_bytes
+    before = user_count(rt)
+    r = upload(client, admin(client), bomb, XLSX_TYPE)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "roster.too_large"
+    assert r.json()["error"]["field"] == "file"
+    assert user_count(rt) == before
+
+
+def test_an_xlsx_whose_member_declares_a_huge_size_is_refused(client):
+    forged = declaring(zip_of({"xl/worksheets/sheet1.xml": b"<worksheet/>"}), 3_000_000_000)
+    with zipfile.ZipFile(io.BytesIO(forged)) as archive:
+        assert archive.infolist()[0].file_size == 3_000_000_000
+    r = upload(client, admin(client), forged, XLSX_TYPE)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "roster.too_large"
+
+
+def test_the_unpacked_limit_is_what_the_members_add_up_to(client, rt):
+    limit = config.get().directory.roster_max_unpacked_bytes
+    assert limit == 20_000_000
+    # Many members each under the limit, together over it.
+    many = zip_of({f"xl/media/image{i}.bin": b"b" * (limit // 4) for i in range(5)})
+    r = upload(client, admin(client), many, XLSX_TYPE)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "roster.too_large"
+    # A real roster is far under it and imports.
+    ok = upload(client, admin(client), xlsx_body([GOOD[0]]), XLSX_TYPE)
+    assert ok.status_code == 200, ok.text
+
+
+def test_a_body_declared_xlsx_that_is_no_zip_is_refused(client):
+    auth = admin(client)
+    for body in (b"username,display_name\nx,y\n", b"PK\x03\x04 truncated", b"\x00" * 64):
+        r = upload(client, auth, body, XLSX_TYPE)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "roster.invalid"
+        assert "XLSX" in r.json()["error"]["detail"]
+
+
+def test_a_cell_far_to_the_right_does_not_pad_every_row(client, rt):
+    """One cell in column XFD would make every row 16,384 cells wide: only the first columns are read."""
+    book = Workbook()
+    sheet = book.active
+    for row in [HEADER, GOOD[0]]:
+        sheet.append(row)
+    sheet.cell(row=1, column=16384, value="备注")
+    out = io.BytesIO()
+    book.save(out)
+    r = upload(client, admin(client), out.getvalue(), XLSX_TYPE)
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 1 and user(rt, "zhang.san").display_name == "张三"
+
+
+def test_blank_names_and_control_characters_are_reported_per_row(client, rt):
+    before = user_count(rt)
+    rows = [["zhang.san", "张\x00三", "grid_worker", "510107001001001", "是"],
+            ["li.si", "李\u202e四\x07", "grid_worker", "510107001001001", "是"],
+            ["wang\x00wu", "王五", "grid_worker", "510107001001001", "是"],
+            ["zhao.liu", "   ", "grid_worker", "510107001001001", "是"]]
+    r = upload(client, admin(client), csv_body(rows))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "roster.invalid"
+    lines = r.json()["error"]["detail"].split("\n")
+    assert len(lines) == 4
+    assert "第2行 zhang.san：" in lines[0] and "控制字符" in lines[0]
+    assert "第3行 li.si：" in lines[1] and "控制字符" in lines[1]
+    assert lines[2].startswith("第4行") and "用户名须为" in lines[2]
+    assert "第5行 zhao.liu：" in lines[3] and "缺少姓名" in lines[3]
+    assert user_count(rt) == before
+
+
+def test_names_in_a_roster_are_kept_without_surrounding_spaces(client, rt):
+    r = upload(client, admin(client), csv_body([[" Zhang.San ", "  张三  ", "grid_worker", "510107001001001", "是"]]))
+    assert r.status_code == 200, r.text
+    assert user(rt, "zhang.san").display_name == "张三"

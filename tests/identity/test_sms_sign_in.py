@@ -2,13 +2,16 @@
 5 minutes, 5 tries, 5 codes per number and 30 per address an hour, used once, never in clear,
 and no answer tells whether the number has an account."""
 
+import json
 import logging
+import shutil
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from services.identity import config
 from services.identity.models import CodeChallenge, SignInAttempt, User
 from services.identity.service import SPEC
 from shared.config import get_settings
@@ -173,6 +176,53 @@ def test_a_number_that_is_not_a_mobile_one_is_refused_and_nothing_sent(client, r
     assert [a.result for a in attempts(rt)] == ["signin.bad_phone"] * 2
 
 
+@pytest.mark.parametrize("phone", ["+44 7400 123456", "+1 201-555-0123", "+85251234567", "+82 10-1234-5678"])
+def test_codes_go_to_mainland_china_mobile_numbers_only(client, rt, phone):
+    """No SMS to numbers abroad (SMS pumping: someone has us pay for texts to premium numbers)."""
+    for response in (ask(client, phone), sign_in(client, phone, "123456")):
+        assert response.status_code == 422 and response.json()["error"]["code"] == "signin.bad_phone"
+        assert response.json()["error"]["field"] == "phone"
+    assert events(rt, "identity.code.requested") == []
+    assert [a.result for a in attempts(rt)] == ["signin.bad_phone"] * 2
+
+
+@pytest.fixture
+def regions(tmp_path, monkeypatch):
+    """identity.json copied with sms_code.regions set, pointed at by CG_IDENTITY_DATA_DIR."""
+
+    def configure(allowed: list[str]) -> None:
+        data = tmp_path / "identity-data"
+        shutil.copytree(config.DATA, data, dirs_exist_ok=True)
+        raw = json.loads((data / "identity.json").read_text(encoding="utf-8"))
+        raw["sms_code"]["regions"] = allowed
+        (data / "identity.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+        monkeypatch.setenv("CG_IDENTITY_DATA_DIR", str(data))
+        config.get.cache_clear()
+
+    yield configure
+    config.get.cache_clear()  # the next test reads the shipped configuration again
+
+
+def test_the_regions_codes_go_to_are_configured(client, rt, regions):
+    assert config.get().sms_code.regions == ["CN"]  # shipped: mainland China only
+    regions(["CN", "HK", "MO"])
+    assert ask(client, "+852 5123 4567").status_code == 202
+    assert ask(client, "+853 6612 3456").status_code == 202
+    assert ask(client, NEW).status_code == 202
+    refused = ask(client, "+44 7400 123456")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "signin.bad_phone"
+    assert [p for p, _ in sent_codes(rt)] == ["+85251234567", "+85366123456", "+86" + NEW]
+
+
+def test_a_region_that_does_not_exist_stops_start_up():
+    with pytest.raises(ValueError, match="regions"):
+        config.SmsCodePolicy(digits=6, ttl_seconds=300, max_attempts=5, per_phone_per_hour=5, per_ip_per_hour=30,
+                             regions=["CN", "XX"])
+    with pytest.raises(ValueError):
+        config.SmsCodePolicy(digits=6, ttl_seconds=300, max_attempts=5, per_phone_per_hour=5, per_ip_per_hour=30,
+                             regions=[])
+
+
 def test_no_answer_tells_whether_the_number_has_an_account(client, rt):
     known, unknown = ask(client, DEMO), ask(client, NEW)
     assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
@@ -213,8 +263,17 @@ def test_a_disabled_resident_cannot_sign_in_with_a_right_code(client, rt):
 # --------------------------------------------------------------------------- the development inbox
 
 
+INBOX = "/identity/v1/dev/sms-codes"
+
+
+def on_this_machine(client, host: str = "127.0.0.1") -> TestClient:
+    """The same app asked from a loopback address (TestClient's own client is "testclient")."""
+    return TestClient(client.app, client=(host, 50123))
+
+
 def test_embedded_mode_shows_the_codes_in_the_development_inbox(client, rt):
     code = code_for(client, rt, NEW)
+    client = on_this_machine(client)  # the inbox answers this machine only
     inbox = client.get("/identity/v1/dev/sms-codes", params={"phone": NEW})
     assert inbox.status_code == 200 and "开发用" in inbox.json()["development_only"]
     [entry] = inbox.json()["codes"]
@@ -226,9 +285,36 @@ def test_embedded_mode_shows_the_codes_in_the_development_inbox(client, rt):
     assert "开发用" in summary and "DEVELOPMENT ONLY" in summary
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"])
+def test_the_development_inbox_answers_a_loopback_address(client, rt, host):
+    code = code_for(client, rt, NEW)
+    inbox = on_this_machine(client, host).get(INBOX, params={"phone": NEW})
+    assert inbox.status_code == 200 and inbox.json()["codes"][0]["code"] == code
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "192.168.1.20", "203.0.113.7", "fe80::1", "testclient"])
+def test_the_development_inbox_answers_no_one_on_the_network(client, rt, host):
+    """An embedded install reachable from a network never shows anyone residents' live codes."""
+    code = code_for(client, rt, NEW)
+    remote = TestClient(client.app, client=(host, 123))
+    refused = remote.get(INBOX, params={"phone": NEW})
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "dev.disabled"
+    assert code not in refused.text
+
+
+@pytest.mark.parametrize("header", [{"X-Forwarded-For": "203.0.113.7"}, {"X-Real-IP": "203.0.113.7"},
+                                    {"Forwarded": "for=203.0.113.7"}])
+def test_the_development_inbox_answers_no_request_relayed_by_a_proxy(client, rt, header):
+    """A proxy on this machine relays from loopback: the client is elsewhere all the same."""
+    assert ask(client, NEW).status_code == 202
+    refused = on_this_machine(client).get(INBOX, params={"phone": NEW}, headers=header)
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "dev.disabled"
+
+
 def test_embedded_mode_with_a_real_sms_provider_has_no_inbox(client, rt, monkeypatch):
     monkeypatch.setenv("CG_NOTIFY_SMS_KEY_ID", "LTAI-real-key")
     ask(client, NEW)
+    client = on_this_machine(client)  # refused for the provider, not for where the request comes from
     refused = client.get("/identity/v1/dev/sms-codes", params={"phone": NEW})
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "dev.disabled"
     with rt.uow() as session:
@@ -240,6 +326,7 @@ def services_client(tmp_path):
     """Identity configured as a deployment is (services mode, its own keys), on SQLite."""
     pem = tmp_path / "signing.pem"
     pem.write_text(new_private_key_pem(development=False))
+    pem.chmod(0o600)  # a key file others may read stops start-up
     settings = get_settings(mode="services", var_dir=tmp_path, signing_keys=str(pem),
                             data_keys="k1:" + "A" * 43 + "=", index_key="B" * 43 + "=")
     url = f"sqlite:///{tmp_path / 'identity-services.sqlite'}"
@@ -252,6 +339,7 @@ def services_client(tmp_path):
 def test_services_mode_has_no_development_inbox(services_client):
     runtime, client = services_client
     assert ask(client, NEW).status_code == 202
+    client = on_this_machine(client)  # refused for the mode, not for where the request comes from
     refused = client.get("/identity/v1/dev/sms-codes", params={"phone": NEW})
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "dev.disabled"
     with runtime.uow() as session:

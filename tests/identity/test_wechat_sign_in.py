@@ -185,6 +185,40 @@ def test_a_disabled_resident_cannot_sign_in_with_wechat(client, rt, wx):
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "signin.failed"
 
 
+def test_a_refused_sign_in_of_a_disabled_resident_changes_nothing_about_the_account(client, rt, wx):
+    """Found by a verified phone but disabled: refused before the new WeChat account is linked, so
+    the binding the resident had stays as it was (and the refusal is kept)."""
+    code = sms_code(client, rt, DEMO)
+    assert wechat(client, wx.login("oOPENID-mine-0001", unionid="uUNION-mine"), phone=DEMO,
+                  sms_code=code).json()["user_id"] == "u-resident-1"
+    with rt.uow() as session:
+        session.execute(update(User).where(User.id == "u-resident-1").values(active=False))
+    before = user(rt, "u-resident-1")
+    code = sms_code(client, rt, DEMO)
+    refused = wechat(client, wx.login("oOPENID-other-0002", unionid="uUNION-other"), phone=DEMO, sms_code=code)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "signin.failed"
+    after = user(rt, "u-resident-1")
+    assert (after.wechat_openid, after.wechat_unionid, after.updated_at) == (
+        "oOPENID-mine-0001", "uUNION-mine", before.updated_at)
+    with rt.uow() as session:
+        assert session.scalar(select(User.id).where(User.wechat_openid == "oOPENID-other-0002")) is None
+    # Found by their own openid, with a unionid WeChat now gives: refused, and nothing changes either.
+    again = wechat(client, wx.login("oOPENID-mine-0001", unionid="uUNION-new"))
+    assert again.status_code == 401 and again.json()["error"]["code"] == "signin.failed"
+    assert user(rt, "u-resident-1").wechat_unionid == "uUNION-mine"
+    assert attempts(rt, "wechat") == ["ok", "signin.failed", "signin.failed"]
+
+
+def test_a_disabled_resident_without_wechat_is_not_bound_by_a_refused_sign_in(client, rt, wx):
+    with rt.uow() as session:
+        session.execute(update(User).where(User.id == "u-resident-1").values(active=False))
+    refused = wechat(client, wx.login("oOPENID-late-0001", unionid="uUNION-late"), phone=DEMO,
+                     sms_code=sms_code(client, rt, DEMO))
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "signin.failed"
+    resident = user(rt, "u-resident-1")
+    assert (resident.wechat_openid, resident.wechat_unionid) == (None, None)
+
+
 # --------------------------------------------------------------------------- linking a phone
 
 

@@ -31,7 +31,7 @@ def identity(rt):
     upgrade("identity", rt.settings.database_url("identity"))
     runtime = IDENTITY.runtime(rt.settings)
     IDENTITY.seed(runtime)
-    yield runtime, TestClient(IDENTITY.app(runtime))
+    yield runtime, TestClient(IDENTITY.app(runtime), client=("127.0.0.1", 50000))
     runtime.dispose()
 
 

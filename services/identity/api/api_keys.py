@@ -19,7 +19,8 @@ DENIED = {401: {"description": "未登录 not signed in"}, 403: {"description": 
              summary="为政府系统签发 API 密钥 issue a government system's API key",
              description="密钥只在本次响应中显示一次，系统只保存其哈希。权限范围见配置 api_keys.scopes。"
                          "The key is shown in this response only; only its hash is kept.",
-             responses={**DENIED, 422: {"description": "权限范围 api_key.bad_scope；有效期 api_key.bad_expiry；"
+             responses={**DENIED, 422: {"description": "名称为空或含控制字符 api_key.bad_name；"
+                                                       "权限范围 api_key.bad_scope；有效期 api_key.bad_expiry；"
                                                        "区域代码 user.bad_unit"}})
 def issue_key(body: ApiKeyCreate, admin: AdminUser, uow: Uow, response: Response) -> ApiKeyIssued:
     issued = api_keys.issue(uow.session, uow.emit, name=body.name, scopes=body.scopes, area_code=body.area_code,

@@ -1,17 +1,31 @@
 """The sign-in audit trail, for admins and supervisors."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
+from pydantic import AfterValidator, AwareDatetime
 
 from shared.deps import SessionDep
 
 from .. import audit, views
 from ..schemas import SignInAttemptPage
-from .deps import AuditReader
+from .deps import MAX_PAGE, AuditReader
 
 router = APIRouter(tags=["登录审计 audit"])
+
+EARLIEST, LATEST = 2000, 2100
+
+
+def _sane(since: datetime) -> datetime:
+    """A time the database can compare (0001-01-01T00:00+14:00 is before the first representable
+    instant in UTC): between the years 2000 and 2100, in its own zone and in UTC alike."""
+    if not EARLIEST <= since.year <= LATEST or not EARLIEST <= since.astimezone(UTC).year <= LATEST:
+        raise ValueError(f"since must fall within the years {EARLIEST}-{LATEST}")
+    return since
+
+
+Since = Annotated[AwareDatetime, AfterValidator(_sane)]
 
 
 @router.get("/sign-in-attempts", response_model=SignInAttemptPage, summary="登录尝试记录 the sign-in audit trail",
@@ -19,14 +33,16 @@ router = APIRouter(tags=["登录审计 audit"])
                         "Every sign-in attempt, newest first; never a secret. Admins and supervisors.",
             responses={401: {"description": "未登录 not signed in"},
                        403: {"description": "仅管理员和督查人员 admins and supervisors only"},
-                       422: {"description": "参数格式不正确（since 须带时区）bad parameters"}})
+                       422: {"description": "参数格式不正确（since 须带时区且在2000至2100年之间；页码至多100000）"
+                                          "bad parameters"}})
 def list_attempts(reader: AuditReader, session: SessionDep,
                   user_id: Annotated[str | None, Query(max_length=64, description="用户编号 user id")] = None,
                   method: Annotated[str | None, Query(max_length=20, description="方式 password、sms、wechat、oidc…")]
                   = None,
                   result: Annotated[str | None, Query(max_length=40, description="结果 ok 或错误代码")] = None,
-                  since: Annotated[AwareDatetime | None, Query(description="起始时间（含时区）since")] = None,
-                  page: Annotated[int, Query(ge=1, description="页码 page, from 1")] = 1,
+                  since: Annotated[Since | None, Query(description="起始时间（含时区，2000至2100年）since, "
+                                                                   "with its time zone, within 2000-2100")] = None,
+                  page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="页码 page, from 1")] = 1,
                   page_size: Annotated[int, Query(ge=1, le=200, description="每页条数 page size")] = 50
                   ) -> SignInAttemptPage:
     rows, total = audit.listed(session, user_id=user_id, method=method, result=result, since=since, page=page,

@@ -13,6 +13,10 @@ from ..audit import Client
 from ..directory import by_id
 from ..models import User
 
+# The last page a list may be asked for: the offset it makes stays far within what a database
+# takes (a page of 10^20 overflows SQLite's integers).
+MAX_PAGE = 100_000
+
 
 def get_keys(rt: Runtime) -> SigningKeys:
     keys = rt.cache.get("identity.keys")

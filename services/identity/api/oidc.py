@@ -73,12 +73,16 @@ def authorize(provider: ProviderName,
              summary="统一身份认证登录：用授权码换令牌 sign in with the code the identity provider sent back",
              description="须由发起登录的同一浏览器提交（携带 /authorize 写入的 Cookie）。"
                         "state 只能使用一次，10 分钟内有效。认证服务中的岗位按配置映射为角色，单位映射为所属单位；"
-                         "首次登录时创建或关联工作人员账号，此后岗位或单位变化时同步更新。"
+                         "首次登录时新建工作人员账号（从不按用户名关联已有账号；用户名已被占用时新账号不设用户名），"
+                         "此后岗位或单位变化时同步更新；岗位不再映射到本系统角色时停用该账号。"
                          "The state is good once, for 10 minutes. The provider's role and unit become the user's; "
-                         "the first sign-in creates or links the staff account, later ones follow changes.",
+                         "the first sign-in creates the staff account (never linked to an existing one by "
+                         "username; without a username when that is taken), later ones follow changes, and one "
+                         "with no role here any more disables the account.",
              responses={401: {"description": "登录失败：state 无效、已用或过期，授权码或 ID 令牌验证失败，账号已停用 "
                                              "failed (signin.oidc_failed)"},
-                        403: {"description": "岗位未映射到本系统角色 no role here (signin.oidc_no_role)"},
+                        403: {"description": "岗位未映射到本系统角色（已关联的账号随之停用）no role here "
+                                             "(signin.oidc_no_role); a linked account is disabled"},
                         404: _UNKNOWN, 422: {"description": "请求体不合法 invalid body"}, 503: _UNAVAILABLE})
 def token(provider: ProviderName, body: OidcTokenIn, rt: Runtime, keys: Keys, client: ClientDep, uow: Uow,
           providers: ProvidersDep,

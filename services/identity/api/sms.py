@@ -15,6 +15,10 @@ from .deps import ClientDep, Index, Keys, Sealing
 
 router = APIRouter(tags=["居民登录 residents"])
 
+# Headers a proxy adds when it relays a request: the client is then elsewhere, whatever address
+# the connection comes from.
+RELAYED = ("forwarded", "x-forwarded-for", "x-real-ip")
+
 _bearer = HTTPBearer(auto_error=False, description="身份服务签发的访问令牌 an access token from /identity/v1/tokens/*")
 
 
@@ -67,12 +71,16 @@ def sign_in_sms(body: SmsSignInIn, rt: Runtime, keys: Keys, uow: Uow, client: Cl
 @router.get("/dev/sms-codes", response_model=DevCodes,
             summary="【开发用】查看发给某号码的验证码 DEVELOPMENT ONLY: the codes sent to a number",
             description="仅用于开发和演示：嵌入式模式且未配置真实短信通道时可用（identity.json 的 sms_code.dev_inbox，"
-                        "设置了 sms_code.dev_inbox_off_env 所指的环境变量即关闭）；服务模式下一律 404。"
-                        "Development only: embedded mode with no real SMS provider configured; 404 in services mode.",
-            responses={404: {"description": "未启用开发用收件箱 dev.disabled"},
+                        "设置了 sms_code.dev_inbox_off_env 所指的环境变量即关闭），且只回答本机（回环地址、"
+                        "未经代理转发）的请求；服务模式下一律 404。"
+                        "Development only: embedded mode with no real SMS provider configured, and to a client on "
+                        "this machine only (a loopback address, not relayed by a proxy); 404 in services mode.",
+            responses={404: {"description": "未启用开发用收件箱，或请求不是来自本机 dev.disabled"},
                        422: {"description": "手机号格式不正确 signin.bad_phone"}})
 def dev_sms_codes(phone: Annotated[str, Query(min_length=3, max_length=32, description="手机号 the number")],
-                  rt: Runtime, session: SessionDep, index: Index, sealing: Sealing) -> DevCodes:
-    found = codes.dev_inbox(session, rt.settings, index, sealing, phone, utcnow())
+                  request: Request, rt: Runtime, session: SessionDep, index: Index, sealing: Sealing) -> DevCodes:
+    local = codes.loopback(request.client.host if request.client else None) and \
+        not any(h in request.headers for h in RELAYED)
+    found = codes.dev_inbox(session, rt.settings, index, sealing, phone, utcnow(), local=local)
     return DevCodes(codes=[DevCode(code=c.code, purpose=c.purpose, status=c.status, created_at=c.created_at,
                                    expires_at=c.expires_at) for c in found])

@@ -10,7 +10,7 @@ from shared.deps import SessionDep, Uow
 
 from .. import directory, roster, users, views
 from ..schemas import RosterReport, StaffCreate, UserPage, UserPatch, UserView
-from .deps import AdminUser, Sealing
+from .deps import MAX_PAGE, AdminUser, Sealing
 
 router = APIRouter(tags=["用户管理 users"])
 
@@ -19,13 +19,14 @@ DENIED = {401: {"description": "未登录 not signed in"}, 403: {"description": 
 
 @router.get("/users", response_model=UserPage, summary="用户列表 the users",
             description="仅管理员。可按角色、单位、启用状态、类别筛选；居民手机号脱敏显示。Admins only.",
-            responses={**DENIED, 422: {"description": "单位代码格式不正确 user.bad_unit"}})
+            responses={**DENIED, 422: {"description": "单位代码格式不正确 user.bad_unit；"
+                                                      "页码至多100000 page ≤ 100000"}})
 def list_users(admin: AdminUser, session: SessionDep, sealing: Sealing,
                role: Annotated[str | None, Query(max_length=30, description="角色 role")] = None,
                unit: Annotated[str | None, Query(max_length=32, description="单位代码 unit code")] = None,
                active: Annotated[bool | None, Query(description="是否启用 active or not")] = None,
                kind: Annotated[Literal["resident", "staff"] | None, Query(description="居民或工作人员")] = None,
-               page: Annotated[int, Query(ge=1, description="页码 page, from 1")] = 1,
+               page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="页码 page, from 1")] = 1,
                page_size: Annotated[int, Query(ge=1, le=200, description="每页条数 page size")] = 20) -> UserPage:
     found, total = users.listed(session, role=role, unit=unit, active=active, kind=kind, page=page,
                                 page_size=page_size)
@@ -65,7 +66,8 @@ def get_user(user_id: str, admin: AdminUser, session: SessionDep, sealing: Seali
 @router.post("/users", status_code=201, response_model=UserView, summary="新建工作人员 add a staff member",
              description="仅管理员。可不设初始密码（由管理员重置或通过统一身份认证登录）。Admins only.",
              responses={**DENIED, 409: {"description": "用户名已被使用 user.username_taken"},
-                        422: {"description": "用户名格式 user.bad_username；角色 user.bad_role；"
+                        422: {"description": "用户名格式 user.bad_username；姓名为空或含控制字符 user.bad_name；"
+                                             "角色 user.bad_role；"
                                              "单位代码 user.bad_unit；密码不符合规则 user.weak_password"}})
 def create_user(body: StaffCreate, admin: AdminUser, uow: Uow, sealing: Sealing) -> UserView:
     user = users.create_staff(uow.session, uow.emit, username=body.username, display_name=body.display_name,
@@ -78,7 +80,8 @@ def create_user(body: StaffCreate, admin: AdminUser, uow: Uow, sealing: Sealing)
                           "A change of role or units ends the user's sign-ins; disabling revokes every token.",
               responses={**DENIED, 404: {"description": "用户不存在 user.not_found"},
                          409: {"description": "不能停用自己或更改自己的角色 user.own_account"},
-                         422: {"description": "角色 user.bad_role；单位代码 user.bad_unit；居民不能有工作人员角色 "
+                         422: {"description": "姓名为空或含控制字符 user.bad_name；"
+                                              "角色 user.bad_role；单位代码 user.bad_unit；居民不能有工作人员角色 "
                                               "user.not_staff"}})
 def change_user(user_id: str, body: UserPatch, admin: AdminUser, uow: Uow, sealing: Sealing) -> UserView:
     user = directory.by_id(uow.session, user_id)
