@@ -154,7 +154,9 @@ def current_user(request: Request,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     if credentials is None:
         raise ApiError(401, "auth.missing_token")
-    return request.app.state.verifier.user(credentials.credentials)
+    user = request.app.state.verifier.user(credentials.credentials)
+    request.state.principal = user  # the audit trail's actor
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -173,6 +175,7 @@ def current_api_client(request: Request, key: Annotated[str | None, Depends(_api
     if not key:
         raise ApiError(401, "auth.missing_api_key")
     client = request.app.state.verifier.api_client(key)
+    request.state.principal = client
     report = getattr(request.app.state, "report_api_key_use", None)
     if report is not None:
         report(client.key_id)

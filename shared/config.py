@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     demo_dir: Path = Path(__file__).resolve().parent.parent / "deploy" / "demo"
 
+    # How soon new audit entries are chained (tamper-evident) by the worker.
+    audit_seal_seconds: float = 2.0
+
     relay_batch: int = 500
     # The relay wakes on a signal; this poll only covers a lost signal.
     relay_safety_poll_seconds: float = 5.0

@@ -19,7 +19,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from .auth import CurrentUser, StaffUser, User
+from .audit import Actor
+from .auth import ApiClient, CurrentUser, StaffUser, User
 from .errors import wants_english
 from .runtime import ServiceRuntime
 from .uow import Emit, UnitOfWork
@@ -46,8 +47,20 @@ def get_english(request: Request) -> bool:
 English = Annotated[bool, Depends(get_english)]
 
 
-def get_unit_of_work(rt: Runtime, request_id: CorrelationId) -> Iterator[UnitOfWork]:
-    with rt.unit_of_work(request_id) as uow:
+def request_actor(request: Request) -> Actor:
+    """Who this request acts as, for the audit trail: the user or API key its authentication found."""
+    who = getattr(request.state, "principal", None)
+    ip = request.client.host if request.client else None
+    rid = request.headers.get("x-request-id")
+    if isinstance(who, User):
+        return Actor(who.id, who.role, ip, rid)
+    if isinstance(who, ApiClient):
+        return Actor(f"key:{who.key_id}", "api_key", ip, rid)
+    return Actor(None, None, ip, rid)
+
+
+def get_unit_of_work(rt: Runtime, request: Request, request_id: CorrelationId) -> Iterator[UnitOfWork]:
+    with rt.unit_of_work(request_id, actor=lambda: request_actor(request)) as uow:
         yield uow
 
 

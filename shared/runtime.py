@@ -1,13 +1,14 @@
 """What one service needs at run time, built explicitly (never at import time)."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from .audit import SYSTEM, Actor
 from .config import Settings
 from .db import make_engine, session_factory, unit_of_work
 from .messaging.outbox import Outbox, signal_relay_after_commit
@@ -23,6 +24,7 @@ class ServiceRuntime:
     outbox: Outbox
     inbox: Table
     relay_signal: threading.Event
+    audit: Table | None = None  # the service's audit trail (shared/audit.py)
     cache: dict = field(default_factory=dict)  # per-service caches, e.g. routing's grid index
     # Events threads of this service wait on besides their stop event (the relay's signal, notify's
     # sender wake-up): set when the worker stops, so no thread sleeps out its timeout.
@@ -34,11 +36,13 @@ class ServiceRuntime:
         return unit_of_work(self.sessions)
 
     @contextmanager
-    def unit_of_work(self, correlation_id: str | None = None,
-                     causation_id: str | None = None) -> Iterator[UnitOfWork]:
-        """A transaction and the `emit` of its events (requests and background jobs)."""
+    def unit_of_work(self, correlation_id: str | None = None, causation_id: str | None = None,
+                     actor: Callable[[], Actor] | None = None) -> Iterator[UnitOfWork]:
+        """A transaction and the `emit` of its events (requests and background jobs; a job acts as
+        "system" unless told who)."""
         with unit_of_work(self.sessions) as session:
-            yield UnitOfWork(session, self.outbox, correlation_id, causation_id)
+            yield UnitOfWork(session, self.outbox, correlation_id, causation_id, self.audit,
+                             actor or (lambda: SYSTEM))
 
     def wakeup(self, key: str) -> threading.Event:
         """A named event of this service that a stopping worker sets (see `wakeups`)."""
@@ -57,10 +61,10 @@ class ServiceRuntime:
 
 
 def build_runtime(name: str, settings: Settings, outbox_table: Table, inbox_table: Table,
-                  url: str | None = None) -> ServiceRuntime:
+                  url: str | None = None, audit_table: Table | None = None) -> ServiceRuntime:
     engine = make_engine(url or settings.database_url(name))
     sessions = session_factory(engine)
     signal = threading.Event()
     signal_relay_after_commit(sessions)
     return ServiceRuntime(name, settings, engine, sessions, Outbox(outbox_table, name, signal), inbox_table,
-                          signal)
+                          signal, audit_table)

@@ -26,6 +26,8 @@ class ServiceSpec:
     inbox: Table
     # What the service keeps of identity's events: revoked sessions and users, API keys.
     auth: AuthTables
+    # The service's audit trail (shared/audit.py): every event it emits, confidential reads, exports.
+    audit: Table
     router: APIRouter
     handlers: Callable[[ServiceRuntime], dict[str, Handler]]
     # The service's typed configuration, loaded and validated when a runtime is built, so a
@@ -51,7 +53,7 @@ class ServiceSpec:
             self.config()
         for load in self.keys:
             load(settings)
-        return build_runtime(self.name, settings, self.outbox, self.inbox, url)
+        return build_runtime(self.name, settings, self.outbox, self.inbox, url, self.audit)
 
     def verifier(self, rt: ServiceRuntime) -> Verifier:
         refresh = rt.settings.auth_state_refresh_seconds if self.auth_refresh_seconds is None \
@@ -71,7 +73,7 @@ class ServiceSpec:
         for key, own in self.handlers(rt).items():
             # The service's own reaction to an identity event runs beside keeping the revocation.
             handlers[key] = _both(handlers[key], own) if key in handlers else own
-        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, handlers)
+        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, handlers, self.audit)
 
 
 def _both(first: Handler, then: Handler) -> Handler:

@@ -9,8 +9,10 @@ provide them. Events go to the outbox in the same transaction as the change.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.events import Envelope, Payload
 from shared.messaging.outbox import Outbox
 
@@ -25,7 +27,22 @@ class UnitOfWork:
     # One resident request end to end (the HTTP X-Request-ID), and the message that caused this one.
     correlation_id: str | None = None
     causation_id: str | None = None
+    # The service's audit trail, and who is acting (read when an entry is written: a request's
+    # user is known once its authentication dependency ran).
+    audit_table: Table | None = None
+    actor: Callable[[], audit.Actor] | None = None
 
     def emit(self, payload: Payload) -> Envelope:
-        return self.outbox.emit(self.session, payload, correlation_id=self.correlation_id,
-                                causation_id=self.causation_id)
+        """Publish an event of this change; the audit trail records who caused it."""
+        envelope = self.outbox.emit(self.session, payload, correlation_id=self.correlation_id,
+                                    causation_id=self.causation_id)
+        self.audit(envelope.type, subject_kind=envelope.subject.kind, subject_id=envelope.subject.id,
+                   detail={"event_id": envelope.id})
+        return envelope
+
+    def audit(self, action: str, *, subject_kind: str | None = None, subject_id: str | None = None,
+              detail: dict | None = None) -> None:
+        """An audit entry in this transaction (a read of a confidential record, an export, ...)."""
+        if self.audit_table is not None:
+            audit.record(self.session, self.audit_table, self.actor() if self.actor else None, action,
+                         subject_kind=subject_kind, subject_id=subject_id, detail=detail)

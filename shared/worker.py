@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from . import audit
+from .background import every
 from .messaging.local_bus import LocalBus
 from .messaging.outbox import notify_channel
 from .messaging.publisher import Publisher
@@ -117,7 +119,15 @@ class Worker:
         if self.spec.background is not None:
             background = self.spec.background
             loops.append((f"background-{rt.name}", lambda stop: background(rt, stop)))
+        if rt.audit is not None:
+            loops.append((f"audit-{rt.name}", lambda stop: every(settings.audit_seal_seconds, self._seal, stop,
+                                                                 name=f"{rt.name} audit sealing",
+                                                                 full_batch=audit.SEAL_BATCH)))
         return loops
+
+    def _seal(self) -> int:
+        with self.rt.uow() as session:
+            return audit.seal(session, self.rt.audit)
 
     def start(self) -> None:
         for name, loop in self.loops():

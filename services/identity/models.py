@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
@@ -25,6 +26,7 @@ outbox, inbox = messaging_tables(Base.metadata)
 # Identity verifies its own tokens like every service, and writes these rows itself, in the same
 # transaction as the revocation or the key, so they hold at once here.
 auth = auth_tables(Base.metadata)
+audit = audit_table(Base.metadata)
 
 
 class User(Base):

@@ -27,6 +27,7 @@ SPEC = ServiceSpec(
     outbox=models.outbox,
     inbox=models.inbox,
     auth=models.auth,
+    audit=models.audit,
     router=api.router,
     handlers=handlers.handlers,
     config=config.get,

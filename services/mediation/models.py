@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata, utcnow
 from shared.messaging.tables import messaging_tables
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = messaging_tables(Base.metadata)
 auth = auth_tables(Base.metadata)
+audit = audit_table(Base.metadata)
 
 
 def new_id() -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
@@ -17,6 +18,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = messaging_tables(Base.metadata)
 auth = auth_tables(Base.metadata)
+audit = audit_table(Base.metadata)
 
 EXTERNAL_CHANNELS = ("sms", "wechat", "push", "email")  # what Recipient.channels may order
 OPTIONAL_CATEGORIES = ("case_progress", "mediation", "digest")  # work orders and supervision cannot be muted

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.audit import Actor
 from shared.db import unit_of_work, upsert_insert, utcnow
 from shared.events import Envelope, InvalidEvent, Payload, UnknownEvent, decode
 from shared.uow import UnitOfWork
@@ -37,8 +38,10 @@ class HandlerContext(UnitOfWork):
     """The unit of work of one delivered message: events emitted here carry its correlation id
     and name it as their cause."""
 
-    def __init__(self, session: Session, envelope: Envelope, outbox: Outbox):
-        super().__init__(session, outbox, correlation_id=envelope.correlation_id, causation_id=envelope.id)
+    def __init__(self, session: Session, envelope: Envelope, outbox: Outbox, audit_table: Table | None = None):
+        actor = Actor(id="system", request_id=envelope.correlation_id)
+        super().__init__(session, outbox, correlation_id=envelope.correlation_id, causation_id=envelope.id,
+                         audit_table=audit_table, actor=lambda: actor)
         self.envelope = envelope
 
 
@@ -53,6 +56,7 @@ class Dispatcher:
         inbox: Table,
         outbox: Outbox,
         handlers: dict[str, Handler],
+        audit_table: Table | None = None,
     ):
         """`handlers` maps a routing key (type.vN) to the one handler of this service for it."""
         self.service = service
@@ -60,6 +64,7 @@ class Dispatcher:
         self.inbox = inbox
         self.outbox = outbox
         self.handlers = handlers
+        self.audit_table = audit_table
 
     def handle(self, body: bytes) -> Result:
         return self.handle_batch([body])[0]
@@ -99,7 +104,7 @@ class Dispatcher:
             if not self._claim(session, env.id, name):
                 savepoint.commit()
                 return Result(Outcome.ACK, "duplicate delivery")
-            handler(HandlerContext(session, env, self.outbox), payload)
+            handler(HandlerContext(session, env, self.outbox, self.audit_table), payload)
             session.flush()
             savepoint.commit()
             return Result(Outcome.ACK)

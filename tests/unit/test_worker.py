@@ -8,6 +8,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import MetaData
 
+from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.config import get_settings
 from shared.messaging.local_bus import LocalBus
@@ -18,12 +19,13 @@ from shared.worker import LocalTransport, Worker
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
 auth = auth_tables(metadata)
+audit = audit_table(metadata)
 
 
 def spec_with(background) -> ServiceSpec:
     # Named after a real service so the worker consumes that service's queues of the topology.
     return ServiceSpec(name="mediation", title="t", description="t", metadata=metadata, outbox=outbox, inbox=inbox,
-                       auth=auth, router=APIRouter(), handlers=lambda rt: {}, background=background)
+                       auth=auth, audit=audit, router=APIRouter(), handlers=lambda rt: {}, background=background)
 
 
 @pytest.fixture
