@@ -98,7 +98,8 @@ def test_sealed_entries_form_a_chain_that_verifies(rt):
     v = verdict(rt)
     assert v.intact and v.checked == 8
     rows = entries(rt)
-    assert rows[0].prev_hash == audit.GENESIS and all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+    assert rows[0].prev_hash == audit.GENESIS
+    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete", "insert"])
