@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # Services mode seeds the demo users' password only when asked: a local demo (`CG_DEMO_PASSWORDS=true
     # make up`) and the tests, never a deployment.
     demo_passwords: bool = False
+    # Request bodies: at most this many bytes, counted while they arrive; larger for the paths that
+    # take files (longest prefix wins), a little above the endpoint's own limit so that a declared
+    # size over it is answered in the endpoint's words (attachment.too_large) and nothing more is read.
+    max_body_bytes: int = 1_000_000
+    body_limits: dict[str, int] = {"/intake/v1/attachments": 11_534_336, "/identity/v1/users/import": 6_000_000}
+    # Shared counters of the rate limits in services mode (shared/ratelimit.py), and overrides of
+    # their defaults: {"case.submit": "60/minute"}.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rate_limits: dict[str, str] = {}
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses, "*" for any): none by default.
     trusted_proxies: str = ""
 

@@ -48,6 +48,8 @@ class UTCDateTime(TypeDecorator):
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    # A failed statement's error never carries its bound values (names, phones) into a log.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _sqlite_tuning(engine)

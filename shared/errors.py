@@ -14,6 +14,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.missing_api_key": ("缺少 API 密钥（X-API-Key 请求头）", "The X-API-Key header is missing"),
     "auth.invalid_api_key": ("API 密钥无效、已过期或已吊销", "The API key is invalid, expired or revoked"),
     "not_found": ("未找到该资源", "Not found"),
+    "rate.limited": ("操作过于频繁，请稍后再试", "Too many requests: try again later"),
+    "request.too_large": ("请求内容过大", "The request body is too large"),
     "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
     "validation.missing": ("缺少必填项", "This field is required"),
     "validation.too_long": ("内容过长", "Too long"),

@@ -232,6 +232,11 @@ class DataKeys:
         self._keys = dict(keys)
         self._current = keys[0][0]
 
+    @property
+    def current(self) -> str:
+        """The id of the key that seals."""
+        return self._current
+
     def seal(self, text: str, context: str = "") -> str:
         nonce = os.urandom(12)
         sealed = AESGCM(self._keys[self._current]).encrypt(nonce, text.encode(), context.encode())

@@ -10,9 +10,10 @@ from sqlalchemy import MetaData, Table
 from .auth import Verifier
 from .auth_state import ApiKeyUseReporter, AuthState, AuthTables, auth_handlers
 from .config import Settings
-from .keys import jwks_source
+from .keys import data_keys, jwks_source
 from .messaging.dispatcher import Dispatcher, Handler
 from .runtime import ServiceRuntime, build_runtime
+from .sealed import use_data_keys
 from .web import create_app
 
 
@@ -53,6 +54,7 @@ class ServiceSpec:
             self.config()
         for load in self.keys:
             load(settings)
+        use_data_keys(data_keys(settings))  # the keys Sealed columns read and write with
         return build_runtime(self.name, settings, self.outbox, self.inbox, url, self.audit)
 
     def verifier(self, rt: ServiceRuntime) -> Verifier:

@@ -10,7 +10,9 @@ from sqlalchemy import text
 
 from . import errors
 from .auth import Verifier
+from .http import BodyLimit, SecurityHeaders, document_errors
 from .keys import jwks_source
+from .ratelimit import Limiter
 from .runtime import ServiceRuntime
 
 
@@ -80,7 +82,11 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
     if verifier is None:  # an application without a service's revocation tables (tools, tests)
         verifier = Verifier(rt.settings, jwks_source(rt.settings), None)
     app.state.verifier = verifier
+    app.state.limiter = Limiter(rt.settings)
     errors.install(app)
+    document_errors(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, default=rt.settings.max_body_bytes, limits=rt.settings.body_limits)
     app.add_middleware(RequestIdMiddleware)
 
     health = APIRouter(prefix=prefix, tags=["运维 health"])

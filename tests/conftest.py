@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 RABBITMQ_URL = os.environ.get("CG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+REDIS_URL = os.environ.get("CG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = os.environ.get("CG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
@@ -35,6 +36,12 @@ def _require(name: str, host: str, port: int) -> None:
 def rabbitmq_url() -> str:
     _require("RabbitMQ", "127.0.0.1", 5672)
     return RABBITMQ_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    _require("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,166 @@
+"""What every service's HTTP layer does before and after an endpoint: bodies bounded while they
+stream in, security headers on every answer, and error statuses written into the OpenAPI document
+the way the service really answers (the documents are a user interface)."""
+
+import json
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from .errors import error_body
+
+
+class BodyLimit:
+    """413 `request.too_large` for a body over the limit of its path, decided while it arrives: a
+    body without Content-Length (or lying about it) is read only up to the limit, never whole."""
+
+    def __init__(self, app, default: int, limits: dict[str, int]):
+        self.app, self.default = app, default
+        # Longest prefix first: /intake/v1/attachments before /intake.
+        self.limits = sorted(limits.items(), key=lambda kv: -len(kv[0]))
+
+    def limit_for(self, path: str) -> int:
+        return next((n for prefix, n in self.limits if path.startswith(prefix)), self.default)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return await self.app(scope, receive, send)
+        limit = self.limit_for(scope.get("path", ""))
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await _too_large(scope, send)
+        # Read the body here, up to the limit, then hand it on: the application's own reading
+        # (which turns any error into a 400) never sees more than the limit.
+        chunks, seen = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                chunks.append(message)
+                break
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                return await _too_large(scope, send)
+            chunks.append(message)
+            if not message.get("more_body", False):
+                break
+        replay = iter(chunks)
+
+        async def replayed():
+            message = next(replay, None)
+            return message if message is not None else await receive()
+
+        await self.app(scope, replayed, send)
+
+
+async def _too_large(scope, send) -> None:
+    english = any(n == b"accept-language" and v.lower().startswith(b"en") for n, v in scope["headers"])
+    body = json.dumps(error_body("request.too_large", english), ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """nosniff and no-referrer on everything; no-store unless the endpoint chose its caching (its
+    answers carry personal data: no proxy or browser cache may keep them)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {n.lower() for n, _ in headers}
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"no-referrer"))
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string", "description": "稳定的错误代码 a stable code, e.g. case.not_found"},
+        "message": {"type": "string", "description": "中文说明（Accept-Language: en 时为英文）the message"},
+        "field": {"type": ["string", "null"], "description": "出错的字段 the field at fault"},
+        "detail": {"type": "string", "description": "补充说明 more detail"},
+        "errors": {"type": "array", "description": "全部校验错误 every validation problem",
+                   "items": {"type": "object"}}}}},
+}
+STANDARD = {
+    "401": "未登录、令牌无效或已吊销 not signed in, or the token is invalid or revoked",
+    "413": "请求内容过大 the body is too large",
+    "422": "输入不合法：错误代码、说明和字段 invalid input, with the code, a message and the field",
+    "429": "操作过于频繁（见 Retry-After）too many requests (see Retry-After)",
+    "503": "依赖的服务暂时不可用 a service it needs cannot be reached",
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Every operation's error answers in the OpenAPI document: what the shared layer may answer
+    (401 when it needs a token, 413/422 when it takes input, 429 when it is rate-limited, 503 when it
+    verifies tokens), plus what the endpoint declares itself (403, 404, 409 …), each with the one
+    error body every service uses."""
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        # A route's own path is the end of its OpenAPI path (the service's prefix comes before it).
+        limited = [(r.path, m.lower()) for r in _api_routes(app.router.routes) if _rate_limited(r)
+                   for m in r.methods]
+        for path, operations in schema.get("paths", {}).items():
+            for method, op in operations.items():
+                wanted = set()
+                if op.get("security"):
+                    wanted |= {"401", "503"}
+                if op.get("parameters") or op.get("requestBody"):
+                    wanted.add("422")
+                if op.get("requestBody"):
+                    wanted.add("413")
+                if any(method == m and path.endswith(own) for own, m in limited):
+                    wanted.add("429")
+                responses = op.setdefault("responses", {})
+                for code in wanted:
+                    responses.setdefault(code, {"description": STANDARD[code]})
+                for code, answer in responses.items():
+                    if code.startswith(("4", "5")):
+                        answer["content"] = {"application/json": {"schema": ref}}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
+def _api_routes(routes) -> list:
+    """Every endpoint route, including those of included routers (which FastAPI keeps nested)."""
+    found = []
+    for route in routes:
+        if hasattr(route, "dependant"):
+            found.append(route)
+        nested = getattr(getattr(route, "original_router", None), "routes", None)
+        if nested is not None:
+            found.extend(_api_routes(nested))
+    return found
+
+
+def _rate_limited(route) -> bool:
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies) if dependant else []
+    while stack:
+        dep = stack.pop()
+        if getattr(dep.call, "__module__", "") == "shared.ratelimit":
+            return True
+        stack.extend(dep.dependencies)
+    return False
