@@ -21,7 +21,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from .config import Settings
 from .errors import ApiError
-from .keys import ALGORITHM, KeysUnavailable, SigningKey, UnknownKey, signing_keys
+from .keys import ALGORITHM, KeysUnavailable, SigningKey, UnknownKey, blind_index, signing_keys
+from .phones import normalise
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class User:
     # Staff of several units (a roster may give more than one): the primary unit first.
     unit_codes: tuple[str, ...] = ()
     session_id: str | None = None
+    # A resident's phone as verified by an SMS code at identity, as a keyed hash (shared.keys.
+    # blind_index(phone, "phone")): a service holding the index key tells "this is her phone"
+    # without ever being told the number.
+    phone_index: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -70,14 +75,17 @@ class ApiClient:
 
 
 def access_claims(settings: Settings, *, user_id: str, role: str, unit_codes: tuple[str, ...] | list[str] = (),
-                  session_id: str, now: datetime | None = None) -> dict:
+                  session_id: str, now: datetime | None = None, phone_index: str | None = None) -> dict:
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    return {
+    claims = {
         "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": user_id, "role": role,
         "unit": unit_codes[0] if unit_codes else None, "units": list(unit_codes), "sid": session_id,
         "iat": now, "nbf": now, "exp": now + timedelta(seconds=settings.access_token_seconds),
         "jti": str(uuid.uuid4()),
     }
+    if phone_index:
+        claims["pix"] = phone_index
+    return claims
 
 
 def sign(claims: dict, key: SigningKey) -> str:
@@ -85,7 +93,7 @@ def sign(claims: dict, key: SigningKey) -> str:
 
 
 def issue_token(settings: Settings, user_id: str, role: str, unit_code: str | None = None,
-                session_id: str | None = None) -> str:
+                session_id: str | None = None, phone: str | None = None) -> str:
     """A token signed with the development key: embedded mode and tests only."""
     if settings.mode != "embedded":
         raise RuntimeError("issue_token signs with the development key; in services mode tokens come from "
@@ -93,7 +101,8 @@ def issue_token(settings: Settings, user_id: str, role: str, unit_code: str | No
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
     claims = access_claims(settings, user_id=user_id, role=role, unit_codes=(unit_code,) if unit_code else (),
-                           session_id=session_id or f"dev-{uuid.uuid4()}")
+                           session_id=session_id or f"dev-{uuid.uuid4()}",
+                           phone_index=blind_index(settings)(normalise(phone, mobile=True), "phone") if phone else None)
     return sign(claims, signing_keys(settings).active)
 
 
@@ -134,8 +143,9 @@ class Verifier:
         issued = datetime.fromtimestamp(iat, UTC)
         if self.state is not None and self.state.revoked(claims["sub"], claims["sid"], issued):
             raise ApiError(401, "auth.invalid_token")
+        pix = claims.get("pix")
         return User(id=claims["sub"], role=role, unit_code=claims.get("unit"), unit_codes=tuple(units),
-                    session_id=claims["sid"])
+                    session_id=claims["sid"], phone_index=pix if isinstance(pix, str) else None)
 
     def api_client(self, secret: str) -> ApiClient:
         record = self.state.api_key(secret) if self.state is not None else None

@@ -51,7 +51,7 @@ def _new_refresh(session: Session, sess: SignInSession, settings: Settings, now:
 
 def _access(settings: Settings, keys: SigningKeys, user: User, sess: SignInSession, now: datetime) -> str:
     claims = access_claims(settings, user_id=user.id, role=user.role, unit_codes=units_of(user), session_id=sess.id,
-                           now=now)
+                           now=now, phone_index=user.phone_index)
     return sign(claims, keys.active)
 
 
