@@ -112,4 +112,8 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
 
     app.include_router(health)
     app.include_router(router, prefix=prefix)
+    if rt.audit is not None:  # every service's trail, read the same way
+        from .audit_api import router as audit_router
+
+        app.include_router(audit_router, prefix=f"{prefix}/v1")
     return app

@@ -80,8 +80,9 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
     return order
 
 
-def announce(emit: Emit, rc: RoutingCase, order: WorkOrder, unit: Unit, now: datetime) -> None:
+def announce(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, unit: Unit, now: datetime) -> None:
     """The dispatched event of a new order, numbered with the order's latest seq."""
+    street = session.get(Unit, rc.street_id) if rc.street_id else None
     emit(CaseDispatched(
         case_id=order.case_id, case_no=order.case_no, work_order_id=order.id, seq=order.seq,
         unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_level=unit.level, role=order.role,
@@ -89,7 +90,8 @@ def announce(emit: Emit, rc: RoutingCase, order: WorkOrder, unit: Unit, now: dat
         # An assisting unit does not call the requester back: it is not told who they are.
         requester_id=order.requester_id if order.role == "lead" else None,
         rule=order.rule, dispatch_count=rc.dispatch_count, sign_deadline=order.sign_deadline,
-        result_deadline=order.result_deadline, at=now,
+        result_deadline=order.result_deadline, at=now, unit_path=unit.path,
+        area_path=street.path if street is not None else None,
     ))
 
 
@@ -104,7 +106,7 @@ def open_dispatch(session: Session, emit: Emit, rc: RoutingCase, unit: Unit, *, 
     for helper in assists:
         order = open_order(session, rc, helper, rule=f"协办：{rule}", rule_id=rule_id, rule_version=rule_version,
                            now=now, role="assist", actor_id=actor_id)
-        announce(emit, rc, order, helper, now)
+        announce(session, emit, rc, order, helper, now)
         helpers.append(order)
     lead = open_order(session, rc, unit, rule=rule, rule_id=rule_id, rule_version=rule_version, now=now,
                       designated=designated, actor_id=actor_id)
@@ -115,7 +117,7 @@ def open_dispatch(session: Session, emit: Emit, rc: RoutingCase, unit: Unit, *, 
         timeline(session, lead, "designated", actor_id, None, now)
         emit(CaseDesignated(**fields, designated_by=actor_id))
         bump(rc, lead)  # the dispatched event after the designation stays the case's newest
-    announce(emit, rc, lead, unit, now)
+    announce(session, emit, rc, lead, unit, now)
     return lead
 
 
@@ -195,7 +197,7 @@ def reassign(session: Session, emit: Emit, order: WorkOrder, unit_code: str, act
     if order.role != "lead":  # another assisting unit is not another dispatch of the case
         new = open_order(session, rc, unit, rule=rule, rule_id="reassign", rule_version=None, now=now,
                          actor_id=actor_id, role=order.role, lead_id=order.lead_id)
-        announce(emit, rc, new, unit, now)
+        announce(session, emit, rc, new, unit, now)
         return new
     new = open_dispatch(session, emit, rc, unit, rule=rule, rule_id="reassign", rule_version=None, now=now,
                         actor_id=actor_id)

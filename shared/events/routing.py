@@ -34,6 +34,11 @@ class CaseDispatched(WorkOrderEvent):
     dispatch_count: int = 1  # how many times this case has been dispatched
     sign_deadline: datetime | None = None
     result_deadline: datetime | None = None
+    # Where the order sits in the organisation ("/district/street/community/grid/", unit codes from
+    # the root) and where the case is (the street's path): another service limits who may see the
+    # case to the units above either, without knowing the tree.
+    unit_path: str | None = None
+    area_path: str | None = None
 
 
 @event("routing.case.signed", 1, subject=("case", "case_id"))

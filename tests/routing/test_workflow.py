@@ -220,3 +220,10 @@ def test_an_assisting_order_has_no_result_clock_to_extend(h):
     assert r.status_code == 409 and r.json()["error"]["code"] == "extension.no_deadline"
     assert r.json()["error"]["field"] == "role"
     assert h.get(assist["id"])["extensions"] == []
+
+
+def test_the_dispatched_event_says_where_the_order_and_the_case_sit_in_the_organisation(h):
+    h.submit()
+    [(_, dispatched)] = h.events()
+    assert dispatched.unit_path == "/510107000000000/510107001000000/510107001001000/510107001001001/"
+    assert dispatched.area_path == "/510107000000000/510107001000000/"

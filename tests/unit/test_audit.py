@@ -153,3 +153,17 @@ def test_postgresql_refuses_to_change_or_delete_a_sealed_entry(pg_database, tmp_
         assert verdict(rt).intact
     finally:
         rt.dispose()
+
+
+def test_supervisors_read_the_trail_and_their_reading_is_recorded_others_get_403(rt):
+    write(rt, 2)
+    client = TestClient(SPEC.app(rt))
+    sup = {"Authorization": f"Bearer {issue_token(rt.settings, 'u-supervisor-1', 'supervisor', '510107000000000')}"}
+    grid = {"Authorization": f"Bearer {issue_token(rt.settings, 'u-grid-worker-001001', 'grid_worker')}"}
+    r = client.get("/routing/v1/audit", params={"action": "read."}, headers=sup)
+    assert r.status_code == 200 and [e["action"] for e in r.json()["items"]] == ["read.case", "read.case"]
+    assert client.get("/routing/v1/audit", headers=grid).status_code == 403
+    assert client.get("/routing/v1/audit").status_code == 401
+    far = client.get("/routing/v1/audit", params={"since": "0001-01-01T00:00:00+14:00"}, headers=sup)
+    assert far.status_code == 422
+    assert entries(rt)[-1].action == "read.audit" and entries(rt)[-1].actor_id == "u-supervisor-1"

@@ -1,6 +1,14 @@
 """Personal data shown to someone without the need to see it looks the same in every service."""
 
-from shared.masking import mask_address, mask_email, mask_id_number, mask_name, mask_phone
+from shared.masking import (
+    has_personal_data,
+    mask_address,
+    mask_email,
+    mask_free_text,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+)
 
 
 def test_a_phone_shows_its_first_three_and_last_four_digits_whatever_its_format():
@@ -33,3 +41,15 @@ def test_an_address_keeps_the_neighbourhood_not_the_door():
 def test_an_email_and_a_name_keep_one_letter():
     assert mask_email("lisi@example.com") == "l***@example.com"
     assert mask_name("张三丰") == "张**" and mask_name("李") == "李*"
+
+
+def test_numbers_typed_into_free_text_are_masked_and_the_rest_is_kept():
+    text = "张阿姨电话13912345678，身份证510107199001011234，座机028-85551234，住3栋2单元"
+    masked = mask_free_text(text)
+    assert masked == "张阿姨电话139****5678，身份证5101**********1234，座机028****1234，住3栋2单元"
+    assert has_personal_data(text) and not has_personal_data("垃圾桶三天没有清运，编号 2026-11-000123")
+    assert mask_free_text("+86 139 1234 5678") == "139****5678"
+    assert mask_free_text("电话：139-1234-5678。") == "电话：139****5678。"
+    # Case numbers, amounts and long order numbers are not phones.
+    assert mask_free_text("案号 2026-11-000123 金额 12000，订单号 20261130123456789012") == \
+        "案号 2026-11-000123 金额 12000，订单号 20261130123456789012"
