@@ -2,10 +2,10 @@
 
 An endpoint names what it needs and FastAPI provides it:
 
-    @router.post("/work-orders/{order_id}/sign")
-    def sign(order: LockedOrder, user: StaffUser, uow: Uow) -> WorkOrderView:
-        workflow.sign(uow.session, uow.emit, order, user.id, utcnow())
-        return views.order(uow.session, order)
+    @router.post("/cases/{case_id}/withdraw")
+    def withdraw_case(user: CurrentUser, found: LockedCase, uow: Uow, english: English) -> CaseView:
+        changes.withdraw(uow.session, uow.emit, found.case, user, None)
+        return views.case_view(uow.session, found.case, user, found.relation, english=english)
 
 `Uow` is one transaction per request: committed after the endpoint returns and before the
 response is sent (so a failed commit is never answered with a success), rolled back when the

@@ -1,70 +1,151 @@
-"""Who may see and do what: a user's unit, the subtree below it, and the checks every endpoint makes.
+"""Who may see and do what in routing: one policy, from the token's role and ALL its units.
 
-A user is in scope of a work order when their unit is above the order's unit in the organisation
-(or above the street where the case is); an admin is in scope of everything. Unit paths are
-"/code/.../", so a subtree is a prefix.
+A user's **scope** is the set of units their token names (`User.unit_codes`, every one of them; the
+staff directory's unit only when the token names none) and the subtrees below them. Unit paths are
+"/code/.../", so a subtree is one prefix match, and every list, read, write, export and statistic
+filters its query with the scope:
+
+- resident, mediator: read no work order (404) and no list or statistic (403).
+- grid_worker, community_staff, street_dispatcher, operator, supervisor, department_handler: read the
+  orders assigned to them, of a unit in their subtrees, of a case located in a street of their
+  subtrees, and those one of their units was whistled for (a department: its own unit(s)' orders
+  and its whistles); their lists and statistics cover their subtrees (the whole tree for staff of
+  the root unit), as each list's roles allow.
+- admin: everything.
+
+What they may do, once they can read the order (a role that may never do it: 403 `auth.forbidden`;
+an order they may read but not act on: 403 with the reason):
+- sign, contact, resolve, return, ask for an extension: a handling role, as the order's assignee or
+  staff of its unit (`workorder.not_yours`);
+- verify, close, reassign, supervise, exclude, decide an extension, designate: the role, and the
+  order's unit (or its case's street) in their subtrees (`workorder.out_of_scope`);
+- whistle: the role, and above the order or its handler; report: a department whistled for it.
+
+Personal data: the requester stays hidden on a confidential (保密) order, on an assisting order and
+from a department that reads an order only because it was whistled for it; phones and ID numbers
+typed into free text are masked for every reader but supervisors and admins.
 """
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from shared.auth import User
+from shared.auth import STAFF_ROLES, User
 from shared.errors import ApiError
 
-from .models import RoutingCase, Staff, Unit, WorkOrder
+from . import config
+from .directory import under
+from .models import RoutingCase, Staff, Unit, Whistle, WorkOrder
 
 SUPERVISORS = frozenset({"supervisor", "admin"})
+# Every role that works with work orders at all: mediators and residents read none.
+ORDER_ROLES = frozenset(STAFF_ROLES) - {"mediator"}
 DISPATCHERS = frozenset({"street_dispatcher", "supervisor", "admin", "operator"})
 VERIFIERS = frozenset({"street_dispatcher", "community_staff", "supervisor", "admin"})
 WHISTLERS = frozenset({"street_dispatcher", "community_staff", "supervisor", "admin"})
+REPORTERS = frozenset({"department_handler"})
 SCORE_READERS = SUPERVISORS | {"street_dispatcher", "community_staff", "operator"}
 DUTY_SETTERS = SUPERVISORS | {"street_dispatcher"}
 OVERDUE_READERS = SUPERVISORS | {"street_dispatcher"}
 WATCH_READERS = SUPERVISORS | {"street_dispatcher", "community_staff"}
-
-# Matches no unit path (they are "/code/.../"): a user with no known unit sees nothing. Not "\x00",
-# which PostgreSQL refuses in a text parameter.
-NOWHERE = "//"
+# Who reads phones and ID numbers typed into free text unmasked.
+PERSONAL_TEXT_READERS = SUPERVISORS
 
 
-def staff_unit(session: Session, user: User) -> Unit | None:
+def handlers() -> frozenset[str]:
+    """The roles that take work landing on a unit (data/levels.json), and the admin."""
+    levels = config.get().levels
+    return frozenset(lv.handler_role for lv in levels.area_levels + levels.unit_levels) | {"admin"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user reaches: `everything` (an admin, or staff of the root unit), else their own units
+    and the subtrees below them (empty for a role that reads no work orders, or unknown units)."""
+
+    user_id: str
+    role: str
+    everything: bool
+    unit_ids: frozenset[str]
+    paths: tuple[str, ...]
+
+    @property
+    def within(self) -> tuple[str, ...] | None:
+        """The subtrees a list or statistic is limited to; None for the whole tree."""
+        return None if self.everything else self.paths
+
+    def covers(self, unit: Unit | None) -> bool:
+        if self.everything:
+            return True
+        return unit is not None and (unit.id in self.unit_ids or
+                                     any((unit.path or "").startswith(p) for p in self.paths))
+
+
+def user_units(session: Session, user: User) -> list[Unit]:
+    """Every unit the token names (the primary first); the directory's unit when it names none."""
+    codes = list(user.unit_codes) or ([user.unit_code] if user.unit_code else [])
+    if codes:
+        found = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(codes)))}
+        return [found[c] for c in dict.fromkeys(codes) if c in found]
     staff = session.get(Staff, user.id)
-    if staff is not None:
-        return session.get(Unit, staff.unit_id)
-    if user.unit_code:
-        return session.scalars(select(Unit).where(Unit.code == user.unit_code)).first()
-    return None
+    unit = session.get(Unit, staff.unit_id) if staff is not None else None
+    return [unit] if unit is not None else []
 
 
-def in_scope(session: Session, user: User, order: WorkOrder) -> bool:
-    """Above the order's unit in the tree (or above the street where the case is)."""
+def scope(session: Session, user: User) -> Scope:
+    """The user's scope, found once per transaction (every check of a request shares it)."""
+    known = session.info.setdefault("routing.scopes", {})
+    if user not in known:
+        known[user] = _scope(session, user)
+    return known[user]
+
+
+def _scope(session: Session, user: User) -> Scope:
     if user.role == "admin":
+        return Scope(user.id, user.role, True, frozenset(), ())
+    if user.role not in ORDER_ROLES:
+        return Scope(user.id, user.role, False, frozenset(), ())
+    units = user_units(session, user)
+    return Scope(user.id, user.role, any(u.parent_id is None and u.path for u in units),
+                 frozenset(u.id for u in units), tuple(u.path for u in units if u.path))
+
+
+# --------------------------------------------------------------------------- work orders
+
+
+def visible_orders(s: Scope) -> ColumnElement[bool]:
+    """The query filter of the work orders a scope reads."""
+    if s.everything:
+        return true()
+    if s.role not in ORDER_ROLES:
+        return false()
+    in_subtree = select(Unit.id).where(or_(Unit.id.in_(s.unit_ids), under(Unit.path, s.paths)))
+    whistled = select(Whistle.work_order_id).where(Whistle.department_unit_id.in_(s.unit_ids))
+    return or_(WorkOrder.assignee_id == s.user_id, WorkOrder.unit_id.in_(in_subtree),
+               WorkOrder.street_id.in_(in_subtree), WorkOrder.id.in_(whistled))
+
+
+def readable_order(session: Session, user: User, order_id: str, lock: bool = False) -> WorkOrder:
+    """The work order when the user may read it; 404 when it does not exist or is out of scope
+    (the same answer: existence is not revealed)."""
+    stmt = select(WorkOrder).where(WorkOrder.id == order_id, visible_orders(scope(session, user)))
+    order = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if order is None:
+        raise ApiError(404, "workorder.not_found", field="work_order_id")
+    return order
+
+
+def above(session: Session, s: Scope, order: WorkOrder) -> bool:
+    """The order's unit, or the street where its case is, lies in the scope's subtrees."""
+    if s.everything:
         return True
-    mine = staff_unit(session, user)
-    if mine is None or not mine.path:
-        return False
-    unit = session.get(Unit, order.unit_id)
-    street = session.get(Unit, order.street_id) if order.street_id else None
-    return any(u is not None and u.path and u.path.startswith(mine.path) for u in (unit, street))
+    return any(s.covers(session.get(Unit, uid)) for uid in (order.unit_id, order.street_id) if uid)
 
 
-def scope_path(session: Session, user: User) -> str | None:
-    """The subtree a user's lists and exports are limited to; None for the whole tree (admin or
-    the root unit)."""
-    if user.role == "admin":
-        return None
-    mine = staff_unit(session, user)
-    if mine is None or not mine.path:
-        return NOWHERE
-    return None if mine.parent_id is None else mine.path
-
-
-def own_subtree(session: Session, user: User) -> str | None:
-    """The path of the user's own unit (NOWHERE when unknown); None for an admin."""
-    if user.role == "admin":
-        return None
-    mine = staff_unit(session, user)
-    return mine.path if mine and mine.path else NOWHERE
+def handles(s: Scope, order: WorkOrder) -> bool:
+    """The order's assignee, or staff of its unit; an admin acts for anyone."""
+    return s.role == "admin" or order.assignee_id == s.user_id or order.unit_id in s.unit_ids
 
 
 def require_role(user: User, roles: frozenset[str]) -> None:
@@ -73,57 +154,88 @@ def require_role(user: User, roles: frozenset[str]) -> None:
 
 
 def require_handler(session: Session, user: User, order: WorkOrder) -> None:
-    """The order's assignee, or staff of its unit."""
-    if user.role == "admin" or order.assignee_id == user.id:
-        return
-    staff = session.get(Staff, user.id)
-    if staff is None or staff.unit_id != order.unit_id:
+    """The order's assignee, or staff of its unit (any of the user's units)."""
+    if not handles(scope(session, user), order):
         raise ApiError(403, "workorder.not_yours")
 
 
 def require_scope(session: Session, user: User, order: WorkOrder, roles: frozenset[str]) -> None:
+    """The role, and above the order in the organisation."""
     require_role(user, roles)
-    if not in_scope(session, user, order):
-        raise ApiError(403, "workorder.out_of_scope")
-
-
-def require_reader(session: Session, user: User, order: WorkOrder) -> None:
-    """Who may read a work order: its assignee, its unit's staff, anyone above it."""
-    staff = session.get(Staff, user.id)
-    if not (order.assignee_id == user.id or (staff and staff.unit_id == order.unit_id)
-            or in_scope(session, user, order)):
+    if not above(session, scope(session, user), order):
         raise ApiError(403, "workorder.out_of_scope")
 
 
 def require_whistler(session: Session, user: User, order: WorkOrder) -> None:
     """吹哨 is for the unit handling the order, or a unit above it, in a role that may call."""
     require_role(user, WHISTLERS)
-    if not in_scope(session, user, order):
-        require_handler(session, user, order)
+    s = scope(session, user)
+    if not (above(session, s, order) or handles(s, order)):
+        raise ApiError(403, "workorder.not_yours")
 
 
-def require_designator(session: Session, user: User, rc: RoutingCase) -> None:
-    """A supervisor designates the owner of a case whose last lead order is in their subtree."""
-    last = session.get(WorkOrder, rc.lead_work_order_id) if rc.lead_work_order_id else None
-    if not (user.role == "admin" or (last is not None and in_scope(session, user, last))):
-        raise ApiError(403, "workorder.out_of_scope", field="case_id")
+def whistled_units(session: Session, user: User) -> frozenset[str]:
+    """The units a department's report speaks for: all of the user's."""
+    return scope(session, user).unit_ids
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What a reader is shown of a work order."""
+
+    requester: bool  # the requester's id (and their own acts in the timeline)
+    personal_text: bool  # phones and ID numbers typed into free text, unmasked
+
+
+def sight(session: Session, user: User, order: WorkOrder) -> Sight:
+    """The requester is shown to whoever calls them back or stands above that unit, never on a
+    confidential or assisting order; a department reading the order only because it was whistled
+    for it co-handles and does not call back."""
+    s = scope(session, user)
+    requester = (not order.confidential and order.role == "lead"
+                 and (handles(s, order) or above(session, s, order)))
+    return Sight(requester=requester, personal_text=user.role in PERSONAL_TEXT_READERS)
+
+
+def list_sight(user: User) -> Sight:
+    """Rows of a list limited to the reader's subtrees (they stand above every row)."""
+    return Sight(requester=True, personal_text=user.role in PERSONAL_TEXT_READERS)
+
+
+# --------------------------------------------------------------------------- cases, staff, exports
+
+
+def designation_case(session: Session, user: User, case_id: str) -> RoutingCase:
+    """A case whose last lead order is in the user's subtree, locked; 404 otherwise."""
+    rc = session.get(RoutingCase, case_id, with_for_update=True)
+    last = session.get(WorkOrder, rc.lead_work_order_id) if rc is not None and rc.lead_work_order_id else None
+    s = scope(session, user)
+    if rc is None or not (s.everything or (last is not None and above(session, s, last))):
+        raise ApiError(404, "routing.case_not_found", field="case_id")
+    return rc
 
 
 def require_duty_setter(session: Session, user: User, staff: Staff) -> None:
-    """Staff set their own duty; a dispatcher or supervisor that of staff in their subtree."""
+    """Staff set their own duty; a dispatcher or supervisor that of staff in their subtrees (404
+    for anyone else's: who works where is not revealed)."""
     if user.id == staff.user_id:
         return
     require_role(user, DUTY_SETTERS)
-    path, unit = scope_path(session, user), session.get(Unit, staff.unit_id)
-    if path is not None and not (unit is not None and (unit.path or "").startswith(path)):
-        raise ApiError(403, "workorder.out_of_scope", field="user_id")
+    if not scope(session, user).covers(session.get(Unit, staff.unit_id)):
+        raise ApiError(404, "staff.not_found", field="user_id")
 
 
-def ledger_subtree(session: Session, user: User, unit: Unit | None) -> str | None:
-    """The subtree a ledger export covers: the unit asked for, which must be in the user's own."""
-    path = scope_path(session, user)
+def subtrees(session: Session, user: User) -> tuple[str, ...] | None:
+    """The subtrees a user's lists, statistics and exports are limited to; None for the whole tree."""
+    return scope(session, user).within
+
+
+def ledger_subtree(session: Session, user: User, unit: Unit | None) -> tuple[str, ...] | None:
+    """What a ledger export covers: the unit asked for, which must be in the user's subtrees (the
+    units are a public directory to staff: 403, not 404), else all of them."""
+    s = scope(session, user)
     if unit is None:
-        return path
-    if path is not None and not (unit.path or "").startswith(path):
+        return s.within
+    if not s.covers(unit):
         raise ApiError(403, "workorder.out_of_scope", field="unit_code")
-    return unit.path
+    return (unit.path,) if unit.path else ()

@@ -199,10 +199,14 @@ class Scoring(Data):
     satisfied_values: list[str] = Field(min_length=1)
 
 
+# The largest ledger export a deployment may configure: the bound the API documents for `limit`.
+LEDGER_CEILING = 1_000_000
+
+
 class Ledger(Data):
     note: str | None = None
     default_rows: int = Field(ge=1)
-    max_rows: int = Field(ge=1)
+    max_rows: int = Field(ge=1, le=LEDGER_CEILING)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Ledger":

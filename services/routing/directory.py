@@ -1,11 +1,21 @@
 """The organisation as routing reads it: units by code, the street of a unit, grids, staff on duty."""
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from shared.errors import ApiError
 
 from .models import Staff, Unit
+
+
+def under(path, within: str | tuple[str, ...] | None) -> ColumnElement[bool]:
+    """A unit path column (or any path expression) inside one of the subtrees `within` (path
+    prefixes): everything when None, nothing when empty."""
+    if within is None:
+        return true()
+    if isinstance(within, str):
+        within = (within,)
+    return or_(*[path.startswith(p) for p in within]) if within else false()
 
 
 def unit_by_code(session: Session, code: str, field: str = "unit_code") -> Unit:

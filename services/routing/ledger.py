@@ -1,4 +1,6 @@
-"""台账: work orders as CSV or XLSX, with filters. No personal data: ids and the matter only."""
+"""台账: work orders as CSV or XLSX, with filters. No personal data: ids and the matter only; the
+free text staff typed (why an order was excluded or reassigned) with its phones and ID numbers
+masked for readers without the need to see them."""
 
 import csv
 import io
@@ -11,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from shared.config import local_zone
 from shared.errors import ApiError
+from shared.masking import mask_free_text
 
+from .directory import under
 from .models import Unit, WorkOrder
 from .scores import check_period
 
@@ -32,13 +36,19 @@ STATUS_ZH = {"dispatched": "待签收", "signed": "已签收", "in_progress": "�
              "cancelled": "已撤销"}
 
 
-def query(period: str | None = None, unit_path: str | None = None, status: str | None = None,
+# Columns holding what staff typed: masked with shared.masking.mask_free_text unless the reader may
+# see personal data.
+FREE_TEXT = ("rule", "exclusion_reason")
+
+
+def query(period: str | None = None, unit_path: str | tuple[str, ...] | None = None, status: str | None = None,
           category: str | None = None) -> Select:
+    """`unit_path`: the subtrees exported (unit path prefixes); None for the whole tree."""
     stmt = select(WorkOrder, Unit).join(Unit, Unit.id == WorkOrder.unit_id).order_by(WorkOrder.created_at)
     if period:
         stmt = stmt.where(WorkOrder.period == period)
-    if unit_path:
-        stmt = stmt.where(Unit.path.startswith(unit_path))
+    if unit_path is not None:
+        stmt = stmt.where(under(Unit.path, unit_path))
     if status:
         stmt = stmt.where(WorkOrder.status == status)
     if category:
@@ -56,7 +66,7 @@ def _fmt(value, tz):
     return value
 
 
-def rows(session: Session, stmt: Select) -> Iterator[list]:
+def rows(session: Session, stmt: Select, personal_text: bool = False) -> Iterator[list]:
     tz = local_zone()
     for order, unit in session.execute(stmt.execution_options(yield_per=1000)):
         values = {
@@ -70,41 +80,51 @@ def rows(session: Session, stmt: Select) -> Iterator[list]:
             "evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction,
             "excluded": order.excluded, "exclusion_reason": order.exclusion_reason,
         }
+        if not personal_text:
+            for k in FREE_TEXT:
+                values[k] = mask_free_text(values[k])
         yield [_fmt(values[k], tz) for k, _ in COLUMNS]
 
 
-def _bounded(session: Session, stmt: Select, limit: int | None, cut: list[bool]) -> Iterator[list]:
+def _bounded(session: Session, stmt: Select, limit: int | None, cut: list[bool],
+             personal_text: bool = False) -> Iterator[list]:
     """At most `limit` rows; `cut` becomes [True] when the query had more (it asks for limit + 1)."""
-    for i, row in enumerate(rows(session, stmt)):
+    for i, row in enumerate(rows(session, stmt, personal_text)):
         if limit is not None and i >= limit:
             cut.append(True)
             return
         yield row
 
 
-def to_csv(session: Session, stmt: Select, limit: int | None = None) -> tuple[bytes, bool]:
-    """(the CSV, whether rows were left out by the limit)."""
+def to_csv(session: Session, stmt: Select, limit: int | None = None,
+           personal_text: bool = False) -> tuple[bytes, bool, int]:
+    """(the CSV, whether rows were left out by the limit, the rows written)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([title for _, title in COLUMNS])
     cut: list[bool] = []
-    for row in _bounded(session, stmt, limit, cut):
+    count = 0
+    for row in _bounded(session, stmt, limit, cut, personal_text):
         writer.writerow(row)
+        count += 1
     # The BOM lets Excel open the Chinese text correctly.
-    return buf.getvalue().encode("utf-8-sig"), bool(cut)
+    return buf.getvalue().encode("utf-8-sig"), bool(cut), count
 
 
-def to_xlsx(session: Session, stmt: Select, limit: int | None = None) -> tuple[bytes, bool]:
-    """(the workbook, whether rows were left out by the limit)."""
+def to_xlsx(session: Session, stmt: Select, limit: int | None = None,
+            personal_text: bool = False) -> tuple[bytes, bool, int]:
+    """(the workbook, whether rows were left out by the limit, the rows written)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("工单台账")
     ws.append([title for _, title in COLUMNS])
     cut: list[bool] = []
-    for row in _bounded(session, stmt, limit, cut):
+    count = 0
+    for row in _bounded(session, stmt, limit, cut, personal_text):
         ws.append(row)
+        count += 1
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue(), bool(cut)
+    return out.getvalue(), bool(cut), count
 
 
 def check_request(fmt: str, period: str | None) -> None:
@@ -120,11 +140,12 @@ class Export:
     media_type: str
     filename: str
     truncated: bool  # rows were left out by the limit: the reader should filter and export in parts
+    rows: int  # work orders exported (for the audit trail)
 
 
-def export(session: Session, fmt: str, *, period: str | None, unit_path: str | None, status: str | None,
-           category: str | None, limit: int) -> Export:
+def export(session: Session, fmt: str, *, period: str | None, unit_path: str | tuple[str, ...] | None,
+           status: str | None, category: str | None, limit: int, personal_text: bool = False) -> Export:
     # One row more than asked tells whether the export was cut.
     stmt = query(period, unit_path, status, category).limit(limit + 1)
-    data, cut = (to_csv if fmt == "csv" else to_xlsx)(session, stmt, limit)
-    return Export(data, MEDIA_TYPES[fmt], f"ledger-{period or 'all'}.{fmt}", cut)
+    data, cut, count = (to_csv if fmt == "csv" else to_xlsx)(session, stmt, limit, personal_text)
+    return Export(data, MEDIA_TYPES[fmt], f"ledger-{period or 'all'}.{fmt}", cut, count)

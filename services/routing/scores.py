@@ -21,15 +21,20 @@ from shared.config import local_zone
 from shared.errors import ApiError
 
 from . import config
+from .directory import under
 from .models import Unit, Whistle, WorkOrder
 
 COUNTED_OUT = ("cancelled", "returned", "reassigned")
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
+# The months a period may name: work orders exist from 2000 on, and a month outside the calendar's
+# range (0000-01, 9999-12) must be a refusal, not a crash computing its end.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 def check_period(period: str) -> None:
-    """A period is a month, YYYY-MM."""
-    if not PERIOD.match(period):
+    """A period is a month, YYYY-MM, of the years 2000 to 2099."""
+    match = PERIOD.match(period)
+    if not match or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
         raise ApiError(422, "scores.bad_period", field="period")
 
 
@@ -39,9 +44,10 @@ def _sum(cond):
     return func.coalesce(func.count().filter(cond), 0)
 
 
-def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str, within: str | None = None):
+def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str,
+               within: str | tuple[str, ...] | None = None):
     """One row per group: key, dispatched, responded, evaluated, solved, satisfied, completed, on_time.
-    `within`: only orders of units in this subtree (a unit path prefix); None for the whole tree."""
+    `within`: only orders of units in these subtrees (unit path prefixes); None for the whole tree."""
     satisfied_values = config.get().scoring.satisfied_values
     key = {"unit": WorkOrder.unit_id, "department": WorkOrder.unit_id, "street": WorkOrder.street_id,
            "category": WorkOrder.category}[group_by]
@@ -63,12 +69,12 @@ def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str, w
     if group_by == "department":
         stmt = stmt.where(Unit.level.in_(config.get().levels.units))
     if within is not None:
-        stmt = stmt.where(Unit.path.startswith(within))
+        stmt = stmt.where(under(Unit.path, within))
     return session.execute(stmt).all()
 
 
 def whistle_counts(session: Session, period: str | tuple[str, ...],
-                   within: str | None = None) -> dict[str, tuple[int, int]]:
+                   within: str | tuple[str, ...] | None = None) -> dict[str, tuple[int, int]]:
     """Department unit id → (calls, reported on time) for the calls made in the period."""
     tz = local_zone()
     months = []
@@ -81,7 +87,7 @@ def whistle_counts(session: Session, period: str | tuple[str, ...],
     stmt = (select(Whistle.department_unit_id, func.count(), func.coalesce(func.count().filter(on_time), 0))
             .where(or_(*months)).group_by(Whistle.department_unit_id))
     if within is not None:
-        stmt = stmt.join(Unit, Unit.id == Whistle.department_unit_id).where(Unit.path.startswith(within))
+        stmt = stmt.join(Unit, Unit.id == Whistle.department_unit_id).where(under(Unit.path, within))
     rows = session.execute(stmt).all()
     return {unit_id: (calls, timely) for unit_id, calls, timely in rows}
 
@@ -98,7 +104,7 @@ def composite(rates: dict, weights: dict) -> float | None:
 
 
 def scores(session: Session, period: str, group_by: str, weights: dict | None = None,
-           within: str | None = None) -> list[dict]:
+           within: str | tuple[str, ...] | None = None) -> list[dict]:
     weights = weights or config.get().scoring.weights
     rows = {r.key: r._asdict() for r in raw_counts(session, period, group_by, within)}
     whistles = whistle_counts(session, period, within) if group_by in ("unit", "department") else {}
@@ -130,7 +136,7 @@ def scores(session: Session, period: str, group_by: str, weights: dict | None = 
 
 
 def ranking(session: Session, period: str, level: str, weights: dict | None = None,
-            within: str | None = None) -> list[dict]:
+            within: str | tuple[str, ...] | None = None) -> list[dict]:
     group = "street" if level == "street" else "department"
     rows = [r for r in scores(session, period, group, weights, within) if r["key"]]
     for i, r in enumerate(rows, start=1):

@@ -4,7 +4,7 @@ recorded reason, and see what is overdue in their subtree and the streets' watch
 import json
 from datetime import datetime
 
-from sqlalchemy import and_, literal, or_, select
+from sqlalchemy import and_, false, literal, or_, select
 from sqlalchemy.orm import Session
 
 from shared.errors import ApiError
@@ -12,6 +12,7 @@ from shared.events import routing as ev
 from shared.uow import Emit
 
 from . import clocks
+from .directory import under
 from .journal import case_of, event_fields, timeline
 from .models import Extension, Unit, WatchEntry, WorkOrder
 from .workflow import check
@@ -71,26 +72,27 @@ def exclude(session: Session, order: WorkOrder, actor_id: str, now: datetime, re
     timeline(session, order, "excluded", actor_id, {"reason": reason}, now)
 
 
-def overdue(session: Session, now: datetime, within: str | None, limit: int) -> list[tuple[WorkOrder, Unit]]:
+def overdue(session: Session, now: datetime, within: str | tuple[str, ...] | None,
+            limit: int) -> list[tuple[WorkOrder, Unit]]:
     """Lead orders past a deadline they still run against, most overdue result first; `within`
-    limits them to a subtree (a unit path prefix)."""
+    limits them to subtrees (unit path prefixes; None for the whole tree)."""
     w = WorkOrder
     late = or_(and_(w.status == "dispatched", w.sign_deadline < now),
                and_(w.status.in_(("dispatched", "signed")), w.contact_deadline < now),
                and_(w.status.in_(("dispatched", "signed", "in_progress")), w.result_deadline < now))
     stmt = select(w, Unit).join(Unit, Unit.id == w.unit_id).where(w.role == "lead", late)
-    if within is not None:
-        stmt = stmt.where(Unit.path.startswith(within))
+    stmt = stmt.where(under(Unit.path, within))
     return list(session.execute(stmt.order_by(w.result_deadline).limit(limit)).all())
 
 
-def watch_list(session: Session, within: str | None, limit: int = 500) -> list[WatchEntry]:
-    """High-risk disputes, newest first: those of the streets in `within` and of the street above it
-    (a community sees its own street's); everything when `within` is None."""
+def watch_list(session: Session, within: str | tuple[str, ...] | None, limit: int = 500) -> list[WatchEntry]:
+    """High-risk disputes, newest first: those of the streets in the subtrees `within` and of the
+    street above each (a community sees its own street's); everything when `within` is None."""
     stmt = select(WatchEntry).order_by(WatchEntry.raised_at.desc()).limit(limit)
     if within is not None:
+        paths = (within,) if isinstance(within, str) else within
         stmt = stmt.join(Unit, Unit.id == WatchEntry.street_unit_id).where(
-            or_(Unit.path.startswith(within), literal(within).startswith(Unit.path)))
+            or_(under(Unit.path, paths), *[literal(p).startswith(Unit.path) for p in paths]) if paths else false())
     return list(session.scalars(stmt))
 
 

@@ -1,38 +1,56 @@
 """What a reader sees of routing's rows. A work order hides its requester from whoever does not
-call them back: on a confidential (保密) case, to an assisting unit, to a whistled department."""
+call them back: on a confidential (保密) case, to an assisting unit, to a whistled department; and
+the phones and ID numbers staff typed into its free text from readers without the need to see them
+(what each reader sees is `access.Sight`)."""
 
 import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.masking import mask_free_text
+
+from .access import Sight
 from .locator import Located
 from .models import Clock, Extension, Staff, TimelineEntry, Unit, WatchEntry, Whistle, WorkOrder
 
 
-def order(session: Session, order: WorkOrder, unit: Unit | None = None, detail: bool = False,
-          hide_requester: bool = False) -> dict:
+def _text(value, sight: Sight):
+    """Free text as this reader sees it: phones and ID numbers masked unless they may see them;
+    every string of a timeline entry's detail likewise."""
+    if sight.personal_text or value is None:
+        return value
+    if isinstance(value, str):
+        return mask_free_text(value)
+    if isinstance(value, dict):
+        return {k: _text(v, sight) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text(v, sight) for v in value]
+    return value
+
+
+def order(session: Session, order: WorkOrder, sight: Sight, unit: Unit | None = None, detail: bool = False) -> dict:
     unit = unit or session.get(Unit, order.unit_id)
     # 保密: the handler sees the matter, not the person. An assisting unit never calls the
     # requester back (its dispatched event carries no requester either), so it is not told.
-    hide_requester = hide_requester or order.confidential or order.role == "assist"
+    hide_requester = not sight.requester or order.confidential or order.role == "assist"
     out = {
         "id": order.id, "case_id": order.case_id, "case_no": order.case_no, "status": order.status,
         "role": order.role, "lead_id": order.lead_id, "category": order.category, "urgency": order.urgency,
         "clock_profile": order.clock_profile, "unit_id": unit.id, "unit_code": unit.code, "unit_name": unit.name,
         "assignee_id": order.assignee_id, "confidential": order.confidential,
         "requester_id": None if hide_requester else order.requester_id,
-        "rule": order.rule, "rule_id": order.rule_id, "rule_version": order.rule_version,
+        "rule": _text(order.rule, sight), "rule_id": order.rule_id, "rule_version": order.rule_version,
         "dispatch_no": order.dispatch_no, "designated": order.designated, "seq": order.seq,
         "created_at": order.created_at, "signed_at": order.signed_at, "contacted_at": order.contacted_at,
         "resolved_at": order.resolved_at, "closed_at": order.closed_at,
         "deadlines": {"sign": order.sign_deadline, "contact": order.contact_deadline,
                       "result": order.result_deadline, "return": order.return_deadline},
         "late": {"sign": order.sign_late, "contact": order.contact_late, "result": order.result_late},
-        "outcome": order.outcome, "result_text": order.result_text,
+        "outcome": order.outcome, "result_text": _text(order.result_text, sight),
         "photos": json.loads(order.photos) if order.photos else [],
         "evaluation": {"evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction},
-        "excluded": order.excluded, "exclusion_reason": order.exclusion_reason,
+        "excluded": order.excluded, "exclusion_reason": _text(order.exclusion_reason, sight),
     }
     if detail:
         out["timeline"] = [
@@ -40,7 +58,7 @@ def order(session: Session, order: WorkOrder, unit: Unit | None = None, detail: 
             {"seq": t.seq, "kind": t.kind, "status": t.status,
              "actor_id": None if hide_requester and t.actor_id and t.actor_id == order.requester_id
              else t.actor_id, "at": t.at,
-             "detail": json.loads(t.detail) if t.detail else None}
+             "detail": _text(json.loads(t.detail), sight) if t.detail else None}
             for t in session.scalars(select(TimelineEntry).where(TimelineEntry.work_order_id == order.id)
                                      .order_by(TimelineEntry.id))
         ]
@@ -55,7 +73,7 @@ def order(session: Session, order: WorkOrder, unit: Unit | None = None, detail: 
             for w in session.scalars(select(Whistle).where(Whistle.work_order_id == order.id))
         ]
         out["extensions"] = [
-            {"id": x.id, "working_days": x.working_days, "reason": x.reason, "status": x.status,
+            {"id": x.id, "working_days": x.working_days, "reason": _text(x.reason, sight), "status": x.status,
              "requested_by": x.requested_by, "decided_by": x.decided_by, "new_deadline": x.new_deadline}
             for x in session.scalars(select(Extension).where(Extension.work_order_id == order.id))
         ]

@@ -1,6 +1,7 @@
 """吹哨报到: the unit handling a work order calls departments in, and each reports within its
 deadline (30 minutes by default) to join as a co-handler; late reports count in its scores."""
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -48,12 +49,14 @@ def call(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: dat
                           report_deadline=deadline, note=note))
 
 
-def report(session: Session, emit: Emit, order: WorkOrder, department: Unit | None, actor_id: str,
+def report(session: Session, emit: Emit, order: WorkOrder, departments: Collection[str], actor_id: str,
            now: datetime) -> None:
-    """报到: the department acknowledges and joins as a co-handler (an assisting order, signed)."""
-    row = session.scalars(select(Whistle).where(
-        Whistle.work_order_id == order.id,
-        Whistle.department_unit_id == (department.id if department else None)).with_for_update()).first()
+    """报到: the department acknowledges and joins as a co-handler (an assisting order, signed).
+    `departments`: the reporting staff member's units (the first whistled and not yet reported)."""
+    rows = session.scalars(select(Whistle).where(
+        Whistle.work_order_id == order.id, Whistle.department_unit_id.in_(departments))
+        .order_by(Whistle.id).with_for_update()).all() if departments else []
+    row = next((r for r in rows if r.reported_at is None), rows[0] if rows else None)
     if row is None:
         raise ApiError(403, "whistle.not_called", field="work_order_id")
     if row.reported_at is not None:

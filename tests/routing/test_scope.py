@@ -69,7 +69,8 @@ def test_a_supervisor_designates_only_in_their_own_subtree(h):
     other = as_user(h, "u-supervisor-x", "supervisor", COMMUNITY2)
     r = h.client.post(f"/routing/v1/cases/{case_id}/designate", json={"unit_code": URBAN, "reason": "越权指定"},
                       headers=other)
-    assert r.status_code == 403 and r.json()["error"]["code"] == "workorder.out_of_scope"
+    # Out of scope is the answer for a case that does not exist (issue 11: was 403 out_of_scope).
+    assert r.status_code == 404 and r.json()["error"]["code"] == "routing.case_not_found"
     with h.rt.uow() as session:
         assert session.get(RoutingCase, case_id).state == "awaiting_designation"
     assert h.events() == []
@@ -78,7 +79,8 @@ def test_a_supervisor_designates_only_in_their_own_subtree(h):
 def test_duty_of_staff_outside_the_callers_subtree_cannot_be_changed(h):
     other = second_street(h)
     r = h.client.put("/routing/v1/staff/u-grid-worker-001001/duty", json={"on_duty": False}, headers=other)
-    assert r.status_code == 403 and r.json()["error"]["code"] == "workorder.out_of_scope"
+    # Who works where outside one's subtree is not revealed (issue 11: was 403 out_of_scope).
+    assert r.status_code == 404 and r.json()["error"]["code"] == "staff.not_found"
     r = h.client.put("/routing/v1/staff/u-grid-worker-001001/duty", json={"on_duty": False},
                      headers=h.headers("street"))
     assert r.status_code == 200 and r.json()["on_duty"] is False

@@ -26,7 +26,9 @@ def test_whistle_report_and_late_report(h):
     [(env, reported)] = h.events()
     assert env.type == "routing.case.reported" and reported.late is False
     assert h.post(f"/work-orders/{oid}/report", "urban").json()["error"]["code"] == "whistle.already_reported"
-    assert h.post(f"/work-orders/{oid}/report", "water").json()["error"]["code"] == "whistle.not_called"
+    # A department never whistled for the order does not learn it exists (issue 11: was 403 not_called).
+    r = h.post(f"/work-orders/{oid}/report", "water")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "workorder.not_found"
 
     with h.rt.uow() as session:  # the police arrive after the deadline
         for w in session.query(Whistle).filter(Whistle.reported_at.is_(None)):
@@ -84,3 +86,14 @@ def test_a_whistled_department_reporting_is_not_told_who_the_requester_is(h):
     r = h.post(f"/work-orders/{oid}/report", "urban")
     assert r.status_code == 200 and r.json()["requester_id"] is None
     assert "u-resident-1" not in r.text
+
+
+def test_a_department_that_reads_an_order_but_was_not_whistled_for_it_cannot_report(h):
+    oid = h.lead(h.submit(category="safety.other", matter_class="大事"))["id"]
+    # The police handle the order themselves (it was reassigned to them): they read it, and were
+    # never whistled for it.
+    r = h.post(f"/work-orders/{oid}/reassign", "street", {"unit_code": "510107900002000", "reason": "改由公安办理"})
+    police_order = r.json()["id"]
+    assert h.post(f"/work-orders/{police_order}/sign", "police").status_code == 200
+    r = h.post(f"/work-orders/{police_order}/report", "police")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "whistle.not_called"

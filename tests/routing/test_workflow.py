@@ -54,7 +54,10 @@ def test_an_illegal_transition_is_refused_and_changes_nothing(h):
 
 def test_only_the_units_handlers_may_sign_and_bad_input_names_the_field(h):
     oid = h.lead(h.submit())["id"]
+    # Another grid's order is out of scope: as if it did not exist (issue 11: was 403 not_yours).
     r = h.post(f"/work-orders/{oid}/sign", "other_grid")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "workorder.not_found"
+    r = h.post(f"/work-orders/{oid}/sign", "community")  # reads it (above the grid), does not handle it
     assert r.status_code == 403 and r.json()["error"]["code"] == "workorder.not_yours"
     h.post(f"/work-orders/{oid}/sign", "grid")
     h.post(f"/work-orders/{oid}/contact", "grid")

@@ -4,23 +4,26 @@ from fastapi import APIRouter
 
 from shared.auth import StaffUser
 from shared.db import utcnow
-from shared.deps import SessionDep
+from shared.deps import SessionDep, Uow
 
 from .. import access, responsibility
 from ..schemas import ListBody
+from .deps import FORBIDDEN
 
 router = APIRouter(tags=["职责清单 responsibility"])
 
 
-@router.get("/responsibility", summary="当前职责清单 the active responsibility list")
+@router.get("/responsibility", summary="当前职责清单 the active responsibility list", responses=FORBIDDEN)
 def current_list(user: StaffUser, session: SessionDep) -> dict:
     version, document = responsibility.active(session)
     return {"version": version, "document": document}
 
 
-@router.post("/responsibility", status_code=201,
+@router.post("/responsibility", status_code=201, responses=FORBIDDEN,
              summary="发布新版职责清单 publish a new version (validated; nothing saved when invalid)")
-def publish_list(user: StaffUser, body: ListBody, session: SessionDep) -> dict:
+def publish_list(user: StaffUser, body: ListBody, uow: Uow) -> dict:
     access.require_role(user, access.SUPERVISORS)
-    version = responsibility.publish(session, body.document, created_by=user.id, note=body.note, now=utcnow())
+    version = responsibility.publish(uow.session, body.document, created_by=user.id, note=body.note, now=utcnow())
+    # Where every new case goes changed, without an event: the trail says who published which version.
+    uow.audit("routing.responsibility.published", subject_kind="responsibility", subject_id=str(version))
     return {"version": version}
