@@ -17,6 +17,7 @@ import logging
 import threading
 
 from sqlalchemy import Text, literal, select, type_coerce, update
+from sqlalchemy import text as text_clause
 from sqlalchemy.types import TypeDecorator
 
 from .keys import DataKeys
@@ -107,3 +108,26 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def seal_existing(connection, table: str, key_column: str, column: str, context: str) -> int:
+    """For a migration that turns a plain column into a Sealed one: seal every value stored so far
+    (a value that already looks sealed by one of the keys is left alone). The deployment's keys are
+    read from its settings, as the services read them."""
+    from .config import get_settings
+    from .keys import data_keys
+
+    keys = data_keys(get_settings())
+    use_data_keys(keys)
+    rows = connection.execute(text_clause(f"SELECT {key_column}, {column} FROM {table} WHERE {column} IS NOT NULL"))
+    n = 0
+    for key, value in rows.fetchall():
+        try:
+            keys.open(value, context)
+            continue  # sealed already (a migration run twice)
+        except Exception:  # noqa: BLE001 - any failure to open means: a plain value
+            pass
+        connection.execute(text_clause(f"UPDATE {table} SET {column} = :v WHERE {key_column} = :k"),
+                           {"v": keys.seal(value, context), "k": key})
+        n += 1
+    return n

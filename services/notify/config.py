@@ -71,8 +71,13 @@ class EmailConfig(BaseModel):
 class WebhookConfig(BaseModel):
     enabled: bool = True
     timeout_seconds: float = 5
-    # Subscriptions must be https; the tests' receiver on loopback speaks plain http.
+    # The hosts a subscription may name ("12345.example.gov.cn", or "*.example.gov.cn" for the names
+    # below it); empty: any host whose addresses are all public (targets.py).
+    allowed_hosts: list[str] = []
+    # Tests only, never in a deployment's file: subscriptions must be https and reach public
+    # addresses; the tests' receiver on loopback speaks plain http.
     allow_http: bool = False
+    allow_private_addresses: bool = False
 
 
 class Policy(BaseModel):

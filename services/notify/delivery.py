@@ -10,7 +10,7 @@ dead-letter queue (messages with nothing left to try) with its requeue.
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from shared.db import upsert_insert, utcnow
@@ -79,10 +79,12 @@ def apply_receipt(session: Session, emit: Emit, cfg: Config, m: Message, deliver
         m.dead_at = now
 
 
-def of_subject(session: Session, subject_id: str, limit: int) -> list[Message]:
-    """The messages about a case or dispute, oldest first."""
-    return list(session.scalars(select(Message).where(Message.subject_id == subject_id)
-                                .order_by(Message.created_at).limit(limit)))
+def of_subject(session: Session, subject_id: str, limit: int, scope: ColumnElement[bool] | None) -> list[Message]:
+    """The messages about a case or dispute, oldest first, within the reader's scope (access.delivery_scope)."""
+    query = select(Message).where(Message.subject_id == subject_id)
+    if scope is not None:
+        query = query.where(scope)
+    return list(session.scalars(query.order_by(Message.created_at).limit(limit)))
 
 
 def dead_letters(session: Session, limit: int) -> list[Message]:

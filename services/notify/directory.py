@@ -1,6 +1,9 @@
 """The recipient directory: who a user id is on each channel, and who supervises a unit.
 
-Contact details are notify's own data, changed by their owners through the API.
+Contact details are notify's own data: staff phones from the seed (the deployment's roster), a
+resident's from her own PUT /me/contacts, and only the phone she verified at identity. A phone is
+always stored with its blind index (`set_phone`), which is how a delivery report naming only the
+number finds its recipient.
 """
 
 import json
@@ -12,17 +15,47 @@ from shared.auth import User
 from shared.config import local_zone
 from shared.db import utcnow
 from shared.ids import unit_id
+from shared.keys import BlindIndex, blind_index
+from shared.phones import BadPhone, normalise
+from shared.runtime import ServiceRuntime
 
 from .config import Rules
 from .models import Recipient, Unit
 
+INDEX_KEY = "notify.index"
 
-def new_recipient(rules: Rules, user_id: str, role: str, unit_code: str | None, phone: str | None = None) -> Recipient:
+
+def index_of(rt: ServiceRuntime) -> BlindIndex:
+    """The deployment's blind index (CG_INDEX_KEY), read once per runtime."""
+    found = rt.cache.get(INDEX_KEY)
+    if found is None:
+        found = rt.cache[INDEX_KEY] = blind_index(rt.settings)
+    return found
+
+
+def phone_index(index: BlindIndex, phone: str | None) -> str | None:
+    """The keyed hash of a mobile number in E.164, as identity puts a verified phone in a token
+    (`User.phone_index`); None for no number or one that is not a mobile number."""
+    if not phone:
+        return None
+    try:
+        return index(normalise(phone, mobile=True), "phone")
+    except BadPhone:
+        return None
+
+
+def set_phone(who: Recipient, index: BlindIndex, phone: str | None) -> None:
+    """The number (sealed at rest) and its blind index, always together."""
+    who.phone, who.phone_index = phone or None, phone_index(index, phone)
+
+
+def new_recipient(rules: Rules, user_id: str, role: str, unit_code: str | None) -> Recipient:
     """Someone with the default preferences: their role's channels, quiet 22:00–07:00 in the
-    deployment's time zone, at most 10 SMS of one template a day."""
-    return Recipient(user_id=user_id, role=role, unit_id=unit_id(unit_code) if unit_code else None, phone=phone,
-                     lang="zh", channels=json.dumps(rules.channels_for(role)), opt_outs="[]", quiet_start="22:00",
-                     quiet_end="07:00", timezone=local_zone().key, sms_daily_limit=10, updated_at=utcnow())
+    deployment's time zone, at most 10 SMS of one template a day; no contact details yet."""
+    return Recipient(user_id=user_id, role=role, unit_id=unit_id(unit_code) if unit_code else None, phone=None,
+                     phone_index=None, lang="zh", channels=json.dumps(rules.channels_for(role)), opt_outs="[]",
+                     quiet_start="22:00", quiet_end="07:00", timezone=local_zone().key, sms_daily_limit=10,
+                     updated_at=utcnow())
 
 
 def recipient_for(session: Session, rules: Rules, user: User) -> Recipient:

@@ -12,6 +12,18 @@ register_messages({
     "notify.bad_phone": ("手机号码格式不正确", "Not a valid mainland China mobile number"),
     "notify.bad_email": ("邮箱地址格式不正确", "Not a valid email address"),
     "notify.bad_url": ("回调地址必须是 https 地址", "The webhook URL must be https"),
+    "notify.url_host_not_allowed": ("回调地址的主机不在允许名单中", "The webhook URL's host is not on the allow-list"),
+    "notify.url_not_public": ("回调地址解析到内网、本机或保留地址，不允许推送",
+                              "The webhook URL resolves to a private, loopback, link-local, multicast or "
+                              "reserved address"),
+    "notify.url_unresolvable": ("回调地址的主机无法解析", "The webhook URL's host does not resolve"),
+    "notify.phone_not_verified": ("该手机号未经验证：请先在身份服务验证本人手机号（POST /identity/v1/me/phone），"
+                                  "再设为短信联系方式",
+                                  "This phone is not the one you verified: verify it first "
+                                  "(POST /identity/v1/me/phone), then set it as your SMS contact"),
+    "notify.phone_from_directory": ("工作人员的手机号由人员名册维护，不能在此修改",
+                                    "A staff member's phone comes from the staff directory and cannot be "
+                                    "changed here"),
     "notify.bad_pattern": ("事件类型格式不正确", "Not a valid event type pattern"),
     "notify.bad_signature": ("回调签名校验失败", "The callback signature does not verify"),
     "notify.not_dead": ("该消息不在死信队列中", "The message is not in the dead-letter queue"),

@@ -10,6 +10,7 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
+from shared.sealed import Sealed
 
 
 class Base(DeclarativeBase):
@@ -25,17 +26,21 @@ OPTIONAL_CATEGORIES = ("case_progress", "mediation", "digest")  # work orders an
 
 
 class Recipient(Base):
-    """Contact details and preferences of one person. Personal data: never logged, masked in responses."""
+    """Contact details and preferences of one person. Personal data: sealed at rest, never logged,
+    masked in responses. The phone is found (an SMS delivery report names only the number) through
+    its blind index: the keyed hash of the number in E.164 (directory.phone_index), the same hash a
+    resident's token carries for the phone she verified at identity."""
 
     __tablename__ = "recipients"
 
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     role: Mapped[str] = mapped_column(String(30))
     unit_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(Sealed("notify.recipients.phone"))
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     wechat_openid: Mapped[str | None] = mapped_column(String(64))
     push_token: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(Sealed("notify.recipients.email"))
     lang: Mapped[str] = mapped_column(String(5), default="zh")
     # JSON lists: the external channels in the order the person reads them; categories opted out of
     channels: Mapped[str] = mapped_column(Text, default='["wechat", "push", "sms", "email"]')

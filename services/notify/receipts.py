@@ -11,32 +11,41 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.errors import ApiError
+from shared.keys import BlindIndex
 from shared.uow import Emit
 
 from .config import Config
 from .delivery import apply_receipt
+from .directory import phone_index
 from .models import Message, Recipient
 
 WECHAT_TOLERANCE_SECONDS = 300
 
 
-def sms_reports(session: Session, emit: Emit, cfg: Config, token: str, reports: list[dict]) -> None:
+def sms_reports(session: Session, emit: Emit, cfg: Config, index: BlindIndex, token: str,
+                reports: list[dict]) -> None:
     """Alibaba Cloud's HTTP push of SMS reports, authenticated by the token in the callback URL."""
     expected = cfg.sms.callback_token
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+    if not expected or not hmac.compare_digest(token.encode("utf-8", "replace"), expected.encode()):
         raise ApiError(401, "notify.bad_signature", field="token")
     for report in reports:
-        m = session.get(Message, str(report.get("out_id") or "")) if report.get("out_id") else None
-        if m is None and report.get("biz_id"):
-            # A batch send has one BizId for many numbers: the number tells them apart.
-            candidates = session.scalars(select(Message).where(
-                Message.provider_message_id == str(report["biz_id"]), Message.channel == "sms")).all()
-            phones = {r.user_id: r.phone for r in session.scalars(select(Recipient).where(
-                Recipient.user_id.in_([c.recipient_id for c in candidates])))}
-            m = next((c for c in candidates if phones.get(c.recipient_id) == report.get("phone_number")), None)
+        out_id, biz_id = report.get("out_id"), report.get("biz_id")
+        m = session.get(Message, str(out_id)[:36]) if isinstance(out_id, str | int) and out_id else None
+        if m is None and isinstance(biz_id, str | int) and biz_id:
+            m = _by_number(session, index, str(biz_id)[:100], report.get("phone_number"))
         if m is not None and m.channel == "sms":
             ok = bool(report.get("success"))
             apply_receipt(session, emit, cfg, m, ok, None if ok else f"sms report: {report.get('err_code')}"[:100])
+
+
+def _by_number(session: Session, index: BlindIndex, biz_id: str, number: object) -> Message | None:
+    """A batch send has one BizId for many numbers: the number tells them apart. Phones are sealed,
+    so the number is matched through its blind index, never read back."""
+    found = phone_index(index, number) if isinstance(number, str) and len(number) <= 20 else None
+    if found is None:
+        return None
+    return session.scalar(select(Message).join(Recipient, Recipient.user_id == Message.recipient_id).where(
+        Message.provider_message_id == biz_id, Message.channel == "sms", Recipient.phone_index == found).limit(1))
 
 
 def push_receipt(session: Session, emit: Emit, cfg: Config, raw: bytes, signature: str) -> None:
@@ -74,8 +83,10 @@ def wechat_event(session: Session, emit: Emit, cfg: Config, signature: str, time
         return
     items = body.get("List") or []
     for item in items if isinstance(items, list) else [items]:
+        if not isinstance(item, dict):
+            continue
         m = session.scalar(select(Message).where(Message.channel == "wechat",
-                                                 Message.provider_message_id == str(item.get("MsgID"))))
+                                                 Message.provider_message_id == str(item.get("MsgID"))[:100]))
         if m is not None:
             ok = str(item.get("ErrorCode")) == "0"
             apply_receipt(session, emit, cfg, m, ok, None if ok else f"wechat report: {item.get('ErrorCode')}")

@@ -9,7 +9,7 @@ from shared.ids import unit_id
 from shared.runtime import ServiceRuntime
 
 from .config import config_of
-from .directory import new_recipient
+from .directory import index_of, new_recipient, set_phone
 from .models import Recipient, Unit
 
 
@@ -18,6 +18,7 @@ def seed(rt: ServiceRuntime) -> None:
     features = json.loads((demo / "org.geojson").read_text(encoding="utf-8"))["features"]
     users = json.loads((demo / "users.json").read_text(encoding="utf-8"))
     rules = config_of(rt).rules
+    index = index_of(rt)
     with rt.uow() as session:
         if session.scalar(select(Recipient.user_id).limit(1)):
             return
@@ -26,4 +27,6 @@ def seed(rt: ServiceRuntime) -> None:
             session.add(Unit(id=unit_id(p["code"]), code=p["code"], name=p["name"],
                              parent_id=unit_id(p["parent_code"]) if p["parent_code"] else None))
         for u in users:
-            session.add(new_recipient(rules, u["id"], u["role"], u.get("unit_code"), u.get("phone")))
+            who = new_recipient(rules, u["id"], u["role"], u.get("unit_code"))
+            set_phone(who, index, u.get("phone"))
+            session.add(who)

@@ -10,7 +10,6 @@ to a number with no recipient entry, codes.py) is opened here, at the last momen
 how many codes a number gets, so the per-recipient daily limit does not apply to it.
 """
 
-import hashlib
 import json
 import logging
 import threading
@@ -26,15 +25,18 @@ from sqlalchemy.orm import Session
 from shared.config import local_zone
 from shared.db import upsert_insert, utcnow
 from shared.events.notify import MessageSent
-from shared.keys import data_keys
+from shared.keys import BlindIndex, data_keys
 from shared.runtime import ServiceRuntime
 
 from .channels import AliyunSms, EmailChannel, Outgoing, PushChannel, Result, WebhookChannel, WechatSubscribe
+from .channels.webhook import webhook_client
 from .codes import open_sealed
 from .config import Config, config_of
 from .delivery import settle
+from .directory import index_of
 from .messages import sender_wakeup
 from .models import Message, Recipient, SendCounter, WebhookSubscription
+from .targets import resolver_of
 
 log = logging.getLogger(__name__)
 ADDRESS = {"sms": "phone", "wechat": "wechat_openid", "push": "push_token", "email": "email"}
@@ -61,9 +63,10 @@ def _zone(who) -> ZoneInfo:
     return ZoneInfo(who.timezone) if who.timezone else local_zone()
 
 
-def counter_key(channel: str, address: str, template: str, day: str) -> str:
-    # The number itself is personal data: the key holds a hash of it.
-    return f"{channel}:{hashlib.sha256(address.encode()).hexdigest()[:24]}:{template}:{day}"
+def counter_key(index: BlindIndex, channel: str, address: str, template: str, day: str) -> str:
+    # The number itself is personal data: the key holds its keyed hash (a plain hash of an 11-digit
+    # number is undone by trying them all).
+    return f"{channel}:{index(address, 'send-counter')[:24]}:{template}:{day}"
 
 
 class Sender:
@@ -71,6 +74,7 @@ class Sender:
         self.rt = rt
         self.cfg = config or config_of(rt)
         self.keys = data_keys(rt.settings)
+        self.index = index_of(rt)
         policy = self.cfg.policy
         self.client = httpx.Client(timeout=policy.http_timeout_seconds,
                                    limits=httpx.Limits(max_connections=policy.workers * 2,
@@ -90,12 +94,15 @@ class Sender:
             self.channels["push"] = PushChannel(self.cfg.push, self.client)
         if self.cfg.email.enabled:
             self.channels["email"] = EmailChannel(self.cfg.email, policy.http_timeout_seconds)
-        if self.cfg.webhook.enabled:
-            self.channels["webhook"] = WebhookChannel(self.cfg.webhook, self.client)
+        self.webhook_client = webhook_client(self.cfg.webhook) if self.cfg.webhook.enabled else None
+        if self.webhook_client is not None:
+            self.channels["webhook"] = WebhookChannel(self.cfg.webhook, self.webhook_client, resolver_of(rt))
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.client.close()
+        if self.webhook_client is not None:
+            self.webhook_client.close()
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -221,7 +228,7 @@ class Sender:
             who = people.get(m.recipient_id)
             if who is not None and who.phone:
                 day = now.astimezone(_zone(who)).date().isoformat()
-                keys[m.id] = counter_key("sms", who.phone, m.template, day)
+                keys[m.id] = counter_key(self.index, "sms", who.phone, m.template, day)
         if not keys:
             return set()
         table = SendCounter.__table__

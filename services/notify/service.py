@@ -1,6 +1,6 @@
 import threading
 
-from shared.keys import data_keys
+from shared.keys import blind_index, data_keys
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
@@ -34,6 +34,7 @@ SPEC = ServiceSpec(
     config=config.get,
     seed=seed.seed,
     background=background,
-    # Sign-in codes arrive sealed (identity.code.requested): no data key, no start in services mode.
-    keys=(data_keys,),
+    # Sign-in codes arrive sealed (identity.code.requested), contact details are sealed at rest and a
+    # phone is found by its blind index: without either key, no start in services mode.
+    keys=(data_keys, blind_index),
 )

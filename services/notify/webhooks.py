@@ -22,6 +22,7 @@ from .config import Config
 from .messages import insert_once
 from .models import WebhookSubscription
 from .schemas import WebhookIn
+from .targets import Refused, Resolver, check
 
 CACHE_SECONDS = 5.0
 PATTERN = re.compile(r"(\*|#|[a-z_]+)(\.(\*|#|[a-z_]+)){0,3}")
@@ -69,11 +70,14 @@ def queue_event(session: Session, cfg: Config, subscriptions: Subscriptions, env
         wake_after_commit(session, wake)
 
 
-def subscribe(session: Session, cfg: Config, subscriptions: Subscriptions,
+def subscribe(session: Session, cfg: Config, subscriptions: Subscriptions, resolve: Resolver,
               body: WebhookIn) -> tuple[WebhookSubscription, str]:
-    """A new subscription and its signing secret (shown to the caller this once)."""
-    if not body.url.startswith("https://") and not cfg.webhook.allow_http:
-        raise ApiError(422, "notify.bad_url", field="url")
+    """A new subscription and its signing secret (shown to the caller this once). Its URL must be
+    https, on an allowed host, and resolve to public addresses only (checked again at each delivery)."""
+    try:
+        check(cfg.webhook, body.url, resolve)
+    except Refused as refused:
+        raise ApiError(422, refused.code, field="url") from None
     for i, pattern in enumerate(body.event_patterns):
         if not PATTERN.fullmatch(pattern):
             raise ApiError(422, "notify.bad_pattern", field=f"event_patterns.{i}")

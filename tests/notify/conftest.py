@@ -12,6 +12,7 @@ from services.notify.config import CACHE_KEY, load_config
 from services.notify.models import Message, Recipient
 from services.notify.sender import Sender
 from services.notify.service import SPEC
+from services.notify.targets import RESOLVER_KEY
 from shared.auth import issue_token
 from shared.config import get_settings
 from shared.events import envelope_for
@@ -41,12 +42,17 @@ def loopback_config(servers, **extra):
         "push": {"enabled": True, "endpoint": servers["push"].url, "api_key": "push-key",
                  "callback_secret": "push-callback-secret"},
         "email": {"enabled": True, "host": "127.0.0.1", "port": servers["smtp"].port},
-        "webhook": {"enabled": True, "timeout_seconds": 5, "allow_http": True},  # the receiver speaks plain HTTP
+        # The receiver speaks plain HTTP on loopback: both test-only settings.
+        "webhook": {"enabled": True, "timeout_seconds": 5, "allow_http": True, "allow_private_addresses": True},
         "policy": {"retry_delays_seconds": [30, 120, 600], "workers": 4, "http_timeout_seconds": 5},
     }
     for key, value in extra.items():
         overrides.setdefault(key, {}).update(value)
     return load_config(overrides=overrides)
+
+
+def no_dns(host: str, port: int) -> list[str]:
+    raise OSError(f"the tests resolve no names ({host})")
 
 
 @pytest.fixture
@@ -55,6 +61,7 @@ def rt(tmp_path, servers):
     upgrade("notify", settings.database_url("notify"))
     runtime = SPEC.runtime(settings)
     runtime.cache[CACHE_KEY] = loopback_config(servers)
+    runtime.cache[RESOLVER_KEY] = no_dns  # no test asks a real DNS server; those that need names bring their own
     SPEC.seed(runtime)
     yield runtime
     runtime.dispose()
@@ -72,8 +79,9 @@ def client(rt):
     return TestClient(SPEC.app(rt))
 
 
-def auth(rt, user_id: str, role: str = "resident", unit_code: str | None = None) -> dict:
-    return {"Authorization": f"Bearer {issue_token(rt.settings, user_id, role, unit_code)}"}
+def auth(rt, user_id: str, role: str = "resident", unit_code: str | None = None, phone: str | None = None) -> dict:
+    """A token's header; `phone`: the phone the resident verified at identity (its blind index in the token)."""
+    return {"Authorization": f"Bearer {issue_token(rt.settings, user_id, role, unit_code, phone=phone)}"}
 
 
 def deliver(rt, payload, envelope=None):

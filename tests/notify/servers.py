@@ -152,8 +152,13 @@ class WebhookReceiver(LoopbackServer):
         self.received: list[dict] = []
         self.rejected = 0
         self.fail_next = 0
+        self.hosts: list[str] = []  # the Host header of every request
+        self.redirect_to: str | None = None  # answer 307 to there
 
     def handle(self, method, path, headers, body):
+        self.hosts.append({k.lower(): v for k, v in headers.items()}.get("host", ""))
+        if self.redirect_to:
+            return 307, {"moved": True}, {"Location": self.redirect_to}
         if self.fail_next:
             self.fail_next -= 1
             return 503, {"error": "busy"}

@@ -68,8 +68,11 @@ def test_staff_see_delivery_states_and_admins_requeue_dead_letters(rt, client, s
     drain(sender)
     r = client.get("/notify/v1/messages", params={"subject_id": "c-1"}, headers=auth(rt, "u-resident-1"))
     assert r.status_code == 403
+    # Issue 11: delivery records are for supervisors and admins only (any other staff role: 403).
+    r = client.get("/notify/v1/messages", params={"subject_id": "c-1"}, headers=auth(rt, "u-operator-1", "operator"))
+    assert r.status_code == 403
     states = client.get("/notify/v1/messages", params={"subject_id": "c-1"},
-                        headers=auth(rt, "u-operator-1", "operator")).json()
+                        headers=auth(rt, "u-supervisor-1", "supervisor", "510107000000000")).json()
     assert [(s["channel"], s["status"]) for s in states] == [("inbox", "delivered"), ("sms", "failed")]
     admin = auth(rt, "u-admin-1", "admin")
     [dead] = client.get("/notify/v1/admin/dead-letters", headers=admin).json()
@@ -92,8 +95,11 @@ def digest_job(rt, day) -> int:
 def test_staff_see_delivery_states_but_not_which_resident_they_went_to(rt, client):
     # 保密: a confidential requester's id must not reach any staff member through notify.
     deliver(rt, submitted(confidential=True))
+    # Issue 11: a grid worker reads no delivery records at all; a supervisor reads them, residents hidden.
+    assert client.get("/notify/v1/messages", params={"subject_id": "c-1"},
+                      headers=auth(rt, "u-grid-worker-009", "grid_worker")).status_code == 403
     states = client.get("/notify/v1/messages", params={"subject_id": "c-1"},
-                        headers=auth(rt, "u-grid-worker-009", "grid_worker")).json()
+                        headers=auth(rt, "u-supervisor-1", "supervisor", "510107000000000")).json()
     assert states and all(s["recipient_id"] is None for s in states)
     assert "u-resident-1" not in str(states)
 

@@ -27,3 +27,11 @@ def test_a_non_ascii_callback_credential_is_a_401_not_a_500(rt, client):
     r = client.post("/notify/v1/callbacks/wechat", params={"signature": "签名", "timestamp": str(int(time.time())),
                                                             "nonce": "n"}, json={})
     assert r.status_code == 401
+
+
+def test_a_signed_wechat_event_with_malformed_items_is_ignored_not_a_500(rt, client):
+    now = str(int(time.time()))
+    params = {"signature": _wechat_signature("wx-callback-token", now, "n3"), "timestamp": now, "nonce": "n3"}
+    body = {"Event": "subscribe_msg_sent_event", "List": ["x", 1, None, {"MsgID": {"a": 1}, "ErrorCode": 0}]}
+    r = client.post("/notify/v1/callbacks/wechat", params=params, json=body)
+    assert r.status_code == 200 and r.text == "success"

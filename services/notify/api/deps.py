@@ -3,15 +3,17 @@
 import threading
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from shared.deps import CurrentUser, Runtime, SessionDep, StaffUser, User
 from shared.errors import ApiError
+from shared.keys import BlindIndex
 
 from .. import access, directory
 from ..config import Config, config_of
 from ..messages import sender_wakeup
 from ..models import Message, Recipient, WebhookSubscription
+from ..targets import Resolver, resolver_of
 from ..webhooks import Subscriptions, subscriptions_of
 
 
@@ -51,14 +53,33 @@ def my_recipient(user: CurrentUser, session: SessionDep, cfg: ConfigDep) -> Reci
 Me = Annotated[Recipient, Depends(my_recipient)]
 
 
-def my_inbox_message(message_id: str, user: CurrentUser, session: SessionDep) -> Message:
+def get_index(rt: Runtime) -> BlindIndex:
+    return directory.index_of(rt)
+
+
+IndexDep = Annotated[BlindIndex, Depends(get_index)]
+
+
+def get_resolver(rt: Runtime) -> Resolver:
+    return resolver_of(rt)
+
+
+ResolverDep = Annotated[Resolver, Depends(get_resolver)]
+
+# Ids in paths: uuid4 strings, bounded so no input reaches a query unbounded.
+MessageId = Annotated[str, Path(min_length=1, max_length=64, description="消息编号 message id")]
+HookId = Annotated[str, Path(min_length=1, max_length=64, description="订阅编号 subscription id")]
+UnitId = Annotated[str, Path(min_length=1, max_length=36, description="单位编号 unit id")]
+
+
+def my_inbox_message(message_id: MessageId, user: CurrentUser, session: SessionDep) -> Message:
     return access.inbox_message(session, user, message_id)
 
 
 MyInboxMessage = Annotated[Message, Depends(my_inbox_message)]
 
 
-def message_by_id(message_id: str, session: SessionDep) -> Message:
+def message_by_id(message_id: MessageId, session: SessionDep) -> Message:
     m = session.get(Message, message_id)
     if m is None:
         raise ApiError(404, "not_found", field="message_id")
@@ -68,7 +89,7 @@ def message_by_id(message_id: str, session: SessionDep) -> Message:
 MessageById = Annotated[Message, Depends(message_by_id)]
 
 
-def webhook_by_id(hook_id: str, session: SessionDep) -> WebhookSubscription:
+def webhook_by_id(hook_id: HookId, session: SessionDep) -> WebhookSubscription:
     hook = session.get(WebhookSubscription, hook_id)
     if hook is None:
         raise ApiError(404, "not_found", field="hook_id")
@@ -78,8 +99,8 @@ def webhook_by_id(hook_id: str, session: SessionDep) -> WebhookSubscription:
 WebhookById = Annotated[WebhookSubscription, Depends(webhook_by_id)]
 
 
-def readable_unit(unit_id: str, user: StaffUser) -> str:
-    access.check_digest_reader(user, unit_id)
+def readable_unit(unit_id: UnitId, user: StaffUser, session: SessionDep) -> str:
+    access.check_digest_reader(session, user, unit_id)
     return unit_id
 
 

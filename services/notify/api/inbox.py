@@ -22,7 +22,8 @@ def unread_count(user: CurrentUser, session: SessionDep) -> dict:
     return {"unread": inbox.unread_count(session, user.id)}
 
 
-@router.post("/inbox/{message_id}/read", summary="标记已读 mark as read")
+@router.post("/inbox/{message_id}/read", summary="标记已读 mark as read",
+             responses={404: {"description": "没有这条消息，或不是我的 no such message of mine"}})
 def mark_read(message: MyInboxMessage) -> InboxMessage:
     inbox.mark_read(message)
     return views.inbox_message(message)

@@ -1,10 +1,10 @@
 from fastapi import APIRouter
 
-from shared.deps import CurrentUser, SessionDep
+from shared.deps import CurrentUser, SessionDep, Uow
 
 from .. import preferences, views
 from ..schemas import ContactsIn, ContactsOut, Preferences, WechatSubscriptionsIn
-from .deps import Me
+from .deps import IndexDep, Me
 
 router = APIRouter(tags=["偏好 preferences"])
 
@@ -26,9 +26,16 @@ def get_contacts(who: Me) -> ContactsOut:
     return views.contacts(who)
 
 
-@router.put("/me/contacts", summary="修改联系方式：只改提供的字段，空字符串表示删除 change my contact details")
-def put_contacts(body: ContactsIn, who: Me) -> ContactsOut:
-    preferences.change_contacts(who, body)
+@router.put("/me/contacts", summary="修改联系方式：只改提供的字段，空字符串表示删除 change my contact details",
+            description="短信号码只能是本人在身份服务验证过的手机号（POST /identity/v1/me/phone），否则 422 "
+                        "notify.phone_not_verified；工作人员的手机号由人员名册维护（403）。"
+                        "The SMS phone must be the one verified at identity; staff phones come from the roster.",
+            responses={403: {"description": "工作人员不能在此修改手机号 notify.phone_from_directory"},
+                       422: {"description": "notify.phone_not_verified, notify.bad_phone, notify.bad_email, "
+                                            "或字段校验错误 or a field's check"}})
+def put_contacts(body: ContactsIn, who: Me, user: CurrentUser, uow: Uow, index: IndexDep) -> ContactsOut:
+    changed = preferences.change_contacts(who, user, index, body)
+    uow.audit("notify.contacts.changed", subject_kind="recipient", subject_id=user.id, detail={"fields": changed})
     return views.contacts(who)
 
 

@@ -1,4 +1,5 @@
-"""Outbound webhooks to subscribed government systems.
+"""Outbound webhooks to subscribed government systems, only to the public addresses of allowed
+hosts, checked again at each delivery (targets.py).
 
 The body is the event envelope (ids and codes only). Headers:
   X-CG-Timestamp: unix seconds; X-CG-Delivery: the delivery id (unique, the nonce);
@@ -15,6 +16,7 @@ import time
 import httpx
 
 from ..config import WebhookConfig
+from ..targets import Refused, Resolver, check
 from .base import Outgoing, Result, http_outcome
 
 TOLERANCE_SECONDS = 300
@@ -38,21 +40,38 @@ def verify(secret: str, headers: dict, body: bytes, seen: set[str], now: float |
     return ok
 
 
+def webhook_client(config: WebhookConfig) -> httpx.Client:
+    """Webhooks' own client: no redirect is followed (a 30x to an internal address would undo the
+    target check), and no connection is kept, since a connection is to an address (the name's
+    address of one delivery) and must not serve another name that shares it."""
+    return httpx.Client(timeout=config.timeout_seconds, follow_redirects=False,
+                        limits=httpx.Limits(max_keepalive_connections=0))
+
+
 class WebhookChannel:
-    def __init__(self, config: WebhookConfig, client: httpx.Client):
-        self.config, self.client = config, client
+    def __init__(self, config: WebhookConfig, client: httpx.Client, resolve: Resolver):
+        self.config, self.client, self.resolve = config, client, resolve
 
     def send(self, batch: list[Outgoing]) -> list[Result]:
         return [self.send_one(m) for m in batch]
 
     def send_one(self, m: Outgoing) -> Result:
+        # Checked again now, resolved once, and sent to the very address checked (targets.py).
+        try:
+            target = check(self.config, m.address or "", self.resolve)
+        except Refused as refused:
+            # A name that does not resolve now may again later; a refused target will not by itself.
+            outcome = "retry" if refused.code == "notify.url_unresolvable" else "failed"
+            return Result(outcome, reason=f"webhook: {refused.code}")
+        url, host, extensions = target.pinned()
         body = m.body.encode()
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-CG-Timestamp": timestamp, "X-CG-Delivery": m.message_id,
-                   "X-CG-Event": m.event_type or "", "X-CG-Signature": signature(m.secret or "", timestamp,
-                                                                                m.message_id, body)}
+        headers = {**host, "Content-Type": "application/json", "X-CG-Timestamp": timestamp,
+                   "X-CG-Delivery": m.message_id, "X-CG-Event": m.event_type or "",
+                   "X-CG-Signature": signature(m.secret or "", timestamp, m.message_id, body)}
         try:
-            response = self.client.post(m.address, content=body, headers=headers, timeout=self.config.timeout_seconds)
+            response = self.client.post(url, content=body, headers=headers, extensions=extensions,
+                                        timeout=self.config.timeout_seconds)
         except httpx.HTTPError as exc:
             return Result("retry", reason=f"webhook: {type(exc).__name__}")
         if 200 <= response.status_code < 300:
