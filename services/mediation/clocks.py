@@ -1,4 +1,5 @@
-"""The clocks: overdue disputes, due follow-ups and session reminders, fired by a periodic scanner in the worker.
+"""The clocks: overdue disputes, due follow-ups and session reminders, fired by a periodic scanner in the
+worker, which also anonymises the disputes closed longer than the retention period (retention.py).
 
 Each event is emitted exactly once: the row is claimed (FOR UPDATE SKIP LOCKED on PostgreSQL, so
 several workers can scan; SQLite serialises writers) and marked in the same transaction as the
@@ -15,7 +16,7 @@ from shared.db import utcnow
 from shared.events import mediation as ev
 from shared.runtime import ServiceRuntime
 
-from . import config
+from . import config, retention
 from .disputes import active_mediator_ids, party_user_ids, publish
 from .models import Dispute, Followup, MediationSession, Participant
 
@@ -64,6 +65,7 @@ def scan(rt: ServiceRuntime, now: datetime | None = None, batch: int = BATCH) ->
 
 def background(rt: ServiceRuntime, stop: threading.Event) -> None:
     """The worker's scanner thread (ServiceSpec.background). A pass that filled a batch of some kind
-    (so at least BATCH events) goes on at once: a backlog after downtime drains without waiting."""
-    every(config.get().procedure.scan_interval_seconds, lambda: scan(rt), stop, name="mediation clock scan",
-          full_batch=BATCH)
+    (so at least BATCH events, or BATCH disputes anonymised) goes on at once: a backlog after downtime
+    drains without waiting."""
+    every(config.get().procedure.scan_interval_seconds, lambda: scan(rt) + retention.anonymise(rt), stop,
+          name="mediation clock scan", full_batch=BATCH)

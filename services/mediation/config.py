@@ -50,6 +50,8 @@ class Procedure(Data):
     routes_by_type: dict[str, list[Route]] = Field(default_factory=dict, description="按纠纷类型的其他途径")
     joint_meeting_roles: dict[str, str] = Field(description="“四位一体”联席会议必须到场的四方 code → 名称")
     police_liaison_unit_code: str = Field(description="民转刑预警通报的公安联络单位 the police liaison unit")
+    retention_days: PositiveInt = Field(1095, description="案件结束多少天后匿名化当事人个人信息（卷宗本身保留）"
+                                        "days after a dispute closed before its parties' personal data is removed")
 
 
 class DisputeType(Data):

@@ -4,6 +4,7 @@ transaction), numbered by the dispute's `seq`.
 """
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -61,12 +62,18 @@ def new_dispute_no(now: datetime) -> str:
     return f"TJ-{now.astimezone(local_zone()):%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def new_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, consent_by: str | None) -> Party:
-    if not p.user_id and not p.phone:
+def new_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, consent_by: str | None,
+              index: Callable[[str | None], str | None], account: tuple[str, str] | None = None) -> Party:
+    """A party as named (name and phone); `account`: (user id, how it was verified) when her own account is
+    known already (the resident applying, the reporter of a referred case)."""
+    if account is None and not p.phone:
         raise ApiError(422, "party.contact_missing", field="parties.phone")
-    party = Party(dispute_id=dispute.id, role=p.role, user_id=p.user_id, name=p.name, phone=p.phone,
+    party = Party(dispute_id=dispute.id, role=p.role, name=p.name, phone=p.phone, phone_index=index(p.phone),
                   id_number=p.id_number, address=p.address, representative_name=p.representative_name,
                   representative_phone=p.representative_phone)
+    if account is not None:
+        party.user_id, party.verification_method = account
+        party.verified_by, party.verified_at = account[0], now
     if consent_by:  # applying for mediation is the applicant's consent
         party.consent, party.consent_at, party.consent_recorded_by = "given", now, consent_by
     session.add(party)
@@ -74,7 +81,9 @@ def new_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, con
 
 
 def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matter: str, party_list: list[PartyIn],
-           created_by: str | None, case_id: str | None = None, claims: str | None = None, amount=None,
+           created_by: str | None, index: Callable[[str | None], str | None],
+           applicant_account: tuple[str, str] | None = None, case_id: str | None = None,
+           claims: str | None = None, amount=None,
            people_involved: int = 2, lat: float | None = None, lon: float | None = None,
            committee_id: str | None = None, requested_mediator_id: str | None = None, privacy: str = "private",
            creator_mediator: Mediator | None = None, now: datetime | None = None) -> Dispute:
@@ -91,21 +100,30 @@ def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matt
         committee = find_committee(session, dispute_type, lat, lon)
     if committee is None:
         raise ApiError(422, "committee.none", field="committee_id")
-    if requested_mediator_id and session.get(Mediator, requested_mediator_id) is None:
-        raise ApiError(422, "mediator.not_found", field="requested_mediator_id")
+    if requested_mediator_id:
+        chosen = session.get(Mediator, requested_mediator_id)
+        if chosen is None or not chosen.active:
+            raise ApiError(422, "mediator.not_found", field="requested_mediator_id")
+        if chosen.committee_id != committee.id:  # only a mediator of the committee that takes the dispute
+            raise ApiError(422, "mediator.other_committee", field="requested_mediator_id")
     dispute = Dispute(dispute_no=new_dispute_no(now), case_id=case_id, source=source, dispute_type=dispute_type,
                       status="applied", committee_id=committee.id, matter=matter, claims=claims, amount=amount,
                       people_involved=people_involved, lat=lat, lon=lon, privacy=privacy,
                       requested_mediator_id=requested_mediator_id, created_by=created_by, applied_at=now, seq=0)
     session.add(dispute)
     session.flush()
-    for p in party_list:
+    first_applicant = next((i for i, p in enumerate(party_list) if p.role == "applicant"), None)
+    people = []
+    for i, p in enumerate(party_list):
+        account = applicant_account if i == first_applicant else None
         # The applicant's own application is consent (a walk-in application entered by staff too); a
         # committee's own initiative, or staff referring an intake case (转调解), needs the applicant's own yes.
-        applicant_consents = p.role == "applicant" and (source == "application"
-                                                        or (source == "intake" and p.user_id == created_by))
-        new_party(session, dispute, p, now, created_by if applicant_consents else None)
+        own = account is not None and account[0] == created_by
+        applicant_consents = p.role == "applicant" and (source == "application" or (source == "intake" and own))
+        people.append(new_party(session, dispute, p, now, created_by if applicant_consents else None, index,
+                                account))
     session.flush()
+    check_distinct_phones(people)
     publish(emit, dispute, ev.DisputeApplied, now, dispute_type=dispute_type, source=source,
             committee_id=committee.id, party_user_ids=party_user_ids(session, dispute.id))
     if creator_mediator is not None:  # 主动调解: the mediator who opened it mediates it
@@ -116,11 +134,26 @@ def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matt
     return dispute
 
 
-def submit(session: Session, emit: Emit, body: DisputeCreate, user: User) -> Dispute:
+def check_distinct_phones(people: list[Party], field: str | None = None) -> None:
+    """Two parties of one dispute never share a phone: whoever verified it would answer for both."""
+    seen: set[str] = set()
+    for i, p in enumerate(people):
+        key = p.phone_index or p.phone
+        if key and key in seen:
+            raise ApiError(422, "party.duplicate_phone", field=field or f"parties.{i}.phone")
+        if key:
+            seen.add(key)
+
+
+def submit(session: Session, emit: Emit, body: DisputeCreate, user: User,
+           index: Callable[[str | None], str | None]) -> Dispute:
     """A dispute opened through the API: a resident applying for themself, staff entering an application
-    for someone (a walk-in), or a mediator's committee opening one of its own accord (主动调解)."""
+    for someone (a walk-in), or a mediator's committee opening one of its own accord (主动调解).
+
+    Parties are named by name and phone only: the resident's own account is the applicant's, and the
+    others link theirs by their verified phone or before a mediator (parties.py)."""
     party_list = list(body.parties)
-    creator = None
+    creator, account = None, None
     if body.source == "committee":
         creator = session.get(Mediator, user.id)
         if creator is None:
@@ -130,11 +163,16 @@ def submit(session: Session, emit: Emit, body: DisputeCreate, user: User) -> Dis
         mine = [p for p in party_list if p.role == "applicant"]
         if len(mine) != 1:
             raise ApiError(422, "validation.missing", field="parties.applicant")
-        party_list = [p.model_copy(update={"user_id": user.id}) if p.role == "applicant" else p for p in party_list]
+        account = (user.id, "account")
+        # Not herself as the other side too: her verified phone is hers.
+        for i, p in enumerate(party_list):
+            if p.role != "applicant" and user.phone_index and index(p.phone) == user.phone_index:
+                raise ApiError(422, "party.own_phone", field=f"parties.{i}.phone")
     if not any(p.role == "applicant" for p in party_list):
         raise ApiError(422, "validation.missing", field="parties.applicant")
     return create(session, emit, source=body.source, dispute_type=body.dispute_type, matter=body.matter,
-                  party_list=party_list, created_by=user.id, claims=body.claims, amount=body.amount,
+                  party_list=party_list, created_by=user.id, index=index, applicant_account=account,
+                  claims=body.claims, amount=body.amount,
                   people_involved=body.people_involved, lat=body.lat, lon=body.lon, committee_id=body.committee_id,
                   requested_mediator_id=body.requested_mediator_id, privacy=body.privacy, creator_mediator=creator)
 
@@ -237,6 +275,8 @@ def assign(session: Session, emit: Emit, dispute: Dispute, mediator_id: str | No
         mediator = session.get(Mediator, mediator_id)
         if mediator is None or not mediator.active:
             raise ApiError(422, "mediator.not_found", field="mediator_id")
+        if mediator.committee_id != dispute.committee_id:
+            raise ApiError(422, "mediator.other_committee", field="mediator_id")
         if mediator.id in _excluded(session, dispute):
             objected = session.scalar(select(Objection.id).where(Objection.dispute_id == dispute.id,
                                                                  Objection.mediator_id == mediator.id))

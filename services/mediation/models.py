@@ -1,5 +1,7 @@
 """Mediation's own tables: committees and mediators, disputes and parties, sessions, risk,
-agreements, clocks and follow-ups, and the audit log of every read of a record."""
+agreements, clocks and follow-ups. Reads of a record are entries of the service's audit trail
+(shared/audit.py). A party's personal data is sealed at rest (shared/sealed.py); her phone is found
+by a keyed hash beside it (`phone_index`), the way identity hashes a resident's verified phone."""
 
 import uuid
 from datetime import datetime
@@ -12,6 +14,7 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata, utcnow
 from shared.messaging.tables import messaging_tables
+from shared.sealed import Sealed
 
 
 class Base(DeclarativeBase):
@@ -91,6 +94,8 @@ class Dispute(Base):
     overdue_emitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(Text)
+    # The parties' personal data was removed after the retention period (retention.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     routes: Mapped[list] = mapped_column(JSON, default=list)
     seq: Mapped[int] = mapped_column(Integer, default=0)  # numbers the events of this dispute
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -101,13 +106,21 @@ class Party(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), index=True)
     role: Mapped[str] = mapped_column(String(12))  # applicant | respondent
-    user_id: Mapped[str | None] = mapped_column(String(64), index=True)  # absent: no account
-    name: Mapped[str] = mapped_column(String(60))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    id_number: Mapped[str | None] = mapped_column(String(18))
-    address: Mapped[str | None] = mapped_column(String(200))
-    representative_name: Mapped[str | None] = mapped_column(String(60))
-    representative_phone: Mapped[str | None] = mapped_column(String(20))
+    # The party's own account, linked only in a verified way (see verification_method); absent: none yet.
+    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(Sealed("mediation.parties.name"))
+    phone: Mapped[str | None] = mapped_column(Sealed("mediation.parties.phone"))
+    # blind_index(E.164 mobile, "phone"): equal to the `pix` of a resident who verified this phone by SMS.
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number: Mapped[str | None] = mapped_column(Sealed("mediation.parties.id_number"))
+    address: Mapped[str | None] = mapped_column(Sealed("mediation.parties.address"))
+    representative_name: Mapped[str | None] = mapped_column(Sealed("mediation.parties.representative_name"))
+    representative_phone: Mapped[str | None] = mapped_column(Sealed("mediation.parties.representative_phone"))
+    # How the party was identified: account (the applicant applying herself), intake (the reporter of the
+    # referred case), phone (her SMS-verified phone matched), id_card / other_document (a mediator in person).
+    verification_method: Mapped[str | None] = mapped_column(String(16))
+    verified_by: Mapped[str | None] = mapped_column(String(64))  # the user who verified (or linked herself)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent: Mapped[str] = mapped_column(String(10), default="pending")  # pending | given | refused
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_recorded_by: Mapped[str | None] = mapped_column(String(64))
@@ -163,7 +176,7 @@ class Participant(Base):
     kind: Mapped[str] = mapped_column(String(12))  # party | mediator | invitee
     party_id: Mapped[str | None] = mapped_column(String(36))
     user_id: Mapped[str | None] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(Sealed("mediation.session_participants.name"))  # a party's or invitee's
     role_code: Mapped[str | None] = mapped_column(String(32))  # e.g. property_company, relative, expert
     attended: Mapped[bool | None] = mapped_column(Boolean)
 
@@ -259,17 +272,3 @@ class Followup(Base):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (Index("ix_followups_pending", "emitted_at", "due_at"),)
-
-
-class AuditLog(Base):
-    """Every read (and every refused read) of a dispute's record, kept for 等保 audits (≥ 6 months)."""
-
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    user_id: Mapped[str] = mapped_column(String(64), index=True)
-    role: Mapped[str] = mapped_column(String(24))
-    dispute_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    action: Mapped[str] = mapped_column(String(40))  # read.dispute, read.agreement, read.document, ...
-    allowed: Mapped[bool] = mapped_column(Boolean)
-    capacity: Mapped[str | None] = mapped_column(String(20))  # party | mediator | supervisor

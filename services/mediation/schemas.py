@@ -1,11 +1,11 @@
 """Request and response bodies of the mediation API: its contract, every field described (Chinese first)."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.errors import ApiError
 
@@ -24,15 +24,31 @@ def valid_id_number(value: str) -> bool:
     return "10X98765432"[total % 11] == value[17]
 
 
+def _sane(value: datetime | None) -> datetime | None:
+    """A time people could mean: a year such as 0001 or 9999 is a typo (and beyond what a database
+    stores once converted to UTC), answered as bad input."""
+    if value is not None and not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2100, 1, 1, tzinfo=UTC):
+        raise ValueError("between 2000 and 2100")
+    return value
+
+
+# A time with its zone, between 2000 and 2100 (a body field or a query parameter).
+When = Annotated[AwareDatetime, AfterValidator(_sane)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class PartyIn(Strict):
+    """A party as named by whoever registers her: name and phone. Her account is never named here: it is
+    linked when she signs in with this phone verified by SMS, or by a mediator who saw her in person."""
+
     role: Literal["applicant", "respondent"] = Field("respondent", description="applicant 申请人；respondent 被申请人")
-    user_id: str | None = Field(None, max_length=64, description="当事人的账号 id；没有账号时登记姓名和电话")
     name: str = Field(..., min_length=1, max_length=60, description="姓名 the party's name")
-    phone: str | None = Field(None, max_length=20, description="联系电话（手机或座机）phone, mobile or landline")
+    phone: str | None = Field(None, max_length=20, description="联系电话（手机或座机）。当事人用经短信验证的本手机号"
+                              "登录后即可查看本案并表态 phone, mobile or landline: the party signed in with this "
+                              "mobile, verified by SMS, sees the dispute and answers for herself")
     id_number: str | None = Field(None, max_length=18, description="居民身份证号码 resident ID number")
     address: str | None = Field(None, max_length=200, description="住址 address")
     representative_name: str | None = Field(None, max_length=60, description="代理人或监护人")
@@ -63,8 +79,9 @@ class DisputeCreate(Strict):
     people_involved: int = Field(2, ge=1, le=100000, description="涉及人数 people involved")
     lat: float | None = Field(None, ge=-90, le=90, description="纠纷发生地纬度（WGS-84），用于确定社区调解委员会")
     lon: float | None = Field(None, ge=-180, le=180, description="纠纷发生地经度（WGS-84）longitude")
-    committee_id: str | None = Field(None, description="指定调解委员会；不填则按类型和辖区确定")
-    requested_mediator_id: str | None = Field(None, description="当事人选择的调解员")
+    committee_id: str | None = Field(None, max_length=36, description="指定调解委员会；不填则按类型和辖区确定")
+    requested_mediator_id: str | None = Field(None, max_length=64,
+                                              description="当事人选择的调解员（须是受理本案的调解委员会的调解员）")
     privacy: Literal["public", "private"] = Field("private", description="调解是否公开 public or private sessions")
     parties: list[PartyIn] = Field(default_factory=list, max_length=50,
                                    description="当事人；居民本人申请时本人自动登记为申请人")
@@ -75,6 +92,13 @@ class DisputeCreate(Strict):
         "parties": [{"role": "respondent", "name": "王某", "phone": "13900001111",
                      "address": "玉林北路 5 号 3 单元 502"}],
     }]})
+
+
+class VerificationIn(Strict):
+    method: Literal["id_card", "other_document"] = Field(
+        ..., description="调解员当面核实身份的方式：id_card 居民身份证；other_document 其他有效身份证件")
+    user_id: str | None = Field(None, max_length=64,
+                                description="当事人当面出示的本人账号 id（关联后可在线查看和表态）")
 
 
 class ConsentIn(Strict):
@@ -101,7 +125,7 @@ class InviteeIn(Strict):
 
 
 class SessionCreate(Strict):
-    starts_at: AwareDatetime = Field(..., description="开始时间，须带时区，如 2026-03-02T09:00:00+08:00")
+    starts_at: When = Field(..., description="开始时间，须带时区，如 2026-03-02T09:00:00+08:00（2000 至 2100 年）")
     place: str | None = Field(None, max_length=200, description="调解地点；与线上会议链接至少填一项")
     online_link: str | None = Field(None, max_length=300, pattern=r"^https://", description="线上会议链接（https）")
     kind: Literal["ordinary", "joint_meeting"] = Field(
@@ -112,7 +136,8 @@ class SessionCreate(Strict):
 
 
 class SessionRecordIn(Strict):
-    attended_participant_ids: list[int] = Field(default_factory=list, description="出席人员（参会名单中的 id）")
+    attended_participant_ids: list[int] = Field(default_factory=list, max_length=500,
+                                                description="出席人员（参会名单中的 id）")
     record: str = Field(..., min_length=5, max_length=20000, description="调解笔录")
 
 
@@ -126,7 +151,7 @@ class RiskIn(Strict):
 class TermIn(Strict):
     party_id: str = Field(..., description="履行义务的当事人")
     obligation: str = Field(..., min_length=2, max_length=1000, description="履行内容 the obligation")
-    due_at: AwareDatetime | None = Field(None, description="履行期限，须带时区")
+    due_at: When | None = Field(None, description="履行期限，须带时区（2000 至 2100 年）")
     amount: Decimal | None = Field(None, ge=0, le=Decimal("1e11"), description="金额（元）amount in yuan")
 
 
@@ -163,13 +188,16 @@ class FollowupIn(Strict):
 class PartyView(BaseModel):
     id: str = Field(..., description="当事人 id")
     role: str = Field(..., description="applicant 申请人；respondent 被申请人")
-    user_id: str | None = Field(..., description="当事人的账号 id（没有账号时为空）")
+    user_id: str | None = Field(..., description="当事人本人的账号 id（经验证关联；尚未关联时为空）")
     name: str = Field(..., description="姓名")
     phone: str | None = Field(..., description="联系电话；调解员以外的读者看到的是遮蔽后的号码")
     id_number: str | None = Field(..., description="身份证号码（调解员以外遮蔽）")
     address: str | None = Field(..., description="住址（调解员以外遮蔽）")
     representative_name: str | None = Field(..., description="代理人或监护人")
     representative_phone: str | None = Field(..., description="代理人或监护人的电话（调解员以外遮蔽）")
+    verification_method: str | None = Field(..., description="身份如何核实：account 本人申请；intake 诉求转入；"
+                                            "phone 短信验证的手机号；id_card / other_document 调解员当面核实")
+    verified_at: datetime | None = Field(..., description="核实时间 when the party was identified")
     consent: str = Field(..., description="pending 待表态；given 同意调解；refused 拒绝调解")
     consent_at: datetime | None = Field(..., description="表态时间")
     privacy_request: str | None = Field(..., description="当事人要求公开（public）或不公开（private）调解")
@@ -205,3 +233,13 @@ class DisputeView(DisputeSummary):
     close_reason: str | None = Field(..., description="结束原因")
     extensions: list[dict] = Field(..., description="延期申请及各方当事人的意见")
     viewer_capacity: str = Field(..., description="party 当事人 / mediator 调解员 / supervisor 委员会主任")
+
+
+class AuditEntryView(BaseModel):
+    at: datetime = Field(..., description="时间 when")
+    user_id: str | None = Field(..., description="操作者 who (a user, key:<id>, or system)")
+    role: str | None = Field(..., description="操作者角色 the actor's role")
+    action: str = Field(..., description="动作：read.*（查阅）、write.*（操作）、mediation.*（事件）the action")
+    allowed: bool | None = Field(..., description="查阅是否获准（事件为空）whether the read was allowed")
+    capacity: str | None = Field(..., description="以何身份：party / mediator / supervisor the reader's capacity")
+    request_id: str | None = Field(..., description="请求编号 the request id")

@@ -1,10 +1,13 @@
-"""What a reader sees of a dispute's record: contact details masked for everyone but the mediators."""
+"""What a reader sees of a dispute's record: contact details, and phone or ID numbers typed into the
+matter and the claims, masked for everyone but the mediators."""
+
+import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import User
-from shared.masking import mask_address, mask_id_number, mask_phone
+from shared.masking import mask_address, mask_free_text, mask_id_number, mask_phone
 
 from . import agreement as agreements
 from . import config, directory, disputes, extensions, meetings
@@ -12,7 +15,6 @@ from .models import (
     STATUS_LABELS,
     Agreement,
     Assignment,
-    AuditLog,
     Committee,
     Dispute,
     Extension,
@@ -22,7 +24,7 @@ from .models import (
     Party,
     RiskAssessment,
 )
-from .schemas import DisputeSummary, DisputeView, PartyView
+from .schemas import AuditEntryView, DisputeSummary, DisputeView, PartyView
 
 # ---- reference data --------------------------------------------------------------------------
 
@@ -70,21 +72,24 @@ def party(p: Party, masked: bool) -> PartyView:
         address=mask_address(p.address) if masked else p.address,
         representative_name=p.representative_name,
         representative_phone=mask_phone(p.representative_phone) if masked else p.representative_phone,
-        consent=p.consent, consent_at=p.consent_at, privacy_request=p.privacy_request)
+        verification_method=p.verification_method, verified_at=p.verified_at, consent=p.consent,
+        consent_at=p.consent_at, privacy_request=p.privacy_request)
 
 
 def dispute(session: Session, d: Dispute, cap: str) -> DisputeView:
     """The record as the reader in capacity `cap` sees it: only the mediators see contact details in full."""
+    full = cap == "mediator"
     committee_row = session.get(Committee, d.committee_id) if d.committee_id else None
     mediators = []
     for a in session.scalars(select(Assignment).where(Assignment.dispute_id == d.id, Assignment.active.is_(True))):
         m = session.get(Mediator, a.mediator_id)
         mediators.append({"id": m.id, "name": m.name, "kind": m.kind, "by_choice": a.by_choice})
     return DisputeView(
-        **_summary(d), case_id=d.case_id, matter=d.matter, claims=d.claims, amount=d.amount,
+        **_summary(d), case_id=d.case_id, matter=d.matter if full else mask_free_text(d.matter),
+        claims=d.claims if full else mask_free_text(d.claims), amount=d.amount,
         people_involved=d.people_involved, privacy=d.privacy,
         committee_name=committee_row.name if committee_row else None,
-        mediators=mediators, parties=[party(p, cap != "mediator") for p in disputes.parties(session, d.id)],
+        mediators=mediators, parties=[party(p, not full) for p in disputes.parties(session, d.id)],
         routes=d.routes or [], close_reason=d.close_reason,
         extensions=[extension(session, e) for e in extensions.of_dispute(session, d.id)], viewer_capacity=cap)
 
@@ -146,6 +151,12 @@ def followup_recorded(f: Followup) -> dict:
     return {"id": f.id, "result": f.result, "done_at": f.done_at}
 
 
-def audit_entry(r: AuditLog) -> dict:
-    return {"at": r.at, "user_id": r.user_id, "role": r.role, "action": r.action, "allowed": r.allowed,
-            "capacity": r.capacity}
+def audit_entry(row) -> AuditEntryView:
+    """An entry of the audit trail (shared/audit.py) as the committee's head reads it."""
+    try:
+        detail = json.loads(row.detail) if row.detail else {}
+    except ValueError:
+        detail = {}
+    detail = detail if isinstance(detail, dict) else {}
+    return AuditEntryView(at=row.at, user_id=row.actor_id, role=row.actor_role, action=row.action,
+                          allowed=detail.get("allowed"), capacity=detail.get("capacity"), request_id=row.request_id)

@@ -1,13 +1,14 @@
 """A mediation service on a fresh SQLite database, migrated and seeded with the demo committees."""
 
 import json
+from functools import cache
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.mediation.service import SPEC
-from shared.auth import issue_token
+from shared.auth import demo_users, issue_token
 from shared.config import get_settings
 from shared.migrate import upgrade
 
@@ -27,8 +28,24 @@ def client(rt):
     return TestClient(SPEC.app(rt))
 
 
-def auth(rt, user_id: str, role: str = "mediator") -> dict:
-    return {"Authorization": f"Bearer {issue_token(rt.settings, user_id, role)}"}
+# The phones the test residents verified by SMS at identity (their tokens carry its keyed hash): a party
+# registered with one of these is that resident once she signs in.
+PHONES = {"u-resident-1": "13800000001", "u-resident-2": "13900001111", "u-resident-3": "13800000003"}
+
+
+
+
+@cache
+def demo_units() -> dict[str, str]:
+    """Each demo staff member's unit (deploy/demo/users.json), as identity puts it in their tokens."""
+    return {u["id"]: u["unit_code"] for u in demo_users(get_settings()) if u.get("unit_code")}
+
+
+def auth(rt, user_id: str, role: str = "mediator", phone: str | None = None) -> dict:
+    if role == "resident" and phone is None:
+        phone = PHONES.get(user_id)
+    unit = demo_units().get(user_id) if role != "resident" else None
+    return {"Authorization": f"Bearer {issue_token(rt.settings, user_id, role, unit, phone=phone)}"}
 
 
 def events(rt, event_type: str | None = None) -> list[dict]:

@@ -1,10 +1,12 @@
 """Walks a dispute through the API the way a resident and a committee would."""
 
+import json
+
 from sqlalchemy import select
 
-from services.mediation.models import AuditLog
+from services.mediation.models import audit
 
-from .conftest import auth
+from .conftest import PHONES, auth
 
 RESIDENT = "u-resident-1"
 RESIDENT_2 = "u-resident-2"
@@ -15,9 +17,11 @@ GRID_1 = {"lat": 30.6283, "lon": 104.052115}  # inside 玉林北路社区
 
 
 def apply(client, rt, *, respondent_user: str | None = None, dispute_type: str = "neighbour", **extra) -> dict:
+    """`respondent_user`: the respondent is registered with that resident's verified phone, so she is the
+    respondent once she opens the dispute (the applicant cannot name anybody's account)."""
     respondent = {"role": "respondent", "name": "王建华", "phone": "13900001111", "address": "玉林北路5号3单元502"}
     if respondent_user:
-        respondent["user_id"] = respondent_user
+        respondent["phone"] = PHONES[respondent_user]
     body = {"dispute_type": dispute_type, "matter": "楼上住户夜间拖动家具、装修噪声，多次沟通无果。",
             "claims": "晚十点后停止噪声作业", **GRID_1,
             "parties": [{"role": "applicant", "name": "刘淑芬", "phone": "13800000001"}, respondent], **extra}
@@ -54,8 +58,9 @@ def accepted(client, rt, **kw) -> dict:
 
 
 def audit_rows(rt, dispute_id: str | None, action: str) -> list[tuple]:
-    """(user, allowed, capacity) of each audited read of `action`, in order."""
+    """(user, allowed, capacity) of each audited read of `action`, in order (the service's audit trail)."""
+    subject = audit.c.subject_id.is_(None) if dispute_id is None else audit.c.subject_id == dispute_id
     with rt.uow() as s:
-        return [(r.user_id, r.allowed, r.capacity) for r in s.scalars(
-            select(AuditLog).where(AuditLog.dispute_id == dispute_id, AuditLog.action == action)
-            .order_by(AuditLog.id))]
+        rows = s.execute(select(audit).where(subject, audit.c.action == action).order_by(audit.c.id)).all()
+    details = [json.loads(r.detail or "{}") for r in rows]
+    return [(r.actor_id, d.get("allowed"), d.get("capacity")) for r, d in zip(rows, details, strict=True)]

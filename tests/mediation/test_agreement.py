@@ -101,7 +101,8 @@ def test_two_parties_confirming_at_the_same_time_sign_the_agreement_on_postgresq
         def applicant_confirms():
             with access.audited(pg) as uow:
                 s = uow.session
-                dispute, _cap = access.readable(s, d["id"], User(id=RESIDENT, role="resident"), "write.confirmation")
+                dispute, _cap = access.readable(uow, d["id"], User(id=RESIDENT, role="resident"),
+                                                "write.confirmation")
                 party = s.get(Party, applicant_of(d)["id"])
                 agreements.confirm(s, uow.emit, dispute, agreements.of(s, dispute.id), party, "online", RESIDENT)
                 confirmed.set()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.mediation import clocks
 from services.mediation.models import Dispute
 
-from .conftest import auth, events
+from .conftest import PHONES, auth, events
 from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of
 
 BASE = "/mediation/v1/disputes"
@@ -72,7 +72,7 @@ def test_a_party_asking_for_privacy_keeps_sessions_private(client, rt):
     d2 = client.post(BASE, json={"dispute_type": "family", "matter": "兄弟二人因赡养母亲费用分担产生纠纷。",
                                  "privacy": "public",
                                  "parties": [{"role": "applicant", "name": "刘淑芬"},
-                                             {"role": "respondent", "name": "陈建国", "user_id": RESIDENT_2}],
+                                             {"role": "respondent", "name": "陈建国", "phone": PHONES[RESIDENT_2]}],
                                  "requested_mediator_id": MEDIATOR},
                      headers=auth(rt, RESIDENT, "resident")).json()
     client.post(f"{BASE}/{d2['id']}/consent", json={"consent": True, "privacy_request": "private"},

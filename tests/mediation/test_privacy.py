@@ -1,9 +1,5 @@
 """Records are visible only to the parties, the assigned mediators and the committee's head; every read audited."""
 
-from sqlalchemy import select
-
-from services.mediation.models import AuditLog
-
 from .conftest import auth
 from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, STRANGER, accepted, audit_rows, respondent_of
 
@@ -42,10 +38,7 @@ def test_every_read_and_every_refused_read_is_audited(client, rt):
     client.get(f"{BASE}/{d['id']}", headers=auth(rt, RESIDENT, "resident"))
     client.get(f"{BASE}/{d['id']}", headers=auth(rt, MEDIATOR))
     client.get(f"{BASE}/{d['id']}", headers=auth(rt, STRANGER, "resident"))
-    with rt.uow() as session:
-        rows = session.scalars(select(AuditLog).where(AuditLog.dispute_id == d["id"],
-                                                      AuditLog.action == "read.dispute").order_by(AuditLog.id)).all()
-        seen = [(r.user_id, r.allowed, r.capacity) for r in rows]
+    seen = audit_rows(rt, d["id"], "read.dispute")
     assert seen == [(RESIDENT, True, "party"), (MEDIATOR, True, "mediator"), (STRANGER, False, None)]
     log = client.get(f"{BASE}/{d['id']}/audit", headers=auth(rt, CHAIR)).json()
     assert {"user_id": STRANGER, "allowed": False} .items() <= log[-2].items()

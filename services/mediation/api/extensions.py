@@ -9,13 +9,13 @@ from shared.deps import CurrentUser
 from .. import access, extensions, views
 from ..access import Access
 from ..schemas import ExtensionConsentIn, ExtensionIn
-from .deps import AuditedUow, managing, readable
+from .deps import AuditedUow, answers, managing, readable
 
 router = APIRouter(tags=["调解期限 extensions"])
 
 
 @router.post("/disputes/{dispute_id}/extensions", status_code=201,
-             summary="申请延长调解期限（须各方当事人同意）request an extension")
+             summary="申请延长调解期限（须各方当事人同意）request an extension", responses=answers(403, 404, 409))
 def request_extension(body: ExtensionIn, seen: Annotated[Access, managing("write.extension")], user: CurrentUser,
                       uow: AuditedUow) -> dict:
     ext = extensions.request(uow.session, seen.dispute, body.days, body.reason, user.id)
@@ -23,7 +23,7 @@ def request_extension(body: ExtensionIn, seen: Annotated[Access, managing("write
 
 
 @router.post("/disputes/{dispute_id}/extensions/{extension_id}/consents",
-             summary="当事人对延期表示意见 a party's answer to an extension")
+             summary="当事人对延期表示意见 a party's answer to an extension", responses=answers(403, 404, 409))
 def extension_consent(extension_id: str, body: ExtensionConsentIn,
                       seen: Annotated[Access, readable("write.extension_consent")], user: CurrentUser,
                       uow: AuditedUow) -> dict:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from shared.deps import CurrentUser
 
@@ -10,18 +10,20 @@ from .. import agreement as agreements
 from .. import views
 from ..access import Access
 from ..schemas import FollowupIn
-from .deps import AuditedUow, managing, readable
+from .deps import AuditedUow, answers, managing, readable
 
 router = APIRouter(tags=["回访 follow-ups"])
 
 
-@router.get("/disputes/{dispute_id}/followups", summary="回访与司法确认提醒 follow-ups")
+@router.get("/disputes/{dispute_id}/followups", summary="回访与司法确认提醒 follow-ups", responses=answers(404))
 def followups(seen: Annotated[Access, readable("read.followups")], uow: AuditedUow) -> list[dict]:
     return [views.followup(f) for f in agreements.followups(uow.session, seen.dispute.id)]
 
 
-@router.post("/disputes/{dispute_id}/followups/{followup_id}", summary="记录回访结果 record a follow-up")
-def record_followup(followup_id: int, body: FollowupIn, seen: Annotated[Access, managing("write.followup")],
-                    user: CurrentUser, uow: AuditedUow) -> dict:
+@router.post("/disputes/{dispute_id}/followups/{followup_id}", summary="记录回访结果 record a follow-up",
+             responses=answers(403, 404, 409))
+def record_followup(followup_id: Annotated[int, Path(ge=1, le=2**62, description="回访 id")], body: FollowupIn,
+                    seen: Annotated[Access, managing("write.followup")], user: CurrentUser,
+                    uow: AuditedUow) -> dict:
     f = agreements.record_followup(uow.session, seen.dispute, followup_id, body.result, body.note, user.id)
     return views.followup_recorded(f)

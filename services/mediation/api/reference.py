@@ -1,10 +1,13 @@
 """Reference data: dispute types, risk indicators, committees and their mediators."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from shared.deps import CurrentUser, SessionDep, StaffUser
 
 from .. import directory, views
+from .deps import answers
 
 router = APIRouter(tags=["目录 reference data"])
 
@@ -14,7 +17,7 @@ def dispute_types(user: CurrentUser) -> list[dict]:
     return views.dispute_types()
 
 
-@router.get("/risk-indicators", summary="风险评估指标 risk indicators")
+@router.get("/risk-indicators", summary="风险评估指标（工作人员）risk indicators", responses=answers(403))
 def risk_indicators(user: StaffUser) -> list[dict]:
     return views.risk_indicators()
 
@@ -25,5 +28,7 @@ def committees(user: CurrentUser, session: SessionDep) -> list[dict]:
 
 
 @router.get("/mediators", summary="调解员（当事人可选择或申请回避）mediators")
-def mediators(user: CurrentUser, session: SessionDep, committee_id: str | None = None) -> list[dict]:
+def mediators(user: CurrentUser, session: SessionDep,
+              committee_id: Annotated[str | None, Query(max_length=36, description="某一调解委员会的")] = None,
+              ) -> list[dict]:
     return [views.mediator(session, m, user) for m in directory.mediators(session, committee_id)]
