@@ -1,23 +1,39 @@
-"""Who may see and do what: a reader's relation to a case, the cases a user lists or looks up, the
-files they download, and the roles of staff actions.
+"""Who may see and do what: one policy, from the token's role and all of its units, applied in the
+queries (lists, lookups) and to single cases (reads, every change, files).
 
-Out of scope is "not found" (404), never a hint that the case exists. The rules of each change
-(who may withdraw, reopen, evaluate ...) sit with the change itself; `abilities` tells a reader
-in advance which of them they may use.
+- resident: those she reported; those filed for her by phone (the caller's phone is her verified
+  one; never an anonymous report); those she joined.
+- operator: those she filed; other callers' cases only through the hotline lookup by phone (audited).
+- grid_worker, department_handler: those a work order of which (lead or assisting) is or was held
+  at or below one of her units.
+- community_staff, street_dispatcher, supervisor: the same, and those located in her area (the
+  street's path routing gave).
+- admin: all. mediator: none (disputes are mediation's).
+
+Staff also reach the cases they filed themselves. Out of scope is "not found" (404), never a hint
+that the case exists; a role that may never do a thing is refused (403). The rules of each change
+(who may withdraw, reopen, evaluate ...) sit with the change itself; `abilities` tells a reader in
+advance which of them they may use.
 """
 
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from shared import phones
 from shared.auth import User
 from shared.errors import ApiError
+from shared.ids import unit_id
 
 from . import config
-from .models import Attachment, Case, Evaluation, Follower
+from .models import Attachment, Case, CaseUnit, Evaluation, Follower
 from .status import FINISHED, STATUSES
+
+# Staff who see cases by the units that hold or held their work orders.
+UNIT_ROLES = frozenset({"grid_worker", "community_staff", "street_dispatcher", "department_handler", "supervisor"})
+# ... and also by where the case is (the street routing located it in).
+AREA_ROLES = frozenset({"community_staff", "street_dispatcher", "supervisor"})
 
 
 class CaseAccess(NamedTuple):
@@ -25,25 +41,82 @@ class CaseAccess(NamedTuple):
     relation: str  # reporter, follower (它也影响我) or staff
 
 
+def _codes(user: User) -> tuple[str, ...]:
+    """All of a user's units: staff imported with several have each in the token."""
+    codes = [*user.unit_codes, *([user.unit_code] if user.unit_code else [])]
+    # Unit codes are digits; anything else in a token matches nothing rather than a pattern.
+    return tuple(dict.fromkeys(c for c in codes if c and c.isalnum()))
+
+
+def _on_path(column, codes: tuple[str, ...]) -> ColumnElement[bool]:
+    """A path ("/district/street/community/grid/") passes through one of these units."""
+    return or_(*[column.contains(f"/{code}/", autoescape=True) for code in codes])
+
+
 def is_reporter(case: Case, user: User) -> bool:
-    return case.reporter_id is not None and case.reporter_id == user.id
+    """Who reported it: the signed-in resident who filed it, or the caller whose phone it was
+    filed under when that phone is the resident's own verified one (never an anonymous report)."""
+    if case.reporter_id is not None and case.reporter_id == user.id:
+        return True
+    return (user.role == "resident" and user.phone_index is not None and not case.anonymous
+            and case.reporter_phone_index is not None and case.reporter_phone_index == user.phone_index)
+
+
+def _reported_by(user: User) -> ColumnElement[bool]:
+    own = Case.reporter_id == user.id
+    if user.role != "resident" or not user.phone_index:
+        return own
+    return or_(own, and_(Case.reporter_phone_index == user.phone_index, Case.anonymous.is_(False)))
+
+
+def staff_scope(user: User) -> ColumnElement[bool]:
+    """The cases a staff member reaches, as a condition on Case."""
+    if user.role == "admin":
+        return true()
+    if user.role == "operator":
+        return Case.created_by_id == user.id
+    if user.role not in UNIT_ROLES:
+        return false()  # a mediator: intake's cases are none of hers
+    reach = [Case.created_by_id == user.id]
+    codes = _codes(user)
+    if codes:
+        held = select(CaseUnit.case_id).where(or_(_on_path(CaseUnit.unit_path, codes),
+                                                  CaseUnit.unit_id.in_([unit_id(c) for c in codes])))
+        reach.append(Case.id.in_(held))
+        if user.role in AREA_ROLES:
+            reach.append(_on_path(Case.area_path, codes))
+    return or_(*reach)
+
+
+def scope(user: User) -> ColumnElement[bool]:
+    """Every case this user may list or read."""
+    if user.is_staff:
+        return staff_scope(user)
+    followed = select(Follower.case_id).where(Follower.user_id == user.id)
+    return or_(_reported_by(user), Case.id.in_(followed))
+
+
+def in_staff_scope(session: Session, case: Case, user: User) -> bool:
+    if user.role == "admin":
+        return True
+    return session.scalar(select(literal(1)).where(Case.id == case.id, staff_scope(user))) is not None
 
 
 def relation(session: Session, case: Case, user: User) -> str | None:
     if is_reporter(case, user):
         return "reporter"
     if user.is_staff:
-        return "staff"
+        return "staff" if in_staff_scope(session, case, user) else None
     if session.get(Follower, (case.id, user.id)) is not None:
         return "follower"
     return None
 
 
-def readable(session: Session, case: Case | None, user: User) -> CaseAccess:
+def readable(session: Session, case: Case | None, user: User, field: str = "case_id") -> CaseAccess:
     # Anyone else: "not found" rather than reveal that it exists.
     rel = relation(session, case, user) if case is not None else None
     if rel is None:
-        raise ApiError(404, "case.not_found", field="case_id")
+        raise ApiError(404, "case.not_found", field=field)
     return CaseAccess(case, rel)
 
 
@@ -51,27 +124,26 @@ def joinable(case: Case | None, user: User) -> Case:
     """Joining is how a resident reaches a case found by the duplicate lookup: they need not be its
     reader yet, but they only learn what the duplicate list shows. A confidential case is never
     offered to other residents: it cannot be joined either, and "not found" does not reveal it."""
-    if case is None or (case.confidential and case.reporter_id != user.id):
+    if case is None or (case.confidential and not is_reporter(case, user)):
         raise ApiError(404, "case.not_found", field="case_id")
     if user.is_staff:
         raise ApiError(403, "auth.forbidden")
     return case
 
 
-def readable_attachment(session: Session, attachment: Attachment | None, user: User) -> Attachment:
-    """The owner's own uploads, and the files of a case its reporter or staff read."""
+def readable_attachment(session: Session, attachment: Attachment | None, user: User) -> tuple[Attachment, Case | None]:
+    """The owner's own uploads, and the files of a case its reporter or staff in scope read; with
+    the case it belongs to (its downloads are audited when it is confidential)."""
     if attachment is None:
         raise ApiError(404, "attachment.not_found")
+    case = session.get(Case, attachment.case_id) if attachment.case_id is not None else None
     if attachment.owner_id == user.id:
-        return attachment
-    if attachment.case_id is None:
-        raise ApiError(404, "attachment.not_found")
-    case = session.get(Case, attachment.case_id)
+        return attachment, case
     rel = relation(session, case, user) if case is not None else None
     # A follower is not served: the reporter's photos are theirs, not every neighbour's who joined.
     if rel not in ("reporter", "staff"):
         raise ApiError(404, "attachment.not_found")
-    return attachment
+    return attachment, case
 
 
 def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, bool]:
@@ -93,33 +165,37 @@ def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, b
 
 def listed_cases(session: Session, user: User, *, status: str | None, page: int,
                  page_size: int) -> tuple[list[CaseAccess], int]:
-    """A page of the user's list: staff see every case, a resident their own and those they follow."""
+    """A page of the user's list: the cases in their scope (see the table above)."""
     if status is not None and status not in STATUSES:
         raise ApiError(422, "validation.not_allowed", field="status")
-    query = select(Case)
-    if not user.is_staff:
-        followed = select(Follower.case_id).where(Follower.user_id == user.id)
-        query = query.where(or_(Case.reporter_id == user.id, Case.id.in_(followed)))
+    query = select(Case).where(scope(user))
     if status:
         query = query.where(Case.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id)
                            .offset((page - 1) * page_size).limit(page_size))
-    listed = [CaseAccess(c, "reporter" if c.reporter_id == user.id else ("staff" if user.is_staff else "follower"))
+    listed = [CaseAccess(c, "reporter" if is_reporter(c, user) else ("staff" if user.is_staff else "follower"))
               for c in rows]
     return listed, total
 
 
-def caller_cases(session: Session, user: User, phone: str, limit: int = 50) -> list[Case]:
-    """A hotline caller's earlier cases, for the roles that see phone numbers."""
+def check_phone_reader(user: User) -> None:
     if user.role not in config.get().visibility.phone_roles:
         raise ApiError(403, "auth.forbidden")
+
+
+def caller_cases(session: Session, user: User, phone: str, index, limit: int = 50) -> list[Case]:
+    """A hotline caller's earlier cases, for the roles that see phone numbers: found by the keyed
+    hash of the number (`index`: shared.keys.BlindIndex), the number itself being sealed."""
+    check_phone_reader(user)
     try:
         number = phones.normalise(phone)
     except phones.BadPhone:
         raise ApiError(422, "case.bad_phone", field="phone") from None
-    # Anonymous reports are left out: listing one under the caller's number would name its reporter.
-    return list(session.scalars(select(Case).where(Case.reporter_phone == number, Case.anonymous.is_(False))
+    # Anonymous reports are left out (and have no index): listing one under the caller's number
+    # would name its reporter. A caller who refused consent left no number to find.
+    return list(session.scalars(select(Case).where(Case.reporter_phone_index == index(number, "phone"),
+                                                   Case.anonymous.is_(False))
                                 .order_by(Case.created_at.desc()).limit(limit)))
 
 

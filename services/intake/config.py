@@ -69,6 +69,15 @@ class AttachmentRules(Section):
     thumbnail_px: int = Field(gt=0, description="缩略图最长边（像素）")
 
 
+class RetentionRules(Section):
+    personal_data_days: int = Field(180, gt=0, le=36500,
+                                    description="诉求结束多少天后去除个人信息（电话、地址、文字回答）")
+    unattached_upload_hours: float = Field(24, gt=0, le=24 * 365,
+                                           description="上传后未用于任何诉求的附件保留多少小时")
+    scan_interval_seconds: float = Field(3600, gt=0, description="检查的间隔（秒）")
+    batch: int = Field(200, gt=0, le=10000, description="每轮处理的上限")
+
+
 class Visibility(Section):
     identity_roles: frozenset[str] = Field(description="可见反映人身份（用户 id）的角色")
     phone_roles: frozenset[str] = Field(description="可见完整电话号码、可按号码查询来电人的角色")
@@ -89,6 +98,7 @@ class Policy(Section):
     duplicates: DuplicateRules = Field(description="重复诉求查找 the duplicate lookup")
     attachments: AttachmentRules = Field(description="附件 uploads")
     visibility: Visibility = Field(description="谁能看到反映人 who sees the reporter")
+    retention: RetentionRules = Field(RetentionRules(), description="个人信息保存期限 how long personal data is kept")
     withdrawable_statuses: frozenset[str] = Field(description="可撤回的状态")
     reopenable_statuses: frozenset[str] = Field(description="可重启的状态")
     evaluable_statuses: frozenset[str] = Field(description="可回访评价的状态")

@@ -8,14 +8,14 @@ time window; only those few are compared by distance and by text (character bigr
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import ApiError
 
-from . import config, geo, textsim
+from . import access, config, geo, textsim
 from .catalogue import Category, current
 from .models import Case
 from .schemas import DuplicateQuery
@@ -30,9 +30,9 @@ class Candidate:
 
 
 def find(session: Session, category: Category, description: str, lat: float, lon: float, *,
-         now: datetime, exclude_id: str | None = None, include_confidential: bool = False) -> list[Candidate]:
-    """include_confidential: only for staff. A resident is never offered (nor shown the text of) a
-    case whose reporter asked for confidentiality (保密)."""
+         now: datetime, user: User, exclude_id: str | None = None) -> list[Candidate]:
+    """A resident is never offered (nor shown the text of) a case whose reporter asked for
+    confidentiality (保密); staff are offered those in their scope (access.py)."""
     rules = config.get().duplicates
     if category.radius_m <= 0 or category.window_days <= 0:
         return []
@@ -45,8 +45,8 @@ def find(session: Session, category: Category, description: str, lat: float, lon
         .where(Case.category == category.code, Case.grid_cell.in_(cells), Case.created_at >= since,
                Case.status.in_(OPEN))
     )
-    if not include_confidential:
-        query = query.where(Case.confidential.is_(False))
+    confidential = access.staff_scope(user) if user.is_staff else false()
+    query = query.where(or_(Case.confidential.is_(False), confidential))
     rows = session.execute(query.order_by(Case.created_at.desc()).limit(rules.max_candidates)).all()
     mine = textsim.bigrams(description)
     found = []
@@ -69,4 +69,4 @@ def before_submitting(session: Session, query: DuplicateQuery, user: User) -> li
     if node is None:
         raise ApiError(422, "case.unknown_category", field="category")
     lat, lon = geo.to_wgs84(query.lat, query.lon, query.coord_system)
-    return find(session, node, query.description, lat, lon, now=utcnow(), include_confidential=user.is_staff)
+    return find(session, node, query.description, lat, lon, now=utcnow(), user=user)

@@ -12,7 +12,7 @@ from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
 from . import evaluation, timeline
-from .models import Case, WorkOrderSeen
+from .models import Case, CaseUnit, WorkOrderSeen
 from .status import rank, set_status
 
 # Statuses intake itself ended: no routing or mediation event moves a case out of them.
@@ -78,11 +78,33 @@ ROUTING_STATUS = {"dispatched": "dispatched", "designated": "dispatched", "signe
                   "verified": "verified", "closed": "closed"}
 
 
+def held_by(session, case: Case, unit_id: str, unit_path: str | None, role: str, at) -> None:
+    """Remember a unit that holds (or held) a work order of the case: who may see it (access.py)."""
+    row = session.get(CaseUnit, (case.id, unit_id))
+    if row is None:
+        session.add(CaseUnit(case_id=case.id, unit_id=unit_id, unit_path=unit_path, role=role, at=at))
+    elif unit_path and row.unit_path != unit_path:
+        row.unit_path = unit_path
+
+
+def record_units(session, case: Case, event: WorkOrderEvent) -> None:
+    """Every unit an event names as holding an order of the case, stale events included (a unit
+    that held an order keeps seeing the case); and where the case is (its street's path)."""
+    held_by(session, case, event.unit_id, getattr(event, "unit_path", None), getattr(event, "role", "lead"), event.at)
+    department = getattr(event, "department_unit_id", None)
+    if department:  # 报到: a whistled department joined as co-handler (named by its id only)
+        held_by(session, case, department, None, "assist", event.at)
+    area = getattr(event, "area_path", None)
+    if area and getattr(event, "role", "lead") == "lead":
+        case.area_path = area
+
+
 def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None:
     session = ctx.session
     case = session.get(Case, event.case_id, with_for_update=True)
     if case is None:
         raise CaseMissing(event.case_id)
+    record_units(session, case, event)
     seen = session.get(WorkOrderSeen, event.work_order_id)
     if seen is not None and event.seq <= seen.last_seq:
         return  # repeated or older than what was applied for this work order

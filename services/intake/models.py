@@ -9,6 +9,7 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
+from shared.sealed import Sealed
 
 
 class Base(DeclarativeBase):
@@ -30,8 +31,12 @@ class Case(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_no: Mapped[str] = mapped_column(String(20), unique=True)
     reporter_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    # A hotline caller's phone (E.164). Kept here only; never in events or logs.
-    reporter_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    # A caller's phone (E.164), sealed at rest; kept here only, never in events or logs, and not at
+    # all when the caller refused consent. Found by its keyed hash (shared.keys.blind_index, purpose
+    # "phone"), the same hash a resident's token carries for her verified phone: the hotline's
+    # lookup, and a resident seeing the cases filed for her by phone. No index for anonymous reports.
+    reporter_phone: Mapped[str | None] = mapped_column(Sealed("intake.cases.reporter_phone"))
+    reporter_phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     created_by_id: Mapped[str | None] = mapped_column(String(64))  # the operator or grid worker who filed it
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)  # 保密
@@ -50,7 +55,7 @@ class Case(Base):
     orig_lat: Mapped[float | None] = mapped_column(Float)
     orig_lon: Mapped[float | None] = mapped_column(Float)
     grid_cell: Mapped[int | None] = mapped_column(BigInteger)
-    address: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Sealed("intake.cases.address"))  # sealed at rest
     channel: Mapped[str] = mapped_column(String(20))
     urgency: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -60,6 +65,9 @@ class Case(Base):
     work_order_id: Mapped[str | None] = mapped_column(String(36))  # routing's current lead work order
     unit_id: Mapped[str | None] = mapped_column(String(36))
     unit_name: Mapped[str | None] = mapped_column(String(100))
+    # Where the case is in the organisation: the street's path ("/district/street/") routing gave
+    # with its last dispatch. Who sees the case by area (see access.py).
+    area_path: Mapped[str | None] = mapped_column(String(300))
     mediation_seq: Mapped[int] = mapped_column(Integer, default=0)
     dispute_id: Mapped[str | None] = mapped_column(String(36))
     parent_case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # merged into
@@ -69,6 +77,10 @@ class Case(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evaluation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # When the case reached a finished status (status.FINISHED; cleared by a reopen), and when its
+    # personal data was removed after the retention period (retention.py).
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -103,6 +115,21 @@ class WorkOrderSeen(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(10), default="lead")
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseUnit(Base):
+    """Every unit that holds or held a work order of the case (lead or assisting), as routing's
+    events named it: its id, and its path in the organisation ("/district/street/community/grid/")
+    when the event gave one. Staff see a case when one of their units is on such a path (access.py);
+    a unit only known by id (a whistled department that reported) is matched by its id."""
+
+    __tablename__ = "case_units"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    unit_path: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(10), default="lead")  # lead / assist, as first seen
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Follower(Base):

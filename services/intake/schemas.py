@@ -6,9 +6,9 @@ shipped data/catalogue.json (read by config.py).
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field
 
 AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
 Channel = Literal["mini_program", "app", "web", "hotline", "letter", "walk_in", "grid_patrol", "gov_api",
@@ -16,7 +16,8 @@ Channel = Literal["mini_program", "app", "web", "hotline", "letter", "walk_in", 
 Urgency = Literal["一般", "紧急", "特急"]
 CoordSystem = Literal["wgs84", "gcj02", "bd09"]
 Satisfaction = Literal["满意", "基本满意", "不满意"]
-AnswerValue = str | int | float | bool
+# A number answer is finite: JSON's Infinity and NaN (which Python's parser accepts) are refused.
+AnswerValue = str | int | Annotated[float, AllowInfNan(False)] | bool
 
 
 class CaseCreate(BaseModel):
@@ -53,9 +54,10 @@ class CaseCreate(BaseModel):
     confidential: bool = Field(False, description="保密：办理人员只看到事项，看不到反映人")
     answers: dict[str, AnswerValue] = Field({}, description="类别的补充问题的回答 key → value")
     attachment_ids: list[str] = Field([], max_length=9, description="先上传的附件 id")
-    caller_phone: str | None = Field(None, max_length=30, description="来电号码（话务员代录时）")
-    caller_user_id: str | None = Field(None, max_length=64, description="来电人的用户 id（已注册居民）")
-    consent: bool | None = Field(None, description="来电人是否同意登记其信息（热线必填）")
+    caller_phone: str | None = Field(
+        None, max_length=30, description="来电号码（话务员代录时）。诉求归属于这个号码："
+                                         "以它为已验证手机号的居民能看到它；来电人不同意登记时不保存号码")
+    consent: bool | None = Field(None, description="来电人是否同意登记其信息（热线必填）；false 时不保存来电号码")
     answer: str | None = Field(None, max_length=2000, description="话务员当场答复的内容（咨询直接办结）")
     knowledge_id: str | None = Field(None, max_length=40, description="答复所依据的知识库条目")
     handling: Literal["dispatch", "self"] = Field(

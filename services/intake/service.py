@@ -1,5 +1,5 @@
 """What the runner needs to serve intake: its API, its reactions to routing's and mediation's
-events, its configuration (validated at start-up) and the evaluation-timeout scan."""
+events, its configuration (validated at start-up), the evaluation-timeout scan and retention."""
 
 import threading
 
@@ -7,13 +7,18 @@ from shared.background import every
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import api, config, evaluation, handlers, models
+from . import api, config, evaluation, handlers, models, retention
 
 SCAN_BATCH = 200
 
 
 def background(rt: ServiceRuntime, stop: threading.Event) -> None:
-    """Record "not evaluated" for cases whose callback window passed (see evaluation.expire_evaluations)."""
+    """Record "not evaluated" for cases whose callback window passed (see evaluation.expire_evaluations);
+    beside it, remove personal data past its retention period and uploads no case took (retention.py)."""
+    rules = config.get().retention
+    threading.Thread(target=every, args=(rules.scan_interval_seconds, lambda: retention.run(rt), stop),
+                     kwargs={"name": "intake retention", "full_batch": rules.batch}, name="intake-retention",
+                     daemon=True).start()
     every(config.get().evaluation.scan_interval_seconds, lambda: evaluation.expire_due(rt, limit=SCAN_BATCH), stop,
           name="evaluation timeout scan", full_batch=SCAN_BATCH)
 

@@ -59,6 +59,12 @@ def label(status: str, english: bool = False) -> str:
 
 
 def set_status(case, status: str, now: datetime | None = None) -> None:
-    """Move a case (models.Case) to `status`, keeping the rank that orders statuses in step."""
+    """Move a case (models.Case) to `status`, keeping in step the rank that orders statuses and the
+    moment it finished (from which its personal data is kept only so long: retention.py)."""
+    now = now or utcnow()
     case.status, case.status_rank = status, rank(status)
-    case.updated_at = now or utcnow()
+    case.updated_at = now
+    if status not in FINISHED:
+        case.finished_at = None
+    elif case.finished_at is None:
+        case.finished_at = now

@@ -23,13 +23,15 @@ from shared.config import local_zone
 from shared.db import utcnow
 from shared.errors import ApiError
 from shared.events.intake import CaseReferred, CaseSubmitted
+from shared.keys import BlindIndex
 from shared.uow import Emit
 
 from . import attachments, config, duplicates, geo, timeline
 from .catalogue import Catalogue, Category, current
 from .models import Case, CaseCounter, IdempotencyKey, TimelineEntry
+from .privacy import PHONE
 from .schemas import CaseCreate
-from .status import rank
+from .status import FINISHED, rank
 
 URGENCY_ORDER = ("一般", "紧急", "特急")
 # Channels on which staff file for someone else: the person reporting is the caller, not the user.
@@ -116,9 +118,10 @@ def check_answers(category: Category, answers: dict) -> dict:
     return clean
 
 
-def file_case(session: Session, emit: Emit, user: User, body: CaseCreate,
-              catalogue: Catalogue) -> tuple[Case, TimelineEntry]:
-    """Validate and store a new case; emit intake.case.submitted (and .referred for a dispute)."""
+def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalogue: Catalogue,
+              index: BlindIndex | None = None) -> tuple[Case, TimelineEntry]:
+    """Validate and store a new case; emit intake.case.submitted (and .referred for a dispute).
+    `index`: the keyed hash a caller's phone is found by (privacy.phone_index)."""
     node = catalogue.nodes.get(body.category)
     if node is None:
         raise ApiError(422, "case.unknown_category", field="category")
@@ -134,7 +137,9 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate,
         raise ApiError(422, "case.anonymous_not_allowed", field="anonymous")
     answers = check_answers(node, body.answers)
 
-    # Who reported it: the signed-in resident, or the person an operator files for.
+    # Who reported it: the signed-in resident, or the caller whose phone an operator files it under.
+    # A case filed for someone is theirs by that phone (the resident whose verified phone it is sees
+    # it), never by an account named in the request.
     on_behalf = body.channel in ON_BEHALF_CHANNELS and user.is_staff
     phone = None
     if body.caller_phone is not None:
@@ -149,9 +154,10 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate,
             raise ApiError(422, "case.phone_required", field="caller_phone")
         if body.consent is None:
             raise ApiError(422, "case.consent_required", field="consent")
-    reporter_id = (body.caller_user_id if on_behalf else user.id)
-    if body.caller_user_id is not None and not on_behalf:
-        raise ApiError(422, "validation.extra_field", field="caller_user_id")
+    if body.consent is False:
+        phone = None  # the caller refused: the number is not kept, nor can it find the case
+    reporter_id = None if on_behalf else user.id
+    phone_key = index(phone, PHONE) if phone is not None and index is not None and not body.anonymous else None
 
     # Where it goes: mediation for disputes, closed at once for an answered consultation or a
     # grid worker's own handling, otherwise routing dispatches it.
@@ -179,15 +185,15 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate,
     now = utcnow()
     case = Case(
         id=str(uuid.uuid4()), case_no=next_case_no(session, now), reporter_id=reporter_id,
-        reporter_phone=phone, created_by_id=user.id, anonymous=body.anonymous, confidential=body.confidential,
-        consent=body.consent, appeal_type=body.appeal_type, category=node.code,
+        reporter_phone=phone, reporter_phone_index=phone_key, created_by_id=user.id, anonymous=body.anonymous,
+        confidential=body.confidential, consent=body.consent, appeal_type=body.appeal_type, category=node.code,
         category_version=catalogue.version, matter_class=node.matter_class, clock_profile=node.clock_profile,
         route=route, answers=answers or None, description=body.description, lat=lat, lon=lon,
         coord_system=body.coord_system if body.lat is not None else None,
         orig_lat=body.lat, orig_lon=body.lon, grid_cell=cell, address=body.address, channel=body.channel,
         urgency=decide_urgency(node, body.description, body.urgency, user), status=status,
         status_rank=rank(status), cycle_started_at=now, mediation_seq=0, interest_count=1,
-        reopen_count=0, created_at=now, updated_at=now,
+        reopen_count=0, finished_at=now if status in FINISHED else None, created_at=now, updated_at=now,
     )
     session.add(case)
     session.flush()  # the case row first: attachments and events refer to it
@@ -246,7 +252,7 @@ def _earlier(session: Session, user: User, key: str, digest: str) -> Case | None
 
 
 def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
-           idempotency_key: str | None = None) -> Submission:
+           idempotency_key: str | None = None, index: BlindIndex | None = None) -> Submission:
     """File a case in the current catalogue, or return the one an earlier try with the same
     Idempotency-Key filed."""
     digest = None
@@ -258,7 +264,7 @@ def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
             return Submission(case, None)
     catalogue = current(session)
     try:
-        case, first = file_case(session, emit, user, body, catalogue)
+        case, first = file_case(session, emit, user, body, catalogue, index)
         if digest is not None:
             # Flushed here, not at the commit: two copies of the same retried request racing meet
             # on this row's key, and the loser must find out while it can still answer.
@@ -276,5 +282,5 @@ def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
     found = []
     if case.lat is not None and case.route != "direct":
         found = duplicates.find(session, catalogue.nodes[case.category], case.description, case.lat, case.lon,
-                                now=case.created_at, exclude_id=case.id, include_confidential=user.is_staff)
+                                now=case.created_at, exclude_id=case.id, user=user)
     return Submission(case, first, found)

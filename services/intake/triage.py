@@ -17,11 +17,10 @@ from .status import FINISHED, OPEN, set_status
 
 def merge(session: Session, emit: Emit, child: Case, parent_case_id: str, user: User) -> None:
     """The child follows the parent's status and outcome from now on; its reporter counts as
-    affected by the parent."""
-    parent = session.get(Case, parent_case_id, with_for_update=True)
-    if parent is None:
-        raise ApiError(404, "case.not_found", field="parent_case_id")
+    affected by the parent. Both must be in the merging user's scope."""
     access.check_merger(user)
+    parent = access.readable(session, session.get(Case, parent_case_id, with_for_update=True), user,
+                             field="parent_case_id").case
     if child.id == parent.id:
         raise ApiError(422, "case.merge_self", field="parent_case_id")
     if child.status == "merged":
@@ -67,5 +66,6 @@ def set_urgency(session: Session, emit: Emit, case: Case, user: User, urgency: s
 
 
 def add_note(session: Session, case: Case, text: str) -> None:
-    """An internal note: staff only, never shown to residents."""
+    """An internal note: staff only, never shown to residents (nor its phone and ID numbers to staff
+    outside the phone roles: privacy.py)."""
     timeline.add(session, case.id, "note", text, public=False)

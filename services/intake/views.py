@@ -2,8 +2,11 @@
 
 - the reporter sees their own case; a follower (它也影响我) sees the matter, never the reporter;
 - staff in `identity_roles` see who reported it (the user id), other handlers only a masked phone;
-- a confidential case (保密) shows the person only to `confidential_identity_roles`;
-- an anonymous report shows nobody the person; the full phone goes only to `phone_roles`.
+- a confidential case (保密) shows the person and the address text only to
+  `confidential_identity_roles` (privacy.sees_person);
+- an anonymous report shows nobody the person; the full phone goes only to `phone_roles`;
+- phones and ID numbers typed into free text are masked for everyone but the reporter and
+  `phone_roles` (privacy.masks_free_text).
 """
 
 from sqlalchemy import select
@@ -12,7 +15,7 @@ from sqlalchemy.orm import Session
 from shared.auth import User
 from shared.masking import mask_phone
 
-from . import access, config, timeline
+from . import access, config, privacy, timeline
 from . import catalogue as cat
 from .models import Attachment, Case
 from .schemas import AttachmentView, CaseView, DuplicateView, Reporter, TimelineView
@@ -27,16 +30,19 @@ def reporter_of(case: Case, user: User, rel: str) -> Reporter | None:
         return None
     if case.anonymous:
         return Reporter(anonymous=True)
-    if case.confidential and user.role not in vis.confidential_identity_roles:
+    if not privacy.sees_person(case, user, rel):
         return None
     full_phone = user.role in vis.phone_roles
     return Reporter(user_id=case.reporter_id if user.role in vis.identity_roles else None,
                     phone=case.reporter_phone if full_phone else mask_phone(case.reporter_phone))
 
 
-def duplicate_view(c, english: bool = False) -> DuplicateView:
+def duplicate_view(c, english: bool = False, masked: bool = True) -> DuplicateView:
+    """An offer of someone else's case: phones and ID numbers in its text masked unless the reader
+    is in the phone roles."""
     return DuplicateView(id=c.case.id, case_no=c.case.case_no, category=c.case.category, status=c.case.status,
-                         status_label=label(c.case.status, english), description=c.case.description[:200],
+                         status_label=label(c.case.status, english),
+                         description=privacy.free_text(c.case.description, masked)[:200],
                          distance_m=c.distance_m, similarity=c.similarity, interest_count=c.case.interest_count,
                          created_at=c.case.created_at)
 
@@ -52,9 +58,9 @@ PERSONAL_ENTRIES = {
 }
 
 
-def _timeline_view(t, own: bool) -> TimelineView:
+def _timeline_view(t, own: bool, masked: bool) -> TimelineView:
     text = t.text if own or t.kind not in PERSONAL_ENTRIES else PERSONAL_ENTRIES[t.kind]
-    return TimelineView(at=t.at, kind=t.kind, text=text, public=t.public)
+    return TimelineView(at=t.at, kind=t.kind, text=privacy.free_text(text, masked), public=t.public)
 
 
 def attachment_view(a: Attachment) -> AttachmentView:
@@ -88,22 +94,24 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
     elif first_entries is not None:
         entries = [(t, own) for t in first_entries]
     status = shown.status if parent is not None else case.status
+    masked = privacy.masks_free_text(user, rel)
     return CaseView(
         id=case.id, case_no=case.case_no, status=status, status_label=label(status, english),
         appeal_type=case.appeal_type, category=case.category,
         category_name=(node.name_en if english else node.name) if node else case.category,
-        matter_class=case.matter_class, route=case.route, description=case.description, urgency=case.urgency,
+        matter_class=case.matter_class, route=case.route, description=privacy.free_text(case.description, masked),
+        urgency=case.urgency,
         channel=case.channel, lat=case.lat, lon=case.lon, coord_system=case.coord_system, orig_lat=case.orig_lat,
-        orig_lon=case.orig_lon, address=case.address if own else None, unit_name=shown.unit_name,
-        confidential=case.confidential,
-        answers=case.answers if own else None, interest_count=shown.interest_count,
-        parent_case_no=parent.case_no if parent else None, outcome=shown.outcome, result_text=shown.result_text,
+        orig_lon=case.orig_lon, address=case.address if own and privacy.sees_person(case, user, rel) else None,
+        unit_name=shown.unit_name, confidential=case.confidential,
+        answers=privacy.free_answers(case.answers, masked) if own else None, interest_count=shown.interest_count,
+        parent_case_no=parent.case_no if parent else None, outcome=shown.outcome,
+        result_text=privacy.free_text(shown.result_text, masked),
         reporter=reporter_of(case, user, rel), relation=rel, can=access.abilities(session, case, user, rel),
         created_at=case.created_at, updated_at=case.updated_at,
-        timeline=[_timeline_view(t, may_see) for t, may_see in entries],
+        timeline=[_timeline_view(t, may_see, masked) for t, may_see in entries],
         attachments=[attachment_view(a) for a in attachments],
     )
-
 
 
 def catalogue_doc(c: cat.Catalogue) -> dict:

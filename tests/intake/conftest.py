@@ -11,13 +11,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.intake.service import SPEC
-from shared.auth import demo_token, issue_token
+from shared.auth import access_claims, demo_token, demo_users, sign
 from shared.config import get_settings
 from shared.events import envelope_for
+from shared.keys import blind_index, signing_keys
 from shared.migrate import upgrade
+from shared.phones import normalise
 
 GRID_POINT = {"lat": 30.6283, "lon": 104.052115}
 NEAR = {"lat": 30.6284, "lon": 104.0522}  # about 15 m from GRID_POINT
+
+# The demo organisation (deploy/demo): where routing places GRID_POINT, as its events say.
+DISTRICT, STREET = "510107000000000", "510107001000000"
+COMMUNITY, GRID = "510107001001000", "510107001001001"
+STREET_PATH = f"/{DISTRICT}/{STREET}/"
+GRID_PATH = f"{STREET_PATH}{COMMUNITY}/{GRID}/"
 
 
 @dataclass
@@ -27,8 +35,24 @@ class Intake:
     client: TestClient
     dispatcher: object
 
-    def auth(self, role: str, user_id: str | None = None, lang: str | None = None) -> dict:
-        token = issue_token(self.settings, user_id, role) if user_id else demo_token(self.settings, role)
+    def auth(self, role: str, user_id: str | None = None, lang: str | None = None, *, phone: str | None = None,
+             units: tuple[str, ...] | None = None) -> dict:
+        """A token of the role: the first demo user of it, or `user_id` (with the demo user's unit when
+        there is one of that id; `units` to give others, all of them in the token); `phone`: the
+        resident's phone as identity verified it."""
+        if units is not None or phone is not None or user_id is not None:
+            demo = {u["id"]: u for u in demo_users(self.settings)}
+            uid = user_id or next(u["id"] for u in demo.values() if u["role"] == role)
+            if units is None:
+                unit = demo.get(uid, {}).get("unit_code")
+                units = (unit,) if unit else ()
+            claims = access_claims(self.settings, user_id=uid, role=role, unit_codes=units,
+                                   session_id=f"dev-{uuid.uuid4()}",
+                                   phone_index=blind_index(self.settings)(normalise(phone, mobile=True), "phone")
+                                   if phone else None)
+            token = sign(claims, signing_keys(self.settings).active)
+        else:
+            token = demo_token(self.settings, role)
         headers = {"Authorization": f"Bearer {token}"}
         if lang:
             headers["Accept-Language"] = lang
@@ -43,8 +67,8 @@ class Intake:
         assert r.status_code == expect, r.text
         return r.json()
 
-    def get(self, case_id: str, role: str = "resident", user_id: str | None = None) -> dict:
-        r = self.client.get(f"/intake/v1/cases/{case_id}", headers=self.auth(role, user_id))
+    def get(self, case_id: str, role: str = "resident", user_id: str | None = None, **who) -> dict:
+        r = self.client.get(f"/intake/v1/cases/{case_id}", headers=self.auth(role, user_id, **who))
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -60,8 +84,8 @@ class Intake:
         return [json.loads(r.body) for r in rows]
 
 
-def _intake(tmp_path, url: str):
-    settings = get_settings(mode="embedded", var_dir=tmp_path)
+def _intake(tmp_path, url: str, **settings_overrides):
+    settings = get_settings(mode="embedded", var_dir=tmp_path, **settings_overrides)
     upgrade("intake", url)
     rt = SPEC.runtime(settings, url)
     yield Intake(settings, rt, TestClient(SPEC.app(rt)), SPEC.dispatcher(rt))

@@ -68,6 +68,11 @@ def test_attachments_join_a_case_and_only_its_readers_download_them(intake):
     assert r.status_code == 409 and r.json()["error"]["code"] == "case.attachment_used"
     stranger = intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("resident", "u-x"))
     assert stranger.status_code == 404
+    from .test_lifecycle import dispatched
+    # a handler reads the files of the cases its unit holds (see test_scope.py)
+    assert intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("grid_worker")
+                             ).status_code == 404
+    intake.deliver(dispatched(case))
     handler = intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("grid_worker"))
     assert handler.status_code == 200
     other = upload(intake, b"%PDF-1.7", "application/pdf", user_id="u-other").json()

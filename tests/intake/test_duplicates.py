@@ -68,9 +68,14 @@ def test_joining_counts_interest_and_the_joiner_follows_updates(intake):
 def test_a_merged_case_follows_its_parents_status_and_outcome(intake):
     parent = intake.submit()
     child = intake.submit(user_id="u-resident-2", description="东门垃圾没人收", **NEAR)
+    intake.deliver(dispatched(child, 1, "wo-c"))  # both in the street's scope
     r = intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": parent["id"]},
                            headers=intake.auth("resident"))
     assert r.status_code == 403
+    r = intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": parent["id"]},
+                           headers=intake.auth("street_dispatcher"))
+    assert r.status_code == 404 and r.json()["error"]["field"] == "parent_case_id"  # not in its scope yet
+    intake.deliver(dispatched(parent, 1))
     r = intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": parent["id"]},
                            headers=intake.auth("street_dispatcher"))
     assert r.status_code == 200 and r.json()["parent_case_no"] == parent["case_no"]
@@ -87,6 +92,7 @@ def test_a_merged_case_follows_its_parents_status_and_outcome(intake):
     assert intake.client.post(f"/intake/v1/cases/{parent['id']}/merge", json={"parent_case_id": parent["id"]},
                               headers=h).json()["error"]["code"] == "case.merge_self"
     other = intake.submit()
+    intake.deliver(dispatched(other, 1, "wo-o"))
     assert intake.client.post(f"/intake/v1/cases/{other['id']}/merge", json={"parent_case_id": child["id"]},
                               headers=h).json()["error"]["code"] == "case.merge_invalid"
     assert intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": other["id"]},

@@ -78,6 +78,8 @@ def test_the_reporter_cannot_raise_urgency_to_top_but_keywords_and_staff_can(int
     r = intake.client.post(f"/intake/v1/cases/{asked['id']}/urgency", json={"urgency": "特急"},
                            headers=intake.auth("resident"))
     assert r.status_code == 403
+    from .test_lifecycle import dispatched
+    intake.deliver(dispatched(asked))  # in the street's scope now
     r = intake.client.post(f"/intake/v1/cases/{asked['id']}/urgency", json={"urgency": "特急", "reason": "有老人"},
                            headers=intake.auth("street_dispatcher"))
     assert r.status_code == 200 and r.json()["urgency"] == "特急"

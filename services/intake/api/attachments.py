@@ -6,14 +6,18 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from shared.deps import CurrentUser, Runtime
+from shared.deps import CurrentUser, Runtime, Uow
 from shared.errors import ApiError
+from shared.ratelimit import limit
 
-from .. import attachments, views
+from .. import attachments, privacy, views
 from ..schemas import AttachmentView
-from .deps import ReadableAttachment
+from .deps import ReadableAttachment, answers
 
 router = APIRouter(tags=["附件 attachments"])
+
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
 
 # Async: the body is read without holding a worker thread; the save (Pillow, disk, its own
@@ -21,11 +25,10 @@ router = APIRouter(tags=["附件 attachments"])
 @router.post("/attachments", status_code=201, response_model=AttachmentView,
              summary="上传照片或附件（请求体为文件本身）upload a photo or document",
              description="Content-Type 为 image/jpeg、image/png、image/webp 或 application/pdf；"
-                         "图片的 EXIF 和 GPS 信息会被去除并生成缩略图。返回的 id 用于提交或补充诉求。",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                 "image/png": {"schema": {"type": "string", "format": "binary"}},
-                 "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+                         "图片的 EXIF 和 GPS 信息会被去除并生成缩略图。返回的 id 用于提交或补充诉求；"
+                         "一天内未被任何诉求使用的附件会被删除。每人每小时最多上传 60 个。",
+             dependencies=[limit("intake.upload", "60/hour", per="user")], responses=answers(415),
+             openapi_extra={"requestBody": {"required": True, "content": {t: BINARY for t in FILE_TYPES}}})
 async def upload(request: Request, user: CurrentUser, rt: Runtime,
                  filename: Annotated[str | None, Query(max_length=120)] = None) -> AttachmentView:
     attachments.refuse_oversize(request.headers.get("content-length"))
@@ -35,13 +38,24 @@ async def upload(request: Request, user: CurrentUser, rt: Runtime,
     return views.attachment_view(saved)
 
 
-@router.get("/attachments/{attachment_id}", summary="下载附件 download", response_class=FileResponse)
-def download(attachment: ReadableAttachment, rt: Runtime):
+@router.get("/attachments/{attachment_id}", summary="下载附件 download", response_class=FileResponse,
+            description="保密诉求的附件每次下载都记入审计。",
+            responses={200: {"description": "文件 the file", "content": {t: BINARY for t in FILE_TYPES}},
+                       **answers(404)})
+def download(found: ReadableAttachment, rt: Runtime, uow: Uow):
+    attachment, case = found
+    if case is not None:
+        privacy.record_download(uow.audit, case, attachment.id, "file")
     return FileResponse(attachments.root(rt.settings.var_dir) / attachment.path, media_type=attachment.content_type)
 
 
-@router.get("/attachments/{attachment_id}/thumbnail", summary="缩略图 thumbnail", response_class=FileResponse)
-def thumbnail(attachment: ReadableAttachment, rt: Runtime):
+@router.get("/attachments/{attachment_id}/thumbnail", summary="缩略图 thumbnail", response_class=FileResponse,
+            responses={200: {"description": "JPEG 缩略图 the thumbnail", "content": {"image/jpeg": BINARY}},
+                       **answers(404)})
+def thumbnail(found: ReadableAttachment, rt: Runtime, uow: Uow):
+    attachment, case = found
     if attachment.thumb_path is None:
         raise ApiError(404, "attachment.not_found")
+    if case is not None:
+        privacy.record_download(uow.audit, case, attachment.id, "thumbnail")
     return FileResponse(attachments.root(rt.settings.var_dir) / attachment.thumb_path, media_type="image/jpeg")

@@ -5,22 +5,30 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from shared.deps import CurrentUser, English, SessionDep, Uow
+from shared.ratelimit import limit
 
-from .. import access, duplicates, submission, views
+from .. import access, duplicates, privacy, submission, views
 from ..schemas import CaseCreate, CasePage, CaseView, DuplicateQuery, DuplicateView
-from .deps import ReadableCase
+from .deps import PhoneIndex, ReadableCase, SubmissionLimit, answers
 
 router = APIRouter(tags=["诉求 cases"])
 
 
 @router.post("/cases", status_code=201, response_model=CaseView,
              summary="提交诉求（居民、话务员代录、网格员巡查上报）submit a case",
-             description="带 `Idempotency-Key` 头重试时返回同一诉求；同一个键配不同内容返回 409。"
-                         "响应里的 `possible_duplicates` 是附近同类的未结诉求，可改为“它也影响我”。")
+             description="带 `Idempotency-Key` 头重试时返回同一诉求（200）；同一个键配不同内容返回 409。"
+                         "响应里的 `possible_duplicates` 是附近同类的未结诉求，可改为“它也影响我”。"
+                         "话务员代录的诉求归属于来电号码（不再接受 caller_user_id）："
+                         "以该号码为已验证手机号的居民能看到它。"
+                         "居民每小时最多提交 20 件。",
+             dependencies=[SubmissionLimit],
+             responses={200: {"description": "同一幂等键的重试：返回原诉求 a retry: the case filed before",
+                              "model": CaseView}, **answers(400, 403, 409)})
 def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English, response: Response,
+                index: PhoneIndex,
                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> CaseView:
-    done = submission.submit(uow.session, uow.emit, user, body, idempotency_key)
-    rel = "reporter" if done.case.reporter_id == user.id else "staff"
+    done = submission.submit(uow.session, uow.emit, user, body, idempotency_key, index)
+    rel = "reporter" if access.is_reporter(done.case, user) else "staff"
     if done.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -28,28 +36,39 @@ def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English,
     # Built from what is in hand (no re-reading the timeline): submission is the hot path.
     view = views.case_view(uow.session, done.case, user, rel, english=english, full=False,
                            first_entries=[done.first_entry])
-    view.possible_duplicates = [views.duplicate_view(c, english) for c in done.possible_duplicates]
+    masked = privacy.masks_free_text(user, "staff")
+    view.possible_duplicates = [views.duplicate_view(c, english, masked) for c in done.possible_duplicates]
     return view
 
 
 @router.post("/cases/duplicates", response_model=list[DuplicateView],
-             summary="提交前查找疑似重复诉求 look for duplicates before submitting")
+             summary="提交前查找疑似重复诉求 look for duplicates before submitting",
+             dependencies=[limit("intake.duplicates", "120/hour", per="user")])
 def find_duplicates(body: DuplicateQuery, user: CurrentUser, session: SessionDep,
                     english: English) -> list[DuplicateView]:
-    return [views.duplicate_view(c, english) for c in duplicates.before_submitting(session, body, user)]
+    masked = privacy.masks_free_text(user, "staff")
+    return [views.duplicate_view(c, english, masked) for c in duplicates.before_submitting(session, body, user)]
 
 
 @router.get("/cases/{case_id}", response_model=CaseView, summary="查看诉求及进度 a case and its timeline",
-            description="居民只看到公开进度；内部备注仅工作人员可见。保密诉求对办理人员不显示反映人。")
-def get_case(user: CurrentUser, found: ReadableCase, session: SessionDep, english: English) -> CaseView:
-    return views.case_view(session, found.case, user, found.relation, english=english)
+            description="居民只看到公开进度；内部备注仅工作人员可见。保密诉求对办理人员不显示反映人和地址，"
+                        "工作人员每次查看保密诉求都记入审计。不在您范围内的诉求返回 404。",
+            responses=answers(404))
+def get_case(user: CurrentUser, found: ReadableCase, uow: Uow, english: English) -> CaseView:
+    privacy.record_read(uow.audit, found.case, user, "case")
+    return views.case_view(uow.session, found.case, user, found.relation, english=english)
 
 
 @router.get("/cases", response_model=CasePage,
-            summary="诉求列表：居民看到自己反映和关注的，工作人员看到全部 list cases")
-def list_cases(user: CurrentUser, session: SessionDep, english: English, status: str | None = None,
-               page: Annotated[int, Query(ge=1)] = 1,
-               page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> CasePage:
-    listed, total = access.listed_cases(session, user, status=status, page=page, page_size=page_size)
-    return CasePage(items=[views.case_view(session, c.case, user, c.relation, english=english, full=False)
+            summary="诉求列表：居民看到自己反映和关注的，工作人员看到本单位范围内的 list cases",
+            description="范围：居民为本人反映（含以其已验证手机号代录的）和关注的；话务员为本人登记的；"
+                        "网格员、部门为本单位承办或协办过的；社区、街道、督办人员另含本辖区的；管理员为全部。")
+def list_cases(user: CurrentUser, uow: Uow, english: English,
+               status: Annotated[str | None, Query(max_length=30, description="状态代码 a status code")] = None,
+               page: Annotated[int, Query(ge=1, le=10000, description="页码 page, from 1")] = 1,
+               page_size: Annotated[int, Query(ge=1, le=100, description="每页条数 page size")] = 20) -> CasePage:
+    listed, total = access.listed_cases(uow.session, user, status=status, page=page, page_size=page_size)
+    for c in listed:
+        privacy.record_read(uow.audit, c.case, user, "list")
+    return CasePage(items=[views.case_view(uow.session, c.case, user, c.relation, english=english, full=False)
                            for c in listed], total=total, page=page, page_size=page_size)

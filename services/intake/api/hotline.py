@@ -4,22 +4,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from shared.deps import English, SessionDep, StaffUser
+from shared.deps import English, StaffUser, Uow
+from shared.ratelimit import limit
 
 from .. import access, knowledge, views
 from ..schemas import CaseView, PhoneLookup
+from .deps import PhoneIndex, answers
 
 router = APIRouter(tags=["热线 hotline"])
 
 
 @router.post("/hotline/lookup", response_model=list[CaseView],
              summary="按来电号码查询来电人以往诉求 a caller's earlier cases",
-             description="号码放在请求体里而不是网址里，免得进入访问日志。仅话务员和管理员可用。")
-def lookup_caller(body: PhoneLookup, user: StaffUser, session: SessionDep, english: English) -> list[CaseView]:
-    return [views.case_view(session, c, user, "staff", english=english, full=False)
-            for c in access.caller_cases(session, user, body.phone)]
+             description="号码放在请求体里而不是网址里，免得进入访问日志。仅话务员和管理员可用；每次查询记入审计"
+                         "（不记号码），每人每小时最多 60 次。不含匿名反映和来电人不同意登记号码的诉求。",
+             dependencies=[limit("intake.hotline.lookup", "60/hour", per="user")], responses=answers(403))
+def lookup_caller(body: PhoneLookup, user: StaffUser, uow: Uow, english: English,
+                  index: PhoneIndex) -> list[CaseView]:
+    found = access.caller_cases(uow.session, user, body.phone, index)
+    uow.audit("read.caller_cases", subject_kind="caller", detail={"count": len(found),
+                                                                  "case_ids": [c.id for c in found]})
+    return [views.case_view(uow.session, c, user, "staff", english=english, full=False) for c in found]
 
 
-@router.get("/knowledge", summary="检索知识库（咨询当场答复）search the knowledge base")
+@router.get("/knowledge", summary="检索知识库（咨询当场答复）search the knowledge base", responses=answers(403))
 def search_knowledge(user: StaffUser, q: Annotated[str, Query(min_length=1, max_length=200)]) -> list[dict]:
     return knowledge.search(q)

@@ -1,0 +1,153 @@
+"""Who sees which case (access.py): every role's list and reads are limited to its scope, taken from
+the token's role and all of its units and from what routing's events said about the case; the
+resident's own cases include those filed for her by phone; out of scope is 404."""
+
+from sqlalchemy import select
+
+from services.intake.models import Case
+from shared.events.routing import CaseReported
+from shared.ids import unit_id
+
+from .conftest import STREET_PATH, work_order
+from .test_lifecycle import dispatched
+from .world import DEPARTMENT_PATH, LISTS, OTHER_DEPARTMENT, OTHER_GRID, PRINCIPALS, build, headers
+
+
+def listed(intake, h, **params) -> set[str]:
+    r = intake.client.get("/intake/v1/cases", params={"page_size": 100, **params}, headers=h)
+    assert r.status_code == 200, r.text
+    return {c["id"] for c in r.json()["items"]}
+
+
+def test_every_role_lists_and_reads_only_the_cases_in_its_scope(intake):
+    _every_role_in_its_scope(intake)
+
+
+def test_the_scope_queries_hold_on_postgresql(pg_intake):
+    _every_role_in_its_scope(pg_intake)
+
+
+def _every_role_in_its_scope(intake):
+    world = build(intake)
+    for name in PRINCIPALS:
+        h = headers(intake, name)
+        expected = {world.ids[k] for k in LISTS[name]}
+        assert listed(intake, h) == expected, name
+        for key, case_id in world.ids.items():
+            status = intake.client.get(f"/intake/v1/cases/{case_id}", headers=h).status_code
+            assert status == (200 if case_id in expected else 404), (name, key, status)
+
+
+def test_staff_with_several_units_see_the_cases_of_each(intake):
+    world = build(intake)
+    both = intake.auth("grid_worker", "u-grid-worker-x", units=(OTHER_GRID, "510107001001001"))
+    assert listed(intake, both) == {world.ids[k] for k in ("a", "b", "o")}
+    only_first = intake.auth("grid_worker", "u-grid-worker-x", units=(OTHER_GRID,))
+    assert listed(intake, only_first) == {world.ids["o"]}
+
+
+def test_a_unit_that_held_an_order_keeps_seeing_the_case_after_it_was_returned(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1, "wo-1"))
+    other = dispatched(case, 1, "wo-2", "武侯区城管局", minute=10, unit_path=f"/510107000000000/{OTHER_DEPARTMENT}/")
+    intake.deliver(other)
+    grid = intake.auth("grid_worker")
+    assert intake.client.get(f"/intake/v1/cases/{case['id']}", headers=grid).status_code == 200
+    assert intake.client.get(f"/intake/v1/cases/{case['id']}",
+                             headers=intake.auth("department_handler", "u-department-handler-900002")
+                             ).status_code == 200
+
+
+def test_a_department_sees_exactly_the_cases_it_holds_or_held_an_order_for(intake):
+    held = intake.submit()
+    whistled = intake.submit(description="井盖缺失", category="facility.manhole")
+    elsewhere = intake.submit(description="路灯不亮", category="facility.streetlight")
+    intake.deliver(dispatched(held, 1, "wo-h", "武侯区住建局", unit_path=DEPARTMENT_PATH))
+    intake.deliver(dispatched(whistled, 1, "wo-w"))
+    intake.deliver(dispatched(elsewhere, 1, "wo-e"))
+    # 吹哨报到: the department is named by its id only; that is enough (ids derive from codes)
+    intake.deliver(CaseReported(**work_order(whistled, 2, "wo-w"), department_unit_id=unit_id("510107900003000"),
+                                actor_id="u-department-handler-900003"))
+    assert listed(intake, intake.auth("department_handler")) == {held["id"]}  # 900001
+    assert listed(intake, intake.auth("department_handler", "u-department-handler-900003")) == {whistled["id"]}
+    assert listed(intake, intake.auth("department_handler", "u-department-handler-900002")) == set()
+
+
+def test_the_street_and_its_supervisors_see_cases_located_in_it_wherever_they_are_handled(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1, "wo-1", "武侯区城管局", unit_path=f"/510107000000000/{OTHER_DEPARTMENT}/",
+                              area_path=STREET_PATH))
+    for name, sees in (("street_in", True), ("supervisor_in", True), ("community_in", False), ("grid_in", False),
+                       ("street_out", False), ("supervisor_out", False)):
+        assert (case["id"] in listed(intake, headers(intake, name))) is sees, name
+    assert case["id"] in listed(intake, intake.auth("supervisor"))  # the district's supervisor
+
+
+def test_a_resident_sees_the_cases_filed_for_her_by_phone_but_never_an_anonymous_one(intake):
+    mine = intake.submit(role="operator", channel="hotline", caller_phone="+86 138 1234 5678", consent=True)
+    secret = intake.submit(role="operator", channel="hotline", caller_phone="13812345678", consent=True,
+                           category="safety.fraud", description="有人在小区里办讲座卖保健品给老人", anonymous=True)
+    refused = intake.submit(role="operator", channel="hotline", caller_phone="13812345678", consent=False)
+    caller = intake.auth("resident", "u-caller", phone="13812345678")
+    assert listed(intake, caller) == {mine["id"]}
+    view = intake.get(mine["id"], "resident", "u-caller", phone="13812345678")
+    assert view["relation"] == "reporter" and view["can"]["withdraw"]
+    for other in (secret, refused):
+        assert intake.client.get(f"/intake/v1/cases/{other['id']}", headers=caller).status_code == 404
+    # another resident, or the same one without a verified phone, sees none of them
+    assert listed(intake, intake.auth("resident", "u-other", phone="13900001111")) == set()
+    assert listed(intake, intake.auth("resident", "u-caller")) == set()
+    r = intake.client.post(f"/intake/v1/cases/{mine['id']}/withdraw", headers=caller)
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+
+
+def test_a_refused_consent_keeps_no_phone_and_the_hotline_cannot_find_it(intake):
+    case = intake.submit(role="operator", channel="hotline", caller_phone="13812345678", consent=False)
+    assert case["reporter"]["phone"] is None
+    with intake.rt.uow() as s:
+        row = s.get(Case, case["id"])
+        assert row.reporter_phone is None and row.reporter_phone_index is None and row.consent is False
+    r = intake.client.post("/intake/v1/hotline/lookup", json={"phone": "13812345678"}, headers=intake.auth("operator"))
+    assert r.status_code == 200 and r.json() == []
+
+
+def test_naming_a_residents_account_for_a_case_filed_by_phone_is_refused(intake):
+    # Changed on purpose: caller_user_id is gone; the case belongs to the caller's phone.
+    r = intake.client.post("/intake/v1/cases", json={
+        "category": "utility.water", "description": "来电反映停水", "channel": "hotline", "caller_phone": "13812345678",
+        "consent": True, "caller_user_id": "u-resident-1"}, headers=intake.auth("operator"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "caller_user_id"
+    assert listed(intake, intake.auth("resident")) == set()
+
+
+def test_an_operator_reads_the_cases_she_filed_and_finds_others_only_by_the_callers_phone(intake):
+    mine = intake.submit(role="operator", channel="hotline", caller_phone="13812345678", consent=True)
+    theirs = intake.submit(role="operator", user_id="u-operator-2", channel="hotline", caller_phone="13812345678",
+                           consent=True)
+    resident = intake.submit()
+    op = intake.auth("operator")
+    assert listed(intake, op) == {mine["id"]}
+    for other in (theirs, resident):
+        assert intake.client.get(f"/intake/v1/cases/{other['id']}", headers=op).status_code == 404
+    r = intake.client.post("/intake/v1/hotline/lookup", json={"phone": "138 1234 5678"}, headers=op)
+    assert {c["id"] for c in r.json()} == {mine["id"], theirs["id"]}
+
+
+def test_writes_out_of_scope_are_404_and_change_nothing(intake):
+    world = build(intake)
+    out = headers(intake, "grid_out")
+    a = world.ids["a"]
+    for path, body in ((f"/cases/{a}/urgency", {"urgency": "特急"}), (f"/cases/{a}/notes", {"text": "看看"}),
+                       (f"/cases/{a}/supplements", {"text": "补充"}), (f"/cases/{a}/refer", None),
+                       (f"/cases/{a}/merge", {"parent_case_id": world.ids["o"]})):
+        r = intake.client.post(f"/intake/v1{path}", json=body, headers=out)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "case.not_found", path
+    # merging needs both cases in scope: the child in it, the parent not
+    r = intake.client.post(f"/intake/v1/cases/{world.ids['o']}/merge", json={"parent_case_id": a},
+                           headers=headers(intake, "community_out"))
+    assert r.status_code == 404 and r.json()["error"]["field"] == "parent_case_id"
+    with intake.rt.uow() as s:
+        row = s.get(Case, a)
+        assert (row.urgency, row.status) == ("一般", "dispatched")
+        assert s.scalar(select(Case.status).where(Case.id == world.ids["o"])) == "dispatched"
+    assert intake.events("intake.case.urgency_changed") == [] and intake.events("intake.case.merged") == []
