@@ -59,7 +59,7 @@ def test_case_reaches_the_grid_worker_and_everyone_is_told(system):
     assert view["unit_name"] == "玉林北路社区第一网格"
     kinds = [t["kind"] for t in view["timeline"]]
     assert kinds == ["submitted", "dispatched"]  # the dispatch rule is internal: not shown to residents
-    staff_view = client.get(f"/intake/v1/cases/{case['id']}", headers=auth(s, "operator")).json()
+    staff_view = client.get(f"/intake/v1/cases/{case['id']}", headers=auth(s, "supervisor")).json()
     assert "dispatch_rule" in [t["kind"] for t in staff_view["timeline"]]
 
     def inbox(role, n):
