@@ -2,9 +2,10 @@
 trail of every sign-in attempt.
 
 Personal data here is kept to what signing in needs: a resident's phone is stored sealed (and
-found through a keyed hash, never the number itself), a staff member's display name, a WeChat
-openid. Secrets are stored only as hashes: passwords (argon2id), refresh tokens and API keys
-(SHA-256 of 256-bit random values), one-time codes (HMAC).
+found through a keyed hash, never the number itself), a person's display name sealed too
+(shared/sealed.py: AES-GCM at rest, a key id per value), a WeChat openid. Secrets are stored only
+as hashes: passwords (argon2id), refresh tokens and API keys (SHA-256 of 256-bit random values),
+one-time codes (HMAC).
 """
 
 from datetime import datetime
@@ -16,6 +17,7 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
+from shared.sealed import Sealed
 
 
 class Base(DeclarativeBase):
@@ -41,7 +43,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(30))
     unit_codes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, the primary unit first
     username: Mapped[str | None] = mapped_column(String(64), unique=True)  # staff
-    display_name: Mapped[str | None] = mapped_column(String(100))
+    # Sealed at rest; never searched or sorted on (a name is shown, not looked up).
+    display_name: Mapped[str | None] = mapped_column(Sealed("identity.users.display_name"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A resident's phone: the keyed hash finds it, the sealed copy is only ever opened to send a code.
     phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -40,7 +40,8 @@ class Me(BaseModel):
 class OidcTokenIn(Strict):
     code: str = Field(min_length=1, max_length=2048, description="统一身份认证回调带回的授权码 the code the provider "
                                                                  "sent to the redirect URI")
-    state: str = Field(min_length=1, max_length=64, description="同一回调带回的 state the state sent back with it")
+    state: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                       description="同一回调带回的 state the state sent back with it")
 
 
 class OidcProviderView(BaseModel):

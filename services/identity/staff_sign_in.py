@@ -20,7 +20,7 @@ from shared.keys import BlindIndex, SigningKeys
 from . import audit, lockout, tokens
 from .models import User
 from .passwords import hash_password, hasher, verify
-from .users import normal_username
+from .users import normal_username, valid_username
 
 METHOD = "password"
 
@@ -29,7 +29,10 @@ def sign_in(session: Session, settings: Settings, keys: SigningKeys, index: Blin
             username: str, password: str, now: datetime) -> tokens.Issued:
     name = normal_username(username)
     identifier = index(name, "username")
-    user = session.scalar(select(User).where(User.username == name, User.kind == "staff").with_for_update())
+    # A name no user can have (a NUL byte, which PostgreSQL refuses in a query) is looked for nowhere:
+    # it fails, and is counted, like any unknown name.
+    user = session.scalar(select(User).where(User.username == name, User.kind == "staff").with_for_update()) \
+        if valid_username(name) else None
     user_id = user.id if user is not None else None
     until = lockout.locked_until(session, user, identifier, METHOD, now)
     if until is not None:

@@ -34,7 +34,7 @@ def normal_username(raw: str) -> str:
 
 
 def valid_username(name: str) -> bool:
-    return bool(USERNAME.match(name))
+    return bool(USERNAME.fullmatch(name))
 
 
 # What no name holds: control characters (C0, DEL, C1: \x00, \n, ...), lone surrogates, line and
@@ -59,7 +59,8 @@ def clean_name(raw: str, field: str = "display_name", code: str = "user.bad_name
 
 
 def valid_unit(code: str) -> bool:
-    return bool(re.match(config.get().directory.unit_code_pattern, code))
+    # fullmatch: the pattern's "$" would let a trailing newline through
+    return bool(re.fullmatch(config.get().directory.unit_code_pattern, code))
 
 
 def clean_units(codes: list[str], field: str = "unit_codes") -> list[str]:
@@ -115,8 +116,9 @@ def create_staff(session: Session, emit: Emit, *, username: str, display_name: s
 
 def change(session: Session, emit: Emit, user: User, *, actor_id: str, now: datetime, role: str | None = None,
            unit_codes: list[str] | None = None, display_name: str | None = None,
-           active: bool | None = None) -> bool:
-    """Applies what differs; True when anything did."""
+           active: bool | None = None) -> frozenset[str]:
+    """Applies what differs; the fields that did (empty when nothing changed). Every change but a
+    new name alone is announced (identity.user.changed), and so an entry of the audit trail."""
     if display_name is not None:
         display_name = clean_name(display_name)
     if role is not None and role != user.role:
@@ -129,17 +131,22 @@ def change(session: Session, emit: Emit, user: User, *, actor_id: str, now: date
         raise ApiError(422, "user.not_staff", field="unit_codes")
     if user.id == actor_id and ((active is False and user.active) or (role is not None and role != user.role)):
         raise ApiError(409, "user.own_account", field="active" if active is False else "role")
-    privileges = False
+    changed = set()
     if role is not None and role != user.role:
-        user.role, privileges = role, True
+        user.role = role
+        changed.add("role")
     if units is not None and units != units_of(user):
-        user.unit_codes, privileges = json.dumps(units), True
-    renamed = display_name is not None and display_name != (user.display_name or "")
-    if renamed:
+        user.unit_codes = json.dumps(units)
+        changed.add("unit_codes")
+    privileges = bool(changed)
+    if display_name is not None and display_name != (user.display_name or ""):
         user.display_name = display_name
+        changed.add("display_name")
     toggled = active is not None and active != user.active
-    if not (privileges or renamed or toggled):
-        return False
+    if toggled:
+        changed.add("active")
+    if not changed:
+        return frozenset()
     user.updated_at = now
     if toggled:
         directory.set_active(session, emit, user, active, now)  # announces the user as it now is
@@ -149,4 +156,4 @@ def change(session: Session, emit: Emit, user: User, *, actor_id: str, now: date
         tokens.revoke_all(session, emit, user.id, "user_disabled", now)
     elif privileges:
         tokens.revoke_all(session, emit, user.id, "admin", now)
-    return True
+    return frozenset(changed)

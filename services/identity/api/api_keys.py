@@ -1,6 +1,8 @@
 """Government systems' API keys: issued and revoked by admins; a key proves itself at /api-client."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from shared.auth import CurrentApiClient
 from shared.db import utcnow
@@ -38,7 +40,9 @@ def list_keys(admin: AdminUser, session: SessionDep) -> list[ApiKeyView]:
 @router.delete("/api-keys/{key_id}", status_code=204, summary="吊销 API 密钥 revoke an API key",
                description="吊销后各服务在收到事件后立即拒绝该密钥。Every service refuses it once it has the event.",
                responses={**DENIED, 404: {"description": "密钥不存在 api_key.not_found"}})
-def revoke_key(key_id: str, admin: AdminUser, uow: Uow) -> Response:
+def revoke_key(key_id: Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$",
+                                          description="密钥编号 the key's id")],
+               admin: AdminUser, uow: Uow) -> Response:
     api_keys.revoke(uow.session, uow.emit, key_id, admin.id, utcnow())
     return Response(status_code=204)
 

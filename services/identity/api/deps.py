@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from shared.deps import CurrentUser, Runtime, SessionDep
 from shared.deps import User as SignedIn
@@ -16,6 +16,11 @@ from ..models import User
 # The last page a list may be asked for: the offset it makes stays far within what a database
 # takes (a page of 10^20 overflows SQLite's integers).
 MAX_PAGE = 100_000
+
+# What an id may hold: ids are made here ("u-" and a UUID, a demo user's name), and a string outside
+# this set (a NUL byte, which PostgreSQL refuses in any text) is refused with 422 before any query.
+ID_PATTERN = r"^[A-Za-z0-9._:@-]+$"
+UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, description="用户编号 the user's id")]
 
 
 def get_keys(rt: Runtime) -> SigningKeys:

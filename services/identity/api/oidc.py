@@ -14,6 +14,7 @@ from shared.db import utcnow
 from shared.deps import Runtime, SessionDep, Uow
 
 from .. import config, oidc, views
+from ..limits import per_address
 from ..oidc_client import Providers
 from ..schemas import OidcProviderList, OidcProviderView, OidcTokenIn, TokenPair
 from .deps import ClientDep, Keys
@@ -47,6 +48,7 @@ def list_providers() -> OidcProviderList:
 
 
 @router.get("/oidc/{provider}/authorize", status_code=302, response_class=RedirectResponse,
+            dependencies=[per_address("identity.oidc_authorize.address")],
             summary="统一身份认证登录：跳转到认证服务 start signing in at the identity provider",
             description="重定向（302）到认证服务的授权地址（授权码模式 + PKCE S256、state、nonce），"
                         "10 分钟内有效。认证后浏览器带 code 和 state 回到 redirect_uri。"
@@ -70,6 +72,7 @@ def authorize(provider: ProviderName,
 
 
 @router.post("/oidc/{provider}/token", response_model=TokenPair,
+             dependencies=[per_address("identity.oidc_token.address")],
              summary="统一身份认证登录：用授权码换令牌 sign in with the code the identity provider sent back",
              description="须由发起登录的同一浏览器提交（携带 /authorize 写入的 Cookie）。"
                         "state 只能使用一次，10 分钟内有效。认证服务中的岗位按配置映射为角色，单位映射为所属单位；"

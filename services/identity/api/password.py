@@ -6,25 +6,30 @@ from shared.db import utcnow
 from shared.deps import CurrentUser, Runtime, Uow
 
 from .. import directory, password_policy, staff_sign_in, views
+from ..limits import AccountLimits, per_address
 from ..schemas import PasswordChange, PasswordReset, PasswordSignIn, TokenPair
-from .deps import AdminUser, ClientDep, Index, Keys, MeDep
+from .deps import AdminUser, ClientDep, Index, Keys, MeDep, UserId
 
 router = APIRouter(tags=["工作人员登录 staff"])
 
 WEAK = {"description": "密码不符合规则，detail 列出缺少的各项 user.weak_password (detail lists what is missing)"}
 
 
-@router.post("/tokens/password", response_model=TokenPair,
+@router.post("/tokens/password", response_model=TokenPair, dependencies=[per_address("identity.password.address")],
              summary="工作人员用户名密码登录 staff sign-in with username and password",
              description="账号不存在、密码错误、账号停用都返回同一错误 signin.failed，不提示账号是否存在。"
                          "连续失败达到配置次数（password.max_failures）后锁定 password.lockout_minutes 分钟，"
                          "期间无论密码是否正确都返回 429 signin.locked 和 Retry-After；不存在的用户名同样会被“锁定”。"
+                         "每个客户端地址、每个用户名每分钟的尝试次数另有上限（429 rate.limited）。"
                          "An unknown username, a wrong password and a disabled account all answer signin.failed; "
-                         "after max_failures consecutive failures any attempt answers 429 until the lock ends.",
+                         "after max_failures consecutive failures any attempt answers 429 until the lock ends. "
+                         "Attempts per client address and per username a minute are limited too (429 rate.limited).",
              responses={401: {"description": "用户名或密码错误（不区分账号是否存在）signin.failed"},
-                        429: {"description": "失败次数过多，暂时锁定；Retry-After 为需等待的秒数 signin.locked"}})
+                        429: {"description": "失败次数过多，暂时锁定 signin.locked；尝试过于频繁 rate.limited。"
+                                             "Retry-After 为需等待的秒数 the seconds to wait"}})
 def sign_in(body: PasswordSignIn, rt: Runtime, keys: Keys, index: Index, client: ClientDep, uow: Uow,
-            response: Response) -> TokenPair:
+            response: Response, accounts: AccountLimits) -> TokenPair:
+    accounts.username(index, body.username)
     issued = staff_sign_in.sign_in(uow.session, rt.settings, keys, index, client, body.username, body.password,
                                    utcnow())
     response.headers["Cache-Control"] = "no-store"
@@ -49,7 +54,10 @@ def change_my_password(body: PasswordChange, user: CurrentUser, me: MeDep, clien
             responses={401: {"description": "未登录 not signed in"}, 403: {"description": "仅管理员 admins only"},
                        404: {"description": "用户不存在 user.not_found"},
                        422: {"description": WEAK["description"] + "；居民账号 user.not_staff"}})
-def reset_password(user_id: str, body: PasswordReset, admin: AdminUser, uow: Uow) -> Response:
+def reset_password(user_id: UserId, body: PasswordReset, admin: AdminUser, uow: Uow) -> Response:
     password_policy.reset_by_admin(uow.session, uow.emit, directory.by_id(uow.session, user_id), body.password,
                                    utcnow())
+    # The new password's holder changed: an account change of its own (the sessions it ended are
+    # entries already, as their events).
+    uow.audit("account.password_reset", subject_kind="user", subject_id=user_id)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from shared.db import utcnow
 from shared.deps import Runtime, SessionDep, Uow
 
 from .. import codes, residents, views
+from ..limits import AccountLimits, per_address
 from ..schemas import CodeRequestIn, CodeSent, DevCode, DevCodes, SmsSignInIn, TokenPair
 from .deps import ClientDep, Index, Keys, Sealing
 
@@ -38,14 +39,18 @@ CallerDep = Annotated[Caller, Depends()]
 
 
 @router.post("/sms-codes", status_code=202, response_model=CodeSent,
+             dependencies=[per_address("identity.sms_code.address")],
              summary="获取短信验证码 send a one-time code by SMS",
              description="向该号码发送6位验证码（5分钟内有效，最多尝试5次）。无论号码是否已注册，回答都相同。"
-                         "每个号码每小时、每个客户端地址每小时的条数有上限。用途 link_phone 须登录。"
+                         "每个号码每小时、每个客户端地址每小时的条数有上限，每个客户端地址每分钟的请求次数另有上限"
+                         "（rate.limited）。用途 link_phone 须登录。"
                          "A 6-digit code, valid 5 minutes, 5 tries; the same answer whether or not the number "
-                         "has an account; limits per number and per client address per hour.",
+                         "has an account; limits per number and per client address per hour, and on requests per "
+                         "client address a minute (rate.limited).",
              responses={401: {"description": "用途 link_phone 但未登录 link_phone without a valid token"},
                         422: {"description": "手机号格式不正确 signin.bad_phone, or a malformed body"},
-                        429: {"description": "发送过于频繁 signin.code_limit; Retry-After says when to ask again"}},
+                        429: {"description": "发送过于频繁 signin.code_limit；请求过于频繁 rate.limited; "
+                                             "Retry-After says when to ask again"}},
              openapi_extra={"security": [{}]})  # besides the bearer token: none (it is for link_phone only)
 def send_code(body: CodeRequestIn, rt: Runtime, uow: Uow, client: ClientDep, index: Index, sealing: Sealing,
               caller: CallerDep) -> CodeSent:
@@ -55,15 +60,19 @@ def send_code(body: CodeRequestIn, rt: Runtime, uow: Uow, client: ClientDep, ind
     return CodeSent(expires_in=sent.expires_in, resend_after=sent.resend_after)
 
 
-@router.post("/tokens/sms", response_model=TokenPair,
+@router.post("/tokens/sms", response_model=TokenPair, dependencies=[per_address("identity.sms_sign_in.address")],
              summary="居民短信验证码登录（首次登录即注册）sign in with an SMS code",
              description="验证码正确即登录；该号码首次登录时自动创建居民账号。验证码错误、过期、已使用或尝试次数用尽，"
                          "一律答 signin.code_invalid，且计入尝试次数。A resident is created on the first sign-in; "
-                         "wrong, expired, used and dead codes all answer signin.code_invalid and count as a try.",
+                         "wrong, expired, used and dead codes all answer signin.code_invalid and count as a try. "
+                         "每个客户端地址、每个号码每分钟的尝试次数有上限 attempts per client address and per number "
+                         "a minute are limited (429 rate.limited).",
              responses={401: {"description": "验证码错误或已失效 signin.code_invalid; 账号已停用 signin.failed"},
-                        422: {"description": "手机号格式不正确 signin.bad_phone, or a malformed body"}})
+                        422: {"description": "手机号格式不正确 signin.bad_phone, or a malformed body"},
+                        429: {"description": "尝试过于频繁 rate.limited; Retry-After"}})
 def sign_in_sms(body: SmsSignInIn, rt: Runtime, keys: Keys, uow: Uow, client: ClientDep, index: Index,
-                sealing: Sealing) -> TokenPair:
+                sealing: Sealing, accounts: AccountLimits) -> TokenPair:
+    accounts.phone(index, "identity.sms_sign_in.phone", body.phone)
     return views.token_pair(residents.sign_in_by_code(uow.session, uow.emit, rt.settings, keys, index, sealing,
                                                       client, body.phone, body.code, utcnow()))
 

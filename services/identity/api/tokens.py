@@ -6,13 +6,14 @@ from shared.db import utcnow
 from shared.deps import CurrentUser, Runtime, Uow
 
 from .. import tokens, views
+from ..limits import per_address
 from ..schemas import Me, RefreshIn, TokenPair
 from .deps import Keys, MeDep
 
 router = APIRouter(tags=["令牌 tokens"])
 
 
-@router.post("/tokens/refresh", response_model=TokenPair,
+@router.post("/tokens/refresh", response_model=TokenPair, dependencies=[per_address("identity.refresh.address")],
              summary="刷新：用刷新令牌换一对新令牌（旧的作废）rotate the refresh token",
              description="刷新令牌只能用一次。同一刷新令牌再次出现（被窃取或重放）时，本次登录整体作废。"
                          "A refresh token used a second time revokes the whole sign-in.",

@@ -1,4 +1,9 @@
-"""The user directory, for admins: finding users, adding and changing staff, importing the roster."""
+"""The user directory, for admins: finding users, adding and changing staff, importing the roster.
+
+Each reading of the directory is an entry of the audit trail (`read.users`, `read.user`: names and
+masked phones are personal data); each change is one too, through its event (identity.user.changed:
+created, role, units, disabled or enabled) or, where no event tells it, explicitly (`account.renamed`,
+`account.roster_imported` with its counts)."""
 
 from typing import Annotated, Literal
 
@@ -6,11 +11,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from shared.db import utcnow
-from shared.deps import SessionDep, Uow
+from shared.deps import Uow
 
 from .. import directory, roster, users, views
 from ..schemas import RosterReport, StaffCreate, UserPage, UserPatch, UserView
-from .deps import MAX_PAGE, AdminUser, Sealing
+from .deps import MAX_PAGE, AdminUser, Sealing, UserId
 
 router = APIRouter(tags=["用户管理 users"])
 
@@ -21,15 +26,18 @@ DENIED = {401: {"description": "未登录 not signed in"}, 403: {"description": 
             description="仅管理员。可按角色、单位、启用状态、类别筛选；居民手机号脱敏显示。Admins only.",
             responses={**DENIED, 422: {"description": "单位代码格式不正确 user.bad_unit；"
                                                       "页码至多100000 page ≤ 100000"}})
-def list_users(admin: AdminUser, session: SessionDep, sealing: Sealing,
-               role: Annotated[str | None, Query(max_length=30, description="角色 role")] = None,
+def list_users(admin: AdminUser, uow: Uow, sealing: Sealing,
+               role: Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]+$", description="角色 role")] = None,
                unit: Annotated[str | None, Query(max_length=32, description="单位代码 unit code")] = None,
                active: Annotated[bool | None, Query(description="是否启用 active or not")] = None,
                kind: Annotated[Literal["resident", "staff"] | None, Query(description="居民或工作人员")] = None,
                page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="页码 page, from 1")] = 1,
                page_size: Annotated[int, Query(ge=1, le=200, description="每页条数 page size")] = 20) -> UserPage:
-    found, total = users.listed(session, role=role, unit=unit, active=active, kind=kind, page=page,
+    found, total = users.listed(uow.session, role=role, unit=unit, active=active, kind=kind, page=page,
                                 page_size=page_size)
+    uow.audit("read.users", detail={"filters": {k: v for k, v in (("role", role), ("unit", unit), ("active", active),
+                                                                  ("kind", kind)) if v is not None},
+                                    "page": page, "page_size": page_size, "shown": len(found)})
     return UserPage(items=[views.user_view(u, sealing) for u in found], total=total, page=page, page_size=page_size)
 
 
@@ -53,14 +61,19 @@ async def import_roster(request: Request, admin: AdminUser, uow: Uow,
     report = await run_in_threadpool(roster.import_roster, uow.session, uow.emit,
                                      request.headers.get("content-type", ""), data, actor_id=admin.id, now=utcnow(),
                                      dry_run=dry_run)
+    if not report.dry_run:  # each user created or changed is an entry already, through its event
+        uow.audit("account.roster_imported", detail={"total": report.total, "created": report.created,
+                                                     "updated": report.updated, "unchanged": report.unchanged})
     return RosterReport(total=report.total, created=report.created, updated=report.updated,
                         unchanged=report.unchanged, dry_run=report.dry_run)
 
 
 @router.get("/users/{user_id}", response_model=UserView, summary="用户详情 one user",
             responses={**DENIED, 404: {"description": "用户不存在 user.not_found"}})
-def get_user(user_id: str, admin: AdminUser, session: SessionDep, sealing: Sealing) -> UserView:
-    return views.user_view(directory.by_id(session, user_id), sealing)
+def get_user(user_id: UserId, admin: AdminUser, uow: Uow, sealing: Sealing) -> UserView:
+    user = directory.by_id(uow.session, user_id)
+    uow.audit("read.user", subject_kind="user", subject_id=user.id)
+    return views.user_view(user, sealing)
 
 
 @router.post("/users", status_code=201, response_model=UserView, summary="新建工作人员 add a staff member",
@@ -83,8 +96,10 @@ def create_user(body: StaffCreate, admin: AdminUser, uow: Uow, sealing: Sealing)
                          422: {"description": "姓名为空或含控制字符 user.bad_name；"
                                               "角色 user.bad_role；单位代码 user.bad_unit；居民不能有工作人员角色 "
                                               "user.not_staff"}})
-def change_user(user_id: str, body: UserPatch, admin: AdminUser, uow: Uow, sealing: Sealing) -> UserView:
+def change_user(user_id: UserId, body: UserPatch, admin: AdminUser, uow: Uow, sealing: Sealing) -> UserView:
     user = directory.by_id(uow.session, user_id)
-    users.change(uow.session, uow.emit, user, actor_id=admin.id, now=utcnow(), role=body.role,
-                 unit_codes=body.unit_codes, display_name=body.display_name, active=body.active)
+    changed = users.change(uow.session, uow.emit, user, actor_id=admin.id, now=utcnow(), role=body.role,
+                           unit_codes=body.unit_codes, display_name=body.display_name, active=body.active)
+    if changed == {"display_name"}:  # the one change no event tells (a name never travels)
+        uow.audit("account.renamed", subject_kind="user", subject_id=user.id)
     return views.user_view(user, sealing)

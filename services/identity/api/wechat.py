@@ -10,6 +10,7 @@ from shared.deps import Runtime, Uow
 
 from .. import config, views, wechat
 from ..config import WechatConfig
+from ..limits import per_address
 from ..schemas import TokenPair, WechatSignInIn
 from .deps import ClientDep, Index, Keys, Sealing
 
@@ -31,7 +32,7 @@ def get_http(rt: Runtime) -> httpx.Client:
     return http
 
 
-@router.post("/tokens/wechat", response_model=TokenPair,
+@router.post("/tokens/wechat", response_model=TokenPair, dependencies=[per_address("identity.wechat.address")],
              summary="微信小程序登录 sign in from the WeChat mini-program",
              description="用 wx.login 的 code 调用微信 code2session 得到 openid：已绑定的居民直接登录；"
                          "否则若同时提供手机号和短信验证码（用途 sign_in），登录该号码的居民（新号码即注册）"
