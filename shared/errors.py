@@ -3,6 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 # code → (Chinese, English)
@@ -108,6 +109,13 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"code": "validation.invalid", "field": None}
         body = error_body(first["code"], english, first["field"], errors=errors)
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        # The last line of defence: input the database cannot store (a NUL byte in text, a number
+        # out of its range) that a schema let through is the client's error, never a 500. The
+        # statement's values are not in the message (hide_parameters).
+        return JSONResponse(error_body("validation.bad_type", wants_english(request)), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

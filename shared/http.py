@@ -23,7 +23,9 @@ class BodyLimit:
         return next((n for prefix, n in self.limits if path.startswith(prefix)), self.default)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
         limit = self.limit_for(scope.get("path", ""))
         declared = dict(scope["headers"]).get(b"content-length")
@@ -53,9 +55,13 @@ class BodyLimit:
 
 
 async def _too_large(scope, send) -> None:
+    await _refuse(scope, send, 413, "request.too_large")
+
+
+async def _refuse(scope, send, status: int, code: str) -> None:
     english = any(n == b"accept-language" and v.lower().startswith(b"en") for n, v in scope["headers"])
-    body = json.dumps(error_body("request.too_large", english), ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": 413,
+    body = json.dumps(error_body(code, english), ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

@@ -167,3 +167,17 @@ def test_supervisors_read_the_trail_and_their_reading_is_recorded_others_get_403
     far = client.get("/routing/v1/audit", params={"since": "0001-01-01T00:00:00+14:00"}, headers=sup)
     assert far.status_code == 422
     assert entries(rt)[-1].action == "read.audit" and entries(rt)[-1].actor_id == "u-supervisor-1"
+
+
+@pytest.mark.postgres
+def test_input_postgresql_cannot_store_is_a_422_not_a_500(pg_database, tmp_path):
+    settings = get_settings(var_dir=tmp_path, mode="embedded")
+    upgrade("routing", pg_database)
+    rt = SPEC.runtime(settings, pg_database)
+    try:
+        client = TestClient(SPEC.app(rt), raise_server_exceptions=False)
+        sup = {"Authorization": f"Bearer {issue_token(settings, 'u-supervisor-1', 'supervisor', '510107000000000')}"}
+        r = client.get("/routing/v1/audit", params={"subject_id": "c-\x00"}, headers=sup)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation.bad_type"
+    finally:
+        rt.dispose()

@@ -5,11 +5,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services import spec
+from shared.config import SERVICES
 from shared.db import make_engine
 from shared.migrate import upgrade
 
 
-@pytest.mark.parametrize("name", ["intake", "routing", "mediation", "notify"])
+@pytest.mark.parametrize("name", SERVICES)
 def test_migrations_match_the_models(tmp_path, name):
     url = f"sqlite:///{tmp_path / f'{name}.sqlite'}"
     upgrade(name, url)
