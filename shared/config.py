@@ -70,6 +70,12 @@ class Settings(BaseSettings):
 
     # How soon new audit entries are chained (tamper-evident) by the worker.
     audit_seal_seconds: float = 2.0
+    # PostgreSQL: an entry is chained once every transaction open when it was written has ended, less
+    # this margin for the clocks of the hosts (entries take their ids when written, not at commit).
+    audit_seal_settle_seconds: float = 5.0
+    # Where each sealing appends the chain's new head, outside the database (one append-only file per
+    # service, <dir>/<service>.jsonl): ship it off the host (docs/security.md). Default: var_dir/audit-anchors.
+    audit_anchor_dir: Path | None = None
 
     relay_batch: int = 500
     # The relay wakes on a signal; this poll only covers a lost signal.

@@ -59,8 +59,15 @@ def request_actor(request: Request) -> Actor:
     return Actor(None, None, ip, rid)
 
 
+def conceal_request(request: Request, actor: Actor) -> None:
+    """The request's unit of work concealed its actor (shared.uow.UnitOfWork.conceal_actor): its
+    refusal, if any, and its access log line name her by the same pseudonym, without her address."""
+    request.state.audit_actor = actor
+
+
 def get_unit_of_work(rt: Runtime, request: Request, request_id: CorrelationId) -> Iterator[UnitOfWork]:
-    with rt.unit_of_work(request_id, actor=lambda: request_actor(request)) as uow:
+    with rt.unit_of_work(request_id, actor=lambda: request_actor(request),
+                         on_conceal=lambda actor: conceal_request(request, actor)) as uow:
         yield uow
 
 

@@ -1,11 +1,15 @@
 """What every service's HTTP layer does before and after an endpoint: bodies bounded while they
-stream in, security headers on every answer, and error statuses written into the OpenAPI document
-the way the service really answers (the documents are a user interface)."""
+stream in, security headers on every answer, one access log line per request, and error statuses
+written into the OpenAPI document the way the service really answers (the documents are a user
+interface)."""
 
 import json
+import logging
+import time
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import replace_params
 
 from .errors import error_body
 
@@ -90,6 +94,80 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+access_log = logging.getLogger("shared.access")
+
+
+def route_template(scope) -> str | None:
+    """The full template of the route a request matched (`/routing/v1/work-orders/{order_id}`), or
+    None. Newer FastAPI versions keep included routers nested, so the matched route's own `path`
+    may lack the prefixes before it: they are recovered from the raw path, which ends with the
+    route's template filled in with the request's parameters."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if template is None:
+        return None
+    path = scope.get("path") or ""
+    try:
+        filled, _ = replace_params(template, route.param_convertors, dict(scope.get("path_params") or {}))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return template
+    return path[: len(path) - len(filled)] + template if path.endswith(filled) else template
+
+
+class AccessLog:
+    """One structured line per request, in both modes (logger `shared.access`, message `access {json}`):
+    the service, the method, the route's template (`/intake/v1/cases/{case_id}`, never the raw path
+    when a route matched), the status, the duration in ms, who asked (`user`, or `key` for an API key)
+    and from where, and the request id. Never the query string, the body or the headers: they may
+    hold phones, codes and tokens. A resident whose request concealed her (her own anonymous or
+    confidential case: shared.uow.UnitOfWork.conceal_actor) is named by the same pseudonym as in
+    the audit trail, without her address, so the log cannot tie her to the trail's entries by the
+    request id. Runs inside RequestIdMiddleware (it reads the id) and outside everything else."""
+
+    def __init__(self, app, service: str):
+        self.app, self.service = app, service
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), None
+
+        async def sending(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except BaseException:
+            status = status or 500
+            raise
+        finally:
+            access_log.info("access %s", json.dumps(self.line(scope, status, started), ensure_ascii=False,
+                                                    separators=(",", ":")))
+
+    def line(self, scope, status: int | None, started: float) -> dict:
+        state = scope.get("state") or {}
+        get = state.get if isinstance(state, dict) else (lambda name: getattr(state, name, None))
+        who, concealed = get("principal"), get("audit_actor")
+        route = route_template(scope)
+        line = {"service": self.service, "method": scope.get("method"), "route": route, "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1)}
+        if concealed is not None:
+            line["user"] = concealed.id
+        elif who is not None and hasattr(who, "key_id"):
+            line["key"] = who.key_id
+        elif who is not None:
+            line["user"] = who.id
+        rid = next((v.decode("latin-1") for n, v in scope.get("headers", ()) if n == b"x-request-id"), None)
+        line["request_id"] = rid
+        client = scope.get("client")
+        if concealed is None and client:
+            line["client"] = client[0]
+        return line
 
 
 ERROR_SCHEMA = {

@@ -5,14 +5,27 @@ is shown masked.
 """
 
 import re
+import unicodedata
 
 import phonenumbers
 
 # What a person types into free text that identifies someone: a mainland mobile or landline number,
-# a resident ID number (18 characters, the last maybe X).
-_FREE_PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-_FREE_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{7,8})(?!\d)")
-_FREE_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+# a resident ID number (18 characters, the last maybe X, its middle a birth date). They are looked for
+# in the text as the eye reads it: full-width and other digits count as digits (NFKC), and the groups
+# of a number may be apart by a few spaces (any width), hyphens, dots, slashes, underscores, dashes or
+# invisible characters ("139.1234.0001", "510107 19900101 1234"). Each group has its fixed length and
+# no digit may touch the number on either side, so dates, case numbers and amounts stay as they are.
+_SEP = r"[\s\-./_\u00b7\u2010-\u2015\u200b-\u200d\u2060\ufeff]{0,3}"
+_FREE_PHONE = re.compile(rf"(?<![0-9])(?:\+?86{_SEP})?(1[3-9][0-9]){_SEP}([0-9]{{4}}){_SEP}([0-9]{{4}})(?![0-9])")
+_FREE_LANDLINE = re.compile(rf"(?<![0-9])\(?(0[1-9][0-9]{{1,2}})\)?{_SEP}([0-9]{{3,4}}){_SEP}([0-9]{{4}})(?![0-9])")
+_FREE_ID = re.compile(rf"(?<![0-9A-Za-z])([0-9]{{6}}){_SEP}((?:18|19|20)[0-9]{{2}}){_SEP}"
+                      rf"((?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])){_SEP}([0-9]{{3}}[0-9Xx])(?![0-9A-Za-z])")
+# Most specific first: an ID number holds digits a phone pattern would also take.
+_FREE_KINDS = (
+    (_FREE_ID, lambda m: m.group(1)[:4] + "*" * 10 + m.group(4)),
+    (_FREE_PHONE, lambda m: f"{m.group(1)}****{m.group(3)}"),
+    (_FREE_LANDLINE, lambda m: f"{m.group(1)}****{m.group(3)}"),
+)
 
 
 def mask_phone(value: str | None) -> str | None:
@@ -62,14 +75,48 @@ def mask_name(value: str | None) -> str | None:
     return value[:1] + "*" * max(1, len(value) - 1)
 
 
+def _as_read(text: str) -> tuple[str, list[int]]:
+    """The text with every digit as an ASCII digit and every character in its NFKC form (full-width
+    digits and punctuation, ideographic spaces), and for each character of it the position of the
+    character of `text` it came from."""
+    if text.isascii():
+        return text, list(range(len(text)))
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii():
+            chars.append(ch)
+            origin.append(i)
+            continue
+        digit = unicodedata.decimal(ch, None)
+        form = str(digit) if digit is not None else unicodedata.normalize("NFKC", ch)
+        chars.extend(form)
+        origin.extend([i] * len(form))
+    return "".join(chars), origin
+
+
 def mask_free_text(text: str | None) -> str | None:
     """A description or note as someone without the need to know reads it: phone and ID numbers
-    typed into it masked the same way as the fields that hold them."""
+    typed into it masked the same way as the fields that hold them; every other character as it was."""
     if not text:
         return text
-    text = _FREE_ID.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3), text)
-    text = _FREE_PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _FREE_LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(2)[-4:]}", text)
+    read, origin = _as_read(text)
+    found: list[tuple[int, int, str]] = []  # (start, end) in `text`, and what replaces it
+    taken: list[tuple[int, int]] = []
+    for pattern, masked in _FREE_KINDS:
+        for m in pattern.finditer(read):
+            if any(m.start() < end and start < m.end() for start, end in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append((origin[m.start()], origin[m.end() - 1] + 1, masked(m)))
+    if not found:
+        return text
+    out, at = [], 0
+    for start, end, shown in sorted(found):
+        out += [text[at:start], shown]
+        at = end
+    out.append(text[at:])
+    return "".join(out)
 
 
 def has_personal_data(text: str | None) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from .audit import SYSTEM, Actor
+from .audit import SYSTEM, Actor, AuditKeys, audit_keys
 from .config import Settings
 from .db import make_engine, session_factory, unit_of_work
 from .messaging.outbox import Outbox, signal_relay_after_commit
@@ -37,12 +37,22 @@ class ServiceRuntime:
 
     @contextmanager
     def unit_of_work(self, correlation_id: str | None = None, causation_id: str | None = None,
-                     actor: Callable[[], Actor] | None = None) -> Iterator[UnitOfWork]:
+                     actor: Callable[[], Actor] | None = None,
+                     on_conceal: Callable[[Actor], None] | None = None) -> Iterator[UnitOfWork]:
         """A transaction and the `emit` of its events (requests and background jobs; a job acts as
         "system" unless told who)."""
         with unit_of_work(self.sessions) as session:
             yield UnitOfWork(session, self.outbox, correlation_id, causation_id, self.audit,
-                             actor or (lambda: SYSTEM))
+                             actor or (lambda: SYSTEM), pseudonym=lambda user_id: self.audit_keys.pseudonym(user_id),
+                             on_conceal=on_conceal)
+
+    @property
+    def audit_keys(self) -> AuditKeys:
+        """The keys of this service's audit trail (chain, pseudonyms), derived once per runtime."""
+        keys = self.cache.get("audit_keys")
+        if keys is None:
+            keys = self.cache.setdefault("audit_keys", audit_keys(self.settings, self.name))
+        return keys
 
     def wakeup(self, key: str) -> threading.Event:
         """A named event of this service that a stopping worker sets (see `wakeups`)."""

@@ -48,6 +48,10 @@ class ServiceSpec:
     # Keys the service cannot work without (shared.keys loaders): checked when a runtime is built,
     # so services mode refuses to start without them (KeyConfigError says what to set).
     keys: tuple[Callable[[Settings], object], ...] = ()
+    # Who reads which entries of the audit trail (GET /<service>/v1/audit): the service's access rule,
+    # (session, user, audit table) → a condition on the table's rows, raising 403 for a role that may
+    # read none. None: admins only (shared/audit_api.py).
+    audit_scope: Callable | None = None
 
     def runtime(self, settings: Settings, url: str | None = None) -> ServiceRuntime:
         if self.config is not None:
@@ -55,7 +59,9 @@ class ServiceSpec:
         for load in self.keys:
             load(settings)
         use_data_keys(data_keys(settings))  # the keys Sealed columns read and write with
-        return build_runtime(self.name, settings, self.outbox, self.inbox, url, self.audit)
+        rt = build_runtime(self.name, settings, self.outbox, self.inbox, url, self.audit)
+        rt.audit_keys  # noqa: B018 — the audit chain's key: services mode refuses to start without it
+        return rt
 
     def verifier(self, rt: ServiceRuntime) -> Verifier:
         refresh = rt.settings.auth_state_refresh_seconds if self.auth_refresh_seconds is None \
@@ -68,6 +74,7 @@ class ServiceSpec:
         app = create_app(rt, title=self.title, description=self.description, router=self.router,
                          verifier=self.verifier(rt))
         app.state.report_api_key_use = self.api_key_use(rt)
+        app.state.audit_scope = self.audit_scope
         return app
 
     def dispatcher(self, rt: ServiceRuntime) -> Dispatcher:

@@ -31,6 +31,11 @@ class UnitOfWork:
     # user is known once its authentication dependency ran).
     audit_table: Table | None = None
     actor: Callable[[], audit.Actor] | None = None
+    # The service's keyed pseudonym of a user id (shared.audit.AuditKeys.pseudonym), for `conceal_actor`,
+    # and who is told when the actor is concealed (the request: its refusals and access log line).
+    pseudonym: Callable[[str], str] | None = None
+    on_conceal: Callable[[audit.Actor], None] | None = None
+    concealed: bool = False
 
     def emit(self, payload: Payload) -> Envelope:
         """Publish an event of this change; the audit trail records who caused it."""
@@ -40,9 +45,33 @@ class UnitOfWork:
                    detail={"event_id": envelope.id})
         return envelope
 
+    def conceal_actor(self) -> None:
+        """From now on, this unit of work's entries name its actor by the service's keyed pseudonym
+        and without her address: a resident acting on her own anonymous or confidential case (the
+        service decides, where it recognises her as the reporter, before anything is recorded).
+
+        Why here, once per unit of work, rather than per entry or by the events' payloads: every entry
+        of the request (the events it emits, the reads it records, a refusal) is about that case and
+        by her, and only the service's access rule knows she is its reporter; most of those entries
+        are no event, and most events do not say whether the case is anonymous."""
+        if self.concealed:
+            return
+        self.concealed = True
+        if self.on_conceal is not None:
+            actor = self.current_actor()
+            if actor is not None:
+                self.on_conceal(actor)
+
+    def current_actor(self) -> audit.Actor | None:
+        """Who this unit of work's entries name (concealed when told so)."""
+        actor = self.actor() if self.actor else None
+        if actor is not None and self.concealed:
+            actor = actor.concealed(self.pseudonym)
+        return actor
+
     def audit(self, action: str, *, subject_kind: str | None = None, subject_id: str | None = None,
               detail: dict | None = None) -> None:
         """An audit entry in this transaction (a read of a confidential record, an export, ...)."""
         if self.audit_table is not None:
-            audit.record(self.session, self.audit_table, self.actor() if self.actor else None, action,
+            audit.record(self.session, self.audit_table, self.current_actor(), action,
                          subject_kind=subject_kind, subject_id=subject_id, detail=detail)

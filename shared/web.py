@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from . import errors
 from .auth import Verifier
-from .http import BodyLimit, SecurityHeaders, document_errors
+from .http import AccessLog, BodyLimit, SecurityHeaders, document_errors
 from .keys import jwks_source
 from .ratelimit import Limiter
 from .runtime import ServiceRuntime
@@ -87,6 +87,7 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
     document_errors(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, default=rt.settings.max_body_bytes, limits=rt.settings.body_limits)
+    app.add_middleware(AccessLog, service=rt.name)
     app.add_middleware(RequestIdMiddleware)
 
     health = APIRouter(prefix=prefix, tags=["运维 health"])
@@ -112,8 +113,10 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
 
     app.include_router(health)
     app.include_router(router, prefix=prefix)
-    if rt.audit is not None:  # every service's trail, read the same way
+    if rt.audit is not None:  # every service's trail, read the same way; every refusal an entry of it
+        from .audit_api import record_refusals
         from .audit_api import router as audit_router
 
         app.include_router(audit_router, prefix=f"{prefix}/v1")
+        record_refusals(app)
     return app

@@ -126,8 +126,7 @@ class Worker:
         return loops
 
     def _seal(self) -> int:
-        with self.rt.uow() as session:
-            return audit.seal(session, self.rt.audit)
+        return audit.seal_pending(self.rt)
 
     def start(self) -> None:
         for name, loop in self.loops():

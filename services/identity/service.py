@@ -4,7 +4,7 @@ can sign."""
 from shared.keys import LocalJwks, blind_index, data_keys, signing_keys
 from shared.service import ServiceSpec
 
-from . import api, api_keys, config, handlers, models, seed
+from . import access, api, api_keys, config, handlers, models, seed
 
 
 def own_keys(settings):
@@ -23,6 +23,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     auth=models.auth,
     audit=models.audit,
+    audit_scope=access.audit_scope,  # who reads which entries of the trail
     router=api.router,
     handlers=handlers.handlers,
     config=config.get,

@@ -7,7 +7,7 @@ from shared.background import every
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import api, config, evaluation, handlers, models, retention
+from . import access, api, config, evaluation, handlers, models, retention
 
 SCAN_BATCH = 200
 
@@ -33,6 +33,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     auth=models.auth,
     audit=models.audit,
+    audit_scope=access.audit_scope,  # who reads which entries of the trail
     router=api.router,
     handlers=handlers.handlers,
     config=config.get,

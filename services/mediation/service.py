@@ -1,6 +1,6 @@
 from shared.service import ServiceSpec
 
-from . import api, clocks, config, handlers, models, seed
+from . import access, api, clocks, config, handlers, models, seed
 
 SPEC = ServiceSpec(
     name="mediation",
@@ -12,6 +12,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     auth=models.auth,
     audit=models.audit,
+    audit_scope=access.audit_scope,  # who reads which entries of the trail
     router=api.router,
     handlers=handlers.handlers,
     config=config.get,

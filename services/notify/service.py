@@ -4,7 +4,7 @@ from shared.keys import blind_index, data_keys
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import api, config, handlers, models, seed
+from . import access, api, config, handlers, models, seed
 from .digest import run_daily
 
 
@@ -29,6 +29,7 @@ SPEC = ServiceSpec(
     inbox=models.inbox,
     auth=models.auth,
     audit=models.audit,
+    audit_scope=access.audit_scope,  # who reads which entries of the trail
     router=api.router,
     handlers=handlers.handlers,
     config=config.get,

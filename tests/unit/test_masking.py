@@ -53,3 +53,34 @@ def test_numbers_typed_into_free_text_are_masked_and_the_rest_is_kept():
     # Case numbers, amounts and long order numbers are not phones.
     assert mask_free_text("案号 2026-11-000123 金额 12000，订单号 20261130123456789012") == \
         "案号 2026-11-000123 金额 12000，订单号 20261130123456789012"
+
+
+def test_full_width_digits_other_separators_and_spaces_do_not_hide_a_phone_or_an_id_number():
+    # As a reader sees them: full-width digits, dots, repeated or ideographic spaces, zero-width
+    # characters, an ID number written in groups.
+    for text, shown in (("电话１３９１２３４０００１", "电话139****0001"),
+                        ("139.1234.0001 找我", "139****0001 找我"),
+                        ("139  1234  0001", "139****0001"),
+                        ("电话：１３９－１２３４－０００１。", "电话：139****0001。"),
+                        ("139\u30001234\u30000001", "139****0001"),
+                        ("139\u200b1234\u200b0001", "139****0001"),
+                        ("+86 139 1234 0001", "139****0001"),
+                        ("身份证 510107 19900101 1234", "身份证 5101**********1234"),
+                        ("身份证510107-1990-0101-123X号", "身份证5101**********123X号"),
+                        ("身份证５１０１０７１９９００１０１１２３４", "身份证5101**********1234"),
+                        ("座机 (028) 8555 1234", "座机 028****1234"),
+                        ("座机 028.8555.1234", "座机 028****1234")):
+        assert mask_free_text(text) == shown, text
+        assert has_personal_data(text), text
+    # Masking what was masked changes nothing.
+    assert mask_free_text("139****0001，5101**********1234") == "139****0001，5101**********1234"
+
+
+def test_dates_case_numbers_and_amounts_are_not_taken_for_phones_or_id_numbers():
+    for text in ("2026-11-30 14:30 到 2026.12.01", "2026年11月30日 09:30-11:30", "案号 2026-11-000123",
+                 "金额 1,380.50 元，面积 120.5 平方米，共 13800 元", "第 3 栋 2 单元 501 室，门牌 188 号",
+                 "编号 20261130 0001", "订单号 20261130123456789012", "编号 202611300001234567",
+                 "日期 2026 01 05 到 2026 02 05", "共计 1300 1200 1100 元", "楼号 13 14 15 16 17 18",
+                 "全角日期 ２０２６－１１－３０，金额 １３８００ 元"):
+        assert mask_free_text(text) == text, text
+        assert not has_personal_data(text), text
