@@ -13,9 +13,32 @@ from her own account or are recorded in person by a mediator of the dispute.
 | the committee's head | the record, contact details masked; who read it | as the mediator |
 | anyone else | 404 | 404 |
 
+Who may open a dispute, and for which committee (`filing`):
+- a resident: her own application only. The one applicant is herself: no phone, or the phone she verified
+  by SMS (another's → 422 `party.not_own_phone`; an account without a verified phone → 422
+  `party.phone_unverified`); verified by `account`, her application her consent. It goes to a committee
+  that takes the dispute: the community committee of its place, or a specialised one for its type (any
+  other → 422 `committee.not_competent`).
+- a mediator: a walk-in application (the applicant in front of her), or 主动调解, for her own committee
+  (another → 422 `committee.not_yours`); she is assigned to it. The applicant's consent stays pending until
+  she is verified, in person by a mediator (recorded) or by signing in with the phone verified by SMS.
+- a committee's head: a walk-in application, for a committee she heads.
+- other staff (operator, grid worker, community, street, department, a supervisor heading no committee,
+  admin): 403 `dispute.not_committee_staff`; a caller's or a case's dispute reaches mediation by intake's
+  转调解 (handlers.py), the reporter as applicant.
+
+Why: 人民调解法 第十七条 (the parties apply, or the committee acts of its own accord) and the local rules
+after 人民调解工作若干规定 第二十六条 (the committee of the parties' home or of the place of the dispute takes
+it; 行业性 committees their trade); seed 000 "把矛盾控制在辖区范围内". Online, only the place is known (a
+resident's token carries no home), so a resident applies to the place's committee or a specialised one;
+her home committee takes her application in person. Answers recorded in person need the party verified
+in person first (`acting_party`: 核对当事人身份), so nobody's consent is given by whoever typed her name.
+
 Statistics: mediators their committee's, supervisors the committees in their units, admins all.
 Every read and refused read is an entry of the service's audit trail (`read.*`, `write.*`), kept
-even when the request fails after the check.
+even when the request fails after the check (other refusals are recorded by shared/audit_api.py). The
+whole trail (GET /mediation/v1/audit): admins, and a committee's head the entries about her
+committee's disputes (`audit_scope`); 403 for anyone else.
 """
 
 import logging
@@ -23,7 +46,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Table, or_, select, true
 from sqlalchemy.orm import Session
 
 from shared import audit as trail
@@ -34,10 +57,13 @@ from shared.errors import ApiError
 from shared.runtime import ServiceRuntime
 from shared.uow import UnitOfWork
 
-from .disputes import active_mediator_ids, parties
+from . import config
+from .directory import competent_committees
+from .disputes import Filing, active_mediator_ids, parties
 from .models import Assignment, Committee, Dispute, Mediator, Party
 from .models import audit as audit_table
-from .parties import link_by_phone
+from .parties import PhoneIndex, link_by_phone
+from .schemas import DisputeCreate
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +166,8 @@ def readable(uow: UnitOfWork, dispute_id: str, user: User, action: str) -> Acces
     cap = capacity(session, dispute, user) if dispute else None
     if cap is None:
         audit(uow, dispute.id if dispute else None, action, False)
-        raise ApiError(404, "dispute.not_found", field="dispute_id")  # the same answer as for no such dispute
+        # The same answer as for no such dispute; the refusal recorded above, not again (shared/audit_api.py).
+        raise trail.recorded(ApiError(404, "dispute.not_found", field="dispute_id"))
     audit(uow, dispute.id, action, True, cap)
     return Access(dispute, cap)
 
@@ -160,6 +187,8 @@ def acting_party(session: Session, seen: Access, user: User, party_id: str | Non
         party = session.get(Party, party_id)
         if party is None or party.dispute_id != seen.dispute.id:
             raise ApiError(404, "party.not_found", field="party_id")
+        if party.verification_method is None:  # 核对当事人身份 first: recorded (who, when, how), then her answer
+            raise ApiError(409, "party.not_verified", field="party_id")
         return party, "in_person"
     own = [p for p in parties(session, seen.dispute.id) if p.user_id == user.id]
     if not own:
@@ -169,10 +198,81 @@ def acting_party(session: Session, seen: Access, user: User, party_id: str | Non
     return (next(p for p in own if p.id == party_id) if party_id else own[0]), "online"
 
 
+# ---- opening a dispute -------------------------------------------------------------------------
+
+def _active_mediator(session: Session, user: User) -> Mediator | None:
+    m = session.get(Mediator, user.id)
+    return m if m is not None and m.active else None
+
+
+def _one_of(session: Session, committee_id: str | None, allowed: list[Committee], code: str,
+            default: Committee | None) -> Committee:
+    """The committee named (one of `allowed`, else 422 `code`), or `default` when none is named."""
+    if committee_id is None:
+        if default is None:
+            raise ApiError(422, code, field="committee_id")
+        return default
+    if session.get(Committee, committee_id) is None:
+        raise ApiError(422, "committee.not_found", field="committee_id")
+    chosen = next((c for c in allowed if c.id == committee_id), None)
+    if chosen is None:
+        raise ApiError(422, code, field="committee_id")
+    return chosen
+
+
+def filing(session: Session, user: User, body: DisputeCreate, index: PhoneIndex) -> Filing:
+    """Who may open this dispute, for which committee, and whom it is verified as (the module docstring)."""
+    if body.dispute_type not in config.get().dispute_types:  # the committee taking it depends on it
+        raise ApiError(422, "dispute.unknown_type", field="dispute_type")
+    if body.source == "committee":  # 主动调解: a mediator, for her own committee
+        mediator = _active_mediator(session, user)
+        if mediator is None:
+            raise ApiError(403, "dispute.forbidden_source", field="source")
+        own = session.get(Committee, mediator.committee_id)
+        return Filing(_one_of(session, body.committee_id, [own], "committee.not_yours", own), assign_to=mediator)
+    if not user.is_staff:
+        return _own_application(session, user, body, index)
+    # A walk-in application: entered by a mediator or the head of the committee it goes to.
+    mediator = _active_mediator(session, user)
+    own = list(session.scalars(select(Committee).where(Committee.supervisor_id == user.id).order_by(Committee.code)))
+    if mediator is not None and mediator.committee_id not in {c.id for c in own}:
+        own.insert(0, session.get(Committee, mediator.committee_id))
+    if not own:
+        raise ApiError(403, "dispute.not_committee_staff")
+    competent = competent_committees(session, body.dispute_type, body.lat, body.lon)
+    default = next((c for c in competent if c in own), None) or (
+        session.get(Committee, mediator.committee_id) if mediator is not None else None)
+    committee = _one_of(session, body.committee_id, own, "committee.not_yours", default)
+    return Filing(committee, assign_to=mediator if mediator and mediator.committee_id == committee.id else None)
+
+
+def _own_application(session: Session, user: User, body: DisputeCreate, index: PhoneIndex) -> Filing:
+    """A resident applies for herself: the one applicant is her, identified by the phone she verified by SMS
+    (the token's keyed hash), never anyone else's; another's application is taken in person. Her committee is
+    one that takes the dispute at its place (directory.competent_committees)."""
+    applicants = [i for i, p in enumerate(body.parties) if p.role == "applicant"]
+    if len(applicants) != 1:
+        raise ApiError(422, "validation.missing", field="parties.applicant")
+    at = applicants[0]
+    mine = body.parties[at]
+    if not user.phone_index:  # an account nobody verified by SMS: who she is stays unknown online
+        raise ApiError(422, "party.phone_unverified", field=f"parties.{at}.phone")
+    if mine.phone and index(mine.phone) != user.phone_index:
+        raise ApiError(422, "party.not_own_phone", field=f"parties.{at}.phone")
+    for i, p in enumerate(body.parties):  # nor herself as the other side
+        if i != at and index(p.phone) == user.phone_index:
+            raise ApiError(422, "party.own_phone", field=f"parties.{i}.phone")
+    competent = competent_committees(session, body.dispute_type, body.lat, body.lon)
+    if not competent:
+        raise ApiError(422, "committee.none", field="committee_id")
+    committee = _one_of(session, body.committee_id, competent, "committee.not_competent", competent[0])
+    return Filing(committee, applicant_account=(user.id, "account"), applicant_phone_index=user.phone_index)
+
+
 def created(uow: UnitOfWork, dispute: Dispute, user: User) -> str:
-    """The capacity in which the one who opened a dispute sees it, the creation audited: a mediator who
-    opened it of their own accord mediates it; anyone else applied as, or for, a party."""
-    cap = "mediator" if dispute.source == "committee" else "party"
+    """The capacity in which the one who opened a dispute sees it, the creation audited: the mediator who
+    entered it mediates it, a committee's head heads it, a resident is its applicant."""
+    cap = capacity(uow.session, dispute, user) or "party"
     audit(uow, dispute.id, "create", True, cap)
     return cap
 
@@ -212,7 +312,7 @@ def statistics_scope(uow: UnitOfWork, user: User) -> list[str] | None:
     A mediator sees their own committee's; a supervisor the committees in the subtree of their units."""
     if user.role not in STATS_ROLES:
         audit(uow, None, "read.statistics", False)
-        raise ApiError(403, "stats.forbidden")
+        raise trail.recorded(ApiError(403, "stats.forbidden"))
     scope = None
     if user.role == "mediator":
         m = uow.session.get(Mediator, user.id)
@@ -223,3 +323,16 @@ def statistics_scope(uow: UnitOfWork, user: User) -> list[str] | None:
                  if any(_within(c.community_code, u) or _within(c.street_code, u) for u in units)]
     audit(uow, None, "read.statistics", True)
     return scope
+
+
+def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[bool]:
+    """The entries of mediation's audit trail a reader sees (GET /mediation/v1/audit): admins all; the
+    head of a committee those about her committee's disputes (as her record's own audit shows her);
+    anyone else 403, supervisors included: who is a party to which dispute is the record's."""
+    if user.role == "admin":
+        return true()
+    headed = select(Committee.id).where(Committee.supervisor_id == user.id)
+    if session.scalar(headed.limit(1)) is None:
+        raise ApiError(403, "auth.forbidden")
+    return (table.c.subject_kind == "dispute") & table.c.subject_id.in_(
+        select(Dispute.id).where(Dispute.committee_id.in_(headed)))

@@ -41,6 +41,25 @@ def find_committee(session: Session, dispute_type: str, lat: float | None, lon: 
     return community[0] if community else None
 
 
+def competent_committees(session: Session, dispute_type: str, lat: float | None,
+                         lon: float | None) -> list[Committee]:
+    """The committees that take a dispute of this type at this place (人民调解工作若干规定 第二十六条: the
+    committee of the place of the dispute; a specialised, 行业性 committee for the types it takes), the one
+    `find_committee` routes it to first: that one, every specialised committee taking the type (a 损害赔偿
+    dispute goes to the traffic or the medical committee, as the applicant says), and the community
+    committee whose area holds the place."""
+    first = find_committee(session, dispute_type, lat, lon)
+    found = [first] if first is not None else []
+    for committee in session.scalars(select(Committee).order_by(Committee.code)):
+        takes_type = committee.kind == "specialised" and dispute_type in (committee.types or [])
+        holds_place = (committee.kind == "community" and lat is not None and lon is not None
+                       and bool(committee.area_geojson)
+                       and shape(json.loads(committee.area_geojson)).covers(Point(lon, lat)))
+        if committee not in found and (takes_type or holds_place):
+            found.append(committee)
+    return found
+
+
 def load_of(session: Session, mediator_id: str) -> int:
     """Open disputes a mediator holds. Assignments stay on closed disputes (the mediator keeps reading
     the record for follow-ups) but no longer count."""

@@ -6,6 +6,7 @@ transaction), numbered by the dispute's `seq`.
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -82,21 +83,22 @@ def new_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, con
 
 def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matter: str, party_list: list[PartyIn],
            created_by: str | None, index: Callable[[str | None], str | None],
-           applicant_account: tuple[str, str] | None = None, case_id: str | None = None,
-           claims: str | None = None, amount=None,
+           applicant_account: tuple[str, str] | None = None, applicant_phone_index: str | None = None,
+           case_id: str | None = None, claims: str | None = None, amount=None,
            people_involved: int = 2, lat: float | None = None, lon: float | None = None,
-           committee_id: str | None = None, requested_mediator_id: str | None = None, privacy: str = "private",
-           creator_mediator: Mediator | None = None, now: datetime | None = None) -> Dispute:
+           committee: Committee | None = None, requested_mediator_id: str | None = None, privacy: str = "private",
+           assign_to: Mediator | None = None, now: datetime | None = None) -> Dispute:
+    """A new dispute, of `committee` (by default the one taking its type at its place: directory.py).
+
+    `applicant_account`: (user id, how verified) of the first applicant when her own account is known (the
+    resident applying, the reporter of a referred case); her application is her consent only when she is the
+    one who filed it. Anyone else's consent is pending until she answers from her own verified account or a
+    mediator records it in person after verifying her (access.acting_party). `assign_to`: the mediator who
+    entered it, its mediator from the start."""
     now = now or utcnow()
     if dispute_type not in config.get().dispute_types:
         raise ApiError(422, "dispute.unknown_type", field="dispute_type")
-    if committee_id:
-        committee = session.get(Committee, committee_id)
-        if committee is None:
-            raise ApiError(422, "committee.not_found", field="committee_id")
-    elif creator_mediator is not None:
-        committee = session.get(Committee, creator_mediator.committee_id)
-    else:
+    if committee is None:
         committee = find_committee(session, dispute_type, lat, lon)
     if committee is None:
         raise ApiError(422, "committee.none", field="committee_id")
@@ -116,20 +118,21 @@ def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matt
     people = []
     for i, p in enumerate(party_list):
         account = applicant_account if i == first_applicant else None
-        # The applicant's own application is consent (a walk-in application entered by staff too); a
-        # committee's own initiative, or staff referring an intake case (转调解), needs the applicant's own yes.
+        # Applying is consenting, but only from the applicant herself: a walk-in entered by a mediator, a
+        # committee's own initiative, or staff referring an intake case (转调解) waits for her own yes.
         own = account is not None and account[0] == created_by
-        applicant_consents = p.role == "applicant" and (source == "application" or (source == "intake" and own))
-        people.append(new_party(session, dispute, p, now, created_by if applicant_consents else None, index,
-                                account))
+        party = new_party(session, dispute, p, now, created_by if own else None, index, account)
+        if own and not p.phone and applicant_phone_index:  # her verified phone, known by its keyed hash only
+            party.phone_index = applicant_phone_index
+        people.append(party)
     session.flush()
     check_distinct_phones(people)
     publish(emit, dispute, ev.DisputeApplied, now, dispute_type=dispute_type, source=source,
             committee_id=committee.id, party_user_ids=party_user_ids(session, dispute.id))
-    if creator_mediator is not None:  # 主动调解: the mediator who opened it mediates it
-        session.add(Assignment(dispute_id=dispute.id, mediator_id=creator_mediator.id, assigned_at=now))
+    if assign_to is not None:  # 主动调解, or a walk-in: the mediator who entered it mediates it
+        session.add(Assignment(dispute_id=dispute.id, mediator_id=assign_to.id, assigned_at=now))
         session.flush()
-        publish(emit, dispute, ev.DisputeAssigned, now, mediator_ids=[creator_mediator.id],
+        publish(emit, dispute, ev.DisputeAssigned, now, mediator_ids=[assign_to.id],
                 committee_id=committee.id, party_user_ids=party_user_ids(session, dispute.id))
     return dispute
 
@@ -145,36 +148,34 @@ def check_distinct_phones(people: list[Party], field: str | None = None) -> None
             seen.add(key)
 
 
-def submit(session: Session, emit: Emit, body: DisputeCreate, user: User,
-           index: Callable[[str | None], str | None]) -> Dispute:
-    """A dispute opened through the API: a resident applying for themself, staff entering an application
-    for someone (a walk-in), or a mediator's committee opening one of its own accord (主动调解).
+class Filing(NamedTuple):
+    """What access.filing decided about a dispute opened through the API: the committee it goes to, the
+    applicant's own account when the resident applies for herself (with her verified phone's keyed hash),
+    and the mediator who entered it (a walk-in, 主动调解), its mediator from the start."""
+
+    committee: Committee
+    applicant_account: tuple[str, str] | None = None
+    applicant_phone_index: str | None = None
+    assign_to: Mediator | None = None
+
+
+def submit(session: Session, emit: Emit, body: DisputeCreate, user: User, index: Callable[[str | None], str | None],
+           filing: Filing) -> Dispute:
+    """A dispute opened through the API, as `filing` (access.filing) allows it: a resident applying for
+    herself, a mediator or the committee's head entering a walk-in application, or a mediator's committee
+    opening one of its own accord (主动调解).
 
     Parties are named by name and phone only: the resident's own account is the applicant's, and the
     others link theirs by their verified phone or before a mediator (parties.py)."""
     party_list = list(body.parties)
-    creator, account = None, None
-    if body.source == "committee":
-        creator = session.get(Mediator, user.id)
-        if creator is None:
-            raise ApiError(403, "dispute.forbidden_source", field="source")
-    elif not user.is_staff:
-        # A resident applies for themself: their entry is the applicant, with their account.
-        mine = [p for p in party_list if p.role == "applicant"]
-        if len(mine) != 1:
-            raise ApiError(422, "validation.missing", field="parties.applicant")
-        account = (user.id, "account")
-        # Not herself as the other side too: her verified phone is hers.
-        for i, p in enumerate(party_list):
-            if p.role != "applicant" and user.phone_index and index(p.phone) == user.phone_index:
-                raise ApiError(422, "party.own_phone", field=f"parties.{i}.phone")
     if not any(p.role == "applicant" for p in party_list):
         raise ApiError(422, "validation.missing", field="parties.applicant")
     return create(session, emit, source=body.source, dispute_type=body.dispute_type, matter=body.matter,
-                  party_list=party_list, created_by=user.id, index=index, applicant_account=account,
-                  claims=body.claims, amount=body.amount,
-                  people_involved=body.people_involved, lat=body.lat, lon=body.lon, committee_id=body.committee_id,
-                  requested_mediator_id=body.requested_mediator_id, privacy=body.privacy, creator_mediator=creator)
+                  party_list=party_list, created_by=user.id, index=index,
+                  applicant_account=filing.applicant_account, applicant_phone_index=filing.applicant_phone_index,
+                  claims=body.claims, amount=body.amount, people_involved=body.people_involved, lat=body.lat,
+                  lon=body.lon, committee=filing.committee, requested_mediator_id=body.requested_mediator_id,
+                  privacy=body.privacy, assign_to=filing.assign_to)
 
 
 # ---- consent -------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ register_messages({
     "dispute.not_party": ("只有本案当事人可以执行此操作", "Only a party to this dispute may do this"),
     "dispute.not_applicant": ("只有申请人可以撤回调解申请", "Only the applicant may withdraw"),
     "dispute.forbidden_source": ("只有调解员可以主动发起调解", "Only mediators may open a dispute on their own"),
+    "dispute.not_committee_staff": ("只有调解员或调解委员会主任可以代为登记调解申请；诉求可由诉求服务转调解",
+                                    "Only mediators or a committee's head may enter an application for someone"),
     "party.not_found": ("未找到该当事人", "No such party"),
     "party.contact_missing": ("没有账号的当事人须登记姓名和联系电话", "A party without an account needs a phone"),
     "party.bad_phone": ("手机号码格式不正确", "Not a valid mobile number"),
@@ -22,10 +24,19 @@ register_messages({
     "party.duplicate_phone": ("同一案件的两名当事人不能登记同一个电话号码", "Two parties cannot share a phone number"),
     "party.own_phone": ("不能用本人已验证的手机号登记对方当事人",
                         "You cannot register the other side with your own phone"),
+    "party.not_own_phone": ("在线申请调解只能以本人名义：申请人的手机号须是您已验证的手机号；代他人申请请到调解委员会"
+                            "当面办理", "You apply for yourself: the applicant's phone must be the one you verified"),
+    "party.phone_unverified": ("请先验证您的手机号，再在线申请调解", "Verify your phone before applying online"),
+    "party.not_verified": ("请先当面核实该当事人的身份，再代为登记其意见",
+                           "Verify this party in person before recording an answer for them"),
     "party.linked_elsewhere": ("该当事人已关联其他账号", "This party is linked to another account"),
     "party.already_linked": ("该账号已是本案的另一名当事人", "This account is already another party to this dispute"),
     "party.consent_recorded": ("该当事人已表示意见", "This party's answer is already recorded"),
     "committee.not_found": ("未找到该调解委员会", "No such mediation committee"),
+    "committee.not_yours": ("只能登记到您所在或担任主任的调解委员会", "Only for your own committee"),
+    "committee.not_competent": ("该调解委员会不受理此纠纷：请向纠纷发生地的社区调解委员会或受理该类纠纷的专业调解委员会"
+                                "申请", "This committee does not take this dispute: choose the one of its place or "
+                                "a specialised one for its type"),
     "committee.none": ("没有可受理该纠纷的调解委员会", "No committee can take this dispute"),
     "mediator.not_found": ("未找到该调解员", "No such mediator"),
     "mediator.other_committee": ("只能选择受理本案的调解委员会的调解员",

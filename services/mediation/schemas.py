@@ -79,12 +79,15 @@ class DisputeCreate(Strict):
     people_involved: int = Field(2, ge=1, le=100000, description="涉及人数 people involved")
     lat: float | None = Field(None, ge=-90, le=90, description="纠纷发生地纬度（WGS-84），用于确定社区调解委员会")
     lon: float | None = Field(None, ge=-180, le=180, description="纠纷发生地经度（WGS-84）longitude")
-    committee_id: str | None = Field(None, max_length=36, description="指定调解委员会；不填则按类型和辖区确定")
+    committee_id: str | None = Field(None, max_length=36, description="指定调解委员会；不填则按类型和辖区确定。居民只能"
+                                     "选择纠纷发生地的社区调解委员会或受理该类纠纷的专业调解委员会；调解员和委员会主任"
+                                     "只能登记到本人所在或担任主任的委员会")
     requested_mediator_id: str | None = Field(None, max_length=64,
                                               description="当事人选择的调解员（须是受理本案的调解委员会的调解员）")
     privacy: Literal["public", "private"] = Field("private", description="调解是否公开 public or private sessions")
     parties: list[PartyIn] = Field(default_factory=list, max_length=50,
-                                   description="当事人；居民本人申请时本人自动登记为申请人")
+                                   description="当事人；居民本人申请时唯一的申请人即本人（手机号不填或填本人已验证的手机号），"
+                                   "其账号即申请人的账号")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "dispute_type": "neighbour", "matter": "楼上住户夜间频繁拖动家具、装修噪声，多次沟通无果。",

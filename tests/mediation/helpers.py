@@ -45,10 +45,20 @@ def head(rt, dispute: dict) -> dict:
     return auth(rt, "u-supervisor-1", "supervisor")
 
 
+def verify_in_person(client, rt, dispute: dict, party: dict, headers: dict | None = None) -> dict:
+    """The committee's head saw the party's ID card (核对当事人身份): her answers may then be recorded in person."""
+    r = client.post(f"/mediation/v1/disputes/{dispute['id']}/parties/{party['id']}/verification",
+                    json={"method": "id_card"}, headers=headers or head(rt, dispute))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def accepted(client, rt, **kw) -> dict:
-    """Applied, the respondent's consent recorded by the committee's head, accepted and assigned."""
+    """Applied, the respondent verified in person and her consent recorded by the committee's head, accepted and
+    assigned."""
     d = apply(client, rt, **kw)
     chair = head(rt, d)
+    verify_in_person(client, rt, d, respondent_of(d), chair)
     r = client.post(f"/mediation/v1/disputes/{d['id']}/consent", json={"consent": True},
                     params={"party_id": respondent_of(d)["id"]}, headers=chair)
     assert r.status_code == 200, r.text

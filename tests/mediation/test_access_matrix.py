@@ -60,8 +60,13 @@ FOR_RESPONDENT = rule(200, (403, 200))
 STAFF = {**everyone(200), "stranger": 403, "applicant": 403, "respondent": 403}
 STATS = {**everyone(200), "stranger": 403, "applicant": 403, "respondent": 403, "operator": 403,
          "grid_worker": 403}
-TRAIL = {**everyone(403), "supervisor": 200, "admin": 200}
-APPLY = everyone(201)
+# The service's trail: admins, and committee heads (the entries about their committees' disputes).
+TRAIL = {**everyone(403), "admin": 200, "head": 200, "other_head": 200}
+# Opening a dispute (access.filing): the body names an applicant with a phone, as a walk-in does. Mediators and
+# committee heads enter it for their own committee (201); other staff may not (403); a resident applies only for
+# herself, and this phone is not hers (422 party.not_own_phone: see test_identity).
+APPLY = {**everyone(403), **dict.fromkeys(("other_mediator", "other_head", "colleague") + MANAGERS, 201),
+         **dict.fromkeys(("stranger",) + PARTIES, 422)}
 
 D = P + "/disputes/{dispute_id}"
 # operation → (the stage of the dispute it needs, expected status per principal, the request)
@@ -132,8 +137,9 @@ STAGES = ("applied", "consented", "accepted", "extension", "session", "drafted",
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("matrix")
-    # Many applications by the same residents: the matrix is not about the rate limit.
-    settings = get_settings(mode="embedded", var_dir=tmp, rate_limits={"dispute.apply": "100000/day"})
+    # Many applications by the same residents, from one address: the matrix is not about the rate limit.
+    settings = get_settings(mode="embedded", var_dir=tmp, rate_limits={"dispute.apply": "100000/day",
+                                                                       "dispute.apply.address": "100000/hour"})
     upgrade("mediation", settings.database_url("mediation"))
     rt = SPEC.runtime(settings)
     SPEC.seed(rt)

@@ -56,13 +56,19 @@ def test_the_records_audit_is_the_services_audit_trail(client, rt):
     log = client.get(f"{BASE}/{d['id']}/audit", headers=auth(rt, CHAIR)).json()
     # The events of the dispute (who caused them) and the reads and acts, in one trail.
     assert [(e["action"], e["user_id"]) for e in log] == [
-        ("mediation.case.applied", RESIDENT), ("create", RESIDENT), ("write.consent", CHAIR), ("write.accept", CHAIR),
+        ("mediation.case.applied", RESIDENT), ("create", RESIDENT), ("write.verification", CHAIR),
+        ("party.verified", CHAIR), ("write.consent", CHAIR), ("write.accept", CHAIR),
         ("mediation.case.accepted", CHAIR), ("mediation.case.assigned", CHAIR), ("read.dispute", STRANGER),
         ("read.audit", CHAIR)]
     refused = next(e for e in log if e["user_id"] == STRANGER)
     assert (refused["action"], refused["allowed"], refused["role"]) == ("read.dispute", False, "resident")
     assert all(e["request_id"] for e in log if e["user_id"] not in (None, "system"))
-    # Supervisors read the same entries through the service's trail.
-    trail = client.get("/mediation/v1/audit", params={"subject_id": d["id"]},
-                       headers=auth(rt, "u-supervisor-1", "supervisor")).json()["items"]
-    assert {e["action"] for e in trail} >= {"read.dispute", "mediation.case.accepted", "read.audit"}
+    # The committee's head reads the same entries through the service's trail; the head of another
+    # committee finds none of them, and a supervisor heading no committee reads none of the trail.
+    def trail(user_id: str, role: str = "mediator"):
+        return client.get("/mediation/v1/audit", params={"subject_id": d["id"]}, headers=auth(rt, user_id, role))
+
+    assert {e["action"] for e in trail(CHAIR).json()["items"]} >= {"read.dispute", "mediation.case.accepted",
+                                                                   "read.audit"}
+    assert trail("u-med-chair-002").json()["items"] == []
+    assert trail("u-supervisor-2", "supervisor").status_code == 403

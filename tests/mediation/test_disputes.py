@@ -1,7 +1,7 @@
 """Application, consent and refusal, acceptance, assignment with 回避, withdrawal, termination."""
 
 from .conftest import auth, events
-from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, apply, respondent_of
+from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, apply, respondent_of, verify_in_person
 
 BASE = "/mediation/v1/disputes"
 
@@ -33,6 +33,7 @@ def test_acceptance_needs_a_respondent_and_every_consent_then_starts_the_clock_a
     assert r.status_code == 409 and r.json()["error"]["code"] == "dispute.consent_missing"
     assert client.post(f"{BASE}/{d['id']}/accept", headers={**chair, "Accept-Language": "en"}).json()[
         "error"]["message"] == "Not every party has consented yet"
+    verify_in_person(client, rt, d, respondent_of(d), chair)
     client.post(f"{BASE}/{d['id']}/consent", json={"consent": True}, params={"party_id": respondent_of(d)["id"]},
                 headers=chair)
     r = client.post(f"{BASE}/{d['id']}/accept", headers=chair)

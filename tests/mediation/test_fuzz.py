@@ -38,8 +38,10 @@ class OnRealDispute:
 
 @pytest.fixture
 def rt(tmp_path):
-    # A dispute for each operation, all applied for by the same resident: the fuzzing is not about the limit.
-    settings = get_settings(mode="embedded", var_dir=tmp_path, rate_limits={"dispute.apply": "100000/day"})
+    # A dispute for each operation, all applied for by the same resident from one address: the fuzzing is not about
+    # the limit.
+    settings = get_settings(mode="embedded", var_dir=tmp_path, rate_limits={"dispute.apply": "100000/day",
+                                                                            "dispute.apply.address": "100000/hour"})
     upgrade("mediation", settings.database_url("mediation"))
     runtime = SPEC.runtime(settings)
     SPEC.seed(runtime)

@@ -3,7 +3,17 @@ a mediator, never by an account id somebody else typed; answers come from her ow
 person; a resident chooses a mediator only of the committee that takes the dispute."""
 
 from .conftest import PHONES, auth, events
-from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, STRANGER, apply, audit_rows, respondent_of
+from .helpers import (
+    CHAIR,
+    MEDIATOR,
+    RESIDENT,
+    RESIDENT_2,
+    STRANGER,
+    apply,
+    audit_rows,
+    respondent_of,
+    verify_in_person,
+)
 
 BASE = "/mediation/v1/disputes"
 BODY = {"dispute_type": "neighbour", "matter": "楼上住户夜间拖动家具、装修噪声，多次沟通无果。", "lat": 30.6283,
@@ -24,8 +34,9 @@ def test_a_resident_can_no_longer_name_another_partys_account(client, rt):
     assert r.status_code == 422 and r.json()["error"] == {**r.json()["error"], "code": "party.own_phone",
                                                           "field": "parties.1.phone"}
     # Nor two parties with one phone.
-    r = _apply(client, rt, [{"role": "applicant", "name": "刘淑芬", "phone": "13900002222"},
-                            {"role": "respondent", "name": "陈建国", "phone": "13900002222"}])
+    r = _apply(client, rt, [{"role": "applicant", "name": "刘淑芬"},
+                            {"role": "respondent", "name": "陈建国", "phone": "13900002222"},
+                            {"role": "respondent", "name": "陈建军", "phone": "13900002222"}])
     assert r.status_code == 422 and r.json()["error"]["code"] == "party.duplicate_phone"
     assert events(rt) == []
 
@@ -86,6 +97,7 @@ def test_answers_recorded_in_person_stay_with_the_mediators(client, rt):
         r = client.post(f"{BASE}/{d['id']}/consent", json={"consent": True}, params={"party_id": party},
                         headers=auth(rt, user, role))
         assert r.status_code == 404, (user, r.text)
+    verify_in_person(client, rt, d, respondent_of(d), auth(rt, CHAIR))
     r = client.post(f"{BASE}/{d['id']}/consent", json={"consent": True}, params={"party_id": party},
                     headers=auth(rt, CHAIR))
     assert r.status_code == 200 and respondent_of(r.json())["consent"] == "given"

@@ -17,7 +17,7 @@ from shared.db import make_engine
 from shared.migrate import alembic_config
 
 from .conftest import auth
-from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of
+from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of, verify_in_person
 
 BASE = "/mediation/v1/disputes"
 # Distinctive values, so that finding one in a file can only mean it was stored readable.
@@ -42,6 +42,7 @@ def test_the_raw_database_file_shows_no_partys_personal_data(client, rt):
     d = _apply_with_distinctive_parties(client, rt)
     chair = auth(rt, CHAIR)
     respondent = respondent_of(d)
+    verify_in_person(client, rt, d, respondent, chair)
     client.post(f"{BASE}/{d['id']}/consent", json={"consent": True}, params={"party_id": respondent["id"]},
                 headers=chair)
     assert client.post(f"{BASE}/{d['id']}/accept", headers=chair).status_code == 200

@@ -60,7 +60,8 @@ def managing(action: str):
 _ANSWERS = {
     403: "角色或身份不允许（如当事人执行调解员的操作、代替其他当事人表态）not allowed in this capacity",
     404: "无此调解案件，或您无权查看（不透露是否存在）；或路径中的当事人、会议、延期、协议、回访不存在 not found",
-    409: "与案件当前状态冲突（已结束、已受理、已表态、已签订等）conflicts with the dispute's state",
+    409: "与案件当前状态冲突（已结束、已受理、已表态、已签订，或代为登记意见的当事人尚未当面核实身份等）"
+         "conflicts with the dispute's state (or the party answered for in person is not verified yet)",
 }
 
 

@@ -3,10 +3,10 @@ withdrawal and termination."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from shared.deps import CurrentUser
-from shared.ratelimit import LimiterDep
+from shared.ratelimit import LimiterDep, client_address
 
 from .. import access, disputes, views
 from ..access import Access
@@ -15,19 +15,30 @@ from .deps import AuditedUow, PhoneIndexDep, answers, managing, readable
 
 router = APIRouter(tags=["调解案件 disputes"])
 
-# Applications a day per account: a resident applies for herself; staff enter walk-in applications for many.
+# Applications per account (a resident applies for herself; mediators enter walk-in applications for many)
+# and per address (many accounts from one place), each counted on its own; a deployment changes them with
+# CG_RATE_LIMITS. An office or a carrier's NAT shares one address: its limit is far above one person's.
 APPLY_LIMITS = {"resident": ("dispute.apply", "10/day")}
 STAFF_APPLY_LIMIT = ("dispute.apply.staff", "200/day")
+ADDRESS_APPLY_LIMIT = ("dispute.apply.address", "60/hour")
 
 
 @router.post("/disputes", status_code=201, response_model=DisputeView,
-             summary="申请调解或主动调解 apply for mediation (or open one as a committee)",
-             responses={403: {"description": "只有调解员可以主动发起调解 only mediators open one themselves"},
-                        429: {"description": "申请过于频繁（居民每天 10 件，见 Retry-After）too many applications"}})
+             summary="申请调解、代为登记调解申请或主动调解 apply for mediation, enter a walk-in, or open one",
+             description="居民只能以本人名义申请（申请人手机号须为本人已验证的手机号），向纠纷发生地的社区调解委员会"
+                         "或受理该类纠纷的专业调解委员会申请；调解员、调解委员会主任代为登记来访当事人的申请（登记到"
+                         "本人所在或担任主任的委员会，当事人经当面核实身份或短信验证后方可表示同意）；调解员可主动调解"
+                         "（本委员会）。其他工作人员不能登记调解申请（诉求转调解由诉求服务发起）。",
+             responses={403: {"description": "只有调解员可以主动发起调解；只有调解员或调解委员会主任可以代为登记"
+                                             "调解申请 only mediators open one themselves; only mediators or a "
+                                             "committee's head enter an application for someone"},
+                        429: {"description": "申请过于频繁（每个居民每天 10 件，每个地址每小时 60 件，见 Retry-After）"
+                                             "too many applications"}})
 def create_dispute(body: DisputeCreate, user: CurrentUser, uow: AuditedUow, limiter: LimiterDep,
-                   index: PhoneIndexDep) -> DisputeView:
+                   index: PhoneIndexDep, request: Request) -> DisputeView:
     limiter.hit(*APPLY_LIMITS.get(user.role, STAFF_APPLY_LIMIT), f"u:{user.id}")
-    dispute = disputes.submit(uow.session, uow.emit, body, user, index)
+    limiter.hit(*ADDRESS_APPLY_LIMIT, f"a:{client_address(request)}")
+    dispute = disputes.submit(uow.session, uow.emit, body, user, index, access.filing(uow.session, user, body, index))
     return views.dispute(uow.session, dispute, access.created(uow, dispute, user))
 
 

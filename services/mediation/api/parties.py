@@ -40,7 +40,7 @@ def verify_party(party_id: str, body: VerificationIn, seen: Annotated[Access, ma
 
 
 @router.post("/disputes/{dispute_id}/consent", response_model=DisputeView, responses=answers(403, 404, 409),
-             summary="当事人同意或拒绝调解（本人账号，或调解员当面代为登记）a party consents or refuses")
+             summary="当事人同意或拒绝调解（本人账号，或调解员当面核实身份后代为登记）a party consents or refuses")
 def consent(body: ConsentIn, seen: Annotated[Access, readable("write.consent")], user: CurrentUser,
             uow: AuditedUow,
             party_id: Annotated[str | None, Query(max_length=36, description="调解员当面代为登记时填写当事人 id")]
