@@ -1,13 +1,14 @@
 """Who may see and do what: one policy, from the token's role and all of its units, applied in the
 queries (lists, lookups) and to single cases (reads, every change, files).
 
-- resident: those she reported; those filed for her by phone (the caller's phone is her verified
-  one; never an anonymous report); those she joined.
+- resident: those she reported; those staff filed for her by phone (the caller's phone is her
+  verified one, never an anonymous report: relation `filed_for_you`); those she joined.
 - operator: those she filed; other callers' cases only through the hotline lookup by phone (audited).
 - grid_worker, department_handler: those a work order of which (lead or assisting) is or was held
   at or below one of her units.
 - community_staff, street_dispatcher, supervisor: the same, and those located in her area (the
-  street's path routing gave).
+  path routing gave of the finest unit whose area holds the case's point: its street, or its
+  community or grid when the map has them).
 - admin: all. mediator: none (disputes are mediation's).
 
 Staff also reach the cases they filed themselves. Out of scope is "not found" (404), never a hint
@@ -18,7 +19,7 @@ advance which of them they may use.
 
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Table, and_, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from shared import phones
@@ -38,7 +39,13 @@ AREA_ROLES = frozenset({"community_staff", "street_dispatcher", "supervisor"})
 
 class CaseAccess(NamedTuple):
     case: Case
-    relation: str  # reporter, follower (它也影响我) or staff
+    relation: str  # reporter, filed_for_you, follower (它也影响我) or staff
+
+
+# The requester's relations: she filed it herself, or staff filed it for her by her phone. Both read
+# it as hers (her own material, her address, her files) and are called back about it; see
+# `abilities` for what only the one who filed it herself may do.
+REQUESTER = frozenset({"reporter", "filed_for_you"})
 
 
 def _codes(user: User) -> tuple[str, ...]:
@@ -54,19 +61,29 @@ def _on_path(column, codes: tuple[str, ...]) -> ColumnElement[bool]:
 
 
 def is_reporter(case: Case, user: User) -> bool:
-    """Who reported it: the signed-in resident who filed it, or the caller whose phone it was
-    filed under when that phone is the resident's own verified one (never an anonymous report)."""
-    if case.reporter_id is not None and case.reporter_id == user.id:
-        return True
-    return (user.role == "resident" and user.phone_index is not None and not case.anonymous
-            and case.reporter_phone_index is not None and case.reporter_phone_index == user.phone_index)
+    """Whether she filed it herself (signed in, not on someone's behalf)."""
+    return case.reporter_id is not None and case.reporter_id == user.id
 
 
-def _reported_by(user: User) -> ColumnElement[bool]:
+def filed_for(case: Case, user: User) -> bool:
+    """Whether staff filed it for her: on someone's behalf (no reporter account), under the caller's
+    phone, and that phone is her own verified one. Never an anonymous report (it keeps no index)."""
+    return (user.role == "resident" and user.phone_index is not None and case.reporter_id is None
+            and not case.anonymous and case.reporter_phone_index is not None
+            and case.reporter_phone_index == user.phone_index)
+
+
+def is_requester(case: Case, user: User) -> bool:
+    """Whose matter it is: who filed it, or the caller it was filed for."""
+    return is_reporter(case, user) or filed_for(case, user)
+
+
+def _requested_by(user: User) -> ColumnElement[bool]:
     own = Case.reporter_id == user.id
     if user.role != "resident" or not user.phone_index:
         return own
-    return or_(own, and_(Case.reporter_phone_index == user.phone_index, Case.anonymous.is_(False)))
+    return or_(own, and_(Case.reporter_id.is_(None), Case.reporter_phone_index == user.phone_index,
+                         Case.anonymous.is_(False)))
 
 
 def staff_scope(user: User) -> ColumnElement[bool]:
@@ -93,7 +110,7 @@ def scope(user: User) -> ColumnElement[bool]:
     if user.is_staff:
         return staff_scope(user)
     followed = select(Follower.case_id).where(Follower.user_id == user.id)
-    return or_(_reported_by(user), Case.id.in_(followed))
+    return or_(_requested_by(user), Case.id.in_(followed))
 
 
 def in_staff_scope(session: Session, case: Case, user: User) -> bool:
@@ -102,9 +119,17 @@ def in_staff_scope(session: Session, case: Case, user: User) -> bool:
     return session.scalar(select(literal(1)).where(Case.id == case.id, staff_scope(user))) is not None
 
 
-def relation(session: Session, case: Case, user: User) -> str | None:
+def _own_relation(case: Case, user: User) -> str | None:
     if is_reporter(case, user):
         return "reporter"
+    if filed_for(case, user):
+        return "filed_for_you"
+    return None
+
+
+def relation(session: Session, case: Case, user: User) -> str | None:
+    if (own := _own_relation(case, user)) is not None:
+        return own
     if user.is_staff:
         return "staff" if in_staff_scope(session, case, user) else None
     if session.get(Follower, (case.id, user.id)) is not None:
@@ -124,7 +149,7 @@ def joinable(case: Case | None, user: User) -> Case:
     """Joining is how a resident reaches a case found by the duplicate lookup: they need not be its
     reader yet, but they only learn what the duplicate list shows. A confidential case is never
     offered to other residents: it cannot be joined either, and "not found" does not reveal it."""
-    if case is None or (case.confidential and not is_reporter(case, user)):
+    if case is None or (case.confidential and not is_requester(case, user)):
         raise ApiError(404, "case.not_found", field="case_id")
     if user.is_staff:
         raise ApiError(403, "auth.forbidden")
@@ -141,25 +166,34 @@ def readable_attachment(session: Session, attachment: Attachment | None, user: U
         return attachment, case
     rel = relation(session, case, user) if case is not None else None
     # A follower is not served: the reporter's photos are theirs, not every neighbour's who joined.
-    if rel not in ("reporter", "staff"):
+    if rel not in (*REQUESTER, "staff"):
         raise ApiError(404, "attachment.not_found")
     return attachment, case
 
 
 def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, bool]:
-    """What this reader may do with the case now (the `can` of its view)."""
+    """What this reader may do with the case now (the `can` of its view).
+
+    A case staff filed for her phone (`filed_for_you`) is her matter: she adds material, is called
+    back and rates it, and reopens it when not satisfied, as the one who filed it herself would.
+    She does not withdraw it: she did not file it, and whoever called, wrote or came in may have
+    given her number for a matter of their own (a relative's, a neighbour's, a number misheard);
+    withdrawing ends that matter for them, and cannot be undone. She asks through the door it came
+    in, and the staff member who filed it (or an operator, an admin) withdraws it on her word,
+    recorded under their name (changes.withdraw)."""
     cfg = config.get()
     reporter = rel == "reporter"
-    evaluable = case.status in cfg.evaluable_statuses and (reporter or user.role == "operator")
+    requester = rel in REQUESTER
+    evaluable = case.status in cfg.evaluable_statuses and (requester or user.role == "operator")
     if evaluable:
         evaluable = session.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id,
                                                                Evaluation.work_order_id == case.work_order_id)) is None
     return {
         "withdraw": reporter and case.status in cfg.withdrawable_statuses and case.interest_count <= 1,
-        "supplement": (reporter or rel == "staff") and case.status not in FINISHED,
-        "reopen": reporter and case.status in cfg.reopenable_statuses and case.reopen_count < cfg.max_reopens,
+        "supplement": (requester or rel == "staff") and case.status not in FINISHED,
+        "reopen": requester and case.status in cfg.reopenable_statuses and case.reopen_count < cfg.max_reopens,
         "evaluate": evaluable,
-        "join": rel not in ("reporter", "follower") and not user.is_staff and case.status not in FINISHED,
+        "join": rel not in (*REQUESTER, "follower") and not user.is_staff and case.status not in FINISHED,
     }
 
 
@@ -174,8 +208,7 @@ def listed_cases(session: Session, user: User, *, status: str | None, page: int,
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id)
                            .offset((page - 1) * page_size).limit(page_size))
-    listed = [CaseAccess(c, "reporter" if is_reporter(c, user) else ("staff" if user.is_staff else "follower"))
-              for c in rows]
+    listed = [CaseAccess(c, _own_relation(c, user) or ("staff" if user.is_staff else "follower")) for c in rows]
     return listed, total
 
 
@@ -207,3 +240,24 @@ def check_merger(user: User) -> None:
 def check_catalogue_editor(user: User) -> None:
     if user.role not in config.get().catalogue_editor_roles:
         raise ApiError(403, "auth.forbidden")
+
+
+# --------------------------------------------------------------------------- the audit trail
+
+
+def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[bool]:
+    """The entries of intake's audit trail a reader sees (GET /intake/v1/audit): admins all; a
+    supervisor those about the cases in her scope (`staff_scope`); entries about anything else
+    (callers, retention, the catalogue, the trail itself) are the admins'. Anyone else: 403."""
+    if user.role == "admin":
+        return true()
+    if user.role != "supervisor":
+        raise ApiError(403, "auth.forbidden")
+    return and_(table.c.subject_kind == "case", table.c.subject_id.in_(select(Case.id).where(staff_scope(user))))
+
+
+def conceals(user: User, anonymous: bool, confidential: bool, relation: str | None = "reporter") -> bool:
+    """Whether the audit trail names this user by her pseudonym (shared.uow.UnitOfWork.conceal_actor):
+    a resident acting on her own anonymous or confidential case (filing, reading, supplementing,
+    withdrawing, evaluating, downloading its files), so that the trail's readers do not learn who she is."""
+    return user.role == "resident" and relation in REQUESTER and (anonymous or confidential)

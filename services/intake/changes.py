@@ -17,7 +17,7 @@ from shared.events.intake import CaseJoined, CaseReopened, CaseSupplemented, Cas
 from shared.uow import Emit
 
 from . import attachments, config, timeline
-from .access import is_reporter
+from .access import filed_for, is_reporter, is_requester
 from .models import Case, Follower
 from .schemas import ReopenBody, SupplementBody
 from .status import FINISHED, set_status
@@ -25,12 +25,19 @@ from .status import FINISHED, set_status
 
 def _actor_id(case: Case, user: User) -> str | None:
     """Who acted, for an event: never the reporter of an anonymous case (events reach handlers)."""
-    return None if case.anonymous and is_reporter(case, user) else user.id
+    return None if case.anonymous and is_requester(case, user) else user.id
+
+
+def may_withdraw(case: Case, user: User) -> bool:
+    """Who filed it herself; the staff member who filed it on someone's behalf (on their word);
+    an operator or an admin. Not the resident it was filed for by her phone (access.abilities)."""
+    return (is_reporter(case, user) or user.role in ("operator", "admin")
+            or (user.is_staff and case.created_by_id is not None and case.created_by_id == user.id))
 
 
 def withdraw(session: Session, emit: Emit, case: Case, user: User, reason: str | None) -> None:
-    if not (is_reporter(case, user) or user.role in ("operator", "admin")):
-        raise ApiError(403, "case.not_reporter")
+    if not may_withdraw(case, user):
+        raise ApiError(403, "case.filed_for_you" if filed_for(case, user) else "case.not_reporter")
     if case.status not in config.get().withdrawable_statuses:
         raise ApiError(409, "case.cannot_withdraw", field="status")
     if case.interest_count > 1:
@@ -39,19 +46,20 @@ def withdraw(session: Session, emit: Emit, case: Case, user: User, reason: str |
         raise ApiError(409, "case.shared_cannot_withdraw", field="interest_count")
     now = utcnow()
     set_status(case, "withdrawn", now)
-    timeline.add(session, case.id, "withdrawn", "反映人已撤回诉求" + (f"：{reason}" if reason else ""), at=now)
+    who = "反映人" if is_reporter(case, user) else "工作人员"
+    timeline.add(session, case.id, "withdrawn", f"{who}已撤回诉求" + (f"：{reason}" if reason else ""), at=now)
     emit(CaseWithdrawn(case_id=case.id, case_no=case.case_no, by_id=_actor_id(case, user), at=now))
 
 
 def supplement(session: Session, emit: Emit, case: Case, user: User, body: SupplementBody) -> None:
-    if not (is_reporter(case, user) or user.is_staff):
+    if not (is_requester(case, user) or user.is_staff):
         raise ApiError(403, "case.not_reporter")
     if case.status in FINISHED:
         raise ApiError(409, "case.closed_for_changes", field="status")
     added = attachments.claim(session, user.id, body.attachment_ids, case.id)
     now = utcnow()
     case.updated_at = now
-    who = "反映人" if is_reporter(case, user) else "工作人员"
+    who = "反映人" if is_requester(case, user) else "工作人员"
     extra = f"（附件 {len(added)} 个）" if added else ""
     timeline.add(session, case.id, "supplemented", f"{who}补充材料：{body.text}{extra}", at=now)
     emit(CaseSupplemented(case_id=case.id, case_no=case.case_no, by_id=_actor_id(case, user),
@@ -60,7 +68,7 @@ def supplement(session: Session, emit: Emit, case: Case, user: User, body: Suppl
 
 def reopen(session: Session, emit: Emit, case: Case, user: User, body: ReopenBody) -> None:
     cfg = config.get()
-    if not is_reporter(case, user):
+    if not is_requester(case, user):
         raise ApiError(403, "case.not_reporter")
     if case.status not in cfg.reopenable_statuses or case.resolved_at is None:
         raise ApiError(409, "case.cannot_reopen", field="status")
@@ -83,7 +91,7 @@ def reopen(session: Session, emit: Emit, case: Case, user: User, body: ReopenBod
 
 def join(session: Session, emit: Emit, case: Case, user: User) -> None:
     """它也影响我: follow an existing case instead of filing a duplicate."""
-    if is_reporter(case, user):
+    if is_requester(case, user):
         raise ApiError(409, "case.cannot_join_own")
     if case.status in FINISHED:
         raise ApiError(409, "case.cannot_join", field="status")

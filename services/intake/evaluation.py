@@ -15,7 +15,7 @@ from shared.runtime import ServiceRuntime
 from shared.uow import Emit, UnitOfWork
 
 from . import config, timeline
-from .access import is_reporter
+from .access import is_requester
 from .models import Case, Evaluation
 from .schemas import EvaluationBody
 
@@ -36,8 +36,8 @@ def open_window(session: Session, case: Case, work_order_id: str) -> None:
 def evaluate(session: Session, emit: Emit, case: Case, user: User, body: EvaluationBody) -> Evaluation:
     if user.role == "operator":
         via = "operator"  # recorded on the phone with the resident
-    elif is_reporter(case, user):
-        via = "resident"
+    elif is_requester(case, user):
+        via = "resident"  # who filed it, or the resident staff filed it for by her phone
     else:
         raise ApiError(403, "case.not_reporter")
     if case.status not in config.get().evaluable_statuses:

@@ -1,8 +1,16 @@
-"""Intake's own tables. Other services' things are referenced by id only."""
+"""Intake's own tables. Other services' things are referenced by id only.
 
+Personal data is sealed at rest (shared.sealed): the caller's phone and the address, and every
+column of free text a person types, where a phone, an ID number or a name may be written — the
+description, the answers, the unit's result text, the timeline (supplements, notes, reasons), the
+evaluation comment and an upload's own file name. None of them is searched in SQL: the duplicate
+lookup narrows by category, place and time and compares the texts of the few it finds once opened.
+"""
+
+import json
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import audit_table
@@ -10,6 +18,22 @@ from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 from shared.sealed import Sealed
+
+
+class SealedJSON(Sealed):
+    """A JSON value sealed at rest: its JSON text is sealed as a Sealed string would be (so key
+    rotation, shared.sealed.reseal, treats it like any other sealed column)."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return super().process_bind_param(json.dumps(value, ensure_ascii=False), dialect)
+
+    def process_result_value(self, value, dialect):
+        text = super().process_result_value(value, dialect)
+        return None if text is None else json.loads(text)
 
 
 class Base(DeclarativeBase):
@@ -47,8 +71,8 @@ class Case(Base):
     matter_class: Mapped[str | None] = mapped_column(String(4))
     clock_profile: Mapped[str | None] = mapped_column(String(40))
     route: Mapped[str] = mapped_column(String(10), default="dispatch")
-    answers: Mapped[dict | None] = mapped_column(JSON)  # the category's extra questions
-    description: Mapped[str] = mapped_column(Text)
+    answers: Mapped[dict | None] = mapped_column(SealedJSON("intake.cases.answers"))  # the category's questions
+    description: Mapped[str] = mapped_column(Sealed("intake.cases.description"))
     lat: Mapped[float | None] = mapped_column(Float)  # WGS-84
     lon: Mapped[float | None] = mapped_column(Float)
     coord_system: Mapped[str | None] = mapped_column(String(8))  # as given: wgs84 / gcj02 / bd09
@@ -65,15 +89,16 @@ class Case(Base):
     work_order_id: Mapped[str | None] = mapped_column(String(36))  # routing's current lead work order
     unit_id: Mapped[str | None] = mapped_column(String(36))
     unit_name: Mapped[str | None] = mapped_column(String(100))
-    # Where the case is in the organisation: the street's path ("/district/street/") routing gave
-    # with its last dispatch. Who sees the case by area (see access.py).
+    # Where the case is in the organisation, as routing's last lead dispatch gave it: the path of the
+    # finest area holding its point ("/district/street/community/grid/"; the street's for a case
+    # routing placed before it kept finer areas). Who sees the case by area (see access.py).
     area_path: Mapped[str | None] = mapped_column(String(300))
     mediation_seq: Mapped[int] = mapped_column(Integer, default=0)
     dispute_id: Mapped[str | None] = mapped_column(String(36))
     parent_case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # merged into
     interest_count: Mapped[int] = mapped_column(Integer, default=1)  # the reporter plus those who joined
     outcome: Mapped[str | None] = mapped_column(String(8))
-    result_text: Mapped[str | None] = mapped_column(Text)
+    result_text: Mapped[str | None] = mapped_column(Sealed("intake.cases.result_text"))  # the unit's words
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evaluation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -92,7 +117,7 @@ class TimelineEntry(Base):
     case_id: Mapped[str] = mapped_column(String(36), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(40))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed("intake.case_timeline.text"))
     public: Mapped[bool] = mapped_column(Boolean, default=True)  # internal notes are never shown to residents
 
 
@@ -150,7 +175,7 @@ class Attachment(Base):
     case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # None until a case or supplement uses it
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
-    filename: Mapped[str | None] = mapped_column(String(120))
+    filename: Mapped[str | None] = mapped_column(Sealed("intake.attachments.filename"))  # as uploaded, ≤ 120
     path: Mapped[str] = mapped_column(String(300))  # relative to var_dir/attachments
     thumb_path: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -169,7 +194,7 @@ class Evaluation(Base):
     contacted: Mapped[bool | None] = mapped_column(Boolean)
     solved: Mapped[bool | None] = mapped_column(Boolean)
     satisfaction: Mapped[str | None] = mapped_column(String(4))
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Sealed("intake.evaluations.comment"))
     via: Mapped[str] = mapped_column(String(10))  # resident / operator / timeout
     by_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

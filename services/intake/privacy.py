@@ -7,6 +7,10 @@ and what of a case's personal data each reader sees.
   reporter and `confidential_identity_roles`; the problem's location (the point) stays visible.
 - Phones and ID numbers typed into free text (description, answers, supplements, notes, results)
   are masked for every reader who is neither the reporter nor in `phone_roles`.
+- An upload's own file name can say whose it is (门牌_玉林北路88号.png): readers who may not see
+  the person get a neutral name instead, others the name with its numbers masked as free text.
+- Free text is sealed at rest too (models.py): what is masked here is what a reader sees, not what
+  a copy of the database file shows.
 """
 
 from shared.auth import User
@@ -15,7 +19,9 @@ from shared.masking import mask_free_text
 from shared.runtime import ServiceRuntime
 
 from . import config
-from .models import Case
+from .access import REQUESTER
+from .attachments import EXTENSIONS
+from .models import Attachment, Case
 
 PHONE = "phone"  # the blind index's purpose: the same as identity's for a verified phone
 
@@ -29,7 +35,7 @@ def phone_index(rt: ServiceRuntime) -> BlindIndex:
 
 
 def masks_free_text(user: User, rel: str) -> bool:
-    return rel != "reporter" and user.role not in config.get().visibility.phone_roles
+    return rel not in REQUESTER and user.role not in config.get().visibility.phone_roles
 
 
 def free_text(text: str | None, masked: bool) -> str | None:
@@ -45,11 +51,21 @@ def free_answers(answers: dict | None, masked: bool) -> dict | None:
 def sees_person(case: Case, user: User, rel: str) -> bool:
     """Whether this reader may see who asked and where they live (a confidential case's requester
     only to the reporter and the confidential identity roles)."""
-    if rel == "reporter":
+    if rel in REQUESTER:
         return True
     if rel != "staff":
         return False
     return not case.confidential or user.role in config.get().visibility.confidential_identity_roles
+
+
+def file_name(attachment: Attachment, case: Case, user: User, rel: str, n: int) -> str | None:
+    """The name an upload is shown under to this reader: its own to those who see the person (its
+    phones and ID numbers masked for readers without the need), "附件<n>.<ext>" to the others."""
+    if attachment.filename is None:
+        return None
+    if not sees_person(case, user, rel):
+        return f"附件{n}.{EXTENSIONS.get(attachment.content_type, 'bin')}"
+    return free_text(attachment.filename, masks_free_text(user, rel))
 
 
 def record_read(audit, case: Case, user: User, via: str) -> None:

@@ -1,8 +1,10 @@
 """How long personal data is kept (个人信息保护法: no longer than the purpose needs).
 
 - A case finished longer ago than `retention.personal_data_days` loses its personal data: the
-  caller's phone and its index, the address text, the free-text answers; phones and ID numbers
-  typed into its description, timeline and evaluation comment are masked. It keeps its category,
+  caller's phone and its index, the address text, the free-text answers, its uploads' own file
+  names (门牌_玉林北路88号.png: a name can say whose or where, which masking cannot tell); phones
+  and ID numbers typed into its description, result text, timeline and evaluation comment are
+  masked. (All of these are sealed at rest meanwhile: models.py.) It keeps its category,
   place (the point), statuses and timeline, so statistics and the record of handling stay whole.
 - An upload never attached to a case is deleted (row and files) after
   `retention.unattached_upload_hours`.
@@ -55,6 +57,7 @@ def anonymise_finished(session: Session, now: datetime, limit: int) -> int:
         case.reporter_phone = case.reporter_phone_index = case.address = None
         case.answers = _kept_answers(case.answers, catalogue.nodes.get(case.category))
         case.description = mask_free_text(case.description) or case.description
+        case.result_text = mask_free_text(case.result_text)
         case.anonymised_at = now
         for entry in session.scalars(select(TimelineEntry).where(TimelineEntry.case_id == case.id)):
             masked = mask_free_text(entry.text)
@@ -63,6 +66,9 @@ def anonymise_finished(session: Session, now: datetime, limit: int) -> int:
         for ev in session.scalars(select(Evaluation).where(Evaluation.case_id == case.id,
                                                            Evaluation.comment.is_not(None))):
             ev.comment = mask_free_text(ev.comment)
+        for attachment in session.scalars(select(Attachment).where(Attachment.case_id == case.id,
+                                                                   Attachment.filename.is_not(None))):
+            attachment.filename = None
     return len(cases)
 
 

@@ -55,9 +55,11 @@ class CaseCreate(BaseModel):
     answers: dict[str, AnswerValue] = Field({}, description="类别的补充问题的回答 key → value")
     attachment_ids: list[str] = Field([], max_length=9, description="先上传的附件 id")
     caller_phone: str | None = Field(
-        None, max_length=30, description="来电号码（话务员代录时）。诉求归属于这个号码："
-                                         "以它为已验证手机号的居民能看到它；来电人不同意登记时不保存号码")
-    consent: bool | None = Field(None, description="来电人是否同意登记其信息（热线必填）；false 时不保存来电号码")
+        None, max_length=30, description="来电人、来信人或来访人的电话（工作人员代为登记时；热线必填）。"
+                                         "诉求归属于这个号码：以它为已验证手机号的居民看到它为“代您登记”；"
+                                         "本人不同意登记时不保存号码")
+    consent: bool | None = Field(None, description="本人是否同意登记其电话（填写 caller_phone 时必填）；"
+                                                   "false 时不保存号码")
     answer: str | None = Field(None, max_length=2000, description="话务员当场答复的内容（咨询直接办结）")
     knowledge_id: str | None = Field(None, max_length=40, description="答复所依据的知识库条目")
     handling: Literal["dispatch", "self"] = Field(
@@ -126,8 +128,9 @@ class CaseView(BaseModel):
     outcome: str | None = Field(None, description="办理结果 outcome")
     result_text: str | None = Field(None, description="办理情况说明 what the unit did")
     reporter: Reporter | None = Field(None, description="反映人；保密或匿名诉求对办理人员不显示")
-    relation: Literal["reporter", "follower", "staff"] | None = Field(
-        None, description="当前用户与诉求的关系：反映人、关注者、工作人员")
+    relation: Literal["reporter", "filed_for_you", "follower", "staff"] | None = Field(
+        None, description="当前用户与诉求的关系：reporter 本人反映；filed_for_you 工作人员以您已验证的手机号"
+                          "代为登记（您可补充、评价、重启，撤回须经登记渠道）；follower 关注者；staff 工作人员")
     can: dict[str, bool] = Field({}, description="当前用户可执行的操作")
     created_at: datetime = Field(description="提交时间 submitted at")
     updated_at: datetime = Field(description="更新时间 last changed at")

@@ -8,13 +8,12 @@ so a refused submission changes nothing.
 import hashlib
 import json
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import phones
@@ -66,9 +65,14 @@ def _month_sequence(engine, period: str) -> str:
     if key not in _known_sequences:
         # Outside the request's transaction, so a race between two processes creating it
         # cannot abort a submission.
-        # IntegrityError: created by another process at the same moment.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, suppress(IntegrityError):
-            conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            try:
+                conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+            except DBAPIError as exc:
+                # Created by another process at the same moment: PostgreSQL answers a unique
+                # violation (23505) or "already exists" (42P07) to the one that lost.
+                if getattr(exc.orig, "sqlstate", None) not in ("23505", "42P07"):
+                    raise
         _known_sequences.add(key)
     return name
 
@@ -149,13 +153,14 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
             phone = phones.normalise(body.caller_phone)
         except phones.BadPhone:
             raise ApiError(422, "case.bad_phone", field="caller_phone") from None
-    if body.channel == "hotline":
-        if phone is None:
-            raise ApiError(422, "case.phone_required", field="caller_phone")
-        if body.consent is None:
-            raise ApiError(422, "case.consent_required", field="consent")
+    if body.channel == "hotline" and phone is None:
+        raise ApiError(422, "case.phone_required", field="caller_phone")
+    # Whoever staff file for — caller, writer, visitor — said whether their number may be kept: it
+    # finds the case for the hotline and shows it to the resident whose verified phone it is.
+    if phone is not None and body.consent is None:
+        raise ApiError(422, "case.consent_required", field="consent")
     if body.consent is False:
-        phone = None  # the caller refused: the number is not kept, nor can it find the case
+        phone = None  # they refused: the number is not kept, nor can it find the case
     reporter_id = None if on_behalf else user.id
     phone_key = index(phone, PHONE) if phone is not None and index is not None and not body.anonymous else None
 

@@ -24,7 +24,7 @@ from .status import label
 
 def reporter_of(case: Case, user: User, rel: str) -> Reporter | None:
     vis = config.get().visibility
-    if rel == "reporter":
+    if rel in access.REQUESTER:
         return Reporter(user_id=case.reporter_id, phone=mask_phone(case.reporter_phone), anonymous=case.anonymous)
     if rel != "staff":
         return None
@@ -63,8 +63,9 @@ def _timeline_view(t, own: bool, masked: bool) -> TimelineView:
     return TimelineView(at=t.at, kind=t.kind, text=privacy.free_text(text, masked), public=t.public)
 
 
-def attachment_view(a: Attachment) -> AttachmentView:
-    return AttachmentView(id=a.id, content_type=a.content_type, size=a.size, filename=a.filename,
+def attachment_view(a: Attachment, filename: str | None) -> AttachmentView:
+    """An upload under the name its reader sees (privacy.file_name; its owner's own name to her)."""
+    return AttachmentView(id=a.id, content_type=a.content_type, size=a.size, filename=filename,
                           has_thumbnail=a.thumb_path is not None)
 
 
@@ -82,7 +83,7 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
     entries = []  # (entry, the reader may see its personal text)
     attachments = []
     staff = rel == "staff"
-    own = rel in ("reporter", "staff")  # a follower sees the matter, not the reporter's own material
+    own = rel in (*access.REQUESTER, "staff")  # a follower sees the matter, not the reporter's own material
     if full:
         entries = [(t, own) for t in timeline.entries(session, case.id, include_internal=staff)]
         if parent is not None:
@@ -110,7 +111,8 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
         reporter=reporter_of(case, user, rel), relation=rel, can=access.abilities(session, case, user, rel),
         created_at=case.created_at, updated_at=case.updated_at,
         timeline=[_timeline_view(t, may_see, masked) for t, may_see in entries],
-        attachments=[attachment_view(a) for a in attachments],
+        attachments=[attachment_view(a, privacy.file_name(a, case, user, rel, n))
+                     for n, a in enumerate(attachments, 1)],
     )
 
 

@@ -96,3 +96,33 @@ def test_an_upload_whose_row_is_not_committed_leaves_no_file_behind(intake):
         upload(intake, jpeg_with_gps(), "image/jpeg")
     stored = attachments.root(intake.settings.var_dir)
     assert not stored.exists() or not [p for p in stored.rglob("*") if p.is_file()]
+
+
+def test_a_files_own_name_is_not_shown_to_handlers_who_may_not_see_the_person(intake):
+    from .test_lifecycle import dispatched
+
+    def named(name: str, data: bytes, content_type: str) -> str:
+        r = intake.client.post("/intake/v1/attachments", params={"filename": name}, content=data,
+                               headers={**intake.auth("resident"), "Content-Type": content_type})
+        assert r.status_code == 201 and r.json()["filename"] == name  # the uploader sees her own name
+        return r.json()["id"]
+
+    door = named("门牌_玉林北路88号.jpg", jpeg_with_gps(), "image/jpeg")
+    letter = named("证明.pdf", b"%PDF-1.7 minimal", "application/pdf")
+    secret = intake.submit(confidential=True, attachment_ids=[door, letter], address="玉林北路 88 号")
+    phoned = named("联系我13912340001.pdf", b"%PDF-1.7 minimal", "application/pdf")
+    plain = intake.submit(attachment_ids=[phoned], description="路灯不亮", category="facility.streetlight")
+    for c in (secret, plain):
+        intake.deliver(dispatched(c, 1, f"wo-{c['id'][:4]}"))
+    # A confidential case: handlers see the matter, its files under neutral names.
+    for role in ("grid_worker", "community_staff", "street_dispatcher", "supervisor"):
+        view = intake.get(secret["id"], role=role)
+        assert [a["filename"] for a in view["attachments"]] == ["附件1.jpg", "附件2.pdf"], role
+        assert "玉林北路88" not in str(view) and "玉林北路 88" not in str(view), role
+    assert [a["filename"] for a in intake.get(secret["id"])["attachments"]] == ["门牌_玉林北路88号.jpg", "证明.pdf"]
+    assert [a["filename"] for a in intake.get(secret["id"], role="admin")["attachments"]] == \
+        ["门牌_玉林北路88号.jpg", "证明.pdf"]
+    # An ordinary case: the name, with the numbers in it masked like free text.
+    assert [a["filename"] for a in intake.get(plain["id"], role="grid_worker")["attachments"]] == \
+        ["联系我139****0001.pdf"]
+    assert [a["filename"] for a in intake.get(plain["id"])["attachments"]] == ["联系我13912340001.pdf"]

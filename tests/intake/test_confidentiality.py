@@ -29,7 +29,8 @@ def test_a_confidential_case_shows_handlers_the_matter_not_the_person(intake):
     assert op["reporter"] == {"user_id": None, "phone": "+8613812345678", "anonymous": False}
     assert op["address"] == "芳草街 8 号 3 栋 502"
     mine = intake.get(case["id"], role="resident", phone="13812345678")  # the caller, a registered resident
-    assert mine["relation"] == "reporter" and mine["reporter"]["phone"] == "138****5678"
+    # Changed on purpose: staff filed it for her phone, and it says so (it was "reporter").
+    assert mine["relation"] == "filed_for_you" and mine["reporter"]["phone"] == "138****5678"
     [sub] = intake.events("intake.case.submitted")
     assert sub["data"]["confidential"] is True
 

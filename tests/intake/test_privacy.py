@@ -10,24 +10,27 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, type_coerce
 
 from services.intake import attachments, retention
-from services.intake.models import Attachment, Case, TimelineEntry
+from services.intake.models import Attachment, Case, Evaluation, TimelineEntry
 from services.intake.service import SPEC, background
 from shared.auth import access_claims, sign
 from shared.config import get_settings
 from shared.db import make_engine, utcnow
+from shared.events.routing import CaseContacted, CaseResolved, CaseSigned
 from shared.keys import blind_index, signing_keys
 from shared.migrate import alembic_config, upgrade
 
-from .conftest import GRID_POINT, _intake
+from .conftest import GRID_POINT, _intake, work_order
 from .test_attachments import jpeg_with_gps, upload
 from .test_lifecycle import dispatched
 
 PHONE, ADDRESS = "13876543210", "光华村街 77 号 9 栋 3 单元"
 ID_NUMBER = "510107199001011234"
+NAME = "诸葛小明"  # a name no text of the service holds of itself
 
 
 def raw_database(tmp_path) -> bytes:
@@ -114,6 +117,99 @@ def test_the_migration_seals_what_was_stored_plain_and_drops_what_should_not_hav
         token = sign(claims, signing_keys(rt.settings).active)
         mine = client.get("/intake/v1/cases", headers={"Authorization": f"Bearer {token}"}).json()
         assert [c["id"] for c in mine["items"]] == ["called"]
+    finally:
+        rt.dispose()
+
+
+def test_free_text_whoever_typed_it_is_sealed_at_rest(intake, tmp_path):
+    _with_a_free_text_question(intake)
+    r = intake.client.post("/intake/v1/attachments", params={"filename": f"{NAME}家门口.jpg"}, content=jpeg_with_gps(),
+                           headers={**intake.auth("resident"), "Content-Type": "image/jpeg"})
+    case = intake.submit(description=f"{NAME}家门口垃圾没人收，电话 {PHONE}", attachment_ids=[r.json()["id"]],
+                         answers={"contact_note": f"找{NAME}", "bins": 3}, **GRID_POINT)
+    reporter, grid = intake.auth("resident"), intake.auth("grid_worker")
+    url = f"/intake/v1/cases/{case['id']}"
+    assert intake.client.post(f"{url}/supplements", json={"text": f"身份证 {ID_NUMBER}"}, headers=reporter
+                              ).status_code == 200
+    intake.deliver(dispatched(case))
+    assert intake.client.post(f"{url}/notes", json={"text": f"{NAME}的邻居也反映过"}, headers=grid).status_code == 200
+    intake.deliver(CaseSigned(**work_order(case, 2), actor_id="u-grid-worker-001001"))
+    intake.deliver(CaseContacted(**work_order(case, 3), actor_id="u-grid-worker-001001"))
+    intake.deliver(CaseResolved(**work_order(case, 4), actor_id="u-grid-worker-001001", outcome="解决到位",
+                                result_text=f"已联系{NAME}，垃圾已清运"))
+    r = intake.client.post(f"{url}/evaluation", json={"contacted": True, "solved": True, "satisfaction": "满意",
+                                                      "comment": f"谢谢，我是{NAME}"}, headers=reporter)
+    assert r.status_code == 200, r.text
+    raw = raw_database(tmp_path)
+    for needle in (NAME, PHONE, PHONE[-8:], ID_NUMBER):
+        assert needle.encode() not in raw, needle
+    # Readable through the service, to those who may read it; stored under the key id.
+    mine = json.dumps(intake.get(case["id"]), ensure_ascii=False)
+    for said in (f"{NAME}家门口垃圾没人收，电话 {PHONE}", f"找{NAME}", f"身份证 {ID_NUMBER}",
+                 f"已联系{NAME}，垃圾已清运", f"{NAME}家门口.jpg"):
+        assert said in mine, said
+    assert f"{NAME}的邻居也反映过" in json.dumps(intake.get(case["id"], role="admin"), ensure_ascii=False)
+    with intake.rt.uow() as s:
+        assert s.scalar(select(Evaluation.comment).where(Evaluation.case_id == case["id"])) == f"谢谢，我是{NAME}"
+    with intake.rt.engine.connect() as conn:
+        stored = [*conn.execute(select(*(type_coerce(c, sa.Text) for c in (
+            Case.description, Case.answers, Case.result_text))).where(Case.id == case["id"])).one(),
+                  *conn.execute(select(type_coerce(TimelineEntry.text, sa.Text))).scalars(),
+                  *conn.execute(select(type_coerce(Evaluation.comment, sa.Text))).scalars(),
+                  *conn.execute(select(type_coerce(Attachment.filename, sa.Text))).scalars()]
+    assert len(stored) > 10 and all(v.startswith("dev1.") for v in stored)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_migration_seals_the_free_text_stored_plain_before_it(tmp_path, monkeypatch, request, database):
+    monkeypatch.setenv("CG_VAR_DIR", str(tmp_path))  # the migration reads the deployment's keys
+    url = (f"sqlite:///{tmp_path / 'intake.sqlite'}" if database == "sqlite"
+           else request.getfixturevalue("pg_database"))
+    cfg = alembic_config("intake", url)
+    command.upgrade(cfg, ScriptDirectory.from_config(cfg).get_revision("intake_0008").down_revision)
+    engine = make_engine(url)
+    meta = sa.MetaData()
+    cases, timeline, evaluations, files = (sa.Table(name, meta, autoload_with=engine) for name in (
+        "cases", "case_timeline", "evaluations", "attachments"))
+    base = {c.name: None for c in cases.columns}
+    base |= dict(appeal_type="投诉", category="env.garbage", category_version=1, route="dispatch", urgency="一般",
+                 status="closed", status_rank=0, mediation_seq=0, interest_count=1, reopen_count=0, anonymous=False,
+                 confidential=False, channel="mini_program", created_at=utcnow(), updated_at=utcnow())
+    with engine.begin() as conn:
+        conn.execute(cases.insert().values({**base, "id": "told", "case_no": "2026-11-000001",
+                                            "description": f"{NAME}家门口垃圾，电话 {PHONE}",
+                                            "answers": {"contact_note": f"找{NAME}", "bins": 3},
+                                            "result_text": f"已联系{NAME}"}))
+        conn.execute(cases.insert().values({**base, "id": "bare", "case_no": "2026-11-000002", "description": "路灯"}))
+        conn.execute(timeline.insert().values(case_id="told", at=utcnow(), kind="supplemented", public=True,
+                                              text=f"反映人补充材料：身份证 {ID_NUMBER}"))
+        conn.execute(evaluations.insert().values(case_id="told", evaluated=True, via="resident", at=utcnow(),
+                                                 comment=f"谢谢，我是{NAME}"))
+        conn.execute(files.insert().values(id="f-1", owner_id="u-resident-1", case_id="told", content_type="image/png",
+                                           size=1, filename=f"{NAME}家门口.png", path="f-/f-1.png",
+                                           created_at=utcnow()))
+    engine.dispose()
+    upgrade("intake", url)
+    if database == "sqlite":
+        raw = raw_database(tmp_path)
+        for needle in (NAME, PHONE, ID_NUMBER):
+            assert needle.encode() not in raw, needle  # not even in freed pages
+    rt = SPEC.runtime(get_settings(mode="embedded", var_dir=tmp_path), url)
+    try:
+        with rt.uow() as s:
+            told, bare = s.get(Case, "told"), s.get(Case, "bare")
+            assert told.description == f"{NAME}家门口垃圾，电话 {PHONE}" and told.result_text == f"已联系{NAME}"
+            assert told.answers == {"contact_note": f"找{NAME}", "bins": 3}
+            assert (bare.description, bare.answers, bare.result_text) == ("路灯", None, None)
+            assert s.scalar(select(TimelineEntry.text)) == f"反映人补充材料：身份证 {ID_NUMBER}"
+            assert s.scalar(select(Evaluation.comment)) == f"谢谢，我是{NAME}"
+            assert s.get(Attachment, "f-1").filename == f"{NAME}家门口.png"
+        with rt.engine.connect() as conn:
+            stored = [*conn.execute(text("SELECT description, answers, result_text FROM cases WHERE id = 'told'")
+                                    ).one(),
+                      *conn.execute(text("SELECT text FROM case_timeline UNION ALL SELECT comment FROM evaluations "
+                                         "UNION ALL SELECT filename FROM attachments")).scalars()]
+        assert len(stored) == 6 and all(v.startswith("dev1.") for v in stored)
     finally:
         rt.dispose()
 
@@ -238,6 +334,25 @@ def test_personal_data_of_long_finished_cases_is_removed_and_the_job_says_so(int
     assert [c["id"] for c in r.json()] == [recent["id"]]
 
 
+def test_retention_also_drops_the_file_names_of_a_finished_cases_uploads_and_masks_its_result(intake):
+    named = intake.client.post("/intake/v1/attachments", params={"filename": f"{NAME}家门口.jpg"},
+                               content=jpeg_with_gps(),
+                               headers={**intake.auth("resident"), "Content-Type": "image/jpeg"})
+    old = intake.submit(attachment_ids=[named.json()["id"]], **GRID_POINT)
+    intake.deliver(dispatched(old))
+    intake.deliver(CaseResolved(**work_order(old, 2), actor_id="u-grid-worker-001001", outcome="解决到位",
+                                result_text=f"已电话联系 {PHONE}"))
+    _finish(intake, old["id"], 181)
+    assert retention.run(intake.rt) == 1
+    with intake.rt.uow() as s:
+        assert s.get(Attachment, named.json()["id"]).filename is None
+        assert s.get(Case, old["id"]).result_text == "已电话联系 138****3210"
+    # the file itself stays: it is the evidence of the matter, its photo stripped of metadata
+    assert intake.client.get(f"/intake/v1/attachments/{named.json()['id']}", headers=intake.auth("resident")
+                             ).status_code == 200
+    assert intake.get(old["id"])["attachments"][0]["filename"] is None
+
+
 def test_uploads_no_case_took_are_deleted_after_a_day_with_their_files(intake):
     used = upload(intake, jpeg_with_gps(), "image/jpeg").json()
     stale = upload(intake, jpeg_with_gps(), "image/jpeg").json()
@@ -323,6 +438,33 @@ def test_lookups_uploads_and_duplicate_searches_are_limited_per_user(limited):
     for path in ("/intake/v1/hotline/lookup", "/intake/v1/attachments", "/intake/v1/cases/duplicates",
                  "/intake/v1/cases"):
         assert "429" in doc[path]["post"]["responses"], path
+
+
+@pytest.fixture
+def limited_by_address(tmp_path):
+    yield from _intake(tmp_path, f"sqlite:///{tmp_path / 'intake.sqlite'}", rate_limits={
+        "intake.case.submit.address": "2/hour", "intake.case.submit_staff.address": "2/hour",
+        "intake.upload.address": "2/hour", "intake.hotline.lookup.address": "2/hour"})
+
+
+def test_submissions_uploads_and_lookups_are_also_limited_per_address(limited_by_address):
+    """Several accounts from one address (the test client's) are counted together, each account
+    still far below its own limit; residents and staff each against their own figure."""
+    intake = limited_by_address
+    body = {"category": "env.garbage", "description": "垃圾没人收", **GRID_POINT}
+    residents = [intake.auth("resident", f"u-resident-{n}") for n in range(1, 4)]
+    filed = [intake.client.post("/intake/v1/cases", json=body, headers=h) for h in residents]
+    assert [r.status_code for r in filed[:2]] == [201, 201] and _refused(filed[2])
+    assert filed[2].json()["error"]["detail"] == "intake.case.submit.address"
+    call = {**body, "channel": "hotline", "caller_phone": PHONE, "consent": True}
+    staff = [intake.auth("operator"), intake.auth("operator", "u-operator-2"), intake.auth("admin")]
+    calls = [intake.client.post("/intake/v1/cases", json=call, headers=h) for h in staff]
+    assert [r.status_code for r in calls[:2]] == [201, 201] and _refused(calls[2])
+    uploads = [upload(intake, b"%PDF-1.7", "application/pdf", user_id=f"u-resident-{n}") for n in range(1, 4)]
+    assert [r.status_code for r in uploads[:2]] == [201, 201] and _refused(uploads[2])
+    lookups = [intake.client.post("/intake/v1/hotline/lookup", json={"phone": PHONE}, headers=h) for h in staff]
+    assert [r.status_code for r in lookups[:2]] == [200, 200] and _refused(lookups[2])
+    assert len(audit_rows(intake, "read.caller_cases")) == 2
 
 
 # ---------------------------------------------------------------- bounded input

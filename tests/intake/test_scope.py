@@ -4,12 +4,12 @@ resident's own cases include those filed for her by phone; out of scope is 404."
 
 from sqlalchemy import select
 
-from services.intake.models import Case
+from services.intake.models import Case, Evaluation
 from shared.events.routing import CaseReported
 from shared.ids import unit_id
 
-from .conftest import STREET_PATH, work_order
-from .test_lifecycle import dispatched
+from .conftest import GRID_PATH, STREET_PATH, work_order
+from .test_lifecycle import dispatched, resolve
 from .world import DEPARTMENT_PATH, LISTS, OTHER_DEPARTMENT, OTHER_GRID, PRINCIPALS, build, headers
 
 
@@ -91,13 +91,17 @@ def test_a_resident_sees_the_cases_filed_for_her_by_phone_but_never_an_anonymous
     caller = intake.auth("resident", "u-caller", phone="13812345678")
     assert listed(intake, caller) == {mine["id"]}
     view = intake.get(mine["id"], "resident", "u-caller", phone="13812345678")
-    assert view["relation"] == "reporter" and view["can"]["withdraw"]
+    # Changed on purpose: it shows as filed for her (it was "reporter"), and she does not withdraw
+    # it herself (see test_a_case_staff_filed_for_her_phone_is_shown_as_filed_for_her_...).
+    assert view["relation"] == "filed_for_you" and not view["can"]["withdraw"] and view["can"]["supplement"]
     for other in (secret, refused):
         assert intake.client.get(f"/intake/v1/cases/{other['id']}", headers=caller).status_code == 404
     # another resident, or the same one without a verified phone, sees none of them
     assert listed(intake, intake.auth("resident", "u-other", phone="13900001111")) == set()
     assert listed(intake, intake.auth("resident", "u-caller")) == set()
     r = intake.client.post(f"/intake/v1/cases/{mine['id']}/withdraw", headers=caller)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "case.filed_for_you"
+    r = intake.client.post(f"/intake/v1/cases/{mine['id']}/withdraw", headers=intake.auth("operator"))
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
 
 
@@ -151,3 +155,79 @@ def test_writes_out_of_scope_are_404_and_change_nothing(intake):
         assert (row.urgency, row.status) == ("一般", "dispatched")
         assert s.scalar(select(Case.status).where(Case.id == world.ids["o"])) == "dispatched"
     assert intake.events("intake.case.urgency_changed") == [] and intake.events("intake.case.merged") == []
+
+
+def test_staff_filing_for_someone_by_phone_need_their_consent_on_every_channel(intake):
+    body = {"category": "env.garbage", "description": "来访群众反映楼下垃圾没人收", "caller_phone": "13812345678"}
+    for role, user_id, channel in (("community_staff", "u-community-staff-002", "walk_in"),
+                                   ("community_staff", "u-community-staff-002", "letter"),
+                                   ("street_dispatcher", None, "letter"), ("operator", None, "mailbox"),
+                                   ("operator", None, "walk_in"), ("admin", None, "gov_api")):
+        h = intake.auth(role, user_id)
+        r = intake.client.post("/intake/v1/cases", json={**body, "channel": channel}, headers=h)
+        assert r.status_code == 422, (role, channel, r.text)
+        assert r.json()["error"]["code"] == "case.consent_required" and r.json()["error"]["field"] == "consent"
+        refused = intake.submit(role, user_id, **body, channel=channel, consent=False)
+        with intake.rt.uow() as s:
+            row = s.get(Case, refused["id"])
+            assert (row.reporter_phone, row.reporter_phone_index) == (None, None), (role, channel)
+    # without a phone there is nobody to ask, and nothing kept
+    intake.submit("community_staff", "u-community-staff-002", category="env.garbage", description="来访反映",
+                  channel="walk_in")
+    assert listed(intake, intake.auth("resident", "u-caller", phone="13812345678")) == set()
+
+
+def test_a_case_staff_filed_for_her_phone_is_shown_as_filed_for_her_she_rates_and_reopens_it_not_withdraws_it(intake):
+    staff = intake.auth("community_staff", "u-community-staff-002")
+    case = intake.submit("community_staff", "u-community-staff-002", channel="walk_in", caller_phone="13812345678",
+                         consent=True, description="来访群众反映楼下垃圾没人收")
+    her = intake.auth("resident", "u-caller", phone="13812345678")
+    r = intake.client.get("/intake/v1/cases", headers=her)
+    assert [(c["id"], c["relation"]) for c in r.json()["items"]] == [(case["id"], "filed_for_you")]
+    view = intake.get(case["id"], "resident", "u-caller", phone="13812345678")
+    assert view["relation"] == "filed_for_you" and view["reporter"]["phone"] == "138****5678"
+    assert view["can"] == {"withdraw": False, "supplement": True, "reopen": False, "evaluate": False, "join": False}
+    # She did not file it: withdrawing it is asked through the door it came in.
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/withdraw", headers=her)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "case.filed_for_you"
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/supplements", json={"text": "是 3 栋门口"}, headers=her)
+    assert r.status_code == 200
+    assert [t["text"] for t in r.json()["timeline"] if t["kind"] == "supplemented"] == ["反映人补充材料：是 3 栋门口"]
+    assert intake.client.post(f"/intake/v1/cases/{case['id']}/join", headers=her).status_code == 409
+    # She is the requester: called back, she rates the handling and reopens it when not satisfied.
+    resolve(intake, case)
+    assert intake.get(case["id"], "resident", "u-caller", phone="13812345678")["can"]["evaluate"]
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/evaluation", headers=her,
+                           json={"contacted": True, "solved": False, "satisfaction": "不满意"})
+    assert r.status_code == 200, r.text
+    with intake.rt.uow() as s:
+        assert s.scalar(select(Evaluation.via).where(Evaluation.case_id == case["id"])) == "resident"
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/reopen", json={"reason_code": "not_solved"}, headers=her)
+    assert r.status_code == 200 and r.json()["status"] == "reopened"
+    # The staff member who filed it withdraws it on the requester's word, under her own name.
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/withdraw", json={"reason": "来访人来电撤回"}, headers=staff)
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert [t["text"] for t in r.json()["timeline"] if t["kind"] == "withdrawn"] == \
+        ["工作人员已撤回诉求：来访人来电撤回"]
+    [withdrawn] = intake.events("intake.case.withdrawn")
+    assert withdrawn["data"]["by_id"] == "u-community-staff-002"
+    # Another member of staff reaching it by her unit does not.
+    other = intake.submit("community_staff", "u-community-staff-002", channel="walk_in", description="来访反映")
+    intake.deliver(dispatched(other, 1, "wo-o"))
+    r = intake.client.post(f"/intake/v1/cases/{other['id']}/withdraw", headers=intake.auth("community_staff"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "case.not_reporter"
+
+
+def test_community_staff_see_the_cases_located_in_their_community_wherever_they_are_handled(intake):
+    # Routing's dispatched event says where the case is with the finest area holding its point
+    # (the grid's path); the case goes to a department of another branch of the tree.
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1, "wo-1", "武侯区城管局", unit_path=f"/510107000000000/{OTHER_DEPARTMENT}/",
+                              area_path=GRID_PATH))
+    # A grid worker sees what her grid holds or held an order for (access.AREA_ROLES; as routing's).
+    for name, sees in (("community_in", True), ("street_in", True), ("supervisor_in", True),
+                       ("community_out", False), ("grid_in", False), ("grid_out", False), ("street_out", False),
+                       ("supervisor_out", False), ("dept_in", False)):
+        assert (case["id"] in listed(intake, headers(intake, name))) is sees, name
+        status = intake.client.get(f"/intake/v1/cases/{case['id']}", headers=headers(intake, name)).status_code
+        assert status == (200 if sees else 404), name

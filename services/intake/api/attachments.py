@@ -8,11 +8,10 @@ from starlette.concurrency import run_in_threadpool
 
 from shared.deps import CurrentUser, Runtime, Uow
 from shared.errors import ApiError
-from shared.ratelimit import limit
 
 from .. import attachments, privacy, views
 from ..schemas import AttachmentView
-from .deps import ReadableAttachment, answers
+from .deps import ReadableAttachment, UploadLimit, answers
 
 router = APIRouter(tags=["附件 attachments"])
 
@@ -26,8 +25,8 @@ FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
              summary="上传照片或附件（请求体为文件本身）upload a photo or document",
              description="Content-Type 为 image/jpeg、image/png、image/webp 或 application/pdf；"
                          "图片的 EXIF 和 GPS 信息会被去除并生成缩略图。返回的 id 用于提交或补充诉求；"
-                         "一天内未被任何诉求使用的附件会被删除。每人每小时最多上传 60 个。",
-             dependencies=[limit("intake.upload", "60/hour", per="user")], responses=answers(415),
+                         "一天内未被任何诉求使用的附件会被删除。每人每小时最多上传 60 个，同一地址每小时最多 300 个。",
+             dependencies=[UploadLimit], responses=answers(415),
              openapi_extra={"requestBody": {"required": True, "content": {t: BINARY for t in FILE_TYPES}}})
 async def upload(request: Request, user: CurrentUser, rt: Runtime,
                  filename: Annotated[str | None, Query(max_length=120)] = None) -> AttachmentView:
@@ -35,7 +34,7 @@ async def upload(request: Request, user: CurrentUser, rt: Runtime,
     data = await request.body()
     saved = await run_in_threadpool(attachments.save, rt, user.id, request.headers.get("content-type", ""),
                                     filename, data)
-    return views.attachment_view(saved)
+    return views.attachment_view(saved, saved.filename)  # the uploader's own name
 
 
 @router.get("/attachments/{attachment_id}", summary="下载附件 download", response_class=FileResponse,

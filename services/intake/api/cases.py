@@ -20,13 +20,16 @@ router = APIRouter(tags=["诉求 cases"])
                          "响应里的 `possible_duplicates` 是附近同类的未结诉求，可改为“它也影响我”。"
                          "话务员代录的诉求归属于来电号码（不再接受 caller_user_id）："
                          "以该号码为已验证手机号的居民能看到它。"
-                         "居民每小时最多提交 20 件。",
+                         "居民每小时最多提交 20 件（同一地址 100 件）；工作人员每人每小时 600 件（同一地址 6000 件）。"
+                         "工作人员代为登记电话时须记录本人是否同意（consent）。",
              dependencies=[SubmissionLimit],
              responses={200: {"description": "同一幂等键的重试：返回原诉求 a retry: the case filed before",
                               "model": CaseView}, **answers(400, 403, 409)})
 def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English, response: Response,
                 index: PhoneIndex,
                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> CaseView:
+    if access.conceals(user, body.anonymous, body.confidential):  # her own anonymous or confidential report
+        uow.conceal_actor()
     done = submission.submit(uow.session, uow.emit, user, body, idempotency_key, index)
     rel = "reporter" if access.is_reporter(done.case, user) else "staff"
     if done.replayed:

@@ -4,11 +4,13 @@ the keyed hash of phones, the rate limits that depend on who is asking."""
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 
-from shared.deps import CurrentUser, Runtime, SessionDep
+from shared.auth import User
+from shared.deps import CurrentUser, Runtime, SessionDep, Uow
 from shared.keys import BlindIndex
-from shared.ratelimit import LimiterDep
+from shared.ratelimit import Limiter, LimiterDep, client_address
+from shared.uow import UnitOfWork
 
 from .. import access, privacy
 from ..access import CaseAccess
@@ -19,34 +21,67 @@ CaseId = Annotated[str, Path(max_length=36, description="诉求 id case id")]
 AttachmentId = Annotated[str, Path(max_length=36, description="附件 id attachment id")]
 
 
-def readable_case(case_id: CaseId, session: SessionDep, user: CurrentUser) -> CaseAccess:
-    return access.readable(session, session.get(Case, case_id), user)
+def conceal_own(uow: UnitOfWork, user: User, case: Case | None, relation: str | None) -> None:
+    """A resident acting on her own anonymous or confidential case: the request's audit entries
+    name her by a pseudonym (access.conceals), from before anything is recorded."""
+    if case is not None and access.conceals(user, case.anonymous, case.confidential, relation):
+        uow.conceal_actor()
 
 
-def locked_case(case_id: CaseId, session: SessionDep, user: CurrentUser) -> CaseAccess:
+def readable_case(case_id: CaseId, uow: Uow, user: CurrentUser) -> CaseAccess:
+    found = access.readable(uow.session, uow.session.get(Case, case_id), user)
+    conceal_own(uow, user, found.case, found.relation)
+    return found
+
+
+def locked_case(case_id: CaseId, uow: Uow, user: CurrentUser) -> CaseAccess:
     """Locked (FOR UPDATE) for a change, so two changes of one case never interleave."""
-    return access.readable(session, session.get(Case, case_id, with_for_update=True), user)
+    found = access.readable(uow.session, uow.session.get(Case, case_id, with_for_update=True), user)
+    conceal_own(uow, user, found.case, found.relation)
+    return found
 
 
 def joinable_case(case_id: CaseId, session: SessionDep, user: CurrentUser) -> Case:
     return access.joinable(session.get(Case, case_id, with_for_update=True), user)
 
 
-def readable_attachment(attachment_id: AttachmentId, session: SessionDep,
+def readable_attachment(attachment_id: AttachmentId, uow: Uow,
                         user: CurrentUser) -> tuple[Attachment, Case | None]:
-    return access.readable_attachment(session, session.get(Attachment, attachment_id), user)
+    attachment, case = access.readable_attachment(uow.session, uow.session.get(Attachment, attachment_id), user)
+    own = case is not None and (attachment.owner_id == user.id or access.is_requester(case, user))
+    conceal_own(uow, user, case, "reporter" if own else None)
+    return attachment, case
 
 
 def phone_index(rt: Runtime) -> BlindIndex:
     return privacy.phone_index(rt)
 
 
-def submission_limit(user: CurrentUser, limiter: LimiterDep) -> None:
-    """Cases filed per user: a resident files a few an hour at most; staff taking calls many more."""
+def _per_user_and_address(limiter: Limiter, request: Request, user_id: str, name: str, per_user: str,
+                          per_address: str) -> None:
+    """Counted for the user and for the address the request came from (several accounts from one
+    place). The address has its own, higher figure (`<name>.address`): a call centre or a carrier's
+    shared address stands for many honest users."""
+    limiter.hit(name, per_user, f"u:{user_id}")
+    limiter.hit(f"{name}.address", per_address, f"a:{client_address(request)}")
+
+
+def per_user_and_address(name: str, per_user: str, per_address: str):
+    """A route dependency (like shared.ratelimit.limit(..., per="both")) with a figure of its own
+    for the address."""
+    def check(request: Request, user: CurrentUser, limiter: LimiterDep) -> None:
+        _per_user_and_address(limiter, request, user.id, name, per_user, per_address)
+
+    return Depends(check)
+
+
+def submission_limit(request: Request, user: CurrentUser, limiter: LimiterDep) -> None:
+    """Cases filed per user and per address: a resident files a few an hour at most; staff taking
+    calls many more."""
     if user.role == "resident":
-        limiter.hit("intake.case.submit", "20/hour", f"u:{user.id}")
+        _per_user_and_address(limiter, request, user.id, "intake.case.submit", "20/hour", "100/hour")
     else:
-        limiter.hit("intake.case.submit_staff", "600/hour", f"u:{user.id}")
+        _per_user_and_address(limiter, request, user.id, "intake.case.submit_staff", "600/hour", "6000/hour")
 
 
 # A case and the caller's relation to it (reporter, follower, staff).
@@ -58,6 +93,9 @@ JoinableCase = Annotated[Case, Depends(joinable_case)]
 ReadableAttachment = Annotated[tuple[Attachment, Case | None], Depends(readable_attachment)]
 PhoneIndex = Annotated[BlindIndex, Depends(phone_index)]
 SubmissionLimit = Depends(submission_limit)
+# Uploads and the hotline's phone lookups, per user and per address.
+UploadLimit = per_user_and_address("intake.upload", "60/hour", "300/hour")
+LookupLimit = per_user_and_address("intake.hotline.lookup", "60/hour", "600/hour")
 
 ANSWERS = {
     400: "请求头不合法（如幂等键）a malformed header, e.g. the Idempotency-Key",

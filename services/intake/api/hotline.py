@@ -5,11 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shared.deps import English, StaffUser, Uow
-from shared.ratelimit import limit
 
 from .. import access, knowledge, views
 from ..schemas import CaseView, PhoneLookup
-from .deps import PhoneIndex, answers
+from .deps import LookupLimit, PhoneIndex, answers
 
 router = APIRouter(tags=["热线 hotline"])
 
@@ -17,8 +16,9 @@ router = APIRouter(tags=["热线 hotline"])
 @router.post("/hotline/lookup", response_model=list[CaseView],
              summary="按来电号码查询来电人以往诉求 a caller's earlier cases",
              description="号码放在请求体里而不是网址里，免得进入访问日志。仅话务员和管理员可用；每次查询记入审计"
-                         "（不记号码），每人每小时最多 60 次。不含匿名反映和来电人不同意登记号码的诉求。",
-             dependencies=[limit("intake.hotline.lookup", "60/hour", per="user")], responses=answers(403))
+                         "（不记号码），每人每小时最多 60 次，同一地址每小时最多 600 次。"
+                         "不含匿名反映和来电人不同意登记号码的诉求。",
+             dependencies=[LookupLimit], responses=answers(403))
 def lookup_caller(body: PhoneLookup, user: StaffUser, uow: Uow, english: English,
                   index: PhoneIndex) -> list[CaseView]:
     found = access.caller_cases(uow.session, user, body.phone, index)
