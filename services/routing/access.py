@@ -5,12 +5,19 @@ staff directory's unit only when the token names none) and the subtrees below th
 "/code/.../", so a subtree is one prefix match, and every list, read, write, export and statistic
 filters its query with the scope:
 
-- resident, mediator: read no work order (404) and no list or statistic (403).
-- grid_worker, community_staff, street_dispatcher, operator, supervisor, department_handler: read the
-  orders assigned to them, of a unit in their subtrees, of a case located in a street of their
-  subtrees, and those one of their units was whistled for (a department: its own unit(s)' orders
-  and its whistles); their lists and statistics cover their subtrees (the whole tree for staff of
-  the root unit), as each list's roles allow.
+- resident, mediator, operator: read no work order (404) and no list of them (403). An operator
+  (12345 话务员) takes calls and files cases; she follows the cases she took in intake, which
+  mirrors their routing status. Routing is never told who took a case, and she neither handles,
+  dispatches, reassigns nor closes work (a dispatch desk re-routing orders is a street dispatcher
+  or a supervisor, with a unit and a subtree), so she reads the scores and rankings of her subtree
+  and nothing order by order.
+- grid_worker, community_staff, street_dispatcher, supervisor, department_handler: read the orders
+  assigned to them, of a unit in their subtrees, and those one of their units was whistled for (a
+  department: its own unit(s)' orders and its whistles); community staff, street dispatchers and
+  supervisors (`AREA_READERS`, as intake's area roles) also those of a case located in their
+  subtrees (its street, or the finest area holding it: a grid of their community), whoever
+  handles it. Their lists and statistics cover their subtrees (the whole tree for staff of the
+  root unit), as each list's roles allow.
 - admin: everything.
 
 What they may do, once they can read the order (a role that may never do it: 403 `auth.forbidden`;
@@ -18,7 +25,7 @@ an order they may read but not act on: 403 with the reason):
 - sign, contact, resolve, return, ask for an extension: a handling role, as the order's assignee or
   staff of its unit (`workorder.not_yours`);
 - verify, close, reassign, supervise, exclude, decide an extension, designate: the role, and the
-  order's unit (or its case's street) in their subtrees (`workorder.out_of_scope`);
+  order's unit (or, for `AREA_READERS`, where its case is) in their subtrees (`workorder.out_of_scope`);
 - whistle: the role, and above the order or its handler; report: a department whistled for it.
 
 Personal data: the requester stays hidden on a confidential (保密) order, on an assisting order and
@@ -28,7 +35,7 @@ typed into free text are masked for every reader but supervisors and admins.
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Table, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from shared.auth import STAFF_ROLES, User
@@ -39,13 +46,18 @@ from .directory import under
 from .models import RoutingCase, Staff, Unit, Whistle, WorkOrder
 
 SUPERVISORS = frozenset({"supervisor", "admin"})
-# Every role that works with work orders at all: mediators and residents read none.
-ORDER_ROLES = frozenset(STAFF_ROLES) - {"mediator"}
-DISPATCHERS = frozenset({"street_dispatcher", "supervisor", "admin", "operator"})
+# Every role that works with work orders at all: mediators, operators and residents read none.
+ORDER_ROLES = frozenset(STAFF_ROLES) - {"mediator", "operator"}
+DISPATCHERS = frozenset({"street_dispatcher", "supervisor", "admin"})
+# Who also reads (and acts from above on) the orders of cases located in their subtrees, whoever
+# handles them: the same roles as intake's area roles, so both services show them the same cases.
+AREA_READERS = frozenset({"community_staff", "street_dispatcher", "supervisor"})
 VERIFIERS = frozenset({"street_dispatcher", "community_staff", "supervisor", "admin"})
 WHISTLERS = frozenset({"street_dispatcher", "community_staff", "supervisor", "admin"})
 REPORTERS = frozenset({"department_handler"})
 SCORE_READERS = SUPERVISORS | {"street_dispatcher", "community_staff", "operator"}
+# The ledger lists work orders one by one: only the score readers who read work orders.
+LEDGER_READERS = SCORE_READERS & ORDER_ROLES
 DUTY_SETTERS = SUPERVISORS | {"street_dispatcher"}
 OVERDUE_READERS = SUPERVISORS | {"street_dispatcher"}
 WATCH_READERS = SUPERVISORS | {"street_dispatcher", "community_staff"}
@@ -62,7 +74,8 @@ def handlers() -> frozenset[str]:
 @dataclass(frozen=True)
 class Scope:
     """What a user reaches: `everything` (an admin, or staff of the root unit), else their own units
-    and the subtrees below them (empty for a role that reads no work orders, or unknown units)."""
+    and the subtrees below them (empty for a role that reads neither work orders nor statistics, or
+    unknown units). Which orders a role reads of it is `visible_orders`."""
 
     user_id: str
     role: str
@@ -104,7 +117,7 @@ def scope(session: Session, user: User) -> Scope:
 def _scope(session: Session, user: User) -> Scope:
     if user.role == "admin":
         return Scope(user.id, user.role, True, frozenset(), ())
-    if user.role not in ORDER_ROLES:
+    if user.role not in ORDER_ROLES | SCORE_READERS:  # an operator's units bound her statistics
         return Scope(user.id, user.role, False, frozenset(), ())
     units = user_units(session, user)
     return Scope(user.id, user.role, any(u.parent_id is None and u.path for u in units),
@@ -115,15 +128,18 @@ def _scope(session: Session, user: User) -> Scope:
 
 
 def visible_orders(s: Scope) -> ColumnElement[bool]:
-    """The query filter of the work orders a scope reads."""
-    if s.everything:
-        return true()
+    """The query filter of the work orders a scope reads (none for a role that reads no orders, even
+    of the root unit: an operator's scope bounds her statistics only)."""
     if s.role not in ORDER_ROLES:
         return false()
+    if s.everything:
+        return true()
     in_subtree = select(Unit.id).where(or_(Unit.id.in_(s.unit_ids), under(Unit.path, s.paths)))
     whistled = select(Whistle.work_order_id).where(Whistle.department_unit_id.in_(s.unit_ids))
-    return or_(WorkOrder.assignee_id == s.user_id, WorkOrder.unit_id.in_(in_subtree),
-               WorkOrder.street_id.in_(in_subtree), WorkOrder.id.in_(whistled))
+    reach = [WorkOrder.assignee_id == s.user_id, WorkOrder.unit_id.in_(in_subtree), WorkOrder.id.in_(whistled)]
+    if s.role in AREA_READERS:  # where the case is: its street, or the finest area holding it
+        reach += [WorkOrder.street_id.in_(in_subtree), WorkOrder.area_id.in_(in_subtree)]
+    return or_(*reach)
 
 
 def readable_order(session: Session, user: User, order_id: str, lock: bool = False) -> WorkOrder:
@@ -137,10 +153,14 @@ def readable_order(session: Session, user: User, order_id: str, lock: bool = Fal
 
 
 def above(session: Session, s: Scope, order: WorkOrder) -> bool:
-    """The order's unit, or the street where its case is, lies in the scope's subtrees."""
+    """The order's unit lies in the scope's subtrees, or (for `AREA_READERS`) the place of its case:
+    its street or the finest area holding it."""
+    if s.role not in ORDER_ROLES:
+        return False
     if s.everything:
         return True
-    return any(s.covers(session.get(Unit, uid)) for uid in (order.unit_id, order.street_id) if uid)
+    places = (order.unit_id, order.street_id, order.area_id) if s.role in AREA_READERS else (order.unit_id,)
+    return any(s.covers(session.get(Unit, uid)) for uid in dict.fromkeys(places) if uid)
 
 
 def handles(s: Scope, order: WorkOrder) -> bool:
@@ -239,3 +259,31 @@ def ledger_subtree(session: Session, user: User, unit: Unit | None) -> tuple[str
     if not s.covers(unit):
         raise ApiError(403, "workorder.out_of_scope", field="unit_code")
     return (unit.path,) if unit.path else ()
+
+
+# --------------------------------------------------------------------------- the audit trail
+
+
+def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[bool]:
+    """The entries of routing's audit trail a reader sees (GET /routing/v1/audit): admins all; a
+    supervisor those about what lies in her subtrees under this policy: the work orders she reads
+    (`visible_orders`), their cases, the units of her subtrees (by code or id) and their staff.
+    Entries about anything else (the responsibility list, the trail itself) are the admins'.
+    Anyone else: 403."""
+    if user.role == "admin":
+        return true()
+    if user.role != "supervisor":
+        raise ApiError(403, "auth.forbidden")
+    s = scope(session, user)
+    units = select(Unit.id).where(true() if s.everything else or_(Unit.id.in_(s.unit_ids), under(Unit.path, s.paths)))
+    unit_codes = select(Unit.code).where(Unit.id.in_(units))
+    staff = select(Staff.user_id).where(Staff.unit_id.in_(units))
+    orders = visible_orders(s)
+
+    def about(kind: str, ids) -> ColumnElement[bool]:
+        return (table.c.subject_kind == kind) & table.c.subject_id.in_(ids)
+
+    return or_(about("work_order", select(WorkOrder.id).where(orders)),
+               about("case", select(WorkOrder.case_id).where(orders)),
+               about("unit", unit_codes), about("unit", units),
+               about("staff", staff), about("user", staff))

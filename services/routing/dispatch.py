@@ -61,7 +61,7 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
     No event: the caller says why it exists (`announce`, or the event of what made it)."""
     order = WorkOrder(
         id=str(uuid.uuid4()), case_id=rc.case_id, case_no=rc.case_no, unit_id=unit.id,
-        street_id=rc.street_id or street_of(session, unit),
+        street_id=rc.street_id or street_of(session, unit), area_id=rc.area_id,
         assignee_id=assignee_id or choose_assignee(session, unit),
         requester_id=rc.requester_id, confidential=rc.confidential, category=rc.category, urgency=rc.urgency,
         clock_profile=clocks.profile_for(rc.category, rc.urgency, rc.clock_profile), role=role, lead_id=lead_id,
@@ -81,8 +81,12 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
 
 
 def announce(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, unit: Unit, now: datetime) -> None:
-    """The dispatched event of a new order, numbered with the order's latest seq."""
-    street = session.get(Unit, rc.street_id) if rc.street_id else None
+    """The dispatched event of a new order, numbered with the order's latest seq. `area_path` is
+    where the case is: the finest area of the map holding its point (a grid's path, or a community's
+    where no grid holds it), so whoever limits reads by it reaches the community's staff as well as
+    the street's; the street's path for a case placed before routing kept its area."""
+    area_id = rc.area_id or rc.street_id
+    area = session.get(Unit, area_id) if area_id else None
     emit(CaseDispatched(
         case_id=order.case_id, case_no=order.case_no, work_order_id=order.id, seq=order.seq,
         unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_level=unit.level, role=order.role,
@@ -91,7 +95,7 @@ def announce(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, un
         requester_id=order.requester_id if order.role == "lead" else None,
         rule=order.rule, dispatch_count=rc.dispatch_count, sign_deadline=order.sign_deadline,
         result_deadline=order.result_deadline, at=now, unit_path=unit.path,
-        area_path=street.path if street is not None else None,
+        area_path=area.path if area is not None else None,
     ))
 
 
@@ -121,10 +125,13 @@ def open_dispatch(session: Session, emit: Emit, rc: RoutingCase, unit: Unit, *, 
     return lead
 
 
-def _street_located(locator: Locator, lat, lon) -> str | None:
+def place(locator: Locator, lat, lon) -> tuple[str | None, str | None]:
+    """(the street, the finest area unit) whose polygons hold the point; (None, None) unlocated."""
     if lat is None or lon is None:
-        return None
-    return next((loc.unit_id for loc in locator.locate(lon, lat) if loc.level == "street"), None)
+        return None, None
+    areas = [loc for loc in locator.locate(lon, lat) if loc.level in config.get().levels.areas]  # finest first
+    street = next((loc.unit_id for loc in areas if loc.level == "street"), None)
+    return street, (areas[0].unit_id if areas else None)
 
 
 def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: CaseSubmitted) -> None:
@@ -135,12 +142,13 @@ def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: Ca
         return
     decision = decide(session, locator, category=event.category, matter_class=event.matter_class,
                       lat=event.lat, lon=event.lon)
+    street_id, area_id = place(locator, event.lat, event.lon)
     rc = RoutingCase(
         case_id=event.case_id, case_no=event.case_no, seq=0, dispatch_count=0, state="active",
         category=event.category, matter_class=event.matter_class, urgency=event.urgency,
         clock_profile=event.clock_profile, lat=event.lat, lon=event.lon,
         requester_id=event.reporter_id, confidential=event.confidential,
-        street_id=_street_located(locator, event.lat, event.lon), submitted_at=event.submitted_at,
+        street_id=street_id, area_id=area_id, submitted_at=event.submitted_at,
     )
     session.add(rc)
     open_dispatch(session, emit, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,

@@ -1,6 +1,7 @@
 """台账: work orders as CSV or XLSX, with filters. No personal data: ids and the matter only; the
 free text staff typed (why an order was excluded or reassigned) with its phones and ID numbers
-masked for readers without the need to see them."""
+masked for readers without the need to see them. Every cell of both formats goes through
+`spreadsheet.cell`: text a spreadsheet would run as a formula is exported as text."""
 
 import csv
 import io
@@ -18,6 +19,7 @@ from shared.masking import mask_free_text
 from .directory import under
 from .models import Unit, WorkOrder
 from .scores import check_period
+from .spreadsheet import cell
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -83,7 +85,7 @@ def rows(session: Session, stmt: Select, personal_text: bool = False) -> Iterato
         if not personal_text:
             for k in FREE_TEXT:
                 values[k] = mask_free_text(values[k])
-        yield [_fmt(values[k], tz) for k, _ in COLUMNS]
+        yield [cell(_fmt(values[k], tz)) for k, _ in COLUMNS]
 
 
 def _bounded(session: Session, stmt: Select, limit: int | None, cut: list[bool],

@@ -89,6 +89,8 @@ class RoutingCase(Base):
     requester_id: Mapped[str | None] = mapped_column(String(64))
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     street_id: Mapped[str | None] = mapped_column(String(36))  # the street where the case is, if located
+    # The finest area unit (grid, else community, ...) whose polygon holds the case, if located.
+    area_id: Mapped[str | None] = mapped_column(String(36))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -106,6 +108,9 @@ class WorkOrder(Base):
     case_no: Mapped[str] = mapped_column(String(20))
     unit_id: Mapped[str] = mapped_column(String(36), index=True)
     street_id: Mapped[str | None] = mapped_column(String(36), index=True)  # for scores by street
+    # Where the case is: the finest area unit holding its point (access: community staff read the
+    # orders of cases located in their community, whoever handles them).
+    area_id: Mapped[str | None] = mapped_column(String(36), index=True)
     assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
     requester_id: Mapped[str | None] = mapped_column(String(64))
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)

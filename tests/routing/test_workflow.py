@@ -229,4 +229,5 @@ def test_the_dispatched_event_says_where_the_order_and_the_case_sit_in_the_organ
     h.submit()
     [(_, dispatched)] = h.events()
     assert dispatched.unit_path == "/510107000000000/510107001000000/510107001001000/510107001001001/"
-    assert dispatched.area_path == "/510107000000000/510107001000000/"
+    # The finest area holding the case (its grid), no longer only its street (review of issue 11, 15).
+    assert dispatched.area_path == "/510107000000000/510107001000000/510107001001000/510107001001001/"

@@ -59,7 +59,7 @@ def export_ledger(user: StaffUser, uow: Uow, limit: LedgerLimit,
                   status: Annotated[str | None, Query(max_length=20, description="工单状态 a status")] = None,
                   category: Annotated[str | None, Query(max_length=64, description="类别前缀")] = None,
                   ) -> Response:
-    access.require_role(user, access.SCORE_READERS)
+    access.require_role(user, access.LEDGER_READERS)
     ledger.check_request(format, period)
     session = uow.session
     unit = directory.unit_by_code(session, unit_code) if unit_code else None
