@@ -72,7 +72,9 @@ class WebhookConfig(BaseModel):
     enabled: bool = True
     timeout_seconds: float = 5
     # The hosts a subscription may name ("12345.example.gov.cn", or "*.example.gov.cn" for the names
-    # below it); empty: any host whose addresses are all public (targets.py).
+    # below it), each of which must also resolve to public addresses only (targets.py). Empty (the
+    # default): no host at all, no webhook can be subscribed or delivered; a deployment lists the
+    # systems it feeds in its channels.json.
     allowed_hosts: list[str] = []
     # Tests only, never in a deployment's file: subscriptions must be https and reach public
     # addresses; the tests' receiver on loopback speaks plain http.

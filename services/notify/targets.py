@@ -4,8 +4,10 @@ resolved to for this very delivery.
 Checked when an admin subscribes and again before every delivery (a name's DNS answer can change
 between the two: DNS rebinding), by the same function:
 - https only (plain http only with the test-only `allow_http`), no other scheme;
-- the host on `webhook.allowed_hosts` (data/channels.json) when that list is not empty: a name
-  itself, or "*.example.gov.cn" for the names below it;
+- the host on `webhook.allowed_hosts` (data/channels.json): a name itself, or "*.example.gov.cn"
+  for the names below it. An empty list allows NO host (the default): a deployment names the
+  systems it feeds, so an admin's token alone cannot send the city's events anywhere on the
+  internet. Checked before any name is resolved, so an unlisted name is never looked up;
 - every address the host resolves to (or the address written in the URL) public: private,
   loopback, link-local, multicast, reserved, unspecified, shared (100.64/10) and documentation
   ranges are refused, also inside an IPv4-mapped or NAT64 IPv6 address. Only the test-only
@@ -80,8 +82,7 @@ def public(address: str) -> bool:
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:
-    if not allowed:
-        return True
+    """Whether the allow-list names the host (an empty list names none)."""
     for entry in (e.strip().lower().rstrip(".") for e in allowed):
         if entry.startswith("*."):
             if host.endswith(entry[1:]) and len(host) > len(entry) - 1:

@@ -42,8 +42,10 @@ def loopback_config(servers, **extra):
         "push": {"enabled": True, "endpoint": servers["push"].url, "api_key": "push-key",
                  "callback_secret": "push-callback-secret"},
         "email": {"enabled": True, "host": "127.0.0.1", "port": servers["smtp"].port},
-        # The receiver speaks plain HTTP on loopback: both test-only settings.
-        "webhook": {"enabled": True, "timeout_seconds": 5, "allow_http": True, "allow_private_addresses": True},
+        # The receiver speaks plain HTTP on loopback: both test-only settings, and its address listed
+        # explicitly (an empty allow-list allows no host).
+        "webhook": {"enabled": True, "timeout_seconds": 5, "allow_http": True, "allow_private_addresses": True,
+                    "allowed_hosts": ["127.0.0.1"]},
         "policy": {"retry_delays_seconds": [30, 120, 600], "workers": 4, "http_timeout_seconds": 5},
     }
     for key, value in extra.items():

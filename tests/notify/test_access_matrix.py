@@ -20,7 +20,7 @@ from shared.ids import unit_id
 from tests.access_matrix import assert_every_operation_has_a_rule
 
 from .conftest import deliver, messages
-from .payloads import AT, GRID, dispatched, submitted, warned
+from .payloads import AT, GRID, assigned, dispatched, submitted, warned
 
 V1 = "/notify/v1"
 PRINCIPALS = {
@@ -216,6 +216,22 @@ def test_a_street_supervisor_reads_the_records_of_cases_handled_in_her_street_on
     by_supervisor = {s["recipient_id"] for s in states("supervisor-district", "c-1")}
     assert "u-resident-1" in by_admin and "u-resident-1" not in by_supervisor
     assert "u-grid-worker-001001" in by_supervisor
+
+
+def test_no_supervisor_reads_the_delivery_records_of_a_mediation_dispute(rt, world):
+    """人民调解法: mediation answers 404 to supervisors for a dispute; notify's records of it (who was
+    told, when) are the admins' only, even where a mediator of the supervisor's subtree was told."""
+    deliver(rt, assigned("d-1"))  # told: the parties and u-mediator-1 (community 001, in the street)
+
+    def states(name: str, subject: str) -> list:
+        r = world.client.get(f"{V1}/messages", headers=world.headers(name), params={"subject_id": subject})
+        assert r.status_code == 200
+        return r.json()
+
+    assert states("supervisor-street", "d-1") == [] and states("supervisor-district", "d-1") == []
+    assert {"u-mediator-1", "u-resident-2"} <= {s["recipient_id"] for s in states("admin-2", "d-1")}
+    # Cases are unchanged: the street's supervisor still follows c-1, the district's every case.
+    assert states("supervisor-street", "c-1") and states("supervisor-district", "c-9")
 
 
 def test_a_staff_member_of_several_units_reads_the_digest_of_each(rt, client, world):

@@ -6,7 +6,7 @@ address a delivery could connect to is the loopback receiver's."""
 
 import pytest
 
-from services.notify.config import CACHE_KEY, WebhookConfig
+from services.notify.config import CACHE_KEY, WebhookConfig, load_config
 from services.notify.sender import Sender
 from services.notify.targets import RESOLVER_KEY, Refused, check, system_resolver
 
@@ -35,9 +35,14 @@ def refused(config: WebhookConfig, url: str, resolve) -> str:
     return caught.value.code
 
 
+def allowing(*hosts: str, **settings) -> WebhookConfig:
+    """The rules with these hosts on the allow-list (an empty one allows none)."""
+    return WebhookConfig(allowed_hosts=list(hosts), **settings)
+
+
 def test_an_https_url_of_a_public_host_is_a_target_at_the_address_it_resolved_to():
     resolve = Resolver({"12345.example.gov.cn": [PUBLIC]})
-    target = check(WebhookConfig(), "https://12345.example.gov.cn/hooks?x=1", resolve)
+    target = check(allowing("12345.example.gov.cn"), "https://12345.example.gov.cn/hooks?x=1", resolve)
     assert (target.host, target.address) == ("12345.example.gov.cn", PUBLIC)
     url, headers, extensions = target.pinned()
     assert url == f"https://{PUBLIC}/hooks?x=1" and headers == {"Host": "12345.example.gov.cn"}
@@ -50,24 +55,29 @@ def test_an_https_url_of_a_public_host_is_a_target_at_the_address_it_resolved_to
     "::", "::ffff:10.0.0.1", "::ffff:127.0.0.1", "64:ff9b::a9fe:a9fe", "2001:db8::1"])
 def test_a_host_resolving_to_a_private_loopback_link_local_multicast_or_reserved_address_is_refused(address):
     resolve = Resolver({"hooks.example.gov.cn": [address]})
-    assert refused(WebhookConfig(), "https://hooks.example.gov.cn/h", resolve) == "notify.url_not_public"
+    assert refused(allowing("hooks.example.gov.cn"), "https://hooks.example.gov.cn/h", resolve) == \
+        "notify.url_not_public"
     literal = f"[{address}]" if ":" in address else address
-    assert refused(WebhookConfig(), f"https://{literal}/h", resolve) == "notify.url_not_public"
+    # Even where the allow-list names the address itself.
+    assert refused(allowing(address), f"https://{literal}/h", resolve) == \
+        "notify.url_not_public"
 
 
 def test_one_private_address_among_public_ones_is_enough_to_refuse():
     resolve = Resolver({"hooks.example.gov.cn": [PUBLIC, "10.1.2.3"]})
-    assert refused(WebhookConfig(), "https://hooks.example.gov.cn/h", resolve) == "notify.url_not_public"
+    assert refused(allowing("hooks.example.gov.cn"), "https://hooks.example.gov.cn/h", resolve) == \
+        "notify.url_not_public"
 
 
 def test_names_the_system_resolves_to_loopback_are_refused():
     # Resolved by this machine itself (hosts file, numeric forms): no network needed.
+    config = allowing("localhost", "2130706433", "0x7f000001", "127.1")
     for url in ("https://localhost/h", "https://2130706433/h", "https://0x7f000001/h", "https://127.1/h"):
-        assert refused(WebhookConfig(), url, system_resolver) in ("notify.url_not_public", "notify.url_unresolvable")
+        assert refused(config, url, system_resolver) in ("notify.url_not_public", "notify.url_unresolvable")
 
 
 def test_the_allow_list_names_hosts_or_the_names_below_a_domain():
-    config = WebhookConfig(allowed_hosts=["12345.example.gov.cn", "*.hooks.example.gov.cn"])
+    config = allowing("12345.example.gov.cn", "*.hooks.example.gov.cn")
     resolve = Resolver({h: [PUBLIC] for h in ("12345.example.gov.cn", "a.hooks.example.gov.cn",
                                               "hooks.example.gov.cn", "evil12345.example.gov.cn",
                                               "12345.example.gov.cn.evil.com")})
@@ -80,11 +90,24 @@ def test_the_allow_list_names_hosts_or_the_names_below_a_domain():
 
 def test_only_https_unless_the_test_only_setting_allows_http():
     resolve = Resolver({"hooks.example.gov.cn": [PUBLIC]})
+    config = allowing("*.example.gov.cn")
     for url in ("http://hooks.example.gov.cn/h", "ftp://hooks.example.gov.cn/h", "https:///h", "https://[::1/h",
                 "hooks.example.gov.cn/h"):
-        assert refused(WebhookConfig(), url, resolve) == "notify.bad_url"
-    assert check(WebhookConfig(allow_http=True), "http://hooks.example.gov.cn/h", resolve).address == PUBLIC
-    assert refused(WebhookConfig(), "https://nowhere.example.gov.cn/h", resolve) == "notify.url_unresolvable"
+        assert refused(config, url, resolve) == "notify.bad_url"
+    assert check(allowing("*.example.gov.cn", allow_http=True), "http://hooks.example.gov.cn/h",
+                 resolve).address == PUBLIC
+    assert refused(config, "https://nowhere.example.gov.cn/h", resolve) == "notify.url_unresolvable"
+
+
+def test_an_empty_allow_list_allows_no_host_and_asks_no_resolver():
+    # The default: a deployment names the hosts of the systems it feeds (channels.json,
+    # webhook.allowed_hosts); until it does, no subscription is possible, public host or not.
+    resolve = Resolver({"12345.example.gov.cn": [PUBLIC]})
+    assert WebhookConfig().allowed_hosts == []
+    for url in ("https://12345.example.gov.cn/h", f"https://{PUBLIC}/h"):
+        assert refused(WebhookConfig(), url, resolve) == "notify.url_host_not_allowed"
+    assert resolve.calls == []
+    assert load_config().webhook.allowed_hosts  # the shipped (demo) configuration names its hosts
 
 
 def _strict(rt, servers, resolver, **webhook):
@@ -98,11 +121,15 @@ def test_subscribing_to_an_internal_or_unlisted_address_is_refused(rt, client, s
     admin = auth(rt, "u-admin-1", "admin")
     listed = [("http://intranet.example.gov.cn/h", "notify.url_host_not_allowed"),
               (servers["webhook"].url + "/h", "notify.url_host_not_allowed")]
-    anywhere = [("http://intranet.example.gov.cn/h", "notify.url_not_public"),
+    # Listed, but internal or unresolvable: the allow-list never lets a private address through.
+    internal = [("http://intranet.example.gov.cn/h", "notify.url_not_public"),
                 (servers["webhook"].url + "/h", "notify.url_not_public"),
                 ("http://169.254.169.254/latest/meta-data", "notify.url_not_public"),
                 ("http://nowhere.example.gov.cn/h", "notify.url_unresolvable")]
-    for allowed, cases in ((["12345.example.gov.cn"], listed), ([], anywhere)):
+    every_host = ["intranet.example.gov.cn", "127.0.0.1", "169.254.169.254", "nowhere.example.gov.cn",
+                  "12345.example.gov.cn"]
+    nothing = [(url, "notify.url_host_not_allowed") for url, _ in internal + [("http://12345.example.gov.cn/h", "")]]
+    for allowed, cases in (([], nothing), (["12345.example.gov.cn"], listed), (every_host, internal)):
         _strict(rt, servers, resolve, allowed_hosts=allowed)
         for url, code in cases:
             r = client.post("/notify/v1/webhooks", headers=admin, json={"name": "x", "url": url,
@@ -118,7 +145,7 @@ def test_a_name_that_resolves_elsewhere_at_delivery_time_is_not_delivered_to(rt,
     hook = servers["webhook"]
     port = hook.url.rsplit(":", 1)[1]
     resolve = Resolver({"hooks.example.gov.cn": [PUBLIC]})
-    _strict(rt, servers, resolve)
+    _strict(rt, servers, resolve, allowed_hosts=["hooks.example.gov.cn"])
     r = client.post("/notify/v1/webhooks", headers=auth(rt, "u-admin-1", "admin"), json={
         "name": "12345", "url": f"http://hooks.example.gov.cn:{port}/h", "event_patterns": ["routing.#"]})
     assert r.status_code == 201
@@ -141,6 +168,7 @@ def test_a_delivery_connects_to_the_address_it_checked_with_the_names_host_heade
     hook = servers["webhook"]
     port = hook.url.rsplit(":", 1)[1]
     resolve = Resolver({"hooks.example.test": ["127.0.0.1"]})
+    rt.cache[CACHE_KEY] = loopback_config(servers, webhook={"allowed_hosts": ["hooks.example.test"]})
     rt.cache[RESOLVER_KEY] = resolve
     r = client.post("/notify/v1/webhooks", headers=auth(rt, "u-admin-1", "admin"), json={
         "name": "12345", "url": f"http://hooks.example.test:{port}/h", "event_patterns": ["routing.#"]})
@@ -244,7 +272,7 @@ def test_https_to_the_pinned_address_still_checks_the_names_certificate(tls_rece
     from services.notify.channels.webhook import WebhookChannel
 
     port, trust, seen = tls_receiver
-    config = WebhookConfig(allow_private_addresses=True)  # the receiver is on loopback
+    config = allowing("*.example.test", allow_private_addresses=True)  # the receiver is on loopback
     resolve = Resolver({"hooks.example.test": ["127.0.0.1"], "other.example.test": ["127.0.0.1"]})
     with httpx.Client(verify=trust, follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)) as c:
         channel = WebhookChannel(config, c, resolve)

@@ -31,7 +31,12 @@ def sms_reports(token: Annotated[str, Query(max_length=200)],
                  "type": "object", "required": ["message_id", "status"], "properties": {
                      "message_id": {"type": "string"}, "status": {"type": "string", "enum": ["delivered", "failed"]},
                      "reason": {"type": "string"}}}}}}},
-             responses={**REFUSED, 413: {"description": "请求内容过大 the body is too large"},
+             responses={**REFUSED, 400: {"description": "HTTP 服务器无法解析的请求（如签名头含控制字符），"
+                                                    "在到达本服务之前"
+                                                    "由服务器以纯文本答复 a request no HTTP parser accepts (e.g. a "
+                                                    "control character in X-Push-Signature), answered by the HTTP "
+                                                    "server itself in plain text"},
+                        413: {"description": "请求内容过大 the body is too large"},
                         422: {"description": "不是合法的回执 JSON validation.bad_json"}})
 def push_receipt(raw: RawBody, uow: Uow, cfg: ConfigDep,
                  x_push_signature: Annotated[str, Header(max_length=200)] = "") -> dict:

@@ -16,9 +16,11 @@ ADMINS_ONLY = {403: {"description": "仅管理员 admins only"}}
 @router.get("/messages",
             summary="某事项的通知投递状态（督办人员限本辖区，管理员）delivery states of the messages about a case "
                     "or dispute",
-            description="督办人员只看到其辖区内工作人员收到过通知的事项，管理员看到全部；居民收件人只对管理员显示。"
-                        "不在范围内的事项答空列表。每次读取记入审计（read.deliveries）。Supervisors see the subjects "
-                        "staff of their subtree were told about, admins all; out of scope is an empty list.",
+            description="督办人员只看到其辖区内工作人员收到过通知的诉求，管理员看到全部；调解纠纷的投递记录仅管理员可见"
+                        "（人民调解法：纠纷只对当事人、调解员和调委会主任可见）。居民收件人只对管理员显示。"
+                        "不在范围内的事项答空列表。每次读取记入审计（read.deliveries）。Supervisors see the cases "
+                        "staff of their subtree were told about, admins all; a mediation dispute's records are "
+                        "the admins' only; out of scope is an empty list.",
             responses={403: {"description": "仅督办人员和管理员 supervisors and admins only"}})
 def messages(user: StaffUser, uow: Uow,
              subject_id: Annotated[str, Query(min_length=1, max_length=64, description="诉求或纠纷编号 the subject")],

@@ -13,10 +13,11 @@ ADMINS_ONLY = {403: {"description": "仅管理员 admins only"}}
 
 @router.post("/webhooks", status_code=201,
              summary="订阅事件推送（政府系统对接）subscribe a government system to events",
-             description="回调地址须为 https，主机在允许名单中（channels.json 的 webhook.allowed_hosts，空表示任何"
-                         "公网主机），且解析到的地址全部是公网地址；每次推送前重新解析并校验，只连接校验过的地址。"
-                         "The URL must be https, its host allowed, every address it resolves to public; checked "
-                         "again at each delivery, which connects to the address checked.",
+             description="回调地址须为 https，主机在允许名单中（channels.json 的 webhook.allowed_hosts，空名单表示"
+                         "不允许任何主机），且解析到的地址全部是公网地址；每次推送前重新解析并校验，只连接校验过的地址。"
+                         "The URL must be https, its host on the allow-list (webhook.allowed_hosts; an empty list "
+                         "allows none), every address it resolves to public; checked again at each delivery, "
+                         "which connects to the address checked.",
              responses={**ADMINS_ONLY, 422: {"description": "notify.bad_url, notify.url_host_not_allowed, "
                                                             "notify.url_not_public, notify.url_unresolvable, "
                                                             "notify.bad_pattern, 或字段校验错误 or a field's check"}})
