@@ -27,8 +27,22 @@ class PasswordPolicy(Strict):
     min_length: int = Field(ge=8, le=128, description="最短长度 minimum length")
     min_classes: int = Field(ge=1, le=4, description="至少包含几类字符（大写、小写、数字、符号）"
                                                      "character classes required")
-    max_failures: PositiveInt = Field(description="连续失败几次后锁定 failures before the account locks")
+    max_failures: PositiveInt = Field(description="同一客户端地址连续失败几次后，该地址不能再登录该账号 "
+                                                  "consecutive failures from one client address before that "
+                                                  "address is locked out of the account")
     lockout_minutes: PositiveInt = Field(description="锁定时长（分钟）how long it stays locked")
+    account_max_failures: PositiveInt = Field(30, description="一个账号在时间窗内（所有地址合计）最多失败几次，"
+                                                              "超过则放慢（429 signin.slowed），不锁定 the failures "
+                                                              "an account takes from every address together in the "
+                                                              "window before it is slowed (not locked)")
+    account_window_minutes: PositiveInt = Field(15, description="上述时间窗（分钟）that window, in minutes")
+
+    @model_validator(mode="after")
+    def _ceiling_above_the_lock(self):
+        if self.account_max_failures <= self.max_failures:
+            raise ValueError("password.account_max_failures must be well above max_failures: one address "
+                             "would otherwise slow the account for everyone")
+        return self
     forbidden: list[str] = Field(default=[], description="禁止使用的常见口令 common passwords refused")
 
 

@@ -5,7 +5,10 @@ from shared.errors import register_messages
 
 register_messages({
     "signin.failed": ("账号或密码错误", "Wrong username or password"),
-    "signin.locked": ("尝试次数过多，账号已暂时锁定，请稍后再试", "Too many attempts: try again later"),
+    "signin.locked": ("从此处尝试次数过多，暂时不能登录该账号，请稍后再试",
+                      "Too many attempts from here: try again later"),
+    "signin.slowed": ("该账号近期登录失败过多，请稍后再试", "Too many failed sign-ins for this account lately: "
+                                                          "try again later"),
     "signin.code_invalid": ("验证码错误或已失效", "The code is wrong or has expired"),
     "signin.code_limit": ("验证码发送过于频繁，请稍后再试", "Too many codes requested: try again later"),
     "signin.bad_phone": ("手机号码格式不正确", "Not a valid mobile phone number"),

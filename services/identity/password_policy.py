@@ -68,12 +68,12 @@ def change_own(session: Session, emit: Emit, client: audit.Client, user: User, s
     refusal and its count are kept), then the rules; the owner's other sign-ins end."""
     if user.kind != "staff":
         raise ApiError(422, "user.not_staff", field="user_id")
-    until = lockout.locked_until(session, user, None, CHANGE_METHOD, now)
-    if until is not None:
-        audit.record(session, client, CHANGE_METHOD, lockout.LOCKED, user_id=user.id)
-        raise lockout.refusal(until, now)
+    refused = lockout.refusal(session, user, None, client.ip, now)
+    if refused is not None:
+        audit.record(session, client, CHANGE_METHOD, refused.code, user_id=user.id)
+        raise refused
     if not verify(user.password_hash, current):
-        lockout.count_failure(user, now)
+        lockout.count_failure(session, user, client.ip, now)
         audit.record(session, client, CHANGE_METHOD, "user.wrong_password", user_id=user.id)
         raise ApiError(422, "user.wrong_password", field="current_password", keep=True)
     if new == current:

@@ -146,7 +146,10 @@ class UserView(BaseModel):
     oidc_linked: bool = Field(description="是否已关联统一身份认证 whether an identity-provider account is linked")
     has_password: bool = Field(description="是否已设置密码 whether a password is set")
     password_changed_at: datetime | None = Field(description="密码最近修改时间 when the password was last set")
-    locked_until: datetime | None = Field(description="因多次登录失败锁定至 locked after failed sign-ins until")
+    locked_until: datetime | None = Field(description="某个客户端地址因连续登录失败被锁定至"
+                                                      "（仅该地址，其他地址照常登录）"
+                                                      "the end of the latest lock of a client address after failed "
+                                                      "sign-ins (that address only; others sign in as usual)")
     last_sign_in_at: datetime | None = Field(description="最近登录时间 the last sign-in")
     created_at: datetime = Field(description="创建时间 created at")
     updated_at: datetime = Field(description="最近修改时间 last changed at")

@@ -174,8 +174,9 @@ RULES = {
     # Whoever's attempts, one's own included: the trail is the auditors'.
     f"GET {V1}/sign-in-attempts": (lambda w, who, t: ("GET", f"{V1}/sign-in-attempts", {"params": {"user_id": t}}),
                                    only(AUDITORS, 200)),
+    # Identity's trail tells who signed in when and from where: the admins' alone.
     f"GET {V1}/audit": (lambda w, who, t: ("GET", f"{V1}/audit", {"params": {"subject_id": t}}),
-                        only(AUDITORS, 200)),
+                        only(ADMINS, 200)),
 }
 # Rows whose request names an account: asked for one's own and for another's.
 OWNED = {f"PUT {V1}/users/{{user_id}}/password", f"GET {V1}/users/{{user_id}}", f"PATCH {V1}/users/{{user_id}}",

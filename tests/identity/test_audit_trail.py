@@ -168,6 +168,6 @@ def test_no_entry_holds_a_secret_or_personal_data_and_the_chain_holds(client, rt
         assert value not in dump, value
     count = len(entries(rt))
     with rt.uow() as session:
-        assert audit.seal(session, SPEC.audit) == count
+        assert audit.seal(session, SPEC.audit, rt.audit_keys) == count
     with rt.uow() as session:
-        assert audit.verify(session, SPEC.audit).intact
+        assert audit.verify(session, SPEC.audit, rt.audit_keys).intact

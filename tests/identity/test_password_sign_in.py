@@ -4,11 +4,13 @@ exists, the password rules, refresh rotation and sign-out, and the audit trail w
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
 from services.identity import config, passwords
 from services.identity.models import SignInAttempt, User
 from services.identity.seed import DEMO_PASSWORD
+from services.identity.service import SPEC
 from shared.db import utcnow
 from shared.keys import blind_index
 
@@ -121,7 +123,7 @@ def test_the_lock_is_released_after_the_cool_down(client, rt):
     for _ in range(MAX):
         sign_in(client, "grid-worker-001001", "Wrong-Password-1")
     assert sign_in(client, "grid-worker-001001").status_code == 429
-    set_user(rt, "grid-worker-001001", locked_until=utcnow() - timedelta(seconds=1))  # the cool-down passed
+    move_back(rt, config.get().password.lockout_minutes)  # the cool-down passed
     assert sign_in(client, "grid-worker-001001").status_code == 200
     assert user_row(rt, "grid-worker-001001").failed_sign_ins == 0
 
@@ -152,6 +154,79 @@ def test_a_success_resets_the_failure_count(client, rt):
     for _ in range(MAX - 1):
         assert sign_in(client, "grid-worker-001001", "Wrong-Password-1").status_code == 401
     assert sign_in(client, "grid-worker-001001").status_code == 200  # not locked: the count restarted
+
+
+ELSEWHERE = ("10.20.30.40", 50000)  # a stranger's client address
+HOME = ("192.0.2.7", 50000)  # where the account's owner signs in from
+
+
+def from_address(rt, address) -> TestClient:
+    app = SPEC.app(rt)
+    app.state.verifier.state.refresh_seconds = 0
+    return TestClient(app, client=address)
+
+
+def move_back(rt, minutes: int) -> None:
+    """Every attempt recorded so far happened `minutes` earlier (time passes)."""
+    with rt.uow() as session:
+        for row in session.scalars(select(SignInAttempt)):
+            row.at = row.at - timedelta(minutes=minutes)
+
+
+def test_failures_from_one_address_do_not_lock_the_owner_signing_in_from_another(client, rt):
+    stranger = from_address(rt, ELSEWHERE)
+    for _ in range(MAX):
+        assert sign_in(stranger, "grid-worker-001001", "Wrong-Password-1").status_code == 401
+    r = sign_in(stranger, "grid-worker-001001")  # even the right password, from there
+    assert r.status_code == 429 and r.json()["error"]["code"] == "signin.locked"
+    assert 0 < int(r.headers["retry-after"]) <= config.get().password.lockout_minutes * 60
+    assert sign_in(client, "grid-worker-001001").status_code == 200  # the owner, from her own address
+    assert sign_in(stranger, "grid-worker-001001").status_code == 429  # her success frees no other address
+    # An unknown name is held exactly alike: the lock never tells whether an account exists.
+    for _ in range(MAX):
+        assert sign_in(stranger, "no-such-person", "Wrong-Password-1").status_code == 401
+    assert sign_in(stranger, "no-such-person", "Wrong-Password-1").status_code == 429
+    r = sign_in(client, "no-such-person", "Wrong-Password-1")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "signin.failed"
+
+
+@pytest.fixture
+def low_ceiling(monkeypatch):
+    """The per-account ceiling lowered to two addresses' worth of failures."""
+    real = config.get()
+    policy = real.password.model_copy(update={"account_max_failures": 2 * MAX, "account_window_minutes": 30})
+    monkeypatch.setattr(config, "get", lambda: real.model_copy(update={"password": policy}))
+    return policy
+
+
+def test_failures_from_many_addresses_slow_the_account_but_never_where_it_signed_in_before(rt, low_ceiling):
+    owner = from_address(rt, HOME)
+    assert sign_in(owner, "grid-worker-001001").status_code == 200  # she has signed in from home before
+    for n in range(2):  # a botnet: each address locks itself after MAX failures
+        stranger = from_address(rt, (f"198.51.100.{n + 1}", 40000))
+        for _ in range(MAX):
+            assert sign_in(stranger, "grid-worker-001001", "Wrong-Password-1").status_code == 401
+    third = from_address(rt, ("198.51.100.3", 40000))
+    for password in ("Wrong-Password-1", DEMO_PASSWORD):  # nothing is tried, the right password neither
+        r = sign_in(third, "grid-worker-001001", password)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "signin.slowed"
+        assert 0 < int(r.headers["retry-after"]) <= low_ceiling.account_window_minutes * 60
+    assert sign_in(owner, "grid-worker-001001").status_code == 200  # not held back at home
+    with rt.uow() as session:  # the slowed attempts are recorded, not counted as failures
+        results = [a.result for a in session.scalars(select(SignInAttempt).where(
+            SignInAttempt.ip == "198.51.100.3"))]
+    assert results == ["signin.slowed", "signin.slowed"]
+    move_back(rt, low_ceiling.account_window_minutes + 1)  # the failures leave the window: a rate, not a lock
+    assert sign_in(third, "grid-worker-001001").status_code == 200
+
+
+def test_an_unknown_name_is_slowed_alike(rt, low_ceiling):
+    for n in range(2):
+        stranger = from_address(rt, (f"198.51.100.{n + 1}", 40000))
+        for _ in range(MAX):
+            assert sign_in(stranger, "no-such-person", "Wrong-Password-1").status_code == 401
+    r = sign_in(from_address(rt, ("198.51.100.3", 40000)), "no-such-person", "Wrong-Password-1")
+    assert r.status_code == 429 and r.json()["error"]["code"] == "signin.slowed"
 
 
 def test_a_disabled_user_is_refused_and_his_existing_token_too(client, rt):
