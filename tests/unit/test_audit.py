@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -290,6 +291,15 @@ def test_each_sealing_appends_the_new_head_to_the_anchor_file_and_logs_it(rt, ca
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit anchor ")]
     assert [json.loads(m.removeprefix("audit anchor "))["id"] for m in logged] == [rows[2].id, rows[4].id]
     assert verdict(rt).intact
+
+
+def test_anchored_heads_written_slightly_out_of_order_are_read_in_id_order(tmp_path):
+    anchor = audit.Anchor(tmp_path / "routing.jsonl", "routing")
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    for i in (1, 3, 2, 5, 4):  # two workers of a host append after their own commits
+        anchor.append(audit.Head(i, f"h{i}", at, i))
+    assert [h.id for h in anchor.heads(reorder=2)] == [1, 2, 3, 4, 5]
+    assert anchor.last().id == 4  # the sealer extends the last line it wrote
 
 
 def test_the_anchor_directory_is_a_setting(tmp_path):
