@@ -9,7 +9,8 @@ thousands of residents behind a mobile carrier's (CGNAT). So the limits per addr
 above what a crowd at one address does by hand, and only stop a script; the limits per username
 and per phone guard one account, which a person retrying a mistyped password or code stays far
 below. They stand beside the rules that already hold:
-- a password: `password.max_failures` failures lock the account (lockout.py), which counts only
+- a password: `password.max_failures` failures from one address lock that address out of the
+  account, and a flood from many addresses slows it (lockout.py), which counts only
   failures; the limit per username also bounds attempts on a locked account and successful ones;
 - an SMS code: 5 tries kill a code, 5 codes per number and 30 per address an hour are sent
   (codes.py, counted in the database); the limits here also bound what is refused (a bad number,

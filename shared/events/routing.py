@@ -35,8 +35,9 @@ class CaseDispatched(WorkOrderEvent):
     sign_deadline: datetime | None = None
     result_deadline: datetime | None = None
     # Where the order sits in the organisation ("/district/street/community/grid/", unit codes from
-    # the root) and where the case is (the street's path): another service limits who may see the
-    # case to the units above either, without knowing the tree.
+    # the root) and where the case is (the path of the finest area holding it: a grid or community;
+    # the street's for a case placed before routing kept finer areas): another service limits who
+    # may see the case to the units above either, without knowing the tree.
     unit_path: str | None = None
     area_path: str | None = None
 
