@@ -7,11 +7,14 @@ account change, every sign-in (identity) and every refusal (a 403 or 404 answere
 in: `refused.<code>`, shared/audit_api.py). Entries hold ids and codes, never personal data.
 
 Who is named: the user or API key acting, with the address. A resident acting on her own anonymous
-or confidential case is named by a keyed pseudonym instead ("anon:" and 16 hex digits of an HMAC of
-her user id, a key per service derived from CG_INDEX_KEY), without her address: the service tells
-its unit of work so (`UnitOfWork.conceal_actor`) where it recognises her as the reporter. The link
-is stored nowhere; the security officer, who holds the key, checks a given user id against a
-pseudonym with `python -m shared.audit pseudonym <service> <user-id> [<pseudonym>]`.
+or confidential case is named by a keyed pseudonym instead, without her address: "anon:" and 16 hex
+digits of an HMAC, under a key per service derived from CG_INDEX_KEY, of her user id AND the entry's
+subject (the case, say). The service tells its unit of work so (`UnitOfWork.conceal_actor`) where
+it recognises her as the reporter. Per subject, not per person: one pseudonym per resident would
+link her anonymous cases to each other, and to her one act anywhere under her own name that a
+reader could pair with it. The link is stored nowhere; the security officer, who holds the key,
+checks a user id against an entry with
+`python -m shared.audit pseudonym <service> <user-id> <kind:id> [<pseudonym>]`.
 
 Tamper evidence, in four layers:
 - A chain: requests insert entries unchained, so auditing never serialises the services' writers;
@@ -35,7 +38,7 @@ Tamper evidence, in four layers:
 
     python -m shared.audit verify routing      # exit 1 and the first broken entry, or "intact"
     python -m shared.audit verify routing --anchor /mnt/offsite/routing.jsonl
-    python -m shared.audit pseudonym intake u-resident-1 [anon:0123456789abcdef]
+    python -m shared.audit pseudonym intake u-resident-1 case:<case-id> [anon:0123456789abcdef]
 """
 
 import hashlib
@@ -44,6 +47,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -69,6 +73,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from .db import BigIntId, UTCDateTime, unit_of_work, utcnow
+from .masking import mask_free_text
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -119,11 +124,15 @@ def append_only_ddl(table: str = "audit_trail") -> list[str]:
             IF OLD.hash IS NULL AND {unchanged} THEN
               RETURN NEW;
             END IF;
+          ELSIF TG_OP = 'INSERT' THEN
+            IF NEW.hash IS NULL AND NEW.prev_hash IS NULL THEN
+              RETURN NEW;
+            END IF;
           END IF;
           RAISE EXCEPTION '{APPEND_ONLY}';
         END $$ LANGUAGE plpgsql""",
         f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        f"CREATE TRIGGER {table}_append_only BEFORE INSERT OR UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
         f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
         f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
@@ -136,15 +145,20 @@ def sqlite_append_only_ddl(table: str = "audit_trail") -> list[str]:
     drops them: it must run these again."""
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in _CONTENT)
     refuse = f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+    # INSERT OR REPLACE deletes the row it replaces without firing the delete trigger (recursive
+    # triggers are off): an insert may neither reuse an id nor arrive sealed.
     return [
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} FOR EACH ROW "
         f"WHEN OLD.hash IS NOT NULL OR {changed} {refuse}",
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW {refuse}",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} FOR EACH ROW "
+        f"WHEN NEW.hash IS NOT NULL OR NEW.prev_hash IS NOT NULL "
+        f"OR EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) {refuse}",
     ]
 
 
 def drop_sqlite_append_only_ddl(table: str = "audit_trail") -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+    return [f"DROP TRIGGER IF EXISTS {table}_{name}" for name in ("no_update", "no_delete", "no_replace")]
 
 
 # --------------------------------------------------------------------------- keys
@@ -165,8 +179,14 @@ class AuditKeys:
                   row.request_id or ""]
         return hmac.new(self.chain, "\x1f".join(fields).encode(), hashlib.sha256).hexdigest()
 
-    def pseudonym(self, user_id: str) -> str:
-        return "anon:" + hmac.new(self.pseudonyms, user_id.encode(), hashlib.sha256).hexdigest()[:16]
+    def pseudonym(self, user_id: str, subject: str) -> str:
+        """The name of this user's concealed acts on this subject ("kind:id", `subject_key`)."""
+        message = f"{user_id}\x1f{subject}".encode()
+        return "anon:" + hmac.new(self.pseudonyms, message, hashlib.sha256).hexdigest()[:16]
+
+
+def subject_key(kind: str | None, subject_id: str | None) -> str:
+    return f"{kind or ''}:{subject_id or ''}"
 
 
 def audit_keys(settings, service: str) -> AuditKeys:
@@ -193,10 +213,10 @@ class Actor:
     ip: str | None = None
     request_id: str | None = None
 
-    def concealed(self, pseudonym: Callable[[str], str] | None) -> "Actor":
-        """The actor as an anonymous or confidential reporter's own acts name her: a keyed pseudonym,
-        no address."""
-        named = pseudonym(self.id) if pseudonym is not None and self.id else ANONYMOUS
+    def concealed(self, pseudonym: Callable[[str, str], str] | None = None, subject: str = "") -> "Actor":
+        """The actor as an anonymous or confidential reporter's own acts on `subject` name her: a
+        keyed pseudonym of her and the subject, no address (without `pseudonym`: "anon" alone)."""
+        named = pseudonym(self.id, subject) if pseudonym is not None and self.id else ANONYMOUS
         return Actor(named, self.role, None, self.request_id)
 
 
@@ -213,6 +233,24 @@ def record(session: Session | Connection, table: Table, actor: Actor | None, act
         subject_id=None if subject_id is None else str(subject_id)[:64],
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None,
         ip=actor.ip, request_id=actor.request_id))
+
+
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_LONG_NUMBER = re.compile(r"\d{7,}")
+
+
+def safe_id(value, code: bool = False) -> str:
+    """A value given where an id belongs, as the trail may keep it: a short run of letters, digits and
+    `-_.:` with no run of 7 digits or more (our ids are UUIDs, case numbers and user ids), else
+    "(invalid)"; `code`: a unit code (15 digits) is an id too. Someone may type a phone or an ID
+    number, with any separators, where an id belongs; nothing of it reaches the trail."""
+    text = str(value)
+    if not _ID.fullmatch(text):
+        return "(invalid)"
+    if code and text.isdigit() and len(text) == 15:
+        return text
+    masked = mask_free_text(text) or ""
+    return "(invalid)" if _LONG_NUMBER.search(masked) or masked != text else masked
 
 
 def recorded(error: Exception) -> Exception:
@@ -482,14 +520,16 @@ def main(argv: list[str] | None = None) -> None:
     check = sub.add_parser("verify", help="recompute a service's audit chain and hold it to its anchored heads")
     check.add_argument("service")
     check.add_argument("--anchor", type=Path, help="an anchor file shipped off the host (default: the local one)")
-    name = sub.add_parser("pseudonym", help="the pseudonym a user's anonymous acts carry in a service's trail")
+    name = sub.add_parser("pseudonym", help="the pseudonym a user's concealed acts on a subject carry in a "
+                                            "service's trail")
     name.add_argument("service")
     name.add_argument("user_id")
+    name.add_argument("subject", help="the entry's subject as kind:id, e.g. case:<id>")
     name.add_argument("expected", nargs="?", help="a pseudonym to compare with (exit 1 when it is another)")
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "pseudonym":
-        found = audit_keys(settings, args.service).pseudonym(args.user_id)
+        found = audit_keys(settings, args.service).pseudonym(args.user_id, args.subject)
         sys.stdout.write(found + "\n")
         if args.expected is not None:
             same = hmac.compare_digest(found, args.expected)

@@ -6,7 +6,8 @@ could); reading it is itself recorded. Addresses are shown to admins only.
 And the record of refusals: a 403 or 404 answered to someone signed in (an `ApiError`) is an entry
 `refused.<code>`, its subject the first id of the route's path (the route's template, the method and
 the status in its detail), written in a transaction of its own (the request's was rolled back). A
-resident's refusals name her by her pseudonym. A service that records a refusal itself, in its own
+resident's refusal names her by her pseudonym where it concerns her own anonymous or confidential
+record (`_concealed`). A service that records a refusal itself, in its own
 words, marks the error (`shared.audit.recorded`) and it is not recorded twice.
 """
 
@@ -27,7 +28,6 @@ from .auth import User
 from .deps import Runtime, StaffUser, Uow, request_actor
 from .errors import ApiError
 from .http import route_template
-from .masking import mask_free_text
 
 log = logging.getLogger(__name__)
 
@@ -136,16 +136,29 @@ REFUSED = (403, 404)
 KINDS = {"order_id": "work_order", "hook_id": "webhook", "key_id": "api_key"}
 
 
-def _subject(params: dict) -> tuple[str | None, str | None]:
-    for name, value in params.items():
-        return KINDS.get(name, name.removesuffix("_id")), _clean(value)
-    return None, None
+CODES = ("unit_id", "unit_code")
 
 
-def _clean(value) -> str:
-    """A path value as an id for the trail: bounded, and anything that reads like a phone or an ID
-    number masked (someone may type one where an id belongs)."""
-    return mask_free_text(str(value)[:64]) or ""
+def _clean(name: str, value) -> str:
+    """A path value as an id for the trail (`audit.safe_id`): anything else — a phone typed with
+    separators, Chinese text, a long number — may be personal data typed where an id belongs and is
+    recorded as "(invalid)"."""
+    return audit.safe_id(value, code=name in CODES)
+
+
+def _concealed(request: Request, rt, who, kind: str | None, subject: str | None) -> bool:
+    """Whether this refusal names its resident by her pseudonym: her request's unit of work concealed
+    her already, or the service says the subject is her own anonymous or confidential record
+    (`ServiceSpec.refusal_conceals`), as when a staff-only act on her own anonymous case is refused
+    before the service looked at the case. Any other refusal names her: a resident probing other
+    people's records is who the trail is for."""
+    if getattr(request.state, "audit_actor", None) is not None:
+        return True
+    conceals = getattr(request.app.state, "refusal_conceals", None)
+    if conceals is None or not isinstance(who, User) or who.role != "resident" or subject is None:
+        return False
+    with rt.uow() as session:
+        return bool(conceals(session, who, kind, subject))
 
 
 def _record_refusal(request: Request, error: ApiError) -> None:
@@ -153,21 +166,18 @@ def _record_refusal(request: Request, error: ApiError) -> None:
     if who is None:
         return  # nobody signed in: nobody to name (401s are not refusals of a person)
     rt = request.app.state.runtime
-    actor = getattr(request.state, "audit_actor", None)
-    if actor is None:
-        actor = request_actor(request)
-        if isinstance(who, User) and who.role == "resident":
-            # A resident may be refused something on her own anonymous case before the service
-            # recognised her as its reporter (a staff-only act on it, say): her refusals carry her
-            # pseudonym, never her id or address. The security officer can still tell who it was.
-            actor = actor.concealed(rt.audit_keys.pseudonym)
     params = dict(request.path_params)
-    kind, subject = _subject(params)
-    detail = {"status": error.status, "method": request.method,
-              "route": route_template(request.scope)}
-    if len(params) > 1:
-        detail["path"] = {k: _clean(v) for k, v in params.items()}
+    name, raw = next(((n, str(v)) for n, v in params.items()), (None, None))
+    kind = KINDS.get(name, name.removesuffix("_id")) if name is not None else None
+    subject = _clean(name, raw) if name is not None else None
+    actor = request_actor(request)
     try:
+        if _concealed(request, rt, who, kind, raw):
+            actor = actor.concealed(rt.audit_keys.pseudonym, audit.subject_key(kind, raw))
+            request.state.audit_actor = actor.concealed()  # the access log line: "anon", no address
+        detail = {"status": error.status, "method": request.method, "route": route_template(request.scope)}
+        if len(params) > 1:
+            detail["path"] = {k: _clean(k, v) for k, v in params.items()}
         with rt.uow() as session:
             audit.record(session, rt.audit, actor, f"refused.{error.code}", subject_kind=kind, subject_id=subject,
                          detail=detail)

@@ -61,7 +61,7 @@ def request_actor(request: Request) -> Actor:
 
 def conceal_request(request: Request, actor: Actor) -> None:
     """The request's unit of work concealed its actor (shared.uow.UnitOfWork.conceal_actor): its
-    refusal, if any, and its access log line name her by the same pseudonym, without her address."""
+    refusal, if any, is concealed too, and its access log line names her "anon", without her address."""
     request.state.audit_actor = actor
 
 

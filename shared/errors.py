@@ -96,6 +96,8 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(exc.code, wants_english(request), exc.field, **extra),
                             status_code=exc.status, headers=exc.headers)
 
+    BODY_UNPARSED = "There was an error parsing the body"  # FastAPI's own 400
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         english = wants_english(request)
@@ -119,6 +121,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == BODY_UNPARSED:
+            # A body FastAPI could not even decode (not UTF-8, say): bad input like malformed JSON, 422.
+            return JSONResponse(error_body("validation.bad_json", wants_english(request), "body"), status_code=422)
         code = {404: "not_found", 405: "method_not_allowed", 401: "auth.missing_token",
                 403: "auth.forbidden"}.get(exc.status_code, "validation.invalid")
         return JSONResponse(error_body(code, wants_english(request)), status_code=exc.status_code,

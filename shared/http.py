@@ -122,9 +122,9 @@ class AccessLog:
     when a route matched), the status, the duration in ms, who asked (`user`, or `key` for an API key)
     and from where, and the request id. Never the query string, the body or the headers: they may
     hold phones, codes and tokens. A resident whose request concealed her (her own anonymous or
-    confidential case: shared.uow.UnitOfWork.conceal_actor) is named by the same pseudonym as in
-    the audit trail, without her address, so the log cannot tie her to the trail's entries by the
-    request id. Runs inside RequestIdMiddleware (it reads the id) and outside everything else."""
+    confidential case: shared.uow.UnitOfWork.conceal_actor, or a refusal concerning it) is named
+    "anon", without her address, so the log cannot tie her to the trail's entries by the request id.
+    Runs inside RequestIdMiddleware (it reads the id) and outside everything else."""
 
     def __init__(self, app, service: str):
         self.app, self.service = app, service

@@ -10,21 +10,41 @@ import unicodedata
 import phonenumbers
 
 # What a person types into free text that identifies someone: a mainland mobile or landline number,
-# a resident ID number (18 characters, the last maybe X, its middle a birth date). They are looked for
-# in the text as the eye reads it: full-width and other digits count as digits (NFKC), and the groups
-# of a number may be apart by a few spaces (any width), hyphens, dots, slashes, underscores, dashes or
-# invisible characters ("139.1234.0001", "510107 19900101 1234"). Each group has its fixed length and
-# no digit may touch the number on either side, so dates, case numbers and amounts stay as they are.
-_SEP = r"[\s\-./_\u00b7\u2010-\u2015\u200b-\u200d\u2060\ufeff]{0,3}"
-_FREE_PHONE = re.compile(rf"(?<![0-9])(?:\+?86{_SEP})?(1[3-9][0-9]){_SEP}([0-9]{{4}}){_SEP}([0-9]{{4}})(?![0-9])")
-_FREE_LANDLINE = re.compile(rf"(?<![0-9])\(?(0[1-9][0-9]{{1,2}})\)?{_SEP}([0-9]{{3,4}}){_SEP}([0-9]{{4}})(?![0-9])")
-_FREE_ID = re.compile(rf"(?<![0-9A-Za-z])([0-9]{{6}}){_SEP}((?:18|19|20)[0-9]{{2}}){_SEP}"
-                      rf"((?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])){_SEP}([0-9]{{3}}[0-9Xx])(?![0-9A-Za-z])")
+# a resident ID number (18 characters, the last maybe X, or the old 15 digits; the middle a birth
+# date). They are looked for in the text as the eye reads it: full-width and other digits count as
+# digits (NFKC), and any two digits may be apart by a few spaces (any width), hyphens, dots, commas,
+# slashes, underscores, brackets, dashes or invisible characters ("139.1234.0001",
+# "510107 19900101 1234", "1 3 8 1 2 3 4 5 6 7 8", "138（1234）5678"). No digit may touch the number
+# on either side, and an ID number's date must be a date, so dates, case numbers, unit codes and
+# amounts mostly stay as they are; a letter before an ID number does not hide it ("ID5101…").
+_SEP = r"[\s\-./_,()\u00b7\u2010-\u2015\u200b-\u200d\u2060\ufeff]{0,4}"
+
+
+def _run(n: int) -> str:
+    """n digits, any two of them maybe apart by a separator."""
+    return "[0-9]" + rf"(?:{_SEP}[0-9])" * (n - 1)
+
+
+_MONTH_DAY = (rf"(?:0{_SEP}[1-9]|1{_SEP}[0-2]){_SEP}(?:0{_SEP}[1-9]|[12]{_SEP}[0-9]|3{_SEP}[01])")
+_FREE_PHONE = re.compile(rf"(?<![0-9])(?:\+?8{_SEP}6{_SEP})?(1{_SEP}[3-9]{_SEP}[0-9]){_SEP}({_run(4)}){_SEP}"
+                         rf"({_run(4)})(?![0-9])")
+_FREE_LANDLINE = re.compile(rf"(?<![0-9])\(?(0[1-9][0-9]{{1,2}})\)?{_SEP}({_run(3)}(?:{_SEP}[0-9])?){_SEP}"
+                            rf"({_run(4)})(?![0-9])")
+_FREE_ID = re.compile(rf"(?<![0-9])({_run(6)}{_SEP}(?:1{_SEP}8|1{_SEP}9|2{_SEP}0){_SEP}{_run(2)}{_SEP}{_MONTH_DAY}"
+                      rf"{_SEP}{_run(3)}{_SEP}[0-9Xx])(?![0-9])")
+_FREE_OLD_ID = re.compile(rf"(?<![0-9])({_run(6)}{_SEP}{_run(2)}{_SEP}{_MONTH_DAY}{_SEP}{_run(3)})(?![0-9])")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit() or ch in "Xx")
+
+
 # Most specific first: an ID number holds digits a phone pattern would also take.
 _FREE_KINDS = (
-    (_FREE_ID, lambda m: m.group(1)[:4] + "*" * 10 + m.group(4)),
-    (_FREE_PHONE, lambda m: f"{m.group(1)}****{m.group(3)}"),
-    (_FREE_LANDLINE, lambda m: f"{m.group(1)}****{m.group(3)}"),
+    (_FREE_ID, lambda m: mask_id_number(_digits(m.group(1)))),
+    (_FREE_OLD_ID, lambda m: mask_id_number(_digits(m.group(1)))),
+    (_FREE_PHONE, lambda m: f"{_digits(m.group(1))}****{_digits(m.group(3))}"),
+    (_FREE_LANDLINE, lambda m: f"{m.group(1)}****{_digits(m.group(3))}"),
 )
 
 

@@ -43,8 +43,8 @@ class ServiceRuntime:
         "system" unless told who)."""
         with unit_of_work(self.sessions) as session:
             yield UnitOfWork(session, self.outbox, correlation_id, causation_id, self.audit,
-                             actor or (lambda: SYSTEM), pseudonym=lambda user_id: self.audit_keys.pseudonym(user_id),
-                             on_conceal=on_conceal)
+                             actor or (lambda: SYSTEM), pseudonym=lambda user, subject: self.audit_keys.pseudonym(
+                                 user, subject), on_conceal=on_conceal)
 
     @property
     def audit_keys(self) -> AuditKeys:

@@ -52,6 +52,9 @@ class ServiceSpec:
     # (session, user, audit table) → a condition on the table's rows, raising 403 for a role that may
     # read none. None: admins only (shared/audit_api.py).
     audit_scope: Callable | None = None
+    # (session, resident, subject kind, subject id) → whether a refusal on that subject names her by
+    # her pseudonym: it is her own anonymous or confidential record (shared/audit_api.py). None: never.
+    refusal_conceals: Callable | None = None
 
     def runtime(self, settings: Settings, url: str | None = None) -> ServiceRuntime:
         if self.config is not None:
@@ -75,6 +78,7 @@ class ServiceSpec:
                          verifier=self.verifier(rt))
         app.state.report_api_key_use = self.api_key_use(rt)
         app.state.audit_scope = self.audit_scope
+        app.state.refusal_conceals = self.refusal_conceals
         return app
 
     def dispatcher(self, rt: ServiceRuntime) -> Dispatcher:

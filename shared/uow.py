@@ -31,9 +31,10 @@ class UnitOfWork:
     # user is known once its authentication dependency ran).
     audit_table: Table | None = None
     actor: Callable[[], audit.Actor] | None = None
-    # The service's keyed pseudonym of a user id (shared.audit.AuditKeys.pseudonym), for `conceal_actor`,
-    # and who is told when the actor is concealed (the request: its refusals and access log line).
-    pseudonym: Callable[[str], str] | None = None
+    # The service's keyed pseudonym of a user id on a subject (shared.audit.AuditKeys.pseudonym), for
+    # `conceal_actor`, and who is told when the actor is concealed (the request: its refusals and
+    # access log line).
+    pseudonym: Callable[[str, str], str] | None = None
     on_conceal: Callable[[audit.Actor], None] | None = None
     concealed: bool = False
 
@@ -47,8 +48,9 @@ class UnitOfWork:
 
     def conceal_actor(self) -> None:
         """From now on, this unit of work's entries name its actor by the service's keyed pseudonym
-        and without her address: a resident acting on her own anonymous or confidential case (the
-        service decides, where it recognises her as the reporter, before anything is recorded).
+        of her and each entry's subject, without her address: a resident acting on her own anonymous
+        or confidential case (the service decides, where it recognises her as the reporter, before
+        anything is recorded).
 
         Why here, once per unit of work, rather than per entry or by the events' payloads: every entry
         of the request (the events it emits, the reads it records, a refusal) is about that case and
@@ -58,20 +60,20 @@ class UnitOfWork:
             return
         self.concealed = True
         if self.on_conceal is not None:
-            actor = self.current_actor()
+            actor = self.actor() if self.actor else None
             if actor is not None:
-                self.on_conceal(actor)
+                self.on_conceal(actor.concealed())  # "anon": a request's log line names no subject
 
-    def current_actor(self) -> audit.Actor | None:
-        """Who this unit of work's entries name (concealed when told so)."""
+    def current_actor(self, subject_kind: str | None = None, subject_id: str | None = None) -> audit.Actor | None:
+        """Who this unit of work's entry about this subject names (concealed when told so)."""
         actor = self.actor() if self.actor else None
         if actor is not None and self.concealed:
-            actor = actor.concealed(self.pseudonym)
+            actor = actor.concealed(self.pseudonym, audit.subject_key(subject_kind, subject_id))
         return actor
 
     def audit(self, action: str, *, subject_kind: str | None = None, subject_id: str | None = None,
               detail: dict | None = None) -> None:
         """An audit entry in this transaction (a read of a confidential record, an export, ...)."""
         if self.audit_table is not None:
-            audit.record(self.session, self.audit_table, self.current_actor(), action,
+            audit.record(self.session, self.audit_table, self.current_actor(subject_kind, subject_id), action,
                          subject_kind=subject_kind, subject_id=subject_id, detail=detail)

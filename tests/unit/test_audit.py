@@ -356,6 +356,16 @@ def check_append_only(engine, table) -> None:
         assert refused(conn, f"DELETE FROM audit_trail WHERE id = {third}")
         assert not refused(conn, f"UPDATE audit_trail SET prev_hash = '{'1' * 64}', hash = '{'2' * 64}' "
                                  f"WHERE id = {second}")
+        # Nor an entry replaced by one written over its id, nor one slipped in already sealed.
+        columns = "id, at, actor_id, actor_role, action, subject_kind, subject_id, detail, ip, request_id, " \
+                  "prev_hash, hash"
+        if engine.dialect.name == "sqlite":
+            assert refused(conn, f"INSERT OR REPLACE INTO audit_trail ({columns}) SELECT id, at, 'someone', "
+                                 f"actor_role, action, subject_kind, subject_id, detail, ip, request_id, prev_hash, "
+                                 f"hash FROM audit_trail WHERE id = {first}")
+        assert refused(conn, f"INSERT INTO audit_trail ({columns}) SELECT {third} + 100, at, 'someone', actor_role, "
+                             f"action, subject_kind, subject_id, detail, ip, request_id, prev_hash, hash "
+                             f"FROM audit_trail WHERE id = {first}")
         if engine.dialect.name == "postgresql":
             assert refused(conn, "TRUNCATE audit_trail")
         conn.rollback()
@@ -454,18 +464,24 @@ def test_the_migration_keys_the_chain_on_postgresql_too(pg_database, tmp_path):
 # --------------------------------------------------------------------------- pseudonyms
 
 
+def test_a_pseudonym_names_one_user_on_one_subject_so_her_anonymous_cases_are_not_linked(rt):
+    keys = rt.audit_keys
+    one = keys.pseudonym("u-resident-1", "case:c-1")
+    assert one.startswith("anon:") and len(one) == 21 and "u-resident-1" not in one
+    assert one == keys.pseudonym("u-resident-1", "case:c-1")
+    assert one != keys.pseudonym("u-resident-1", "case:c-2") and one != keys.pseudonym("u-resident-2", "case:c-1")
+
+
 def test_the_pseudonym_command_tells_the_security_officer_whether_a_user_is_a_pseudonym(rt, tmp_path):
-    expected = rt.audit_keys.pseudonym("u-resident-1")
-    assert expected.startswith("anon:") and len(expected) == 21 and "u-resident-1" not in expected
-    assert expected != rt.audit_keys.pseudonym("u-resident-2")
+    expected = rt.audit_keys.pseudonym("u-resident-1", "case:c-1")
     env = {"PATH": "/usr/bin:/bin", "CG_VAR_DIR": str(tmp_path), "CG_MODE": "embedded"}
-    run = [sys.executable, "-m", "shared.audit", "pseudonym", "routing", "u-resident-1"]
+    run = [sys.executable, "-m", "shared.audit", "pseudonym", "routing", "u-resident-1", "case:c-1"]
     out = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.splitlines()[0] == expected
     same = subprocess.run([*run, expected], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert same.returncode == 0 and "the same user" in same.stdout
-    other = subprocess.run([*run, rt.audit_keys.pseudonym("u-resident-2")], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=60)
+    other = subprocess.run([*run, rt.audit_keys.pseudonym("u-resident-2", "case:c-1")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
     assert other.returncode == 1 and "another user" in other.stdout
 
 
@@ -479,8 +495,8 @@ def test_a_concealed_unit_of_work_names_its_actor_by_pseudonym_without_the_addre
     plain, hidden = entries(rt)[-2:]
     assert (plain.actor_id, plain.ip) == ("u-resident-1", "10.1.2.3")
     assert (hidden.actor_id, hidden.actor_role, hidden.ip, hidden.request_id) == (
-        rt.audit_keys.pseudonym("u-resident-1"), "resident", None, "req-1")
-    assert [a.id for a in told] == [hidden.actor_id]
+        rt.audit_keys.pseudonym("u-resident-1", "case:c-2"), "resident", None, "req-1")
+    assert [(a.id, a.ip) for a in told] == [("anon", None)]  # the request's log line names nobody
 
 
 # --------------------------------------------------------------------------- refusals, the access log
@@ -511,11 +527,28 @@ def test_a_refusal_to_someone_signed_in_is_recorded_in_its_own_transaction(rt):
     assert client.get("/routing/v1/audit", headers=resident).status_code == 403
     assert client.get(f"/routing/v1/work-orders/{order_id}").status_code == 401
     refusals = [e for e in entries(rt) if e.action.startswith("refused.")]
-    assert [(e.action, e.actor_id) for e in refusals] == [
-        ("refused.workorder.not_found", "u-grid-worker-002001"),
-        # A resident's refusals carry her pseudonym: the shared layer cannot tell her own anonymous case.
-        ("refused.auth.forbidden", rt.audit_keys.pseudonym("u-resident-1"))]
-    assert refusals[-1].ip is None
+    # A resident is named too: her refusal concerns no anonymous record of hers (routing has none).
+    assert [(e.action, e.actor_id, e.ip) for e in refusals] == [
+        ("refused.workorder.not_found", "u-grid-worker-002001", "testclient"),
+        ("refused.auth.forbidden", "u-resident-1", "testclient")]
+
+
+@pytest.mark.parametrize("typed", ["13912345678", "139-1234-5678", "x110101199003077777", "刘淑芬",
+                                   "1" * 20, "138,1234,5678"])
+def test_personal_data_typed_where_an_id_belongs_never_reaches_the_trail(rt, typed):
+    client = TestClient(SPEC.app(rt))
+    token = issue_token(rt.settings, "u-grid-worker-002001", "grid_worker", "510107001002001")
+    assert client.get(f"/routing/v1/work-orders/{typed}", headers={"Authorization": f"Bearer {token}"}
+                      ).status_code == 404
+    [entry] = [e for e in entries(rt) if e.action.startswith("refused.")]
+    assert entry.subject_id == "(invalid)"
+
+
+def test_ids_and_unit_codes_are_kept_as_they_are():
+    assert audit.safe_id("2b7c0a8e-5f1d-4c2b-9a57-0d7c2f1e9a11") == "2b7c0a8e-5f1d-4c2b-9a57-0d7c2f1e9a11"
+    assert audit.safe_id("u-grid-worker-001001") == "u-grid-worker-001001"
+    assert audit.safe_id("510107001001001", code=True) == "510107001001001"
+    assert audit.safe_id("510107001001001") == "(invalid)"  # where no code belongs, it may be an ID number
 
 
 def test_every_request_has_one_access_log_line_without_query_string_or_body(rt, caplog):

@@ -63,6 +63,13 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(tmp_path):
     assert streamed.status_code == 413 and streamed.json()["error"]["code"] == "request.too_large"
 
 
+@pytest.mark.parametrize("raw", [b"\xff", b'{"a": "\xc3"}', b"\xfe\xff\x00{"])
+def test_a_body_that_is_not_utf8_is_bad_json_422_never_an_undocumented_400(tmp_path, raw):
+    client, _ = app_for(tmp_path)
+    r = client.post("/demo/v1/echo", content=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation.bad_json"
+
+
 def test_answers_carry_security_headers_and_are_not_cached_unless_the_endpoint_says(tmp_path):
     client, _ = app_for(tmp_path)
     r = client.post("/demo/v1/echo", json={})

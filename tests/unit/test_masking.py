@@ -84,3 +84,20 @@ def test_dates_case_numbers_and_amounts_are_not_taken_for_phones_or_id_numbers()
                  "全角日期 ２０２６－１１－３０，金额 １３８００ 元"):
         assert mask_free_text(text) == text, text
         assert not has_personal_data(text), text
+
+
+def test_numbers_spread_out_bracketed_or_after_letters_are_masked_too():
+    for text, shown in (("ID510107199001011234", "ID5101**********1234"),
+                        ("老身份证510107900101123", "老身份证5101*******1123"),
+                        ("138,1234,5678", "138****5678"),
+                        ("1 3 8 1 2 3 4 5 6 7 8", "138****5678"),
+                        ("138    1234    5678", "138****5678"),
+                        ("138（1234）5678", "138****5678"),
+                        ("电话 +86 1-3-8-1-2-3-4-5-6-7-8 找", "电话 138****5678 找")):
+        assert mask_free_text(text) == shown, text
+
+
+def test_case_numbers_times_and_amounts_with_separators_are_still_kept():
+    for text in ("案号 2026-11-000123，2026-11-30 09:30", "金额 1,380,000 元", "2026.11.30-2026.12.01",
+                 "共 3 栋 12 户，1 2 3 4 号楼"):
+        assert mask_free_text(text) == text, text
