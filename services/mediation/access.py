@@ -10,8 +10,13 @@ from her own account or are recorded in person by a mediator of the dispute.
 |---|---|---|
 | a party (her linked account) | the record, contact details masked | her own answers; the applicant withdraws |
 | the assigned mediator | the record in full | everything a mediator does; answers recorded in person |
-| the committee's head | the record, contact details masked; who read it | as the mediator |
+| the committee's head | the record, contact details masked; who read it | as the mediator (signing excepted) |
 | anyone else | 404 | 404 |
+
+The agreement (人民调解法 第二十九条): each party signs it (her confirmation: her own account, or on paper before
+the mediator); then a mediator of the dispute signs it (the committee's head only if she is its mediator: 403
+`agreement.not_the_mediator`); then the committee's seal is recorded by its head or by a mediator of that
+committee (another committee's: 403 `agreement.not_committee`). Parties: 403 for both acts.
 
 Who may open a dispute, and for which committee (`filing`):
 - a resident: her own application only. The one applicant is herself: no phone, or the phone she verified

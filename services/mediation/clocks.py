@@ -1,5 +1,6 @@
-"""The clocks: overdue disputes, due follow-ups and session reminders, fired by a periodic scanner in the
-worker, which also anonymises the disputes closed longer than the retention period (retention.py).
+"""The clocks: overdue disputes, due follow-ups (回访 for the mediators; the 司法确认 reminder, for the parties
+too) and session reminders, fired by a periodic scanner in the worker, which also anonymises the disputes
+closed longer than the retention period (retention.py).
 
 Each event is emitted exactly once: the row is claimed (FOR UPDATE SKIP LOCKED on PostgreSQL, so
 several workers can scan; SQLite serialises writers) and marked in the same transaction as the
@@ -17,8 +18,9 @@ from shared.events import mediation as ev
 from shared.runtime import ServiceRuntime
 
 from . import config, retention
+from .agreement import COURT_CONFIRMATION_BASIS
 from .disputes import active_mediator_ids, party_user_ids, publish
-from .models import Dispute, Followup, MediationSession, Participant
+from .models import Agreement, Dispute, Followup, MediationSession, Participant
 
 BATCH = 200  # rows of each kind claimed per pass
 
@@ -42,9 +44,15 @@ def scan(rt: ServiceRuntime, now: datetime | None = None, batch: int = BATCH) ->
                 .order_by(Followup.due_at).limit(batch).with_for_update(skip_locked=True)):
             dispute = session.get(Dispute, followup.dispute_id)
             followup.emitted_at = now
+            about = {"term_id": followup.term_id}
+            if followup.kind == "court_confirmation":  # the parties' reminder: what it is, until when
+                agreement = session.get(Agreement, followup.agreement_id)
+                about = {"effective_at": agreement.effective_at,
+                         "court_confirmation_deadline": agreement.court_deadline,
+                         "legal_basis": COURT_CONFIRMATION_BASIS}
             publish(emit, dispute, ev.FollowupDue, now, agreement_id=followup.agreement_id, kind=followup.kind,
                     due_at=followup.due_at, mediator_ids=active_mediator_ids(session, dispute.id),
-                    party_user_ids=party_user_ids(session, dispute.id))
+                    party_user_ids=party_user_ids(session, dispute.id), **about)
             emitted += 1
         # Participants are reminded once, when the session is within the reminder lead time.
         lead = timedelta(hours=config.get().procedure.session_reminder_hours)

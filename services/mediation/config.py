@@ -23,8 +23,11 @@ from shared import config as shared_config
 
 DATA = Path(__file__).resolve().parent / "data"
 
-# The routes left to the parties when mediation does not happen or fails.
-Route = Literal["诉讼", "仲裁", "行政处理", "信访"]
+# The routes left to the parties when mediation does not happen or fails: what 人民调解法 第二十六条 names
+# ("告知当事人可以依法通过仲裁、行政、司法等途径维护自己的权利"; 第三条第三项 the same for every dispute).
+# 信访 is not among them.
+Route = Literal["仲裁", "行政", "司法"]
+LAW_ROUTES: tuple[Route, ...] = ("仲裁", "行政", "司法")
 Level = Literal["低", "中", "高", "极高"]
 LEVELS: tuple[Level, ...] = ("低", "中", "高", "极高")
 
@@ -43,7 +46,11 @@ class Procedure(Data):
     court_confirmation_days: PositiveInt = Field(description="司法确认申请期限（天）the court-confirmation window")
     court_reminder_days_before: NonNegativeInt = Field(description="司法确认期限届满前几天提醒 reminder lead")
     performance_followup_days_after_due: NonNegativeInt = Field(
-        description="履行期限届满后几天回访 follow-up after a term's due date")
+        description="履行期限届满后几天回访（未约定期限的条款自协议生效起算）follow-up after a term's due date "
+                    "(a term without one: after the agreement took effect)")
+    performance_recheck_days: PositiveInt = Field(
+        7, description="回访发现未履行或部分履行时，几天后再次回访（督促履行）"
+                       "the next follow-up of a term not (fully) performed")
     scan_interval_seconds: PositiveFloat = Field(description="后台扫描间隔（秒）the clock scanner's interval")
     session_reminder_hours: PositiveFloat = Field(24, description="调解会议前几小时提醒 session reminder lead")
     default_routes: list[Route] = Field(min_length=1, description="调解不成时告知的其他途径 routes by default")
@@ -152,7 +159,7 @@ class Config(BaseModel):
         return self
 
     def routes_for(self, dispute_type: str) -> list[str]:
-        """The routes left to the parties when mediation does not happen or fails (诉讼, 仲裁, 行政处理, 信访)."""
+        """The routes left to the parties when mediation does not happen or fails (仲裁, 行政, 司法: 第二十六条)."""
         return list(self.procedure.routes_by_type.get(dispute_type, self.procedure.default_routes))
 
     def type_name(self, code: str) -> str:

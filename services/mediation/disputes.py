@@ -127,8 +127,10 @@ def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matt
         people.append(party)
     session.flush()
     check_distinct_phones(people)
+    # The committee's head is told of a new application to review and accept (受理), unless she entered it.
+    head = committee.supervisor_id if committee.supervisor_id != created_by else None
     publish(emit, dispute, ev.DisputeApplied, now, dispute_type=dispute_type, source=source,
-            committee_id=committee.id, party_user_ids=party_user_ids(session, dispute.id))
+            committee_id=committee.id, party_user_ids=party_user_ids(session, dispute.id), committee_head_id=head)
     if assign_to is not None:  # 主动调解, or a walk-in: the mediator who entered it mediates it
         session.add(Assignment(dispute_id=dispute.id, mediator_id=assign_to.id, assigned_at=now))
         session.flush()
@@ -328,6 +330,27 @@ def object_to(session: Session, emit: Emit, dispute: Dispute, party: Party, medi
 
 # ---- endings -------------------------------------------------------------------------------
 
+# Routes recorded before only the three of 第二十六条 were told, as those three name them (信访 is none of them).
+_LEGACY_ROUTES = {"诉讼": "司法", "行政处理": "行政"}
+
+
+def routes_notice(dispute: Dispute) -> str | None:
+    """What the parties of a dispute that ended without an agreement are told of their routes: 人民调解法
+    第二十六条 (调解不成: 告知当事人可以依法通过仲裁、行政、司法等途径维护自己的权利), or for a dispute never
+    mediated or withdrawn 第三条第三项 (mediation never stops a party from those routes)."""
+    if dispute.status not in ("failed", "refused", "withdrawn"):
+        return None
+    named = []
+    for route in dispute.routes or []:
+        route = _LEGACY_ROUTES.get(route, route)
+        if route in config.LAW_ROUTES and route not in named:
+            named.append(route)
+    if not named:
+        return None
+    basis = "第二十六条" if dispute.status == "failed" else "第三条第三项"
+    return f"当事人可以依法通过{'、'.join(named)}等途径维护自己的权利（《中华人民共和国人民调解法》{basis}）。"
+
+
 def is_applicant(session: Session, dispute: Dispute, user_id: str | None) -> bool:
     return user_id is not None and any(p.role == "applicant" and p.user_id == user_id
                                        for p in parties(session, dispute.id))
@@ -346,7 +369,8 @@ def withdraw(session: Session, emit: Emit, dispute: Dispute, by: str | None, now
 
 
 def terminate(session: Session, emit: Emit, dispute: Dispute, reason: str, routes: list[str] | None) -> None:
-    """调解不成: terminated with the reason, and the parties told which routes are left to them."""
+    """调解不成: terminated with the reason, and the parties told which routes are left to them (仲裁、行政、司法:
+    人民调解法 第二十六条; the mediator may name fewer of them, never another)."""
     require_open(dispute)
     now = utcnow()
     dispute.status, dispute.closed_at, dispute.close_reason = "failed", now, reason

@@ -6,7 +6,6 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
-from shared.config import local_zone
 from shared.masking import mask_address, mask_phone
 
 from . import agreement as agreements
@@ -21,11 +20,7 @@ def _env() -> Environment:
                        autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
 
 
-def _date(value) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(local_zone())
-    return f"{local.year}年{local.month}月{local.day}日"
+_date = agreements.local_date
 
 
 def render(session: Session, dispute: Dispute, agreement: Agreement, masked: bool = True) -> str:
@@ -36,6 +31,9 @@ def render(session: Session, dispute: Dispute, agreement: Agreement, masked: boo
     methods = {"online": "线上确认", "in_person": "当面签字"}
     committee = session.get(Committee, dispute.committee_id) if dispute.committee_id else None
     mediators = [session.get(Mediator, m).name for m in active_mediator_ids(session, dispute.id)]
+    signer = session.get(Mediator, agreement.mediator_signed_by) if agreement.mediator_signed_by else None
+    if signer is not None and signer.name not in mediators:  # signed, then replaced: the signature stands
+        mediators.append(signer.name)
     return _env().get_template("agreement.html").render(
         dispute=dispute, agreement=agreement,
         type_name=config.get().type_name(dispute.dispute_type),
@@ -47,5 +45,7 @@ def render(session: Session, dispute: Dispute, agreement: Agreement, masked: boo
         terms=[{"obligor": names.get(t.party_id, ""), "obligation": t.obligation, "amount": t.amount,
                 "due": _date(t.due_at)} for t in agreements.terms(session, agreement.id)],
         mediators=mediators, committee=committee.name if committee else "人民调解委员会",
-        signed=_date(agreement.signed_at), court_deadline=_date(agreement.court_deadline),
+        mediator_signer=signer.name if signer else None, mediator_signed=_date(agreement.mediator_signed_at),
+        sealed=_date(agreement.sealed_at), effective=_date(agreement.effective_at),
+        court_deadline=_date(agreement.court_deadline),
     )

@@ -195,17 +195,30 @@ class RiskAssessment(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# 调解协议书 takes effect when every party signed, the mediator signed and the committee sealed it (人民调解法
+# 第二十九条), in this order here: the parties sign the text (their confirmations), the mediator then signs it,
+# and the committee's seal, recorded last, makes it effective. Performance (履行) is a later fact, found at
+# follow-up (回访, 第三十一条): `performed_at`.
+AGREEMENT_STATUSES = ("draft", "parties_signed", "mediator_signed", "effective")
+
+
 class Agreement(Base):
     __tablename__ = "agreements"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id"), unique=True)
     facts: Mapped[str] = mapped_column(Text)  # 纠纷主要事实、争议事项
-    status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | signed
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # AGREEMENT_STATUSES
     version: Mapped[int] = mapped_column(Integer, default=1)  # a changed draft needs fresh confirmations
     drafted_by: Mapped[str] = mapped_column(String(64))
     drafted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every signature there (parties, mediator)
+    mediator_signed_by: Mapped[str | None] = mapped_column(String(64))  # 人民调解员签名: who
+    mediator_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sealed_by: Mapped[str | None] = mapped_column(String(64))  # 加盖调解委员会印章: who recorded it
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 生效: the 30 days of 司法确认 run from it
     court_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    performed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every term found performed at 回访
 
 
 class Term(Base):

@@ -169,7 +169,9 @@ class ConfirmIn(Strict):
 
 class TerminateIn(Strict):
     reason: str = Field(..., min_length=2, max_length=1000, description="终止调解的原因")
-    routes: list[Route] | None = Field(None, description="告知当事人的其他途径；不填则按纠纷类型默认")
+    routes: list[Route] | None = Field(None, max_length=3,
+                                       description="告知当事人的其他途径，只能是人民调解法第二十六条所列的仲裁、行政、"
+                                       "司法；不填则按纠纷类型默认 the routes told, of 仲裁, 行政, 司法")
 
 
 class ExtensionIn(Strict):
@@ -232,7 +234,10 @@ class DisputeView(DisputeSummary):
     committee_name: str | None = Field(..., description="调解委员会名称")
     mediators: list[dict] = Field(..., description="本案调解员：id、姓名、类别、是否当事人选定")
     parties: list[PartyView] = Field(..., description="当事人")
-    routes: list[str] = Field(..., description="调解不成或未受理时告知的其他途径")
+    routes: list[str] = Field(..., description="调解不成或未受理时告知的其他途径：仲裁、行政、司法"
+                              "（人民调解法第二十六条）")
+    routes_notice: str | None = Field(None, description="告知当事人的维权途径及其法律依据"
+                                      "（调解终止、不予受理、撤回时）")
     close_reason: str | None = Field(..., description="结束原因")
     extensions: list[dict] = Field(..., description="延期申请及各方当事人的意见")
     viewer_capacity: str = Field(..., description="party 当事人 / mediator 调解员 / supervisor 委员会主任")

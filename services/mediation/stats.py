@@ -2,7 +2,8 @@
 committee and mediator.
 
 Definitions (docs/mediation.md): a dispute counts in the period in which it was applied for.
-accepted = accepted for mediation (受理); succeeded = ended in a signed agreement; failed = terminated;
+accepted = accepted for mediation (受理); succeeded = ended in an agreement in force (signed and sealed);
+failed = terminated;
 化解率 = succeeded / (succeeded + failed after acceptance) — refusals never started, a dispute
 terminated before acceptance was never mediated, withdrawals were the applicant's choice, and open
 disputes have no outcome yet; average duration = days from

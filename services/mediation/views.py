@@ -90,7 +90,7 @@ def dispute(session: Session, d: Dispute, cap: str) -> DisputeView:
         people_involved=d.people_involved, privacy=d.privacy,
         committee_name=committee_row.name if committee_row else None,
         mediators=mediators, parties=[party(p, not full) for p in disputes.parties(session, d.id)],
-        routes=d.routes or [], close_reason=d.close_reason,
+        routes=d.routes or [], routes_notice=disputes.routes_notice(d), close_reason=d.close_reason,
         extensions=[extension(session, e) for e in extensions.of_dispute(session, d.id)], viewer_capacity=cap)
 
 
@@ -134,17 +134,32 @@ def past_assessment(a: RiskAssessment) -> dict:
 
 
 def agreement(session: Session, d: Dispute, a: Agreement) -> dict:
+    """status: draft (the parties sign) → parties_signed (the mediator signs) → mediator_signed (the committee
+    seals) → effective (人民调解法 第二十九条); performed_at: every term found performed at follow-up."""
+    effective = a.status == "effective"
     return {"id": a.id, "status": a.status, "version": a.version, "facts": a.facts,
-            "signed_at": a.signed_at, "court_confirmation_deadline": a.court_deadline,
-            "terms": [{"position": t.position, "party_id": t.party_id, "obligation": t.obligation,
+            "signed_at": a.signed_at,
+            "mediator_signature": {"by": a.mediator_signed_by, "at": a.mediator_signed_at}
+            if a.mediator_signed_by else None,
+            "seal": {"by": a.sealed_by, "at": a.sealed_at} if a.sealed_at else None,
+            "effective_at": a.effective_at, "performed_at": a.performed_at,
+            "court_confirmation_deadline": a.court_deadline,
+            "court_confirmation_notice": agreements.court_confirmation_notice(a.court_deadline) if effective else None,
+            "terms": [{"id": t.id, "position": t.position, "party_id": t.party_id, "obligation": t.obligation,
                        "due_at": t.due_at, "amount": t.amount} for t in agreements.terms(session, a.id)],
             "confirmed_party_ids": [c.party_id for c in agreements.confirmations(session, a)],
             "document": f"/mediation/v1/disputes/{d.id}/agreement/document"}
 
 
-def followup(f: Followup) -> dict:
-    return {"id": f.id, "kind": f.kind, "due_at": f.due_at, "reminded_at": f.emitted_at,
-            "done_at": f.done_at, "result": f.result, "note": f.note}
+def followup(f: Followup, a: Agreement | None = None) -> dict:
+    """A 回访 (performance: the mediators') or the parties' 司法确认 reminder, with what it is about."""
+    row = {"id": f.id, "kind": f.kind, "term_id": f.term_id, "due_at": f.due_at, "reminded_at": f.emitted_at,
+           "done_at": f.done_at, "result": f.result, "note": f.note}
+    if f.kind == "court_confirmation":
+        deadline = a.court_deadline if a is not None else None
+        row |= {"court_confirmation_deadline": deadline, "legal_basis": agreements.COURT_CONFIRMATION_BASIS,
+                "notice": agreements.court_confirmation_notice(deadline)}
+    return row
 
 
 def followup_recorded(f: Followup) -> dict:

@@ -67,6 +67,18 @@ def accepted(client, rt, **kw) -> dict:
     return r.json()
 
 
+def sign_and_seal(client, rt, dispute: dict, mediator: str | None = None) -> dict:
+    """After every party signed (confirmed): the dispute's mediator signs and the committee's head records the
+    seal; the agreement takes effect (人民调解法 第二十九条). Returns the agreement."""
+    mediator = mediator or dispute["mediators"][0]["id"]
+    r = client.post(f"/mediation/v1/disputes/{dispute['id']}/agreement/mediator-signature", headers=auth(rt, mediator))
+    assert r.status_code == 200, r.text
+    r = client.post(f"/mediation/v1/disputes/{dispute['id']}/agreement/seal", headers=head(rt, dispute))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "effective", r.text
+    return r.json()
+
+
 def audit_rows(rt, dispute_id: str | None, action: str) -> list[tuple]:
     """(user, allowed, capacity) of each audited read of `action`, in order (the service's audit trail)."""
     subject = audit.c.subject_id.is_(None) if dispute_id is None else audit.c.subject_id == dispute_id

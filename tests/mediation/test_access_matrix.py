@@ -125,13 +125,20 @@ RULES = {
         f"{P}/disputes/{s['id']}/agreement/confirmations", json={"party_id": s["respondent"]}, headers=h)),
     f"GET {D}/agreement/document": ("drafted", READ, lambda c, s, h: c.get(
         f"{P}/disputes/{s['id']}/agreement/document", headers=h)),
+    # 人民调解员签名: a mediator of the dispute only; its committee's head is not its mediator.
+    f"POST {D}/agreement/mediator-signature": ("confirmed", {**MANAGE, "head": 403}, lambda c, s, h: c.post(
+        f"{P}/disputes/{s['id']}/agreement/mediator-signature", headers=h)),
+    # The committee's seal: its head, or a mediator of the committee (the dispute's).
+    f"POST {D}/agreement/seal": ("countersigned", MANAGE, lambda c, s, h: c.post(
+        f"{P}/disputes/{s['id']}/agreement/seal", headers=h)),
     f"GET {D}/followups": ("signed", READ, lambda c, s, h: c.get(f"{P}/disputes/{s['id']}/followups", headers=h)),
     f"POST {D}/followups/{{followup_id}}": ("signed", MANAGE, lambda c, s, h: c.post(
         f"{P}/disputes/{s['id']}/followups/{s['followup']}", json={"result": "performed"}, headers=h)),
     f"GET {D}/audit": ("applied", rule(403, 403) | {"head": 200},
                        lambda c, s, h: c.get(f"{P}/disputes/{s['id']}/audit", headers=h)),
 }
-STAGES = ("applied", "consented", "accepted", "extension", "session", "drafted", "signed")
+STAGES = ("applied", "consented", "accepted", "extension", "session", "drafted", "confirmed", "countersigned",
+          "signed")
 
 
 @pytest.fixture(scope="module")
@@ -182,9 +189,13 @@ def scenario(client, h, stage: str) -> dict:
                                       json={"starts_at": s["when"], "place": "社区调解室"}), 201)["id"]
     if at >= STAGES.index("drafted"):
         ok(client.put(f"{P}/disputes/{d['id']}/agreement", json=s["agreement"], headers=h["mediator"]))
-    if stage == "signed":
+    if at >= STAGES.index("confirmed"):  # every party signed
         ok(client.post(f"{P}/disputes/{d['id']}/agreement/confirmations", json={}, headers=h["applicant"]))
         ok(client.post(f"{P}/disputes/{d['id']}/agreement/confirmations", json={}, headers=h["respondent"]))
+    if at >= STAGES.index("countersigned"):  # and the mediator
+        ok(client.post(f"{P}/disputes/{d['id']}/agreement/mediator-signature", headers=h["mediator"]))
+    if stage == "signed":  # sealed: in force
+        ok(client.post(f"{P}/disputes/{d['id']}/agreement/seal", headers=h["head"]))
         follow = ok(client.get(f"{P}/disputes/{d['id']}/followups", headers=h["mediator"]))
         s["followup"] = next(f["id"] for f in follow if f["kind"] == "performance")
     return s

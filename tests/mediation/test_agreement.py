@@ -15,7 +15,7 @@ from shared.config import get_settings
 from shared.migrate import upgrade
 
 from .conftest import auth, events
-from .helpers import MEDIATOR, RESIDENT, RESIDENT_2, accepted, applicant_of, respondent_of
+from .helpers import MEDIATOR, RESIDENT, RESIDENT_2, accepted, applicant_of, respondent_of, sign_and_seal
 
 BASE = "/mediation/v1/disputes"
 
@@ -42,7 +42,8 @@ def test_an_agreement_needs_every_partys_confirmation_and_makes_a_document(clien
                     headers=mediator)  # signed on paper in front of the mediator
     assert r.json()["status"] == "draft"
     r = client.post(f"{BASE}/{d['id']}/agreement/confirmations", json={}, headers=auth(rt, RESIDENT, "resident"))
-    assert r.json()["status"] == "signed"
+    assert r.json()["status"] == "parties_signed"
+    sign_and_seal(client, rt, d, MEDIATOR)
     kinds = [e["type"] for e in events(rt)]
     assert kinds[-2:] == ["mediation.agreement.signed", "mediation.case.succeeded"]
     signed = events(rt, "mediation.agreement.signed")[0]["data"]
@@ -61,7 +62,8 @@ def test_an_agreement_needs_every_partys_confirmation_and_makes_a_document(clien
     party_copy = client.get(f"{BASE}/{d['id']}/agreement/document", headers=auth(rt, RESIDENT, "resident")).text
     assert "13900001111" not in party_copy and "139****1111" in party_copy
     follow = client.get(f"{BASE}/{d['id']}/followups", headers=mediator).json()
-    assert sorted(f["kind"] for f in follow) == ["court_confirmation", "performance", "performance"]
+    # every term is followed up (the undated one after the agreement took effect)
+    assert sorted(f["kind"] for f in follow) == ["court_confirmation", "performance", "performance", "performance"]
 
 
 def test_party_details_of_a_closed_dispute_cannot_change_and_a_change_asks_for_fresh_confirmations(client, rt):
@@ -79,7 +81,8 @@ def test_party_details_of_a_closed_dispute_cannot_change_and_a_change_asks_for_f
     assert client.get(f"{BASE}/{d['id']}/agreement", headers=mediator).json()["confirmed_party_ids"] == []
     client.post(f"{BASE}/{d['id']}/agreement/confirmations", json={}, headers=auth(rt, RESIDENT, "resident"))
     r = client.post(f"{BASE}/{d['id']}/agreement/confirmations", json={"party_id": resp["id"]}, headers=mediator)
-    assert r.json()["status"] == "signed"
+    assert r.json()["status"] == "parties_signed"
+    sign_and_seal(client, rt, d, MEDIATOR)
     r = client.patch(f"{BASE}/{d['id']}/parties/{resp['id']}", headers=mediator,
                      json={"role": "respondent", "name": "李四", "phone": "13900001111"})
     assert r.status_code == 409
@@ -87,7 +90,8 @@ def test_party_details_of_a_closed_dispute_cannot_change_and_a_change_asks_for_f
 
 
 def test_two_parties_confirming_at_the_same_time_sign_the_agreement_on_postgresql(pg_database, tmp_path):
-    """Each confirmation sees the other's: the row lock serialises them, and the second one signs."""
+    """Each confirmation sees the other's: the row lock serialises them, and the second one completes the parties'
+    signatures."""
     upgrade("mediation", pg_database)
     pg = SPEC.runtime(get_settings(mode="embedded", var_dir=tmp_path), pg_database)
     try:
@@ -104,7 +108,7 @@ def test_two_parties_confirming_at_the_same_time_sign_the_agreement_on_postgresq
                 dispute, _cap = access.readable(uow, d["id"], User(id=RESIDENT, role="resident"),
                                                 "write.confirmation")
                 party = s.get(Party, applicant_of(d)["id"])
-                agreements.confirm(s, uow.emit, dispute, agreements.of(s, dispute.id), party, "online", RESIDENT)
+                agreements.confirm(s, dispute, agreements.of(s, dispute.id), party, "online", RESIDENT)
                 confirmed.set()
                 go.wait(10)  # still uncommitted while the respondent confirms
 
@@ -121,6 +125,6 @@ def test_two_parties_confirming_at_the_same_time_sign_the_agreement_on_postgresq
         b.join(10)
         assert answers[0].status_code == 200, answers[0].text
         got = client.get(f"{BASE}/{d['id']}/agreement", headers=auth(pg, MEDIATOR)).json()
-        assert got["status"] == "signed" and len(got["confirmed_party_ids"]) == 2
+        assert got["status"] == "parties_signed" and len(got["confirmed_party_ids"]) == 2
     finally:
         pg.dispose()

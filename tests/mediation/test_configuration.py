@@ -37,12 +37,13 @@ def _edit(path, change) -> None:
 def test_a_deployment_folder_replaces_the_shipped_configuration(own_data):
     _edit(own_data / "procedure.json", lambda d: d.update(term_days=45))
     assert config.get().procedure.term_days == 45
-    assert config.get().routes_for("labour") == ["仲裁", "诉讼", "行政处理"]
+    assert config.get().routes_for("labour") == ["仲裁", "司法", "行政"]
 
 
 @pytest.mark.parametrize("file, change", [
     ("procedure.json", lambda d: d.update(term_days="一个月")),
     ("procedure.json", lambda d: d.update(default_routes=["上访"])),
+    ("procedure.json", lambda d: d.update(default_routes=["司法", "信访"])),  # not a route of 人民调解法 第二十六条
     ("risk.json", lambda d: d.update(force_extreme=["curses"])),
     ("mediators.json", lambda d: d[0].update(committee="TJW-NOWHERE")),
     ("dispute_types.json", lambda d: d.append(dict(d[0]))),

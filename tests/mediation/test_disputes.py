@@ -16,7 +16,7 @@ def test_an_express_refusal_ends_the_dispute_as_not_accepted_with_routes(client,
     assert r.status_code == 200, r.text
     view = r.json()
     assert view["status"] == "refused" and view["status_label"] == "当事人拒绝调解，不予受理"
-    assert set(view["routes"]) == {"诉讼", "仲裁", "行政处理", "信访"}
+    assert set(view["routes"]) == {"仲裁", "行政", "司法"}
     refused = events(rt, "mediation.case.refused")
     assert len(refused) == 1 and refused[0]["data"]["refused_by_party_id"] == respondent_of(d)["id"]
     assert sorted(refused[0]["data"]["party_user_ids"]) == [RESIDENT, RESIDENT_2]
@@ -88,9 +88,9 @@ def test_only_the_applicant_withdraws_and_termination_tells_the_routes(client, r
     r = client.post(f"{BASE}/{labour['id']}/terminate", json={"reason": "双方对欠薪数额分歧过大"},
                     headers=auth(rt, holder))
     assert r.status_code == 200 and r.json()["status"] == "failed"
-    assert r.json()["routes"] == ["仲裁", "诉讼", "行政处理"]  # labour disputes: arbitration first
+    assert r.json()["routes"] == ["仲裁", "司法", "行政"]  # labour disputes: arbitration first
     data = events(rt, "mediation.case.failed")[-1]["data"]
-    assert data["reason"] == "failed" and data["routes"] == ["仲裁", "诉讼", "行政处理"]
+    assert data["reason"] == "failed" and data["routes"] == ["仲裁", "司法", "行政"]
 
 
 def test_bad_input_gets_a_stable_code_and_changes_nothing(client, rt):

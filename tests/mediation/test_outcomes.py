@@ -8,7 +8,7 @@ from services.mediation import clocks
 from services.mediation.models import Dispute
 
 from .conftest import PHONES, auth, events
-from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of
+from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of, sign_and_seal
 
 BASE = "/mediation/v1/disputes"
 
@@ -122,6 +122,7 @@ def test_the_scanner_emits_overdue_and_follow_ups_exactly_once(client, rt):
     client.post(f"{BASE}/{signed['id']}/agreement/confirmations", json={"party_id": respondent_of(signed)["id"]},
                 headers=auth(rt, MEDIATOR))
     client.post(f"{BASE}/{signed['id']}/agreement/confirmations", json={}, headers=auth(rt, RESIDENT, "resident"))
+    sign_and_seal(client, rt, signed, MEDIATOR)
     assert clocks.scan(rt, now=due) == 0  # performance follow-up: one day after the term's due date
     assert clocks.scan(rt, now=due + timedelta(days=1, minutes=1)) == 1
     assert clocks.scan(rt, now=datetime.now(UTC) + timedelta(days=24)) == 1  # 7 days before the 30-day window ends

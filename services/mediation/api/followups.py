@@ -17,13 +17,15 @@ router = APIRouter(tags=["回访 follow-ups"])
 
 @router.get("/disputes/{dispute_id}/followups", summary="回访与司法确认提醒 follow-ups", responses=answers(404))
 def followups(seen: Annotated[Access, readable("read.followups")], uow: AuditedUow) -> list[dict]:
-    return [views.followup(f) for f in agreements.followups(uow.session, seen.dispute.id)]
+    agreement = agreements.of(uow.session, seen.dispute.id)
+    return [views.followup(f, agreement) for f in agreements.followups(uow.session, seen.dispute.id)]
 
 
-@router.post("/disputes/{dispute_id}/followups/{followup_id}", summary="记录回访结果 record a follow-up",
+@router.post("/disputes/{dispute_id}/followups/{followup_id}",
+             summary="记录回访结果（履行情况；未履行的将再次回访）record a follow-up",
              responses=answers(403, 404, 409))
 def record_followup(followup_id: Annotated[int, Path(ge=1, le=2**62, description="回访 id")], body: FollowupIn,
                     seen: Annotated[Access, managing("write.followup")], user: CurrentUser,
                     uow: AuditedUow) -> dict:
-    f = agreements.record_followup(uow.session, seen.dispute, followup_id, body.result, body.note, user.id)
+    f = agreements.record_followup(uow.session, uow.emit, seen.dispute, followup_id, body.result, body.note, user.id)
     return views.followup_recorded(f)
