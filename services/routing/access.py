@@ -26,7 +26,13 @@ an order they may read but not act on: 403 with the reason):
   staff of its unit (`workorder.not_yours`);
 - verify, close, reassign, supervise, exclude, decide an extension, designate: the role, and the
   order's unit (or, for `AREA_READERS`, where its case is) in their subtrees (`workorder.out_of_scope`);
-- whistle: the role, and above the order or its handler; report: a department whistled for it.
+- whistle: the role, and above the order or its handler; report: a department whistled for it;
+- answer a suggestion or give guidance on a private matter: as sign (a handling role of the unit);
+- approve an extension beyond the order's cap (clocks.json `extensions`): the district level only
+  (`district_level`: an admin, or a supervisor of the root unit).
+
+Cases waiting for 指定 are listed (`GET /v1/designations`) for supervisors, admins and street
+dispatchers, limited to those whose last order they stand above (`above_orders`, as `designate`).
 
 Personal data: the requester stays hidden on a confidential (保密) order, on an assisting order and
 from a department that reads an order only because it was whistled for it; phones and ID numbers
@@ -60,6 +66,9 @@ SCORE_READERS = SUPERVISORS | {"street_dispatcher", "community_staff", "operator
 LEDGER_READERS = SCORE_READERS & ORDER_ROLES
 DUTY_SETTERS = SUPERVISORS | {"street_dispatcher"}
 OVERDUE_READERS = SUPERVISORS | {"street_dispatcher"}
+# Cases waiting for 指定: those who designate, and the street dispatchers who see the same cases on
+# the overdue list once their clock passes (and press for them).
+DESIGNATION_READERS = OVERDUE_READERS
 WATCH_READERS = SUPERVISORS | {"street_dispatcher", "community_staff"}
 # Who reads phones and ID numbers typed into free text unmasked.
 PERSONAL_TEXT_READERS = SUPERVISORS
@@ -161,6 +170,26 @@ def above(session: Session, s: Scope, order: WorkOrder) -> bool:
         return True
     places = (order.unit_id, order.street_id, order.area_id) if s.role in AREA_READERS else (order.unit_id,)
     return any(s.covers(session.get(Unit, uid)) for uid in dict.fromkeys(places) if uid)
+
+
+def above_orders(s: Scope) -> ColumnElement[bool]:
+    """`above` as a query filter on WorkOrder: the order's unit in the scope's subtrees, or (for
+    `AREA_READERS`) where its case is. The cases waiting for 指定 a supervisor may designate."""
+    if s.role not in ORDER_ROLES:
+        return false()
+    if s.everything:
+        return true()
+    in_subtree = select(Unit.id).where(or_(Unit.id.in_(s.unit_ids), under(Unit.path, s.paths)))
+    reach = [WorkOrder.unit_id.in_(in_subtree)]
+    if s.role in AREA_READERS:
+        reach += [WorkOrder.street_id.in_(in_subtree), WorkOrder.area_id.in_(in_subtree)]
+    return or_(*reach)
+
+
+def district_level(session: Session, user: User) -> bool:
+    """The district level: an admin, or a supervisor of the root unit (whose scope is everything).
+    Only they approve an extension beyond the order's cap."""
+    return user.role == "admin" or (user.role == "supervisor" and scope(session, user).everything)
 
 
 def handles(s: Scope, order: WorkOrder) -> bool:
@@ -287,3 +316,15 @@ def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[boo
                about("case", select(WorkOrder.case_id).where(orders)),
                about("unit", unit_codes), about("unit", units),
                about("staff", staff), about("user", staff))
+
+
+# --------------------------------------------------------------------------- the working calendar
+
+
+def require_calendar_keeper(session: Session, user: User) -> None:
+    """Who loads the State Council's holiday notices and reads their versions (who loaded which): the
+    admin, and a supervisor of the root unit. The calendar is the whole deployment's (every unit's
+    clocks count on it), so a supervisor of a street is refused like any other role (403)."""
+    if user.role == "admin" or (user.role == "supervisor" and scope(session, user).everything):
+        return
+    raise ApiError(403, "auth.forbidden")

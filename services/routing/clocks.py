@@ -16,21 +16,23 @@ from sqlalchemy.orm import Session
 
 from shared.background import every
 from shared.db import utcnow
-from shared.events.routing import CaseOverdue, CaseWarned
+from shared.events.routing import CaseDesignationOverdue, CaseOverdue, CaseReportOverdue, CaseWarned
 from shared.runtime import ServiceRuntime
 from shared.uow import Emit
 
-from . import config
+from . import config, people
+from .config import Duration
 from .journal import case_of, event_fields, timeline
-from .models import OPEN_STATUSES, Clock, RoutingCase, WorkOrder
+from .models import OPEN_STATUSES, Clock, RoutingCase, Unit, Whistle, WorkOrder
 from .workcalendar import WorkCalendar, deadline_and_warning
 
 KINDS = ("sign", "contact", "result")
 SCAN_BATCH = 500
 
 
-def calendar() -> WorkCalendar:
-    return WorkCalendar()
+def calendar(session: Session | None = None) -> WorkCalendar:
+    """The official calendar of this transaction: the State Council's notices loaded (workcalendar)."""
+    return WorkCalendar.for_session(session)
 
 
 def profile_for(category: str, urgency: str, requested: str | None) -> str:
@@ -49,16 +51,43 @@ def profile_for(category: str, urgency: str, requested: str | None) -> str:
 
 
 def start(session: Session, order: WorkOrder, now: datetime) -> None:
-    """Start the three clocks of a new work order and put their deadlines on it."""
+    """Start the clocks of a new lead order and put their deadlines on it: sign, contact and result
+    for work; only the answer (its result clock) for a suggestion or guidance; none for praise."""
     cfg = config.get().clocks
-    profile = cfg.profiles[order.clock_profile]
-    cal = calendar()
-    for kind in KINDS:
-        deadline, warn, working = deadline_and_warning(cal, now, getattr(profile, kind), cfg.warn_ratio)
+    cal = calendar(session)
+    if order.kind == "praise":  # nothing to do but take note: no clock, nothing to return
+        return
+    if order.kind == "work":
+        profile = cfg.profiles[order.clock_profile]
+        spans = {kind: getattr(profile, kind) for kind in KINDS}
+    else:
+        spans = {"result": cfg.answers[order.kind]}
+    for kind, span in spans.items():
+        deadline, warn, working = deadline_and_warning(cal, now, span, cfg.warn_ratio)
         setattr(order, f"{kind}_deadline", deadline)
         session.add(Clock(work_order_id=order.id, kind=kind, started_at=now, warn_at=warn, deadline=deadline,
                           working_time=working, next_fire_at=warn))
     order.return_deadline = cal.after(now, cfg.return_window)
+
+
+def start_deadline(session: Session, order: WorkOrder, kind: str, now: datetime, span: Duration,
+                   whistle_id: int | None = None) -> Clock:
+    """A clock that only fires at its deadline (no 预警): a case waiting for 指定 on its returned
+    order (`designate`), or a whistled department's report (`report`)."""
+    deadline, _, working = deadline_and_warning(calendar(session), now, span, config.get().clocks.warn_ratio)
+    clock = Clock(work_order_id=order.id, kind=kind, whistle_id=whistle_id, started_at=now, warn_at=deadline,
+                  deadline=deadline, working_time=working, warned=True, next_fire_at=deadline)
+    session.add(clock)
+    return clock
+
+
+def stop_kind(session: Session, order_id: str, kind: str, now: datetime, whistle_id: int | None = None) -> None:
+    """Stop the running clocks of one kind of an order (a designation made, a report arrived)."""
+    stmt = select(Clock).where(Clock.work_order_id == order_id, Clock.kind == kind, Clock.stopped_at.is_(None))
+    if whistle_id is not None:
+        stmt = stmt.where(Clock.whistle_id == whistle_id)
+    for clock in session.scalars(stmt):
+        clock.stopped_at, clock.next_fire_at = now, None
 
 
 def stop(session: Session, order: WorkOrder, kind: str, now: datetime) -> bool:
@@ -92,8 +121,10 @@ def retime(session: Session, order: WorkOrder, profile: str, now: datetime) -> b
     cfg = config.get().clocks
     spec = cfg.profiles[profile]
     order.clock_profile = profile
-    cal = calendar()
-    for clock in session.scalars(select(Clock).where(Clock.work_order_id == order.id, Clock.stopped_at.is_(None))):
+    cal = calendar(session)
+    # Only the profile's own clocks: a whistle's report clock keeps its deadline.
+    for clock in session.scalars(select(Clock).where(Clock.work_order_id == order.id, Clock.stopped_at.is_(None),
+                                                     Clock.kind.in_(KINDS))):
         deadline, warn, working = deadline_and_warning(cal, clock.started_at, getattr(spec, clock.kind),
                                                        cfg.warn_ratio)
         clock.deadline, clock.warn_at, clock.working_time = deadline, warn, working
@@ -116,6 +147,8 @@ def change_urgency(session: Session, case_id: str, urgency: str, previous: str |
     if order is None or order.status not in OPEN_STATUSES:
         return
     order.urgency = urgency
+    if order.kind != "work":  # an answer's clock is its kind's, not the urgency's
+        return
     profile = profile_for(rc.category, urgency, rc.clock_profile)
     if retime(session, order, profile, now):
         timeline(session, order, "urgency", actor_id,
@@ -129,7 +162,7 @@ def move_deadline(session: Session, order: WorkOrder, kind: str, new_deadline: d
     if clock is None:
         return
     ratio = config.get().clocks.warn_ratio
-    cal = calendar()
+    cal = calendar(session)
     if clock.working_time:
         span = cal.elapsed(clock.started_at, new_deadline)
         clock.warn_at = cal.add(clock.started_at, seconds=span.total_seconds() * ratio)
@@ -161,6 +194,11 @@ def scan(session: Session, emit: Emit, now: datetime | None = None, limit: int =
             continue
         handled += 1
         rc = case_of(session, order)
+        if clock.kind not in KINDS:  # a designation's or a whistle's: one event at the deadline
+            clock.overdue, clock.next_fire_at = True, None
+            (_designation_overdue if clock.kind == "designate" else _report_overdue)(
+                session, emit, rc, order, clock, now)
+            continue
         fire = []
         if not clock.warned:
             clock.warned = True
@@ -176,6 +214,41 @@ def scan(session: Session, emit: Emit, now: datetime | None = None, limit: int =
             timeline(session, order, kind, None, {"clock": clock.kind, "deadline": clock.deadline.isoformat()}, now)
             emit(cls(**fields, clock=clock.kind, deadline=clock.deadline, assignee_id=order.assignee_id))
     return handled
+
+
+def _designation_overdue(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, clock: Clock,
+                         now: datetime) -> None:
+    """Nobody designated an owner in time: the supervisors above the case are told again."""
+    if rc.state != "awaiting_designation" or rc.lead_work_order_id != order.id:
+        return  # designated or withdrawn meanwhile (its clock would have stopped; nothing to say)
+    unit, designators = people.nearest_supervisors(session, (order.unit_id, rc.area_id, rc.street_id))
+    fields = event_fields(session, rc, order, now)
+    timeline(session, order, "designation_overdue", None,
+             {"deadline": clock.deadline.isoformat(), "designating_unit": unit.name if unit else None}, now)
+    emit(CaseDesignationOverdue(**fields, dispatch_count=rc.dispatch_count,
+                                designating_unit_id=unit.id if unit else "", designating_unit_name=unit.name if unit
+                                else "", designator_ids=designators, deadline=clock.deadline))
+
+
+def _report_overdue(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, clock: Clock,
+                    now: datetime) -> None:
+    """A whistled department did not report by its deadline: its staff and the calling street's
+    supervisors are told (notify), and the order shows on the overdue list."""
+    whistle = session.get(Whistle, clock.whistle_id) if clock.whistle_id is not None else None
+    if whistle is None or whistle.reported_at is not None:
+        return
+    dept = session.get(Unit, whistle.department_unit_id)
+    caller = session.get(Unit, order.unit_id)
+    street = next((u for u in people.chain(session, (caller.id,)) if u.level == "street"), None)
+    _, street_supervisors = people.nearest_supervisors(session, (street.id if street else order.street_id,))
+    fields = event_fields(session, rc, order, now)
+    # The timeline names the department (staff read names, not ids).
+    timeline(session, order, "report_overdue", None,
+             {"department": dept.name, "department_code": dept.code, "deadline": whistle.deadline.isoformat()}, now)
+    emit(CaseReportOverdue(**fields, whistle_id=whistle.id, department_unit_id=dept.id, department_code=dept.code,
+                           department_name=dept.name, called_by=whistle.called_by, called_at=whistle.called_at,
+                           deadline=whistle.deadline, street_unit_id=street.id if street else order.street_id,
+                           street_supervisor_ids=street_supervisors))
 
 
 def run_scanner(rt: ServiceRuntime, stop_event: threading.Event) -> None:

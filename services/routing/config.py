@@ -66,6 +66,14 @@ class Duration(Data):
         return self.days * 86400 + self.hours * 3600 + self.minutes * 60
 
 
+class ExtensionCap(Data):
+    """延期 per work order: approved extensions beyond `max_count` of them or `max_working_days` in
+    all need the district level (an admin, or a supervisor of the root unit)."""
+
+    max_count: int = Field(ge=0)
+    max_working_days: int = Field(ge=0)
+
+
 class Profile(Data):
     name: str
     # How strict the profile is, as the urgency it answers: the stricter of the urgency's and the
@@ -89,6 +97,12 @@ class Clocks(Data):
     return_window: Duration
     whistle_report: Duration
     max_dispatches: int = Field(ge=1)
+    # How long the supervisors have to name an owner (指定) once the last allowed dispatch was
+    # returned; past it the case is on the overdue list and `designation_overdue` is emitted.
+    designation: Duration
+    extensions: ExtensionCap
+    # The one clock of the appeals that are not work to be scored (建议 answered, 私事 guided).
+    answers: dict[Literal["suggestion", "guidance"], Duration]
     scan_interval_seconds: float = Field(gt=0)
 
     @model_validator(mode="after")
@@ -150,6 +164,9 @@ class Levels(Data):
     area_levels: list[Level] = Field(min_length=1)  # coarse to fine
     unit_levels: list[Level] = []
     code_pattern: str
+    # The level whose supervisors designate (指定) an owner after the last allowed dispatch: a 大事
+    # returned by its departments and its street goes up to it, never down to a community or grid.
+    designating_level: str
 
     @field_validator("code_pattern")
     @classmethod
@@ -162,6 +179,8 @@ class Levels(Data):
         names = [lv.level for lv in self.area_levels + self.unit_levels]
         if len(names) != len(set(names)):
             raise ValueError("a level is listed twice")
+        if self.designating_level not in self.areas:
+            raise ValueError(f"designating_level: {self.designating_level} is not one of area_levels")
         return self
 
     @property
@@ -197,6 +216,9 @@ class Scoring(Data):
     note: str | None = None
     weights: dict[Literal[RATES], float]
     satisfied_values: list[str] = Field(min_length=1)
+    # A unit with fewer scored (lead, counted) work orders in the period is listed but not ranked:
+    # a rate over a handful of orders, or a composite from whistle reports alone, ranks nothing.
+    min_scored_orders: int = Field(ge=0)
 
 
 # The largest ledger export a deployment may configure: the bound the API documents for `limit`.

@@ -20,7 +20,7 @@ from shared.events.intake import CaseSubmitted
 from shared.events.routing import CaseDesignated, CaseDispatched
 from shared.uow import Emit
 
-from . import clocks, config, workflow
+from . import clocks, config, designation, workflow
 from .directory import street_of, unit_by_code
 from .journal import bump, case_of, event_fields, timeline
 from .locator import Locator
@@ -66,6 +66,7 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
         requester_id=rc.requester_id, confidential=rc.confidential, category=rc.category, urgency=rc.urgency,
         clock_profile=clocks.profile_for(rc.category, rc.urgency, rc.clock_profile), role=role, lead_id=lead_id,
         status=status, seq=0, dispatch_no=rc.dispatch_count, designated=designated, rule=rule, rule_id=rule_id,
+        kind=rc.kind,
         rule_version=rule_version, period=period_of(now), created_at=now, updated_at=now,
         signed_at=now if status == "signed" else None,
     )
@@ -76,7 +77,8 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
         rc.lead_work_order_id = order.id
     bump(rc, order)
     timeline(session, order, "dispatched", actor_id, {"rule": rule, "rule_id": rule_id, "rule_version": rule_version,
-                                                      "unit_code": unit.code, "role": role}, now)
+                                                      "unit_code": unit.code, "unit_name": unit.name, "role": role,
+                                                      "kind": order.kind}, now)
     return order
 
 
@@ -95,7 +97,7 @@ def announce(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, un
         requester_id=order.requester_id if order.role == "lead" else None,
         rule=order.rule, dispatch_count=rc.dispatch_count, sign_deadline=order.sign_deadline,
         result_deadline=order.result_deadline, at=now, unit_path=unit.path,
-        area_path=area.path if area is not None else None,
+        area_path=area.path if area is not None else None, kind=order.kind,
     ))
 
 
@@ -104,6 +106,8 @@ def open_dispatch(session: Session, emit: Emit, rc: RoutingCase, unit: Unit, *, 
                   assists: Iterable[Unit] = (), designated: bool = False) -> WorkOrder:
     """A new dispatch of the case: the assisting orders, then the lead order. Assisting units'
     events come first, so the last dispatched event of the case (the highest seq) names the lead."""
+    if rc.state == "awaiting_designation":  # someone owns it now: the designation clock stops
+        designation.done(session, rc, now)
     rc.dispatch_count += 1
     rc.state = "active"
     helpers = []
@@ -134,25 +138,64 @@ def place(locator: Locator, lat, lon) -> tuple[str | None, str | None]:
     return street, (areas[0].unit_id if areas else None)
 
 
+def kind_of(event: CaseSubmitted) -> str:
+    """What the case's work orders are for (models.KINDS), from what intake sent: 表扬 praise and 建议
+    suggestion by appeal type; a private matter (私事: the `guidance` flag when intake sends one, else
+    the matter class) guidance; anything else work, handled on the clocks and scored in 三率."""
+    if event.appeal_type == "表扬":
+        return "praise"
+    if event.appeal_type == "建议":
+        return "suggestion"
+    guidance = getattr(event, "guidance", None)  # intake's flag, when its event carries one
+    if guidance is None:
+        guidance = event.matter_class == "私事"
+    return "guidance" if guidance else "work"
+
+
+def praised_unit(session: Session, event: CaseSubmitted) -> Unit | None:
+    """The unit a praise names, when intake's event carries one routing knows: `praised_unit_id` (the
+    `unit_id` of a dispatched event, e.g. of the case the resident thanks them for) or
+    `praised_unit_code`. Otherwise the praise goes where the list sends its place and category."""
+    unit_id = getattr(event, "praised_unit_id", None)
+    unit = session.get(Unit, unit_id) if unit_id else None
+    code = getattr(event, "praised_unit_code", None)
+    if unit is None and code:
+        unit = session.scalars(select(Unit).where(Unit.code == code)).first()
+    return unit
+
+
 def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: CaseSubmitted) -> None:
     """A new case: its routing record, the decision, the work orders. Nothing when already done."""
     if session.get(RoutingCase, event.case_id) is not None:
         return  # already dispatched (a replay from another handler path)
     if session.scalar(select(WorkOrder.id).where(WorkOrder.case_id == event.case_id).limit(1)):
         return
-    decision = decide(session, locator, category=event.category, matter_class=event.matter_class,
-                      lat=event.lat, lon=event.lon)
+    kind = kind_of(event)
+    unit = praised_unit(session, event) if kind == "praise" else None
+    decision = None if unit is not None else decide(session, locator, category=event.category,
+                                                    matter_class=event.matter_class, lat=event.lat, lon=event.lon)
     street_id, area_id = place(locator, event.lat, event.lon)
     rc = RoutingCase(
         case_id=event.case_id, case_no=event.case_no, seq=0, dispatch_count=0, state="active",
         category=event.category, matter_class=event.matter_class, urgency=event.urgency,
         clock_profile=event.clock_profile, lat=event.lat, lon=event.lon,
-        requester_id=event.reporter_id, confidential=event.confidential,
+        requester_id=event.reporter_id, confidential=event.confidential, kind=kind,
         street_id=street_id, area_id=area_id, submitted_at=event.submitted_at,
     )
     session.add(rc)
+    now = utcnow()
+    if kind == "praise":
+        # 表扬 goes to the unit praised, for its record: nothing to handle, no clock, closed at once.
+        if unit is not None:
+            rule, rule_id, version = f"表扬：诉求人表扬{unit.name}（{unit.code}）", "praise", None
+        else:
+            unit, rule, rule_id, version = decision.unit, f"表扬：{decision.rule}", decision.rule_id, \
+                decision.rule_version
+        order = open_dispatch(session, emit, rc, unit, rule=rule, rule_id=rule_id, rule_version=version, now=now)
+        workflow.file_praise(session, emit, order, now)
+        return
     open_dispatch(session, emit, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,
-                  rule_version=decision.rule_version, now=utcnow(), assists=decision.assists)
+                  rule_version=decision.rule_version, now=now, assists=decision.assists)
 
 
 def returned_units(session: Session, case_id: str) -> set[str]:
@@ -163,12 +206,18 @@ def returned_units(session: Session, case_id: str) -> set[str]:
 def return_order(session: Session, emit: Emit, locator: Locator, order: WorkOrder, actor_id: str, now: datetime,
                  *, reason: str, legal_basis: str) -> None:
     """退单, then the case goes to the next owner the list names, skipping every unit that returned
-    it; after the last allowed dispatch it waits for a supervisor's designation instead."""
-    rc = workflow.return_order(session, emit, order, actor_id, now, reason=reason, legal_basis=legal_basis)
-    if rc.state == "awaiting_designation":
+    it; after the last allowed dispatch, or when nobody is left to take it, it waits for a
+    supervisor's designation instead (designation.wait: its own clock, its designators told)."""
+    rc = case_of(session, order)
+    decision = None
+    if rc.dispatch_count < config.get().clocks.max_dispatches:
+        decision = decide(session, locator, category=rc.category, matter_class=rc.matter_class, lat=rc.lat,
+                          lon=rc.lon, excluded=returned_units(session, rc.case_id) | {order.unit_id})
+    workflow.return_order(session, emit, order, actor_id, now, reason=reason, legal_basis=legal_basis,
+                          last=decision is None)
+    if decision is None:
+        designation.wait(session, emit, rc, order, now)
         return
-    decision = decide(session, locator, category=rc.category, matter_class=rc.matter_class, lat=rc.lat,
-                      lon=rc.lon, excluded=returned_units(session, rc.case_id))
     open_dispatch(session, emit, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,
                   rule_version=decision.rule_version, now=now, assists=decision.assists)
 

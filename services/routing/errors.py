@@ -20,6 +20,19 @@ register_messages({
     "extension.no_deadline": ("协办工单没有办理时限，请由主办单位申请延期",
                               "An assisting work order has no deadline of its own; the lead unit asks for extensions"),
     "extension.self_approval": ("不能审批本人提出的延期申请", "You cannot decide your own extension request"),
+    "extension.count_cap": ("该工单的延期次数已达上限，超出部分须由区级审批",
+                            "This work order had as many extensions as allowed; the district level must approve more"),
+    "extension.days_cap": ("批准后该工单累计延期工作日将超过上限，须由区级审批",
+                           "This would extend the work order beyond the working days allowed; the district level "
+                           "must approve it"),
+    "workorder.not_answerable": ("只有建议和私事引导类工单以答复办结，其他工单请签收、联系、办结",
+                                 "Only suggestions and private matters are answered; sign, contact and resolve "
+                                 "other work orders"),
+    "workorder.adoption_required": ("建议类工单须说明是否采纳", "Say whether the suggestion is adopted"),
+    "workorder.adoption_not_applicable": ("私事引导不涉及是否采纳",
+                                          "Guidance on a private matter is not adopted or not"),
+    "workorder.answered_kind": ("表扬、建议和私事引导类工单不按办理流程办结，请直接答复",
+                                "Praise, suggestions and private matters are not resolved: answer them"),
     "unit.not_found": ("未找到该单位", "No such unit"),
     "unit.not_department": ("只能向职能部门或公共服务企业吹哨", "Only departments and utilities can be whistled for"),
     "case.not_awaiting_designation": ("该诉求未处于待指定状态", "This case is not awaiting designation"),
@@ -28,4 +41,18 @@ register_messages({
     "staff.not_found": ("未找到该工作人员", "No such staff member"),
     "scores.bad_period": ("统计周期格式应为 YYYY-MM", "The period must look like YYYY-MM"),
     "ledger.bad_format": ("导出格式只能是 csv 或 xlsx", "The export format must be csv or xlsx"),
+})
+
+# The working calendar: the State Council's holiday notices (issue 12, api/calendar.py).
+register_messages({
+    "calendar.date_outside_year": ("日期不在通知所属年度内", "A date lies outside the notice's year"),
+    "calendar.duplicate_date": ("日期或节日重复列出", "A date or a holiday is listed twice"),
+    "calendar.overlap": ("两个节日的放假时段重叠", "Two holidays overlap"),
+    "calendar.contradiction": ("节假日安排自相矛盾（调休上班日应为周末且不在放假期间，法定节日不能上班）",
+                               "The arrangement contradicts itself (a swapped working day must be a weekend day "
+                               "outside the holidays; a statutory holiday cannot be a working day)"),
+    "calendar.concurrent_load": ("该年度的节假日安排正由他人同时导入，请刷新后重试",
+                                 "Someone else is loading this year's notice right now; reload and try again"),
+    "calendar.year_not_covered": ("该年度的国务院节假日安排尚未导入",
+                                  "The State Council's notice of this year is not loaded"),
 })

@@ -46,7 +46,7 @@ def on_urgency_changed(ctx: HandlerContext, event: CaseUrgencyChanged) -> None:
 def on_evaluated(ctx: HandlerContext, event: CaseEvaluated) -> None:
     workflow.record_evaluation(ctx.session, ctx.emit, case_id=event.case_id, work_order_id=event.work_order_id,
                                evaluated=event.evaluated, solved=event.solved, satisfaction=event.satisfaction,
-                               via=event.via, now=utcnow())
+                               via=event.via, now=utcnow(), contacted=event.contacted)
 
 
 def on_risk(ctx: HandlerContext, event: RiskRaised) -> None:

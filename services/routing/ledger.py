@@ -32,7 +32,11 @@ COLUMNS = [
     ("result_deadline", "办理时限"), ("sign_late", "签收超时"), ("contact_late", "联系超时"),
     ("result_late", "办结超时"), ("outcome", "办理结果"), ("evaluated", "已评价"), ("solved", "已解决"),
     ("satisfaction", "满意度"), ("excluded", "不计入考核"), ("exclusion_reason", "不计入原因"),
+    # Issue 12: what the order is for (only 办件 counts in 三率), whether a suggestion was adopted, and
+    # whether the requester answered the callback that nobody contacted her.
+    ("kind", "工单类型"), ("adopted", "建议是否采纳"), ("contact_denied", "诉求人称未联系"),
 ]
+KIND_ZH = {"work": "办件", "praise": "表扬", "suggestion": "建议", "guidance": "私事引导"}
 STATUS_ZH = {"dispatched": "待签收", "signed": "已签收", "in_progress": "办理中", "resolved": "已办结",
              "verified": "已核查", "closed": "已结案", "returned": "已退单", "reassigned": "已改派",
              "cancelled": "已撤销"}
@@ -81,6 +85,8 @@ def rows(session: Session, stmt: Select, personal_text: bool = False) -> Iterato
             "contact_late": order.contact_late, "result_late": order.result_late, "outcome": order.outcome,
             "evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction,
             "excluded": order.excluded, "exclusion_reason": order.exclusion_reason,
+            "kind": KIND_ZH.get(order.kind, order.kind), "adopted": order.adopted,
+            "contact_denied": order.contact_denied,
         }
         if not personal_text:
             for k in FREE_TEXT:

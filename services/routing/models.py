@@ -77,7 +77,8 @@ class RoutingCase(Base):
     # Every routing event about the case takes the next value: intake drops older ones.
     seq: Mapped[int] = mapped_column(Integer, default=0)
     dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(30))  # active | awaiting_designation | cancelled | merged
+    # active | awaiting_designation | cancelled | merged; indexed: the designation list reads by it
+    state: Mapped[str] = mapped_column(String(30), index=True)
     lead_work_order_id: Mapped[str | None] = mapped_column(String(36))
     # What the dispatch needs again after a return or a reopening.
     category: Mapped[str] = mapped_column(String(64))
@@ -88,6 +89,7 @@ class RoutingCase(Base):
     lon: Mapped[float | None]
     requester_id: Mapped[str | None] = mapped_column(String(64))
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(12), default="work", server_default="work")  # KINDS
     street_id: Mapped[str | None] = mapped_column(String(36))  # the street where the case is, if located
     # The finest area unit (grid, else community, ...) whose polygon holds the case, if located.
     area_id: Mapped[str | None] = mapped_column(String(36))
@@ -95,7 +97,12 @@ class RoutingCase(Base):
 
 
 SCORE_COLUMNS = ["street_id", "unit_id", "category", "status", "excluded", "sign_late", "contact_late", "evaluated",
-                 "solved", "satisfaction", "resolved_at", "result_late"]
+                 "solved", "satisfaction", "resolved_at", "result_late", "contact_denied", "kind", "adopted"]
+
+# What a work order is for: `work` is handled on the three clocks and scored in 三率; `praise` (表扬)
+# goes to the unit praised, for its record, with no clock; `suggestion` (建议) is answered, adopted or
+# not (采纳), on its own clock; `guidance` (私事) ends with guidance. Only `work` counts in 三率.
+KINDS = ("work", "praise", "suggestion", "guidance")
 
 
 class WorkOrder(Base):
@@ -118,6 +125,7 @@ class WorkOrder(Base):
     urgency: Mapped[str] = mapped_column(String(4))
     clock_profile: Mapped[str | None] = mapped_column(String(20))
     role: Mapped[str] = mapped_column(String(10), default="lead")  # lead 主办 | assist 协办
+    kind: Mapped[str] = mapped_column(String(12), default="work", server_default="work")  # KINDS
     lead_id: Mapped[str | None] = mapped_column(String(36), index=True)  # an assisting order's lead order
     status: Mapped[str] = mapped_column(String(20), index=True)
     seq: Mapped[int] = mapped_column(Integer)  # the case's event counter at the last change of this order
@@ -148,6 +156,10 @@ class WorkOrder(Base):
     evaluated: Mapped[bool | None] = mapped_column(Boolean)
     solved: Mapped[bool | None] = mapped_column(Boolean)
     satisfaction: Mapped[str | None] = mapped_column(String(8))
+    # The requester answered the callback that nobody contacted her: the order did not respond,
+    # whatever the unit recorded (响应率), and supervisors see it on the order.
+    contact_denied: Mapped[bool | None] = mapped_column(Boolean)
+    adopted: Mapped[bool | None] = mapped_column(Boolean)  # a suggestion's answer: adopted (采纳) or not
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     excluded_by: Mapped[str | None] = mapped_column(String(64))
@@ -177,7 +189,10 @@ class Clock(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     work_order_id: Mapped[str] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # sign | contact | result
+    # sign | contact | result of a lead order (a suggestion or guidance has only its result clock:
+    # the answer); designate (on the returned order while its case waits for 指定); report (吹哨)
+    kind: Mapped[str] = mapped_column(String(10))
+    whistle_id: Mapped[int | None] = mapped_column(BigIntId)  # the whistle a report clock waits for
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -222,7 +222,9 @@ def _area_text(loc: Located, unit: Unit) -> str:
 
 
 def decide(session: Session, locator: Locator, *, category: str, matter_class: str | None,
-           lat: float | None, lon: float | None, excluded: set[str] | None = None) -> Decision:
+           lat: float | None, lon: float | None, excluded: set[str] | None = None) -> Decision | None:
+    """Who must act on the case, skipping the units in `excluded` (those that returned it); None
+    when every unit the rules could name returned it (a supervisor designates the owner)."""
     version, doc = _active_list(session)
     vtag = f"V{version}" if version is not None else "默认"
     located = locator.locate(lon, lat) if lat is not None and lon is not None else []
@@ -253,10 +255,19 @@ def decide(session: Session, locator: Locator, *, category: str, matter_class: s
         prefix = f"三事分流（{matter_class}，清单{vtag}）：{spec.reason}；"
         rid = f"matter:{matter_class}"
         if spec.target == "department":
-            unit = res.at_level(spec.fallback_level)
-            if unit is not None:
-                return Decision(unit, prefix + f"清单未列明类别 {category} 的主管部门，由{_named(unit)}承接",
-                                rid, version)
+            # The fallback level (the street, which may whistle), then each level above it up to the
+            # one whose supervisors designate: a government matter returned by its departments goes
+            # up, never down to a community or a grid (issue 12: 群租 ended with a grid worker).
+            for level in _upward(spec.fallback_level):
+                unit = res.at_level(level)
+                if unit is not None:
+                    if level == spec.fallback_level:
+                        text = f"清单未列明类别 {category} 的主管部门，由{_named(unit)}承接"
+                    else:
+                        text = (f"主管部门及{config.get().levels.name(spec.fallback_level)}均已退单，"
+                                f"由上级{_named(unit)}承接")
+                    return Decision(unit, prefix + text, rid, version)
+            return _fallback(session, doc, version, lat, lon, located, res.excluded)
         else:
             unit = res.at_level(spec.level)
             if unit is not None:
@@ -274,6 +285,24 @@ def decide(session: Session, locator: Locator, *, category: str, matter_class: s
         return Decision(found[1], _area_text(*found), "area", version)
 
     # 4. Nobody: the configured fallback owner (兜底), by default the root of the organisation.
+    return _fallback(session, doc, version, lat, lon, located, res.excluded)
+
+
+def _upward(level: str) -> list[str]:
+    """`level`, then each coarser area level up to the designating level (both included)."""
+    levels = config.get().levels
+    areas = levels.areas
+    if level not in areas:
+        return [level]
+    top = areas.index(levels.designating_level)
+    here = areas.index(level)
+    return [areas[i] for i in range(here, min(top, here) - 1, -1)]
+
+
+def _fallback(session: Session, doc: ResponsibilityList, version: int | None, lat, lon, located: list[Located],
+              excluded: set[str]) -> Decision | None:
+    """The configured fallback owner (兜底), by default the root of the organisation; None when it
+    returned the case already: nobody is left, a supervisor designates the owner."""
     fallback = None
     if doc.fallback_unit_code:
         fallback = session.scalars(select(Unit).where(Unit.code == doc.fallback_unit_code)).first()
@@ -281,6 +310,8 @@ def decide(session: Session, locator: Locator, *, category: str, matter_class: s
         fallback = session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).first()
     if fallback is None:
         raise LookupError("the organisation directory is empty: nothing to dispatch to")
+    if fallback.id in excluded:
+        return None
     if lat is None or lon is None:
         reason = "未提供位置"
     elif located:

@@ -25,6 +25,16 @@ class ResolveBody(Strict):
         {"outcome": "解决到位", "result_text": "已协调环卫公司清运，并增加清运频次。", "photos": []}]})
 
 
+class AnswerBody(Strict):
+    answer_text: str = Field(min_length=2, max_length=4000,
+                             description="答复内容：对建议的答复，或对私事的引导 The answer to the suggestion, or the "
+                                         "guidance given on a private matter")
+    adopted: bool | None = Field(None, description="建议是否采纳（仅建议类；私事引导不填）Whether the suggestion is "
+                                                   "adopted (suggestions only; leave out for guidance)")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"answer_text": "感谢建议，已在小区增设分类垃圾桶。", "adopted": True}]})
+
+
 class VerifyBody(Strict):
     passed: bool = Field(description="核查是否通过，不通过则退回办理 Whether the result holds, else back to handling")
     note: str | None = Field(None, max_length=500, description="核查意见 The verifier's note")

@@ -1,14 +1,19 @@
 """考核: the rates per unit, street, department or category and period, and the composite score.
 
-Counted over lead work orders of the period (month of dispatch, local time) that were neither
-cancelled, returned, reassigned, nor excluded with a recorded reason:
-- 响应率 response: signed and first contact both in time / dispatched
+Counted over lead work orders (kind `work`: praise, suggestions and 私事 guidance are counted apart
+and never in 三率) of the period (month of dispatch, local time) that were neither cancelled,
+returned, reassigned, nor excluded with a recorded reason:
+- 响应率 response: signed and first contact both in time, and the requester did not answer the
+  callback that nobody contacted her / dispatched
 - 解决率 resolution: rated solved / evaluated (an order whose result was reopened counts unsolved)
 - 满意率 satisfaction: rated 满意 or 基本满意 (configurable) / evaluated
 - 办结率 completion: resolved / dispatched;  按期办结率 on time: resolved before the deadline / dispatched
 - 报到及时率 whistle report (departments): 吹哨 calls reported within their deadline / calls, by the
   month of the call; a call never answered counts as not on time
-A rate whose denominator is zero is null, and its weight is left out of the composite.
+A rate whose denominator is zero is null ("no data", never 100 %), and its weight is left out of the
+composite. A ranking lists every unit but ranks only those with at least `min_scored_orders`
+(scoring.json) scored orders in the period: a whistle report or two rank nothing.
+Praise (表扬) received and suggestions (建议) answered and adopted (采纳) are counted beside the rates.
 """
 
 import re
@@ -44,24 +49,39 @@ def _sum(cond):
     return func.coalesce(func.count().filter(cond), 0)
 
 
+COUNTS = ("dispatched", "responded", "evaluated", "solved", "satisfied", "completed", "on_time", "contact_denied")
+# Counted beside the rates: what the units' records hold besides scored work.
+RECORD_COUNTS = ("praise", "suggestions", "suggestions_answered", "suggestions_adopted")
+
+
 def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str,
                within: str | tuple[str, ...] | None = None):
-    """One row per group: key, dispatched, responded, evaluated, solved, satisfied, completed, on_time.
+    """One row per group: key, then COUNTS (over scored work) and RECORD_COUNTS.
     `within`: only orders of units in these subtrees (unit path prefixes); None for the whole tree."""
     satisfied_values = config.get().scoring.satisfied_values
     key = {"unit": WorkOrder.unit_id, "department": WorkOrder.unit_id, "street": WorkOrder.street_id,
            "category": WorkOrder.category}[group_by]
     w = WorkOrder
+    work = w.kind == "work"
+    suggestion = w.kind == "suggestion"
     stmt = (
-        select(key.label("key"), func.count().label("dispatched"),
-               _sum(and_(w.sign_late.is_(False), w.contact_late.is_(False))).label("responded"),
-               _sum(w.evaluated.is_(True)).label("evaluated"),
-               _sum(and_(w.evaluated.is_(True), w.solved.is_(True))).label("solved"),
-               _sum(and_(w.evaluated.is_(True), w.satisfaction.in_(satisfied_values))).label("satisfied"),
-               _sum(w.resolved_at.is_not(None)).label("completed"),
-               _sum(and_(w.resolved_at.is_not(None), w.result_late.is_(False))).label("on_time"))
+        select(key.label("key"), _sum(work).label("dispatched"),
+               _sum(and_(work, w.sign_late.is_(False), w.contact_late.is_(False),
+                         or_(w.contact_denied.is_(None), w.contact_denied.is_(False)))).label("responded"),
+               _sum(and_(work, w.evaluated.is_(True))).label("evaluated"),
+               _sum(and_(work, w.evaluated.is_(True), w.solved.is_(True))).label("solved"),
+               _sum(and_(work, w.evaluated.is_(True), w.satisfaction.in_(satisfied_values))).label("satisfied"),
+               _sum(and_(work, w.resolved_at.is_not(None))).label("completed"),
+               _sum(and_(work, w.resolved_at.is_not(None), w.result_late.is_(False))).label("on_time"),
+               _sum(and_(work, w.contact_denied.is_(True))).label("contact_denied"),
+               _sum(w.kind == "praise").label("praise"),
+               _sum(suggestion).label("suggestions"),
+               _sum(and_(suggestion, w.resolved_at.is_not(None))).label("suggestions_answered"),
+               _sum(and_(suggestion, w.adopted.is_(True))).label("suggestions_adopted"))
         .where(w.period.in_(period) if isinstance(period, tuple) else w.period == period,
-               w.role == "lead", w.excluded.is_(False), w.status.not_in(COUNTED_OUT))
+               w.role == "lead", w.excluded.is_(False), w.status.not_in(COUNTED_OUT),
+               # 私事 guidance counts in no unit's scores at all
+               w.kind != "guidance")
         .group_by(key)
     )
     if group_by == "department" or within is not None:
@@ -108,7 +128,7 @@ def scores(session: Session, period: str, group_by: str, weights: dict | None = 
     weights = weights or config.get().scoring.weights
     rows = {r.key: r._asdict() for r in raw_counts(session, period, group_by, within)}
     whistles = whistle_counts(session, period, within) if group_by in ("unit", "department") else {}
-    empty = dict.fromkeys(("dispatched", "responded", "evaluated", "solved", "satisfied", "completed", "on_time"), 0)
+    empty = dict.fromkeys(COUNTS + RECORD_COUNTS, 0)
     for unit_id in whistles.keys() - rows.keys():
         rows[unit_id] = {"key": unit_id, **empty}  # called to whistles, lead on nothing this period
     names = {}
@@ -128,7 +148,11 @@ def scores(session: Session, period: str, group_by: str, weights: dict | None = 
         out.append({
             "key": key, "code": unit.code if unit else (key if group_by == "category" else None),
             "name": unit.name if unit else (key or "（未定位）"),
-            "counts": {**{k: r[k] for k in empty}, "whistle_calls": calls, "whistle_on_time": timely},
+            "counts": {**{k: r[k] for k in COUNTS}, "whistle_calls": calls, "whistle_on_time": timely},
+            # Beside the rates, never in the composite: praise received, suggestions answered and
+            # adopted (采纳率 of those answered).
+            "record": {**{k: r[k] for k in RECORD_COUNTS},
+                       "adoption_rate": _rate(r["suggestions_adopted"], r["suggestions_answered"])},
             "rates": rates, "composite": composite(rates, weights),
         })
     out.sort(key=lambda x: (x["composite"] is None, -(x["composite"] or 0), x["code"] or ""))
@@ -137,8 +161,16 @@ def scores(session: Session, period: str, group_by: str, weights: dict | None = 
 
 def ranking(session: Session, period: str, level: str, weights: dict | None = None,
             within: str | tuple[str, ...] | None = None) -> list[dict]:
+    """The streets or departments of the period: those with at least `min_scored_orders` scored
+    orders ranked by composite (1, 2, …), the others listed after them unranked (`rank` null)."""
     group = "street" if level == "street" else "department"
+    minimum = config.get().scoring.min_scored_orders
     rows = [r for r in scores(session, period, group, weights, within) if r["key"]]
-    for i, r in enumerate(rows, start=1):
-        r["rank"] = i
-    return rows
+    # A unit with too little work (or only whistle reports) is not ranked: its composite says little.
+    ranked = [r for r in rows if r["counts"]["dispatched"] >= minimum and r["composite"] is not None]
+    unranked = [r for r in rows if not (r["counts"]["dispatched"] >= minimum and r["composite"] is not None)]
+    for i, r in enumerate(ranked, start=1):
+        r["rank"], r["ranked"] = i, True
+    for r in unranked:
+        r["rank"], r["ranked"] = None, False
+    return ranked + unranked

@@ -1,6 +1,6 @@
 from shared.service import ServiceSpec
 
-from . import access, api, clocks, config, handlers, models, seed
+from . import access, api, clocks, handlers, models, seed, workcalendar
 
 SPEC = ServiceSpec(
     name="routing",
@@ -14,7 +14,7 @@ SPEC = ServiceSpec(
     audit_scope=access.audit_scope,  # who reads which entries of the trail
     router=api.router,
     handlers=handlers.handlers,
-    config=config.get,
+    config=workcalendar.checked_config,  # config.get, and the notice files of data/holidays
     seed=seed.seed,
     # The clock scanner: 预警 at 75 %, 超期 at 100 %, each emitted once.
     background=clocks.run_scanner,

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from shared.masking import mask_free_text
 
 from .access import Sight
+from .designation import returns
 from .locator import Located
-from .models import Clock, Extension, Staff, TimelineEntry, Unit, WatchEntry, Whistle, WorkOrder
+from .models import Clock, Extension, RoutingCase, Staff, TimelineEntry, Unit, WatchEntry, Whistle, WorkOrder
 
 
 def _text(value, sight: Sight):
@@ -49,28 +50,38 @@ def order(session: Session, order: WorkOrder, sight: Sight, unit: Unit | None = 
         "late": {"sign": order.sign_late, "contact": order.contact_late, "result": order.result_late},
         "outcome": order.outcome, "result_text": _text(order.result_text, sight),
         "photos": json.loads(order.photos) if order.photos else [],
-        "evaluation": {"evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction},
+        # `contact_denied`: the requester answered the callback that nobody contacted her (counts
+        # against 响应率; supervisors see it here and on the ledger).
+        "evaluation": {"evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction,
+                       "contact_denied": order.contact_denied},
+        "kind": order.kind, "adopted": order.adopted,
         "excluded": order.excluded, "exclusion_reason": _text(order.exclusion_reason, sight),
     }
     if detail:
+        entries = list(session.scalars(select(TimelineEntry).where(TimelineEntry.work_order_id == order.id)
+                                       .order_by(TimelineEntry.id)))
+        details = [json.loads(t.detail) if t.detail else None for t in entries]
+        named = _unit_names(session, details)
         out["timeline"] = [
             # On a confidential order the requester acting (withdrawing, reopening) stays anonymous.
             {"seq": t.seq, "kind": t.kind, "status": t.status,
              "actor_id": None if hide_requester and t.actor_id and t.actor_id == order.requester_id
              else t.actor_id, "at": t.at,
-             "detail": _text(json.loads(t.detail), sight) if t.detail else None}
-            for t in session.scalars(select(TimelineEntry).where(TimelineEntry.work_order_id == order.id)
-                                     .order_by(TimelineEntry.id))
+             "detail": _text(_named(t.kind, d, named), sight) if d else None}
+            for t, d in zip(entries, details, strict=True)
         ]
         out["clocks"] = [
             {"kind": c.kind, "started_at": c.started_at, "warn_at": c.warn_at, "deadline": c.deadline,
              "working_time": c.working_time, "warned": c.warned, "overdue": c.overdue, "stopped_at": c.stopped_at}
             for c in session.scalars(select(Clock).where(Clock.work_order_id == order.id).order_by(Clock.id))
         ]
+        # The departments by name (and code) as staff read them, never by internal id alone.
         out["whistles"] = [
-            {"id": w.id, "department_unit_id": w.department_unit_id, "called_at": w.called_at,
-             "deadline": w.deadline, "reported_at": w.reported_at, "late": w.late}
-            for w in session.scalars(select(Whistle).where(Whistle.work_order_id == order.id))
+            {"id": w.id, "department_unit_id": w.department_unit_id, "department_code": dept.code,
+             "department_name": dept.name, "called_at": w.called_at, "deadline": w.deadline,
+             "reported_at": w.reported_at, "late": w.late}
+            for w, dept in session.execute(select(Whistle, Unit).join(Unit, Unit.id == Whistle.department_unit_id)
+                                           .where(Whistle.work_order_id == order.id).order_by(Whistle.id))
         ]
         out["extensions"] = [
             {"id": x.id, "working_days": x.working_days, "reason": _text(x.reason, sight), "status": x.status,
@@ -78,6 +89,57 @@ def order(session: Session, order: WorkOrder, sight: Sight, unit: Unit | None = 
             for x in session.scalars(select(Extension).where(Extension.work_order_id == order.id))
         ]
     return out
+
+
+# Timeline details written before units were named there (issue 12) hold codes only: which keys, per kind.
+_CODES = {"escalated": ("departments", "department_names"), "reported": ("department", "department_name"),
+          "dispatched": ("unit_code", "unit_name")}
+
+
+def _unit_names(session: Session, details: list[dict | None]) -> dict[str, str]:
+    codes: set[str] = set()
+    for d in details:
+        for key, _ in _CODES.values():
+            value = (d or {}).get(key)
+            codes.update(value if isinstance(value, list) else [value] if isinstance(value, str) else [])
+    if not codes:
+        return {}
+    return dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
+
+
+def _named(kind: str, detail: dict, names: dict[str, str]) -> dict:
+    """A timeline entry's detail naming its units: an older entry holding only codes gets the names."""
+    if kind not in _CODES or not isinstance(detail, dict):
+        return detail
+    key, name_key = _CODES[kind]
+    if name_key in detail or key not in detail:
+        return detail
+    value = detail[key]
+    named = [names.get(c, c) for c in value] if isinstance(value, list) else names.get(value, value)
+    return {**detail, name_key: named}
+
+
+def overdue(session: Session, row, sight: Sight) -> dict:
+    """A line of the overdue list (supervision.Overdue): the order, and what is overdue since when."""
+    out = order(session, row.order, sight, row.unit)
+    out["overdue"] = {"clocks": row.clocks, "since": row.since, "reports": row.reports,
+                      "designation_deadline": row.designation_deadline}
+    return out
+
+
+def awaiting_designation(session: Session, rc: RoutingCase, last: WorkOrder, unit: Unit, clock: Clock | None,
+                         sight: Sight, now) -> dict:
+    """A case waiting for 指定: what it is, who returned it and why (by name), and its clock."""
+    return {
+        "case_id": rc.case_id, "case_no": rc.case_no, "category": rc.category, "matter_class": rc.matter_class,
+        "urgency": rc.urgency, "kind": rc.kind, "dispatch_count": rc.dispatch_count,
+        "last_work_order_id": last.id, "last_unit_code": unit.code, "last_unit_name": unit.name,
+        "returns": [{**r, "reason": _text(r["reason"], sight), "legal_basis": _text(r["legal_basis"], sight)}
+                    for r in returns(session, rc.case_id)],
+        "waiting_since": clock.started_at if clock else last.updated_at,
+        "deadline": clock.deadline if clock else None,
+        "overdue": bool(clock and clock.deadline < now),
+    }
 
 
 def order_summary(order: WorkOrder, unit_name: str) -> dict:
@@ -122,8 +184,9 @@ def duty(staff: Staff) -> dict:
     return {"user_id": staff.user_id, "on_duty": staff.on_duty}
 
 
-def extension_request(row: Extension) -> dict:
-    return {"id": row.id, "status": row.status, "working_days": row.working_days}
+def extension_request(row: Extension, needs_district: bool = False) -> dict:
+    """`needs_district`: approving it takes the order beyond its cap, so only the district decides."""
+    return {"id": row.id, "status": row.status, "working_days": row.working_days, "needs_district": needs_district}
 
 
 def extension_decision(row: Extension) -> dict:

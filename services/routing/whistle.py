@@ -37,14 +37,22 @@ def call(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: dat
         departments.append(unit)
     check(order, "whistle")
     rc = case_of(session, order)
-    deadline = clocks.calendar().after(now, config.get().clocks.whistle_report)
+    span = config.get().clocks.whistle_report
+    deadline = clocks.calendar(session).after(now, span)
     for dept in departments:
-        session.add(Whistle(work_order_id=order.id, department_unit_id=dept.id, called_by=actor_id, called_at=now,
-                            deadline=deadline, note=note))
+        row = Whistle(work_order_id=order.id, department_unit_id=dept.id, called_by=actor_id, called_at=now,
+                      deadline=deadline, note=note)
+        session.add(row)
+        session.flush()  # its id: the report clock waits for this whistle
+        # An unanswered call is not silent: at the deadline the scanner tells the department and the
+        # calling street (routing.case.report_overdue) and the order shows on the overdue list.
+        clocks.start_deadline(session, order, "report", now, span, whistle_id=row.id)
     order.updated_at = now
     fields = event_fields(session, rc, order, now)
-    timeline(session, order, "escalated", actor_id, {"departments": [d.code for d in departments], "note": note,
-                                                     "report_deadline": deadline.isoformat()}, now)
+    # Staff read the departments by name (codes kept for exports and tools).
+    timeline(session, order, "escalated", actor_id, {"departments": [d.code for d in departments],
+                                                     "department_names": [d.name for d in departments],
+                                                     "note": note, "report_deadline": deadline.isoformat()}, now)
     emit(ev.CaseEscalated(**fields, actor_id=actor_id, department_unit_ids=[d.id for d in departments],
                           report_deadline=deadline, note=note))
 
@@ -66,11 +74,13 @@ def report(session: Session, emit: Emit, order: WorkOrder, departments: Collecti
     dept = session.get(Unit, row.department_unit_id)
     row.reported_at, row.reported_by = now, actor_id
     row.late = now > row.deadline
+    clocks.stop_kind(session, order.id, "report", now, whistle_id=row.id)
     # Not another dispatch of the case: the reported event below says why the order exists.
     assist = open_order(session, rc, dept, rule=f"吹哨报到：{dept.name}（{dept.code}）报到协办", rule_id="whistle",
                         rule_version=None, now=now, role="assist", lead_id=order.id, status="signed",
                         actor_id=actor_id, assignee_id=actor_id)
     row.assist_order_id = assist.id
     fields = event_fields(session, rc, order, now)
-    timeline(session, order, "reported", actor_id, {"department": dept.code, "late": row.late}, now)
+    timeline(session, order, "reported", actor_id, {"department": dept.code, "department_name": dept.name,
+                                                    "late": row.late}, now)
     emit(ev.CaseReported(**fields, department_unit_id=dept.id, actor_id=actor_id, late=row.late))

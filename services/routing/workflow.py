@@ -33,6 +33,8 @@ ALLOWED = {
     "report": {"signed", "in_progress"},
     "supervise": {"dispatched", "signed", "in_progress", "resolved", "verified"},
     "reassign": {"dispatched", "signed", "in_progress"},
+    # A suggestion (建议) or guidance (私事) ends with its answer, from any status before a result.
+    "answer": {"dispatched", "signed", "in_progress"},
 }
 
 
@@ -74,6 +76,8 @@ def contact(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: 
 
 def resolve(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime, *, outcome: str,
             result_text: str, photos: list[str]) -> None:
+    if order.kind != "work":  # its outcome is an answer (adopted or not, guidance), not an outcome code
+        raise ApiError(409, "workorder.answered_kind", field="kind")
     check(order, "resolve")
     rc = case_of(session, order)
     order.status, order.resolved_at, order.updated_at = "resolved", now, now
@@ -84,6 +88,40 @@ def resolve(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: 
                                                     "late": order.result_late}, now)
     emit(ev.CaseResolved(**fields, actor_id=actor_id, outcome=outcome, result_text=result_text,
                          photo_count=len(photos), requester_id=order.requester_id, late=order.result_late))
+
+
+def answer(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime, *, answer_text: str,
+           adopted: bool | None) -> None:
+    """答复: a suggestion answered, adopted (采纳) or not, or a private matter ended with guidance;
+    the order closes with it (its one clock, the answer's, says whether it was in time)."""
+    if order.kind not in ("suggestion", "guidance"):
+        raise ApiError(409, "workorder.not_answerable", field="kind")
+    if order.kind == "suggestion" and adopted is None:
+        raise ApiError(422, "workorder.adoption_required", field="adopted")
+    if order.kind == "guidance" and adopted is not None:
+        raise ApiError(422, "workorder.adoption_not_applicable", field="adopted")
+    check(order, "answer")
+    rc = case_of(session, order)
+    order.status, order.resolved_at, order.updated_at = "resolved", now, now
+    order.signed_at = order.signed_at or now
+    order.assignee_id = order.assignee_id or actor_id
+    order.result_text, order.adopted = answer_text, adopted
+    order.result_late = clocks.stop(session, order, "result", now)
+    fields = event_fields(session, rc, order, now)
+    timeline(session, order, "answered", actor_id, {"kind": order.kind, "adopted": adopted,
+                                                    "late": order.result_late}, now)
+    emit(ev.CaseAnswered(**fields, kind=order.kind, actor_id=actor_id, adopted=adopted, answer_text=answer_text,
+                         requester_id=order.requester_id, late=order.result_late))
+    close(session, emit, order, actor_id, now)
+
+
+def file_praise(session: Session, emit: Emit, order: WorkOrder, now: datetime) -> None:
+    """表扬 is filed in the praised unit's record at once: nothing to sign, handle or time."""
+    rc = case_of(session, order)
+    order.status, order.closed_at, order.updated_at = "closed", now, now
+    fields = event_fields(session, rc, order, now)
+    timeline(session, order, "praised", None, None, now)
+    emit(ev.CaseClosed(**fields, outcome=None, requester_id=order.requester_id))
 
 
 def verify(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime, *, passed: bool,
@@ -116,9 +154,12 @@ def close(session: Session, emit: Emit, order: WorkOrder, actor_id: str | None, 
 
 
 def record_evaluation(session: Session, emit: Emit, *, case_id: str, work_order_id: str | None, evaluated: bool,
-                      solved: bool | None, satisfaction: str | None, via: str, now: datetime) -> None:
+                      solved: bool | None, satisfaction: str | None, via: str, now: datetime,
+                      contacted: bool | None = None) -> None:
     """Intake's callback evaluation (回访), or the record that none came: kept on the order it
-    rates (the case's lead when intake does not say), which it closes when it waits for it."""
+    rates (the case's lead when intake does not say), which it closes when it waits for it.
+    `contacted: False` — the requester says nobody contacted her — counts against the unit's
+    响应率 whatever it recorded, and shows on the order (`contact_denied`) for supervision."""
     order = session.get(WorkOrder, work_order_id) if work_order_id else None
     if order is None:
         rc = session.get(RoutingCase, case_id)
@@ -127,10 +168,12 @@ def record_evaluation(session: Session, emit: Emit, *, case_id: str, work_order_
         return
     if evaluated:
         order.evaluated, order.solved, order.satisfaction = True, solved, satisfaction
+        order.contact_denied = None if contacted is None else not contacted
     else:  # no answer in time: not evaluated, never counted as satisfied
         order.evaluated, order.solved, order.satisfaction = False, None, None
     timeline(session, order, "evaluated", None,
-             {"evaluated": evaluated, "solved": solved, "satisfaction": satisfaction, "via": via}, now)
+             {"evaluated": evaluated, "solved": solved, "satisfaction": satisfaction, "via": via,
+              "contacted": contacted if evaluated else None}, now)
     if order.status in ALLOWED["close"]:
         close(session, emit, order, None, now)
 
@@ -146,12 +189,16 @@ def cancel_case(session: Session, case_id: str, kind: str, actor_id: str | None,
         order.status, order.updated_at = "cancelled", now
         clocks.stop_all(session, order, now)
         timeline(session, order, kind, actor_id, None, now)
+    if rc.state == "awaiting_designation" and rc.lead_work_order_id:  # nobody need designate it now
+        clocks.stop_kind(session, rc.lead_work_order_id, "designate", now)
     rc.state = {"withdrawn": "cancelled", "merged": "merged"}[kind]
 
 
 def return_order(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime, *, reason: str,
-                 legal_basis: str) -> RoutingCase:
-    """退单 within the window; returns the case, which dispatch sends on (or leaves awaiting 指定)."""
+                 legal_basis: str, last: bool | None = None) -> RoutingCase:
+    """退单 within the window; returns the case, which dispatch sends on or leaves waiting for 指定.
+    `last`: nobody is dispatched after this return (default: the case reached its last allowed
+    dispatch); the returned event says so, for whoever would otherwise be asked to re-dispatch it."""
     check(order, "return")
     if order.role != "lead":
         raise ApiError(409, "workorder.assist_cannot_return", field="role")
@@ -160,6 +207,8 @@ def return_order(session: Session, emit: Emit, order: WorkOrder, actor_id: str, 
     if order.return_deadline is not None and now > order.return_deadline:
         raise ApiError(409, "workorder.return_window_passed", field="return_deadline")
     rc = case_of(session, order)
+    if last is None:
+        last = rc.dispatch_count >= config.get().clocks.max_dispatches
     order.status, order.updated_at = "returned", now
     clocks.stop_all(session, order, now)
     for assist in session.scalars(select(WorkOrder).where(WorkOrder.lead_id == order.id,
@@ -168,9 +217,10 @@ def return_order(session: Session, emit: Emit, order: WorkOrder, actor_id: str, 
         timeline(session, assist, "cancelled", actor_id, {"lead_returned": order.id}, now)
     fields = event_fields(session, rc, order, now)
     timeline(session, order, "returned", actor_id, {"reason": reason, "legal_basis": legal_basis}, now)
-    if rc.dispatch_count >= config.get().clocks.max_dispatches:
+    if last:
         rc.state = "awaiting_designation"
-    emit(ev.CaseReturned(**fields, actor_id=actor_id, reason=reason, legal_basis=legal_basis))
+    emit(ev.CaseReturned(**fields, actor_id=actor_id, reason=reason, legal_basis=legal_basis,
+                         awaiting_designation=last))
     return rc
 
 

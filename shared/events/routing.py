@@ -11,6 +11,10 @@ from .registry import Payload, event
 
 Outcome = Literal["解决到位", "解释到位", "帮扶到位", "依法处理"]
 Clock = Literal["sign", "contact", "result"]
+# What a work order is for: work (handled on the three clocks, scored in 三率), praise (表扬, for the
+# unit's record, no clock), suggestion (建议, answered adopted or not on its own clock), guidance
+# (私事, ends with guidance). Only work counts in 三率.
+OrderKind = Literal["work", "praise", "suggestion", "guidance"]
 
 
 class WorkOrderEvent(Payload):
@@ -40,6 +44,7 @@ class CaseDispatched(WorkOrderEvent):
     # may see the case to the units above either, without knowing the tree.
     unit_path: str | None = None
     area_path: str | None = None
+    kind: OrderKind = "work"
 
 
 @event("routing.case.signed", 1, subject=("case", "case_id"))
@@ -61,6 +66,31 @@ class CaseReturned(WorkOrderEvent):
     actor_id: str
     reason: str
     legal_basis: str
+    # True when this was the last allowed dispatch: nobody re-dispatches it, the supervisors named
+    # in routing.case.awaiting_designation must designate an owner.
+    awaiting_designation: bool = False
+
+
+class _Designation(WorkOrderEvent):
+    """The case waits for 指定: the work order and unit are the last returned ones."""
+
+    dispatch_count: int
+    # The unit whose supervisors must designate (the nearest unit above the case with a supervisor
+    # on duty, else the designating level's) and those supervisors (may POST /cases/{id}/designate).
+    designating_unit_id: str
+    designating_unit_name: str
+    designator_ids: list[str] = []
+    deadline: datetime
+
+
+@event("routing.case.awaiting_designation", 1, subject=("case", "case_id"))
+class CaseAwaitingDesignation(_Designation):
+    """The last allowed dispatch was returned: a supervisor must name the owner by `deadline`."""
+
+
+@event("routing.case.designation_overdue", 1, subject=("case", "case_id"))
+class CaseDesignationOverdue(_Designation):
+    """Nobody designated an owner by the deadline."""
 
 
 @event("routing.case.designated", 1, subject=("case", "case_id"))
@@ -86,6 +116,37 @@ class CaseReported(WorkOrderEvent):
 
     department_unit_id: str
     actor_id: str
+    late: bool = False
+
+
+@event("routing.case.report_overdue", 1, subject=("case", "case_id"))
+class CaseReportOverdue(WorkOrderEvent):
+    """吹哨 unanswered: a department called to the order did not report by its deadline. The work
+    order and unit are the calling ones (the lead order and the unit that handles it)."""
+
+    whistle_id: int
+    department_unit_id: str
+    department_code: str
+    department_name: str
+    called_by: str
+    called_at: datetime
+    deadline: datetime
+    # The calling street (the street of the unit that whistled) and its supervisors on duty (the
+    # nearest unit at or above the street with any): whom to tell besides the department's staff.
+    street_unit_id: str | None = None
+    street_supervisor_ids: list[str] = []
+
+
+@event("routing.case.answered", 1, subject=("case", "case_id"))
+class CaseAnswered(WorkOrderEvent):
+    """A suggestion (建议) answered, adopted (采纳) or not, or a private matter (私事) ended with
+    guidance; the order is closed next (routing.case.closed)."""
+
+    kind: Literal["suggestion", "guidance"]
+    actor_id: str
+    adopted: bool | None = None  # suggestions only
+    answer_text: str
+    requester_id: str | None = None
     late: bool = False
 
 

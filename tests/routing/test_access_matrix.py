@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from services.routing import notices
 from services.routing.models import Unit, WorkOrder
 from services.routing.service import SPEC
 from shared.auth import issue_token
@@ -92,6 +93,8 @@ RULES = {
     "POST /routing/v1/work-orders/{order_id}/sign": ("dispatched", HANDLE),
     "POST /routing/v1/work-orders/{order_id}/contact": ("signed", HANDLE),
     "POST /routing/v1/work-orders/{order_id}/resolve": ("in_progress", HANDLE),
+    # A suggestion (建议) is answered by its unit's staff, as a result is reported.
+    "POST /routing/v1/work-orders/{order_id}/answer": ("suggestion", HANDLE),
     "POST /routing/v1/work-orders/{order_id}/return": ("dispatched", HANDLE),
     "POST /routing/v1/work-orders/{order_id}/extensions": ("signed", {**HANDLE, "grid": 201, "admin": 201}),
     "POST /routing/v1/work-orders/{order_id}/verify": ("resolved", VERIFY),
@@ -108,6 +111,10 @@ RULES = {
     "POST /routing/v1/extensions/{extension_id}/decision": ("extension", SUPERVISE),
     "GET /routing/v1/supervision/overdue": ("overdue", rule(403, street=SEES, supervisor=SEES, admin=SEES,
                                                             street_other=BLIND, supervisor_other=BLIND)),
+    # Cases waiting for 指定: who may designate them (a supervisor above the case, the admin) and the
+    # street dispatchers who see them on the overdue list; community staff, who may not, see nothing.
+    "GET /routing/v1/designations": ("awaiting_designation", rule(403, street=SEES, supervisor=SEES, admin=SEES,
+                                                                  street_other=BLIND, supervisor_other=BLIND)),
     # A community sees its street's watch list: both communities are in the first street.
     "GET /routing/v1/watch-list": ("watched", rule(403, community=SEES, community_other=SEES, street=SEES,
                                                    supervisor=SEES, admin=SEES, street_other=BLIND,
@@ -116,6 +123,13 @@ RULES = {
     "GET /routing/v1/rankings": ("dispatched", SCORE_READERS),
     "GET /routing/v1/ledger": ("dispatched", LEDGER_READERS),
     "GET /routing/v1/audit": ("none", AUDITORS),
+    # The working calendar is the whole deployment's: staff read it; the admin (and a supervisor of the
+    # root unit, not among these principals: test_calendar_notices.py) loads the State Council's notices
+    # and reads who loaded which version.
+    "GET /routing/v1/calendar": ("none", ANY_STAFF),
+    "GET /routing/v1/calendar/days": ("none", ANY_STAFF),
+    "GET /routing/v1/calendar/notices": ("none", rule(403, admin=200)),
+    "POST /routing/v1/calendar/notices": ("none", rule(403, admin=201)),
 }
 
 
@@ -153,7 +167,7 @@ def target(h: Harness, state: str) -> dict:
         h.feed(RiskRaised(dispute_id="d-matrix", dispute_no="T-1", seq=1, street_unit_id=unit_id(STREET),
                           level="高", indicators=["repeat"], at=datetime.now(local_zone())))
         return {"dispute_id": "d-matrix"}
-    case_id = h.submit()
+    case_id = h.submit(appeal_type="建议") if state == "suggestion" else h.submit()
     order = h.lead(case_id)
     oid = order["id"]
     t = {"order_id": oid, "case_id": case_id}
@@ -184,7 +198,7 @@ def request(op: str, t: dict, h: Harness) -> tuple[str, str, dict, dict | None]:
     period = datetime.now(local_zone()).strftime("%Y-%m")
     params = {"GET /routing/v1/locate": {"lat": 30.6283, "lon": 104.052115},
               "GET /routing/v1/scores": {"period": period}, "GET /routing/v1/rankings": {"period": period},
-              "GET /routing/v1/ledger": {"period": period}}.get(op, {})
+              "GET /routing/v1/ledger": {"period": period}, "GET /routing/v1/calendar/days": {"year": 2026}}.get(op, {})
     bodies = {
         "PUT /routing/v1/staff/{user_id}/duty": {"on_duty": True},
         "POST /routing/v1/responsibility": {"document": h.client.get(
@@ -193,12 +207,14 @@ def request(op: str, t: dict, h: Harness) -> tuple[str, str, dict, dict | None]:
         "POST /routing/v1/work-orders/{order_id}/return": {"reason": "不属本单位职责", "legal_basis": "职责清单"},
         "POST /routing/v1/work-orders/{order_id}/extensions": {"working_days": 2, "reason": "需协调物业"},
         "POST /routing/v1/work-orders/{order_id}/verify": {"passed": True},
+        "POST /routing/v1/work-orders/{order_id}/answer": {"answer_text": "已采纳，增设垃圾桶", "adopted": True},
         "POST /routing/v1/work-orders/{order_id}/reassign": {"unit_code": URBAN, "reason": "涉及占道经营"},
         "POST /routing/v1/cases/{case_id}/designate": {"unit_code": URBAN, "reason": "占道问题由城管负责"},
         "POST /routing/v1/work-orders/{order_id}/whistle": {"department_codes": [POLICE]},
         "POST /routing/v1/work-orders/{order_id}/supervise": {"note": "请今日内签收"},
         "POST /routing/v1/work-orders/{order_id}/exclusion": {"reason": "诉求人要求超出政策范围"},
         "POST /routing/v1/extensions/{extension_id}/decision": {"approve": True},
+        "POST /routing/v1/calendar/notices": notices.shipped()[2026].model_dump(mode="json"),
     }
     return method, path, params, bodies.get(op)
 
@@ -215,6 +231,8 @@ def listed(op: str, t: dict, response) -> bool:
         return STREET in [r["code"] for r in body["rows"]]
     if op.endswith("/watch-list"):
         return t["dispute_id"] in [e["dispute_id"] for e in body]
+    if op.endswith("/designations"):
+        return t["case_id"] in [c["case_id"] for c in body]
     return t["order_id"] in [o["id"] for o in body]
 
 

@@ -78,7 +78,7 @@ def test_three_returns_then_a_supervisor_designates_an_owner(h):
         assert r.status_code == 200, r.text
     assert path == [GRID1_CODE, COMMUNITY1, STREET]  # each re-dispatch skips the units that returned it
     kinds = [e.type.rsplit(".", 1)[1] for e, _ in h.events()]
-    assert kinds == ["returned", "dispatched", "returned", "dispatched", "returned"]
+    assert kinds == ["returned", "dispatched", "returned", "dispatched", "returned", "awaiting_designation"]
     with h.rt.uow() as session:
         rc = session.get(RoutingCase, case_id)
         assert rc.state == "awaiting_designation" and rc.dispatch_count == 3

@@ -8,3 +8,7 @@ from . import directory, responsibility, scores, supervision, whistle, work_orde
 router = APIRouter(prefix="/v1")
 for module in (directory, responsibility, work_orders, whistle, supervision, scores):
     router.include_router(module.router)
+
+from .calendar import router as calendar_router  # noqa: E402  (工作日历, issue 12)
+
+router.include_router(calendar_router)

@@ -10,7 +10,7 @@ from shared.deps import SessionDep, Uow
 from shared.masking import mask_free_text
 from shared.ratelimit import limit
 
-from .. import access, directory, ledger, scores
+from .. import access, config, directory, ledger, scores
 from .deps import FORBIDDEN, LedgerLimit, Period
 
 router = APIRouter(tags=["考核 scores"])
@@ -46,7 +46,9 @@ def rankings(user: StaffUser, session: SessionDep, period: Period,
     access.require_role(user, access.SCORE_READERS)
     scores.check_period(period)
     rows = scores.ranking(session, period, level, within=access.subtrees(session, user))
-    return {"period": period, "level": level, "rows": rows}
+    # Units with fewer scored orders are listed after the ranked ones, `rank` null.
+    return {"period": period, "level": level, "min_scored_orders": config.get().scoring.min_scored_orders,
+            "rows": rows}
 
 
 @router.get("/ledger", summary="工单台账导出 export the ledger as CSV or XLSX", response_class=Response,

@@ -8,7 +8,7 @@ from shared.auth import CurrentUser, StaffUser
 from shared.db import utcnow
 from shared.deps import SessionDep, Uow
 
-from .. import access, supervision, views
+from .. import access, designation, supervision, views
 from ..schemas import DecisionBody, ExtensionBody, NoteBody, ReasonBody
 from .deps import FORBIDDEN, NOT_FOUND, ORDER_ACTION, HandledOrder, LockedExtension, locked, order_by_id, shown
 
@@ -16,7 +16,9 @@ router = APIRouter()
 SUPERVISION = ["督办 supervision"]
 SupervisedOrder = locked(access.SUPERVISORS)
 DECISION = {**FORBIDDEN, 404: {"description": "延期申请不存在或不在您的管辖范围内 no such request in your scope"},
-            409: {"description": "该申请已审批，或工单状态不允许延期 already decided, or the order cannot be extended"}}
+            409: {"description": "该申请已审批、工单状态不允许延期，或超出延期上限须由区级审批 already decided, the "
+                                 "order cannot be extended, or beyond the order's cap only the district level "
+                                 "approves (extension.count_cap, extension.days_cap)"}}
 
 
 @router.post("/work-orders/{order_id}/supervise", tags=SUPERVISION, responses=ORDER_ACTION,
@@ -35,7 +37,9 @@ def request_extension(user: CurrentUser, order: HandledOrder, body: ExtensionBod
     # No event: the request changes nothing outside routing until it is decided.
     uow.audit("routing.extension.requested", subject_kind="work_order", subject_id=order.id,
               detail={"extension_id": row.id, "working_days": row.working_days})
-    return views.extension_request(row)
+    # Beyond the order's cap only the district level approves it: the handler knows who decides.
+    return views.extension_request(row, needs_district=supervision.beyond_cap(uow.session, order,
+                                                                              row.working_days) is not None)
 
 
 @router.post("/extensions/{extension_id}/decision", tags=["工单 work orders"], responses=DECISION,
@@ -44,7 +48,7 @@ def decide_extension(user: CurrentUser, extension: LockedExtension, body: Decisi
     order = order_by_id(uow.session, extension.work_order_id)
     access.require_scope(uow.session, user, order, access.SUPERVISORS)
     supervision.decide_extension(uow.session, uow.emit, order, extension, user.id, utcnow(), body.approve,
-                                 body.note)
+                                 body.note, district=access.district_level(uow.session, user))
     if not body.approve:  # an approval is the extended event; a rejection emits nothing
         uow.audit("routing.extension.rejected", subject_kind="work_order", subject_id=order.id,
                   detail={"extension_id": extension.id})
@@ -64,12 +68,24 @@ def exclude(user: CurrentUser, order: SupervisedOrder, body: ReasonBody, uow: Uo
 
 
 @router.get("/supervision/overdue", tags=SUPERVISION, responses=FORBIDDEN,
-            summary="超期工单 everything overdue in my subtree")
+            summary="超期工单 everything overdue in my subtree: clocks, unanswered 吹哨, 指定 not made")
 def overdue(user: StaffUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict]:
     access.require_role(user, access.OVERDUE_READERS)
-    rows = supervision.overdue(session, utcnow(), access.subtrees(session, user), limit)
+    rows = supervision.overdue(session, utcnow(), access.subtrees(session, user), limit,
+                               reach=access.above_orders(access.scope(session, user)))
     sight = access.list_sight(user)
-    return [views.order(session, order, sight, unit) for order, unit in rows]
+    return [views.overdue(session, row, sight) for row in rows]
+
+
+@router.get("/designations", tags=SUPERVISION, responses=FORBIDDEN,
+            summary="待指定 cases waiting for a supervisor to designate their owner (指定), oldest deadline first")
+def designations(user: StaffUser, session: SessionDep,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict]:
+    access.require_role(user, access.DESIGNATION_READERS)
+    now = utcnow()
+    rows = designation.waiting(session, access.above_orders(access.scope(session, user)), limit)
+    sight = access.list_sight(user)
+    return [views.awaiting_designation(session, *row, sight, now) for row in rows]
 
 
 @router.get("/watch-list", tags=SUPERVISION, responses=FORBIDDEN,

@@ -7,7 +7,7 @@ from shared.db import utcnow
 from shared.deps import SessionDep, Uow
 
 from .. import access, dispatch, views, workflow
-from ..schemas import ContactBody, ResolveBody, ReturnBody, UnitBody, VerifyBody
+from ..schemas import AnswerBody, ContactBody, ResolveBody, ReturnBody, UnitBody, VerifyBody
 from .deps import (
     FORBIDDEN,
     NOT_FOUND,
@@ -65,6 +65,19 @@ def resolve(user: CurrentUser, order: HandledOrder, body: ResolveBody, uow: Uow)
     access.require_handler(uow.session, user, order)
     workflow.resolve(uow.session, uow.emit, order, user.id, utcnow(), outcome=body.outcome,
                      result_text=body.result_text, photos=body.photos)
+    return shown(uow.session, user, order)
+
+
+ANSWER = {**ORDER_ACTION, 409: {"description": "工单状态不允许答复，或该工单不是建议或私事引导 the status does not "
+                                              "allow it, or the order is not a suggestion or guidance"}}
+
+
+@router.post("/work-orders/{order_id}/answer", responses=ANSWER,
+             summary="答复 answer a suggestion (adopted or not, 采纳) or give guidance on a private matter (私事)")
+def answer(user: CurrentUser, order: HandledOrder, body: AnswerBody, uow: Uow) -> dict:
+    access.require_handler(uow.session, user, order)
+    workflow.answer(uow.session, uow.emit, order, user.id, utcnow(), answer_text=body.answer_text,
+                    adopted=body.adopted)
     return shown(uow.session, user, order)
 
 
