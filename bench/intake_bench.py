@@ -44,7 +44,8 @@ def case_body(i: int) -> dict:
     code, sentence = EXAMPLES[i % len(EXAMPLES)]
     rng = random.Random(i)
     body = {"category": code, "description": f"{sentence}（第 {i} 条）", "channel": "app",
-            "lat": CENTRE[0] + rng.uniform(-0.01, 0.01), "lon": CENTRE[1] + rng.uniform(-0.01, 0.01)}
+            "lat": CENTRE[0] + rng.uniform(-0.01, 0.01), "lon": CENTRE[1] + rng.uniform(-0.01, 0.01),
+            "coord_system": "wgs84"}
     for q in file_catalogue().nodes[code].questions:
         if q.required:
             body.setdefault("answers", {})[q.key] = q.choices[0] if q.type == "choice" else 3

@@ -32,7 +32,7 @@ GRID_POINTS = [(30.6283, 104.052115), (30.6336, 104.052087), (30.63665, 104.0523
 def case_body(i: int) -> dict:
     lat, lon = GRID_POINTS[i % len(GRID_POINTS)]
     return {"category": "env.garbage", "description": f"压测：小区垃圾桶满溢未清运（第 {i} 条）", "lat": lat,
-            "lon": lon, "channel": "app"}
+            "lon": lon, "coord_system": "wgs84", "channel": "app"}
 
 
 def _dsn(cluster: Cluster, service: str) -> str:

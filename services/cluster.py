@@ -81,8 +81,9 @@ class Cluster:
                     "CG_AMQP_URL": amqp, "CG_IDENTITY_URL": f"http://127.0.0.1:{self.ports['identity']}",
                     "CG_DEMO_PASSWORDS": "true", **deployment_keys(log_dir / "keys"),
                     # The tests and the benchmark submit as one demo resident far faster than a person.
-                    "CG_RATE_LIMITS": json.dumps({"intake.case.submit": "1000000/hour",
-                                                  "intake.duplicates": "1000000/hour"})}
+                    "CG_RATE_LIMITS": json.dumps({name: "1000000/hour" for name in (
+                        "intake.case.submit", "intake.case.submit.address", "intake.duplicates",
+                        "intake.duplicates.address")})}
         self.pg_url = pg_url
         self.procs: dict[str, subprocess.Popen] = {}
         self.log_dir = log_dir

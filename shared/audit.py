@@ -237,6 +237,7 @@ def record(session: Session | Connection, table: Table, actor: Actor | None, act
 
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _LONG_NUMBER = re.compile(r"\d{7,}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def safe_id(value, code: bool = False) -> str:
@@ -245,6 +246,8 @@ def safe_id(value, code: bool = False) -> str:
     "(invalid)"; `code`: a unit code (15 digits) is an id too. Someone may type a phone or an ID
     number, with any separators, where an id belongs; nothing of it reaches the trail."""
     text = str(value)
+    if _UUID.fullmatch(text):  # its hex may hold a run of digits of any length
+        return text
     if not _ID.fullmatch(text):
         return "(invalid)"
     if code and text.isdigit() and len(text) == 15:

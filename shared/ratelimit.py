@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 class Limiter:
     def __init__(self, settings: Settings):
         self.overrides = settings.rate_limits
-        storage = RedisStorage(settings.redis_url) if settings.mode == "services" else MemoryStorage()
+        # One deployment's counts apart from another's on a shared Redis (a test cluster's from the
+        # last run's): keyed under the deployment's database prefix.
+        storage = RedisStorage(settings.redis_url, key_prefix=f"LIMITS:{settings.db_prefix}") \
+            if settings.mode == "services" else MemoryStorage()
         self.strategy = MovingWindowRateLimiter(storage)
 
     def hit(self, name: str, default: str, key: str) -> None:

@@ -197,14 +197,19 @@ def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, b
     }
 
 
-def listed_cases(session: Session, user: User, *, status: str | None, page: int,
-                 page_size: int) -> tuple[list[CaseAccess], int]:
-    """A page of the user's list: the cases in their scope (see the table above)."""
+def listed_cases(session: Session, user: User, *, status: str | None, page: int, page_size: int,
+                 urgency_requested: bool | None = None) -> tuple[list[CaseAccess], int]:
+    """A page of the user's list: the cases in their scope (see the table above); with
+    `urgency_requested`, those whose requester asked for a higher urgency staff have not decided on
+    yet (or, false, those without such a request)."""
     if status is not None and status not in STATUSES:
         raise ApiError(422, "validation.not_allowed", field="status")
     query = select(Case).where(scope(user))
     if status:
         query = query.where(Case.status == status)
+    if urgency_requested is not None:
+        query = query.where(Case.requested_urgency.is_not(None) if urgency_requested
+                            else Case.requested_urgency.is_(None))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id)
                            .offset((page - 1) * page_size).limit(page_size))
@@ -242,18 +247,36 @@ def check_catalogue_editor(user: User) -> None:
         raise ApiError(403, "auth.forbidden")
 
 
+def check_knowledge_editor(user: User) -> None:
+    """The knowledge base is the hotline centre's: its supervisors and admins edit it (policy.json
+    `knowledge_editor_roles`); every staff member reads it."""
+    if user.role not in config.get().knowledge_editor_roles:
+        raise ApiError(403, "auth.forbidden")
+
+
 # --------------------------------------------------------------------------- the audit trail
 
 
 def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[bool]:
     """The entries of intake's audit trail a reader sees (GET /intake/v1/audit): admins all; a
     supervisor those about the cases in her scope (`staff_scope`); entries about anything else
-    (callers, retention, the catalogue, the trail itself) are the admins'. Anyone else: 403."""
+    (callers, retention, the catalogue, the knowledge base, the trail itself) are the admins'.
+    Anyone else: 403."""
     if user.role == "admin":
         return true()
     if user.role != "supervisor":
         raise ApiError(403, "auth.forbidden")
     return and_(table.c.subject_kind == "case", table.c.subject_id.in_(select(Case.id).where(staff_scope(user))))
+
+
+def refusal_conceals(session: Session, user: User, kind: str | None, subject_id: str) -> bool:
+    """Whether a refusal on this subject names the resident by her pseudonym (shared/audit_api.py): it
+    is her own anonymous or confidential case, refused before the endpoint looked at it (a staff-only
+    act, say). Naming her there would tie her to the case."""
+    if kind != "case":
+        return False
+    case = session.get(Case, subject_id)
+    return case is not None and conceals(user, case.anonymous, case.confidential, _own_relation(case, user))
 
 
 def conceals(user: User, anonymous: bool, confidential: bool, relation: str | None = "reporter") -> bool:

@@ -1,5 +1,5 @@
-"""Intake's configuration: the rules in data/policy.json and the shipped category catalogue in
-data/catalogue.json, as pydantic models.
+"""Intake's configuration: the rules in data/policy.json, the shipped category catalogue in
+data/catalogue.json and the shipped knowledge base in data/knowledge.json, as pydantic models.
 
 Read once per process and validated when a runtime is built (SPEC.config), so a broken file, or a
 catalogue naming a clock profile routing has no time limits for, stops the process at start-up
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shared import config as shared_config
 from shared.auth import ROLES
 
-from .schemas import CatalogueDoc, Channel, Urgency
+from .schemas import CatalogueDoc, Channel, KnowledgeDoc, Urgency
 from .status import STATUSES
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -86,12 +86,33 @@ class Visibility(Section):
     check_roles = field_validator("identity_roles", "phone_roles", "confidential_identity_roles")(_known_roles)
 
 
+class ServiceArea(Section):
+    """Where this deployment takes cases. A point outside it is refused at intake (422
+    case.outside_service_area) rather than dispatched to a fallback unit: it is nearly always a point
+    in the wrong coordinate system or a wrong pick on the map, and the requester can still correct it."""
+
+    name: str = Field(min_length=1, max_length=40, description="服务范围名称（出现在错误说明中）the area's name")
+    polygons: tuple[tuple[tuple[float, float], ...], ...] = Field(
+        min_length=1, description="服务范围多边形（WGS-84，每点 [经度, 纬度]，与 GeoJSON 同序；多个多边形取并集）"
+                                  "outer rings, WGS-84 [lon, lat] as in GeoJSON; a point in any of them is inside")
+
+    @field_validator("polygons")
+    @classmethod
+    def _rings(cls, polygons):
+        for i, ring in enumerate(polygons):
+            if len(set(ring)) < 3:
+                raise ValueError(f"polygon {i} needs at least 3 distinct points")
+            for lon, lat in ring:
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    raise ValueError(f"polygon {i}: [{lon}, {lat}] is not a [lon, lat] pair")
+        return polygons
+
+
 class Policy(Section):
     """data/policy.json: every figure in it is a deployment's choice, not a constant."""
 
     channels_by_role: dict[str, frozenset[Channel]] = Field(description="各角色可使用的受理渠道")
     urgency_keywords: dict[Urgency, tuple[str, ...]] = Field(description="把紧急程度提高到该级别的关键词")
-    reporter_max_urgency: Urgency = Field(description="反映人自己最高可选的紧急程度")
     reopen_window_days: int = Field(gt=0, description="办结后可重启的期限（天）")
     max_reopens: int = Field(ge=0, description="可重启次数上限")
     evaluation: EvaluationRules = Field(description="回访评价 the callback evaluation")
@@ -104,10 +125,12 @@ class Policy(Section):
     evaluable_statuses: frozenset[str] = Field(description="可回访评价的状态")
     catalogue_editor_roles: frozenset[str] = Field(description="可发布类别目录的角色")
     merge_roles: frozenset[str] = Field(description="可合并重复诉求的角色")
+    knowledge_editor_roles: frozenset[str] = Field(description="可新增、修改、停用知识库条目的角色")
+    service_area: ServiceArea = Field(description="服务范围 where this deployment takes cases")
     # Routing's configuration maps each of these names to its time limits (see routing's config).
     clock_profiles: tuple[str, ...] = Field(min_length=1, description="类别目录可使用的办理时限方案名称")
 
-    check_roles = field_validator("catalogue_editor_roles", "merge_roles")(_known_roles)
+    check_roles = field_validator("catalogue_editor_roles", "merge_roles", "knowledge_editor_roles")(_known_roles)
     check_statuses = field_validator("withdrawable_statuses", "reopenable_statuses", "evaluable_statuses")(
         _known_statuses)
 
@@ -122,6 +145,7 @@ class Config(Policy):
     """The rules and the shipped catalogue, checked against each other."""
 
     catalogue: CatalogueDoc = Field(description="随版本发布的类别目录（版本 1）the shipped catalogue")
+    knowledge: KnowledgeDoc = Field(description="随版本发布的知识库（各条目的第 1 版）the shipped knowledge base")
 
     @model_validator(mode="after")
     def _catalogue_uses_known_clock_profiles(self) -> "Config":
@@ -131,6 +155,17 @@ class Config(Policy):
             raise ValueError(f"clock profiles not in clock_profiles {list(self.clock_profiles)}: {listed}")
         return self
 
+    @model_validator(mode="after")
+    def _knowledge_ids_unique_and_categories_known(self) -> "Config":
+        seen, codes = set(), set(self.catalogue.codes())
+        for i, article in enumerate(self.knowledge.articles):
+            if article.id in seen:
+                raise ValueError(f"knowledge.articles.{i}.id: {article.id!r} appears twice")
+            if article.category not in codes:
+                raise ValueError(f"knowledge.articles.{i}.category: {article.category!r} is not in the catalogue")
+            seen.add(article.id)
+        return self
+
 
 def _read(name: str) -> dict:
     return shared_config.read_json(data_dir() / name)
@@ -138,4 +173,5 @@ def _read(name: str) -> dict:
 
 @cache
 def get() -> Config:
-    return Config.model_validate({**_read("policy.json"), "catalogue": _read("catalogue.json")})
+    return Config.model_validate({**_read("policy.json"), "catalogue": _read("catalogue.json"),
+                                  "knowledge": _read("knowledge.json")})

@@ -68,5 +68,5 @@ def before_submitting(session: Session, query: DuplicateQuery, user: User) -> li
     node = current(session).leaf(query.category)
     if node is None:
         raise ApiError(422, "case.unknown_category", field="category")
-    lat, lon = geo.to_wgs84(query.lat, query.lon, query.coord_system)
+    lat, lon = geo.point(query.lat, query.lon, query.coord_system)
     return find(session, node, query.description, lat, lon, now=utcnow(), user=user)

@@ -13,6 +13,20 @@ register_messages({
     "case.answer_invalid": ("回答不符合要求", "The answer does not fit the question"),
     "case.answer_unknown": ("该类别没有这个问题", "The category has no such question"),
     "case.location_pair": ("经度和纬度须同时提供", "Give both latitude and longitude"),
+    "case.coord_system_required": ("提供坐标时须注明坐标系 coord_system：小程序地图选点（wx.chooseLocation）为 gcj02，"
+                                   "wx.getLocation 默认为 wgs84，百度地图为 bd09",
+                                   "Say the point's coordinate system (coord_system): gcj02 from the mini-program's "
+                                   "map picker (wx.chooseLocation), wgs84 from wx.getLocation's default, "
+                                   "bd09 from Baidu"),
+    "case.outside_service_area": ("该位置不在本平台的服务范围内，请核对地图上的位置和坐标系（coord_system）",
+                                  "The point is outside the service area: check the place on the map and the "
+                                  "coordinate system (coord_system)"),
+    "case.knowledge_unknown": ("知识库中没有该条目，请检索知识库后引用现行条目",
+                               "No such knowledge base entry: search the knowledge base and cite a current entry"),
+    "case.knowledge_retired": ("该知识库条目已停用，请引用现行条目",
+                               "That knowledge base entry is retired: cite a current one"),
+    "case.knowledge_without_answer": ("引用知识库条目时须填写当场答复的内容（answer）",
+                                      "Citing a knowledge base entry needs the answer given"),
     "case.bad_phone": ("电话号码无效", "Invalid phone number"),
     "case.phone_required": ("热线来电须登记来电号码", "A hotline case needs the caller's phone number"),
     "case.consent_required": ("代为登记来电人、来信人或来访人的电话号码，须记录其是否同意登记",
@@ -58,5 +72,10 @@ register_messages({
                                "Existing codes cannot be removed: mark them inactive"),
     "catalogue.duplicate_code": ("类别编码重复", "Duplicate category code"),
     "catalogue.version_not_found": ("未找到该目录版本", "No such catalogue version"),
+    "knowledge.not_found": ("未找到该知识库条目", "No such knowledge base entry"),
+    "knowledge.version_not_found": ("未找到该条目的这一版本", "The entry has no such version"),
+    "knowledge.version_conflict": ("条目已被他人修改，请基于最新版本重新编辑",
+                                   "The entry changed meanwhile: edit the latest version"),
+    "knowledge.retired": ("该条目已停用，不能修改或再次停用", "The entry is retired: it cannot be changed"),
     "suggest.too_short": ("描述太短，无法推荐类别", "The description is too short to suggest a category"),
 })

@@ -1,4 +1,5 @@
-"""Coordinates: GCJ-02 / BD-09 → WGS-84, grid cells for the duplicate index, distances.
+"""Coordinates: a point as a client sends it (checked and converted, `point`), GCJ-02 / BD-09 →
+WGS-84, the service area, grid cells for the duplicate index, distances.
 
 GCJ-02 is the obfuscated datum every map in China uses (WeChat `wx.getLocation` type gcj02);
 BD-09 is Baidu's offset on top of it. The forward transform is the published one; the inverse
@@ -7,6 +8,10 @@ No maintained Python package covers this, and the formula is short.
 """
 
 import math
+
+from shared.errors import ApiError
+
+from . import config
 
 A = 6378245.0  # Krasovsky 1940, the ellipsoid GCJ-02 is defined on
 EE = 0.00669342162296594323
@@ -73,6 +78,37 @@ def to_wgs84(lat: float, lon: float, system: str) -> tuple[float, float]:
     if system == "bd09":
         return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
     return lat, lon
+
+
+def in_polygons(lat: float, lon: float, polygons) -> bool:
+    """Whether the point is inside any of the rings ([lon, lat] pairs): even-odd ray casting, which
+    is exact enough at a district's scale (its edges are a few kilometres long)."""
+    for ring in polygons:
+        inside = False
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+        if inside:
+            return True
+    return False
+
+
+def point(lat: float | None, lon: float | None, coord_system: str | None) -> tuple[float, float] | None:
+    """A point as a client sent it, in WGS-84; None when it sent none. The one place a point's rules
+    live, for a submission and the duplicate lookup alike: both numbers or neither; the coordinate
+    system said, never guessed (a GCJ-02 point taken as WGS-84 lands about 360 m off, often in
+    another grid); inside the service area, else refused rather than dispatched to a fallback unit."""
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise ApiError(422, "case.location_pair", field="lon" if lon is None else "lat")
+    if coord_system is None:
+        raise ApiError(422, "case.coord_system_required", field="coord_system")
+    wgs = to_wgs84(lat, lon, coord_system)
+    area = config.get().service_area
+    if not in_polygons(*wgs, area.polygons):
+        raise ApiError(422, "case.outside_service_area", field="lat", detail=area.name)
+    return wgs
 
 
 def cell_of(lat: float, lon: float, size: float) -> int:

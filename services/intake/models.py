@@ -82,6 +82,9 @@ class Case(Base):
     address: Mapped[str | None] = mapped_column(Sealed("intake.cases.address"))  # sealed at rest
     channel: Mapped[str] = mapped_column(String(20))
     urgency: Mapped[str] = mapped_column(String(4))
+    # A higher urgency the requester asked for: a request for staff to decide on, never applied by
+    # itself (it would put a garbage complaint on 30-minute clocks). Cleared when staff decide.
+    requested_urgency: Mapped[str | None] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(20), index=True)
     # A status only moves forward within a cycle (see status.py); a reopen starts a new cycle.
     status_rank: Mapped[int] = mapped_column(Integer, default=0)
@@ -222,3 +225,34 @@ class CatalogueVersion(Base):
     note: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KnowledgeEntry(Base):
+    """A knowledge base entry edited over the API: which version is current, and whether it is
+    retired. An entry of the shipped data/knowledge.json nobody edited has no row: it is current at
+    version 1 as the file says (knowledge.py)."""
+
+    __tablename__ = "knowledge_entries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  # the current version
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KnowledgeVersion(Base):
+    """Every version of an edited entry, kept: a case answered from it names the version it cited.
+    Version 1 of a shipped entry is copied from the file when it is first edited."""
+
+    __tablename__ = "knowledge_versions"
+
+    entry_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(60))
+    category: Mapped[str] = mapped_column(String(64))
+    keywords: Mapped[str] = mapped_column(Text)  # a JSON list
+    answer: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(64))  # None: the shipped file's version 1
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

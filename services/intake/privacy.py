@@ -59,13 +59,15 @@ def sees_person(case: Case, user: User, rel: str) -> bool:
 
 
 def file_name(attachment: Attachment, case: Case, user: User, rel: str, n: int) -> str | None:
-    """The name an upload is shown under to this reader: its own to those who see the person (its
-    phones and ID numbers masked for readers without the need), "附件<n>.<ext>" to the others."""
+    """The name an upload is shown under to this reader: its own to whoever uploaded it and to readers
+    with the need to see the person unmasked; "附件<n>.<ext>" to everyone else. Why not the name with
+    its numbers masked: a phone's name carries whatever its owner typed or the camera app wrote —
+    a name, a door number, an ID number in any form — and a handler needs the photo, not its name."""
     if attachment.filename is None:
         return None
-    if not sees_person(case, user, rel):
-        return f"附件{n}.{EXTENSIONS.get(attachment.content_type, 'bin')}"
-    return free_text(attachment.filename, masks_free_text(user, rel))
+    if attachment.owner_id == user.id or (sees_person(case, user, rel) and not masks_free_text(user, rel)):
+        return attachment.filename
+    return f"附件{n}.{EXTENSIONS.get(attachment.content_type, 'bin')}"
 
 
 def record_read(audit, case: Case, user: User, via: str) -> None:

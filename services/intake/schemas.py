@@ -20,14 +20,30 @@ Satisfaction = Literal["满意", "基本满意", "不满意"]
 AnswerValue = str | int | Annotated[float, AllowInfNan(False)] | bool
 
 
+# A point is only meaningful with its coordinate system: the same numbers in GCJ-02 and WGS-84 are
+# about 360 m apart in Chengdu, enough to land in another grid. So the client says which it sent,
+# and the docs say which WeChat call gives which (geo.point checks it and the service area).
+COORD_SYSTEM = (
+    "坐标系，提供 lat/lon 时必填（缺少时 422 case.coord_system_required）。"
+    "gcj02：国测局坐标——小程序地图选点 wx.chooseLocation、<map> 组件、wx.getLocation({type: 'gcj02'})，"
+    "以及高德、腾讯地图；wgs84：GPS 原始坐标——wx.getLocation 不指定 type 时的默认值、手机 GPS；"
+    "bd09：百度地图。坐标系填错，位置会偏差数百米。"
+    " The coordinate system of lat/lon, required with a point: gcj02 from wx.chooseLocation, the <map> "
+    "component and wx.getLocation({type: 'gcj02'}) (also Amap, Tencent Maps); wgs84 from wx.getLocation's "
+    "default type and GPS; bd09 from Baidu Maps.")
+LAT = ("纬度，坐标系见 coord_system；须与 lon、coord_system 一起提供，且位于服务范围内"
+       "（否则 422 case.outside_service_area）latitude, in coord_system")
+LON = "经度，坐标系见 coord_system longitude, in coord_system"
+
+
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "category": "env.garbage",
         "appeal_type": "投诉",
         "description": "小区东门垃圾桶已经三天没有清运，气味很大，请尽快处理。",
-        "lat": 30.6283,
-        "lon": 104.052115,
-        "coord_system": "wgs84",
+        "lat": 30.625843,
+        "lon": 104.054591,
+        "coord_system": "gcj02",
         "address": "玉林北路 12 号东门",
         "channel": "mini_program",
     }, {
@@ -43,13 +59,15 @@ class CaseCreate(BaseModel):
     category: str = Field(min_length=1, max_length=64, description="类别编码 category code from the catalogue")
     appeal_type: AppealType = Field("投诉", description="诉求类型 咨询/求助/投诉/举报/建议/表扬")
     description: str = Field(min_length=1, max_length=4000, description="问题描述（最多 4000 字）")
-    lat: float | None = Field(None, ge=-90, le=90, description="纬度，坐标系见 coord_system")
-    lon: float | None = Field(None, ge=-180, le=180, description="经度，坐标系见 coord_system")
-    coord_system: CoordSystem = Field("wgs84", description="坐标系：wgs84（GPS）、gcj02（微信/高德）、bd09（百度）")
+    lat: float | None = Field(None, ge=-90, le=90, description=LAT)
+    lon: float | None = Field(None, ge=-180, le=180, description=LON)
+    coord_system: CoordSystem | None = Field(None, description=COORD_SYSTEM)
     address: str | None = Field(None, max_length=200, description="地址描述")
     channel: Channel = Field("mini_program", description="受理渠道")
     urgency: Urgency | None = Field(
-        None, description="希望的紧急程度；居民最高只能选“紧急”，“特急”由系统或工作人员判定")
+        None, description="紧急程度。工作人员登记时即为该诉求的紧急程度；居民填写的是希望的紧急程度：高于系统判定"
+                          "（类别默认值及关键词，如“燃气泄漏”为特急）时记为请求（requested_urgency），由工作人员"
+                          "研判后调整，不直接改变办理时限。Staff set it; a resident's is a request staff decide on.")
     anonymous: bool = Field(False, description="匿名反映（类别允许时）：办理方看不到反映人")
     confidential: bool = Field(False, description="保密：办理人员只看到事项，看不到反映人")
     answers: dict[str, AnswerValue] = Field({}, description="类别的补充问题的回答 key → value")
@@ -61,7 +79,9 @@ class CaseCreate(BaseModel):
     consent: bool | None = Field(None, description="本人是否同意登记其电话（填写 caller_phone 时必填）；"
                                                    "false 时不保存号码")
     answer: str | None = Field(None, max_length=2000, description="话务员当场答复的内容（咨询直接办结）")
-    knowledge_id: str | None = Field(None, max_length=40, description="答复所依据的知识库条目")
+    knowledge_id: str | None = Field(
+        None, max_length=40, description="答复所依据的知识库条目 id（须为现行、未停用的条目，且须同时填写 answer）"
+                                         "the knowledge base entry the answer comes from: an existing, current one")
     handling: Literal["dispatch", "self"] = Field(
         "dispatch", description="网格员巡查上报：self 自办自结，dispatch 派单")
     result: str | None = Field(None, max_length=2000, description="自办自结的处理结果")
@@ -113,6 +133,9 @@ class CaseView(BaseModel):
     route: str = Field("dispatch", description="去向：dispatch 派单，mediation 人民调解，direct 当场办结")
     description: str = Field(description="问题描述 description")
     urgency: str = Field(description="紧急程度 一般/紧急/特急")
+    requested_urgency: str | None = Field(
+        None, description="反映人希望的紧急程度，待工作人员研判（调整或维持紧急程度后清除）；仅反映人和工作人员可见 "
+                          "the urgency the requester asked for, until staff decide")
     channel: str = Field(description="受理渠道 channel")
     lat: float | None = Field(description="纬度（WGS-84）latitude")
     lon: float | None = Field(description="经度（WGS-84）longitude")
@@ -148,12 +171,13 @@ class CasePage(BaseModel):
 
 class DuplicateQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "category": "env.garbage", "description": "东门垃圾桶好几天没人清运", "lat": 30.6283, "lon": 104.052115}]})
+        "category": "env.garbage", "description": "东门垃圾桶好几天没人清运", "lat": 30.625843, "lon": 104.054591,
+        "coord_system": "gcj02"}]})
     category: str = Field(min_length=1, max_length=64, description="类别编码 category code")
     description: str = Field(min_length=1, max_length=4000, description="问题描述 description")
-    lat: float = Field(ge=-90, le=90, description="纬度，坐标系见 coord_system")
-    lon: float = Field(ge=-180, le=180, description="经度，坐标系见 coord_system")
-    coord_system: CoordSystem = Field("wgs84", description="坐标系：wgs84（GPS）、gcj02（微信/高德）、bd09（百度）")
+    lat: float = Field(ge=-90, le=90, description=LAT)
+    lon: float = Field(ge=-180, le=180, description=LON)
+    coord_system: CoordSystem | None = Field(None, description=COORD_SYSTEM)
 
 
 class SupplementBody(BaseModel):
@@ -224,6 +248,86 @@ class Suggestion(BaseModel):
 class SuggestView(BaseModel):
     suggestions: list[Suggestion] = Field(description="最可能的三个类别 the three most likely categories")
     urgency: str = Field(description="按类别和关键词建议的紧急程度")
+
+
+# ---------------------------------------------------------------- the hotline's knowledge base
+
+KNOWLEDGE_ID = r"^kb-[a-z0-9][a-z0-9-]{0,36}$"
+Keyword = Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class KnowledgeContent(BaseModel):
+    """What one version of a knowledge base entry says."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=60, description="标题 title")
+    category: str = Field(min_length=1, max_length=64, description="类别编码（须在当前类别目录中）category code")
+    keywords: list[Keyword] = Field([], max_length=20, description="关键词，检索时权重高于正文 keywords")
+    answer: str = Field(min_length=1, max_length=2000, description="答复口径：话务员当场答复的内容 the answer")
+
+
+class KnowledgeArticle(KnowledgeContent):
+    """An entry of the shipped data/knowledge.json: version 1 of that entry."""
+
+    id: str = Field(pattern=KNOWLEDGE_ID, max_length=40, description="条目 id entry id")
+
+
+class KnowledgeDoc(BaseModel):
+    """data/knowledge.json: the knowledge base as shipped (each entry's version 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+    comment: str | None = Field(None, alias="_comment", description="说明 a note for whoever edits the file")
+    articles: list[KnowledgeArticle] = Field(description="条目 the entries")
+
+
+class KnowledgeCreate(KnowledgeContent):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "title": "独生子女父母奖励", "category": "consult.policy", "keywords": ["独生子女", "奖励", "退休"],
+        "answer": "符合条件的独生子女父母退休时，持身份证、独生子女父母光荣证到户籍所在社区申请，审核后一次性发放。",
+        "note": "新增条目"}]})
+    note: str | None = Field(None, max_length=200, description="本版说明 what changed and why")
+
+
+class KnowledgeUpdate(KnowledgeCreate):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "base_version": 1, "title": "社保卡补办", "category": "consult.policy", "keywords": ["社保卡", "补办", "挂失"],
+        "answer": "先拨打 12333 或在电子社保卡小程序挂失，再持身份证到任一社保卡服务网点补办。",
+        "note": "合作银行网点不再补办"}]})
+    base_version: int = Field(ge=1, le=1_000_000, description="编辑所基于的版本号；期间他人已修改则返回 409 "
+                                                              "the version the edit started from")
+
+
+class KnowledgeRetire(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "政策已废止"}]})
+    reason: str | None = Field(None, max_length=200, description="停用原因 why")
+
+
+class KnowledgeHit(BaseModel):
+    id: str = Field(description="条目 id entry id")
+    version: int = Field(description="现行版本号 current version")
+    title: str = Field(description="标题 title")
+    category: str = Field(description="类别编码 category code")
+    answer: str = Field(description="答复口径 the answer")
+    score: float = Field(description="匹配度 how well it matches the query")
+
+
+class KnowledgeVersionInfo(BaseModel):
+    version: int = Field(description="版本号 version")
+    note: str | None = Field(None, description="本版说明 what changed")
+    created_by: str | None = Field(None, description="编辑人 user id；随系统发布的第 1 版为空 who wrote it")
+    created_at: datetime | None = Field(None, description="编辑时间 when")
+
+
+class KnowledgeView(KnowledgeContent):
+    id: str = Field(description="条目 id entry id")
+    version: int = Field(description="版本号 version")
+    current: bool = Field(True, description="是否为现行版本 whether this is the current version")
+    retired: bool = Field(False, description="已停用：不再出现在检索中，也不能再被引用 retired")
+    retired_at: datetime | None = Field(None, description="停用时间 retired at")
+
+
+class KnowledgeEntryView(KnowledgeView):
+    versions: list[KnowledgeVersionInfo] = Field([], description="全部版本，新的在前 every version, newest first")
 
 
 # ---------------------------------------------------------------- the category catalogue
@@ -301,6 +405,15 @@ class CatalogueDoc(BaseModel):
                 yield from walk(node.children, f"{path}.{i}.children")
 
         yield from walk(self.categories, "categories")
+
+    def codes(self) -> Iterator[str]:
+        """Every category code of the tree."""
+        def walk(nodes: list[Node]) -> Iterator[str]:
+            for node in nodes:
+                yield node.code
+                yield from walk(node.children)
+
+        yield from walk(self.categories)
 
     def unknown_clock_profiles(self, known: tuple[str, ...]) -> list[tuple[str, str]]:
         """Routing sets a case's time limits by its clock profile: a name it does not know has none."""

@@ -34,6 +34,7 @@ SPEC = ServiceSpec(
     auth=models.auth,
     audit=models.audit,
     audit_scope=access.audit_scope,  # who reads which entries of the trail
+    refusal_conceals=access.refusal_conceals,  # a resident refused on her own anonymous case: her pseudonym
     router=api.router,
     handlers=handlers.handlers,
     config=config.get,

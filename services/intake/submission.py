@@ -25,7 +25,7 @@ from shared.events.intake import CaseReferred, CaseSubmitted
 from shared.keys import BlindIndex
 from shared.uow import Emit
 
-from . import attachments, config, duplicates, geo, timeline
+from . import attachments, config, duplicates, geo, knowledge, timeline
 from .catalogue import Catalogue, Category, current
 from .models import Case, CaseCounter, IdempotencyKey, TimelineEntry
 from .privacy import PHONE
@@ -86,16 +86,20 @@ def suggest_urgency(category: Category, description: str) -> str:
     return URGENCY_ORDER[level]
 
 
-def decide_urgency(category: Category, description: str, requested: str | None, user: User) -> str:
+def decide_urgency(category: Category, description: str, requested: str | None, user: User) -> tuple[str, str | None]:
+    """(the case's urgency, a higher one its requester asked for). Staff decide: what they file
+    with is the urgency, lower or higher. A requester only asks: her case keeps the category's
+    level raised by keywords, and a higher wish is recorded for staff to decide on
+    (POST /cases/{id}/urgency), because the urgency sets the clocks every unit is ranked by, and a
+    garbage complaint must not put a unit on 30-minute clocks by the reporter's say."""
     suggested = suggest_urgency(category, description)
     if requested is None:
-        return suggested
+        return suggested, None
     if user.is_staff:
-        return requested  # staff may set any level, lower or higher
-    # A reporter may raise it, but only up to reporter_max_urgency (特急 is decided by the system or staff).
-    cap = URGENCY_ORDER.index(config.get().reporter_max_urgency)
-    wanted = min(URGENCY_ORDER.index(requested), cap)
-    return URGENCY_ORDER[max(wanted, URGENCY_ORDER.index(suggested))]
+        return requested, None
+    if URGENCY_ORDER.index(requested) > URGENCY_ORDER.index(suggested):
+        return suggested, requested
+    return suggested, None
 
 
 def check_answers(category: Category, answers: dict) -> dict:
@@ -135,8 +139,7 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         raise ApiError(422, "case.category_inactive", field="category")
     if body.channel not in config.get().channels_by_role.get(user.role, ()):
         raise ApiError(403, "case.channel_not_allowed", field="channel")
-    if (body.lat is None) != (body.lon is None):
-        raise ApiError(422, "case.location_pair", field="lon" if body.lon is None else "lat")
+    wgs = geo.point(body.lat, body.lon, body.coord_system)
     if body.anonymous and not node.anonymous_allowed:
         raise ApiError(422, "case.anonymous_not_allowed", field="anonymous")
     answers = check_answers(node, body.answers)
@@ -166,12 +169,16 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
 
     # Where it goes: mediation for disputes, closed at once for an answered consultation or a
     # grid worker's own handling, otherwise routing dispatches it.
-    route, status, closing_text = node.route, "submitted", None
+    route, status, closing_text, cited = node.route, "submitted", None, None
+    if body.knowledge_id is not None and body.answer is None:
+        raise ApiError(422, "case.knowledge_without_answer", field="knowledge_id")
     if body.answer is not None:
         if not user.is_staff:
             raise ApiError(403, "auth.forbidden", field="answer")
         if body.appeal_type != "咨询":
             raise ApiError(422, "case.direct_only_consultation", field="appeal_type")
+        if body.knowledge_id is not None:
+            cited = knowledge.cited(session, body.knowledge_id)
         route, status, closing_text = "direct", "answered", f"已直接办结：{body.answer}"
     elif body.handling == "self":
         if body.channel != "grid_patrol":
@@ -183,9 +190,10 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         status = "referred"
 
     lat = lon = cell = None
-    if body.lat is not None:
-        lat, lon = geo.to_wgs84(body.lat, body.lon, body.coord_system)
+    if wgs is not None:
+        lat, lon = wgs
         cell = geo.cell_of(lat, lon, config.get().duplicates.cell_degrees)
+    urgency, requested_urgency = decide_urgency(node, body.description, body.urgency, user)
 
     now = utcnow()
     case = Case(
@@ -194,9 +202,9 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         confidential=body.confidential, consent=body.consent, appeal_type=body.appeal_type, category=node.code,
         category_version=catalogue.version, matter_class=node.matter_class, clock_profile=node.clock_profile,
         route=route, answers=answers or None, description=body.description, lat=lat, lon=lon,
-        coord_system=body.coord_system if body.lat is not None else None,
+        coord_system=body.coord_system if wgs is not None else None,
         orig_lat=body.lat, orig_lon=body.lon, grid_cell=cell, address=body.address, channel=body.channel,
-        urgency=decide_urgency(node, body.description, body.urgency, user), status=status,
+        urgency=urgency, requested_urgency=requested_urgency, status=status,
         status_rank=rank(status), cycle_started_at=now, mediation_seq=0, interest_count=1,
         reopen_count=0, finished_at=now if status in FINISHED else None, created_at=now, updated_at=now,
     )
@@ -208,10 +216,15 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         timeline.add(session, case.id, "call_recorded",
                      f"热线来电登记：来电人{'同意' if body.consent else '不同意'}登记信息"
                      f"{'，要求保密' if body.confidential else ''}", public=False, at=now)
+    if requested_urgency is not None:
+        # Public: the requester sees her wish was recorded; staff see it and decide.
+        timeline.add(session, case.id, "urgency_requested",
+                     f"反映人希望紧急程度为“{requested_urgency}”（当前“{urgency}”），已记录，由工作人员研判", at=now)
     if closing_text:
         timeline.add(session, case.id, status, closing_text, at=now)
-        if body.knowledge_id:
-            timeline.add(session, case.id, "knowledge", f"答复依据知识库条目 {body.knowledge_id}", public=False, at=now)
+        if cited is not None:
+            timeline.add(session, case.id, "knowledge", f"答复依据知识库条目 {cited.id}（第 {cited.version} 版）",
+                         public=False, at=now)
     if route == "mediation":
         timeline.add(session, case.id, "referred", "纠纷类诉求，已转人民调解组织", at=now)
     emit(CaseSubmitted(

@@ -56,10 +56,16 @@ def refer(session: Session, emit: Emit, case: Case, user: User, dispute_type: st
 
 
 def set_urgency(session: Session, emit: Emit, case: Case, user: User, urgency: str, reason: str | None) -> None:
-    """Staff set any level (特急 included); routing hears of it only when the level changed."""
-    old, case.urgency, case.updated_at = case.urgency, urgency, utcnow()
-    timeline.add(session, case.id, "urgency", f"紧急程度由“{old}”调整为“{urgency}”"
-                 + (f"：{reason}" if reason else ""), public=False)
+    """Staff set any level (特急 included), which also decides a level the requester asked for
+    (kept or changed, the request is answered); routing hears of it only when the level changed, and
+    puts the open order on the clocks it now deserves (routing's clocks.profile_for)."""
+    old, asked = case.urgency, case.requested_urgency
+    case.urgency, case.requested_urgency, case.updated_at = urgency, None, utcnow()
+    said = f"紧急程度由“{old}”调整为“{urgency}”" if old != urgency else f"紧急程度维持“{urgency}”"
+    timeline.add(session, case.id, "urgency", said + (f"：{reason}" if reason else ""), public=False)
+    if asked is not None:
+        verdict = "已采纳" if urgency == asked else f"经研判定为“{urgency}”"
+        timeline.add(session, case.id, "urgency_decided", f"反映人希望的紧急程度“{asked}”{verdict}")
     if old != urgency:
         emit(CaseUrgencyChanged(case_id=case.id, case_no=case.case_no, urgency=urgency, previous=old, by_id=user.id,
                                 at=case.updated_at))

@@ -55,6 +55,9 @@ PERSONAL_ENTRIES = {
     "evaluated": "已完成回访评价",
     "reopened": "诉求已重启，将再次交由原单位办理",
     "withdrawn": "诉求已撤回",
+    # what the reporter asked of the urgency is hers, like her requested_urgency (hidden from followers)
+    "urgency_requested": "已记录反映人对紧急程度的请求，由工作人员研判",
+    "urgency_decided": "工作人员已研判紧急程度",
 }
 
 
@@ -101,7 +104,7 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
         appeal_type=case.appeal_type, category=case.category,
         category_name=(node.name_en if english else node.name) if node else case.category,
         matter_class=case.matter_class, route=case.route, description=privacy.free_text(case.description, masked),
-        urgency=case.urgency,
+        urgency=case.urgency, requested_urgency=case.requested_urgency if own else None,
         channel=case.channel, lat=case.lat, lon=case.lon, coord_system=case.coord_system, orig_lat=case.orig_lat,
         orig_lon=case.orig_lon, address=case.address if own and privacy.sees_person(case, user, rel) else None,
         unit_name=shown.unit_name, confidential=case.confidential,

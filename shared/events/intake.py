@@ -28,7 +28,10 @@ class CaseSubmitted(Payload):
     # direct: closed at intake (a consultation answered on the spot), counted but not dispatched
     route: Literal["dispatch", "mediation", "direct"] = "dispatch"
     submitted_at: datetime
-    # the catalogue node's clock profile (general / utility / life_safety / complex / …), when known
+    # the catalogue node's clock profile (general / utility / life_safety / complex / …), when known:
+    # the category's side of the choice, not the choice. Routing puts the case on the stricter of it
+    # and the urgency's profile (routing.clocks.profile_for), at dispatch and after every
+    # urgency_changed, so it needs the category's own profile to return to when an urgency is lowered.
     clock_profile: str | None = None
 
 

@@ -13,7 +13,7 @@ from services.embedded import Embedded
 from shared.auth import demo_token
 from shared.config import get_settings
 
-GRID_POINT = {"lat": 30.6283, "lon": 104.052115}  # 玉林北路社区第一网格
+GRID_POINT = {"lat": 30.6283, "lon": 104.052115, "coord_system": "wgs84"}  # 玉林北路社区第一网格
 
 
 @pytest.fixture(scope="module")

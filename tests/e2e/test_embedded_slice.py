@@ -18,8 +18,9 @@ from shared.auth import demo_token, issue_token
 from shared.config import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-GRID_POINT = {"lat": 30.6283, "lon": 104.052115}  # inside 玉林北路社区第一网格 (510107001001001)
-OUTSIDE_STREET = {"lat": 30.622, "lon": 104.038}  # inside the district, outside every grid
+# inside 玉林北路社区第一网格 (510107001001001)
+GRID_POINT = {"lat": 30.6283, "lon": 104.052115, "coord_system": "wgs84"}
+OUTSIDE_STREET = {"lat": 30.622, "lon": 104.038, "coord_system": "wgs84"}  # inside the district, outside every grid
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_the_main_flows_leave_no_phone_name_id_number_or_address_in_any_log_line
                                       json={"phone": PHONE_RESIDENT, "code": code}).json()["access_token"])
         # She reports, with personal data typed into the text and an address.
         r = client.post("/intake/v1/cases", headers=resident, json={
-            "category": "env.garbage", "address": ADDRESS, **GRID_POINT,
+            "category": "env.garbage", "address": ADDRESS, **GRID_POINT, "coord_system": "wgs84",
             "description": f"楼下垃圾堆了三天，联系人电话{PHONE_IN_TEXT}，身份证{ID_IN_TEXT}"})
         assert r.status_code == 201, r.text
         case_id = r.json()["id"]
@@ -89,7 +89,7 @@ def test_the_main_flows_leave_no_phone_name_id_number_or_address_in_any_log_line
         operator = bearer(demo_token(s, "operator"))
         hotline = client.post("/intake/v1/cases", headers=operator, json={
             "category": "env.garbage", "channel": "hotline", "caller_phone": PHONE_CALLER, "consent": True,
-            "description": "来电反映小区门口垃圾未清运", **GRID_POINT})
+            "description": "来电反映小区门口垃圾未清运", **GRID_POINT, "coord_system": "wgs84"})
         assert hotline.status_code == 201, hotline.text
         assert client.post("/intake/v1/hotline/lookup", headers=operator, json={"phone": PHONE_CALLER}).status_code \
             == 200

@@ -10,7 +10,8 @@ from services.cluster import Cluster, wait_for
 from shared.config import SERVICES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rabbitmq, pytest.mark.postgres]
-GRID_POINT = {"lat": 30.6336, "lon": 104.052087}  # inside 玉林北路社区第二网格 (510107001001002)
+# inside 玉林北路社区第二网格 (510107001001002)
+GRID_POINT = {"lat": 30.6336, "lon": 104.052087, "coord_system": "wgs84"}
 
 
 @pytest.fixture

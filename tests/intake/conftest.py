@@ -18,8 +18,9 @@ from shared.keys import blind_index, signing_keys
 from shared.migrate import upgrade
 from shared.phones import normalise
 
-GRID_POINT = {"lat": 30.6283, "lon": 104.052115}
-NEAR = {"lat": 30.6284, "lon": 104.0522}  # about 15 m from GRID_POINT
+# Points as a GPS gives them: every point a client sends says its coordinate system.
+GRID_POINT = {"lat": 30.6283, "lon": 104.052115, "coord_system": "wgs84"}
+NEAR = {"lat": 30.6284, "lon": 104.0522, "coord_system": "wgs84"}  # about 15 m from GRID_POINT
 
 # The demo organisation (deploy/demo): where routing places GRID_POINT, as its events say.
 DISTRICT, STREET = "510107000000000", "510107001000000"

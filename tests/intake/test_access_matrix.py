@@ -40,6 +40,11 @@ REPORTER_ONLY_ON_A = expect(404, reporter=OK, follower=403, **each(IN_SCOPE, 403
 FILES_OF_A = expect(404, reporter=200, **each(IN_SCOPE, 200))  # a follower is not served the reporter's photos
 
 
+# policy.json knowledge_editor_roles: the hotline centre's supervisors and admins, wherever their unit.
+KNOWLEDGE_EDITORS = expect(403, supervisor_in=OK, supervisor_out=OK, admin=OK)
+KNOWLEDGE = {"title": "公积金提取", "category": "consult.policy", "keywords": ["公积金"], "answer": "线上办理。"}
+
+
 def new_case(name: str) -> dict:
     role = PRINCIPALS[name][0]
     body = {"category": "env.garbage", "description": "东门垃圾桶满了", **GRID_POINT,
@@ -81,6 +86,15 @@ RULES = {
         expect(403, operator_own=200, operator_other=200, admin=200)),
     "GET /intake/v1/knowledge": (lambda w, n: ("GET", "/knowledge?q=社保卡", None),
                                  expect(200, **each(RESIDENTS, 403))),
+    "GET /intake/v1/knowledge/{entry_id}": (lambda w, n: ("GET", "/knowledge/kb-housing-fund", None),
+                                            expect(200, **each(RESIDENTS, 403))),
+    "GET /intake/v1/knowledge/{entry_id}/versions/{version}": (
+        lambda w, n: ("GET", "/knowledge/kb-housing-fund/versions/1", None), expect(200, **each(RESIDENTS, 403))),
+    "POST /intake/v1/knowledge": (lambda w, n: ("POST", "/knowledge", KNOWLEDGE), KNOWLEDGE_EDITORS),
+    "PUT /intake/v1/knowledge/{entry_id}": (
+        lambda w, n: ("PUT", "/knowledge/kb-housing-fund", {**KNOWLEDGE, "base_version": 1}), KNOWLEDGE_EDITORS),
+    "POST /intake/v1/knowledge/{entry_id}/retire": (
+        lambda w, n: ("POST", "/knowledge/kb-rent-subsidy/retire", None), KNOWLEDGE_EDITORS),
     "POST /intake/v1/attachments": (lambda w, n: ("UPLOAD", "/attachments", jpeg_with_gps()), expect(201)),
     "GET /intake/v1/attachments/{attachment_id}": (
         lambda w, n: ("GET", f"/attachments/{w.attachment}", None), FILES_OF_A),

@@ -5,7 +5,7 @@ from shared.events.routing import CaseResolved
 from .conftest import GRID_POINT, NEAR, work_order
 from .test_lifecycle import dispatched
 
-FAR = {"lat": 30.6367, "lon": 104.06122}  # about 1.3 km away
+FAR = {"lat": 30.6367, "lon": 104.06122, "coord_system": "wgs84"}  # about 1.3 km away
 
 
 def test_open_cases_of_the_same_category_nearby_with_similar_text_are_offered(intake):

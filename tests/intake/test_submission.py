@@ -1,4 +1,4 @@
-"""Submitting: validation, routes, urgency, idempotency, channels."""
+"""Submitting: validation, routes, idempotency, channels (urgency: test_urgency.py; points: test_location.py)."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -50,6 +50,8 @@ def test_every_bad_input_is_a_4xx_with_code_message_field_and_nothing_is_saved(i
         ({"category": "dispute.family", "anonymous": True}, 422, "case.anonymous_not_allowed", "anonymous"),
         ({"description": ""}, 422, "validation.too_short", "description"),
         ({"coord_system": "utm"}, 422, "validation.not_allowed", "coord_system"),
+        ({"coord_system": None}, 422, "case.coord_system_required", "coord_system"),
+        ({"lat": 39.9087, "lon": 116.3975}, 422, "case.outside_service_area", "lat"),
         ({"attachment_ids": ["not-mine"]}, 422, "case.attachment_invalid", "attachment_ids"),
         ({"answer": "去派出所办理"}, 403, "auth.forbidden", "answer"),
     ]
@@ -65,24 +67,6 @@ def test_every_bad_input_is_a_4xx_with_code_message_field_and_nothing_is_saved(i
     assert r.json()["error"]["message"] == "Unknown category: choose one from the catalogue"
     assert count_cases(intake) == 0
     assert intake.events("intake.case.submitted") == []
-
-
-def test_the_reporter_cannot_raise_urgency_to_top_but_keywords_and_staff_can(intake):
-    asked = intake.submit(urgency="特急")
-    assert asked["urgency"] == "紧急"  # capped at the reporter's maximum
-    leak = intake.submit(category="utility.water", description="楼道里燃气泄漏，味道很重")
-    assert leak["urgency"] == "特急"  # the keyword raises it, not the reporter
-    by_staff = intake.submit(role="operator", channel="hotline", caller_phone="13812345678", consent=True,
-                             urgency="特急")
-    assert by_staff["urgency"] == "特急"
-    r = intake.client.post(f"/intake/v1/cases/{asked['id']}/urgency", json={"urgency": "特急"},
-                           headers=intake.auth("resident"))
-    assert r.status_code == 403
-    from .test_lifecycle import dispatched
-    intake.deliver(dispatched(asked))  # in the street's scope now
-    r = intake.client.post(f"/intake/v1/cases/{asked['id']}/urgency", json={"urgency": "特急", "reason": "有老人"},
-                           headers=intake.auth("street_dispatcher"))
-    assert r.status_code == 200 and r.json()["urgency"] == "特急"
 
 
 def test_a_retried_submission_returns_the_same_case_and_a_changed_body_is_a_conflict(intake):

@@ -546,6 +546,7 @@ def test_personal_data_typed_where_an_id_belongs_never_reaches_the_trail(rt, typ
 
 def test_ids_and_unit_codes_are_kept_as_they_are():
     assert audit.safe_id("2b7c0a8e-5f1d-4c2b-9a57-0d7c2f1e9a11") == "2b7c0a8e-5f1d-4c2b-9a57-0d7c2f1e9a11"
+    assert audit.safe_id("54151730-1234-4c2b-9a57-012345678901") == "54151730-1234-4c2b-9a57-012345678901"
     assert audit.safe_id("u-grid-worker-001001") == "u-grid-worker-001001"
     assert audit.safe_id("510107001001001", code=True) == "510107001001001"
     assert audit.safe_id("510107001001001") == "(invalid)"  # where no code belongs, it may be an ID number

@@ -4,8 +4,8 @@ the hotline, attachments and the category catalogue."""
 from fastapi import APIRouter
 
 from .. import errors  # noqa: F401 (registers intake's error codes)
-from . import attachments, cases, catalogue, hotline, resident, staff
+from . import attachments, cases, catalogue, hotline, knowledge, resident, staff
 
 router = APIRouter(prefix="/v1")
-for module in (cases, resident, staff, hotline, attachments, catalogue):
+for module in (cases, resident, staff, hotline, knowledge, attachments, catalogue):
     router.include_router(module.router)

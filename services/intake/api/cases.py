@@ -21,7 +21,11 @@ router = APIRouter(tags=["诉求 cases"])
                          "话务员代录的诉求归属于来电号码（不再接受 caller_user_id）："
                          "以该号码为已验证手机号的居民能看到它。"
                          "居民每小时最多提交 20 件（同一地址 100 件）；工作人员每人每小时 600 件（同一地址 6000 件）。"
-                         "工作人员代为登记电话时须记录本人是否同意（consent）。",
+                         "工作人员代为登记电话时须记录本人是否同意（consent）。"
+                         "提供坐标（lat/lon）时须注明坐标系 coord_system（见字段说明：小程序地图选点为 gcj02），"
+                         "且须在服务范围内，否则 422（case.coord_system_required、case.outside_service_area）。"
+                         "居民填写的 urgency 是请求，记为 requested_urgency，由工作人员研判；"
+                         "引用知识库条目（knowledge_id）须为现行条目，否则 422。",
              dependencies=[SubmissionLimit],
              responses={200: {"description": "同一幂等键的重试：返回原诉求 a retry: the case filed before",
                               "model": CaseView}, **answers(400, 403, 409)})
@@ -46,6 +50,7 @@ def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English,
 
 @router.post("/cases/duplicates", response_model=list[DuplicateView],
              summary="提交前查找疑似重复诉求 look for duplicates before submitting",
+             description="坐标须注明坐标系 coord_system 并位于服务范围内，规则与提交诉求相同。",
              dependencies=[limit("intake.duplicates", "120/hour", per="user")])
 def find_duplicates(body: DuplicateQuery, user: CurrentUser, session: SessionDep,
                     english: English) -> list[DuplicateView]:
@@ -69,8 +74,12 @@ def get_case(user: CurrentUser, found: ReadableCase, uow: Uow, english: English)
 def list_cases(user: CurrentUser, uow: Uow, english: English,
                status: Annotated[str | None, Query(max_length=30, description="状态代码 a status code")] = None,
                page: Annotated[int, Query(ge=1, le=10000, description="页码 page, from 1")] = 1,
-               page_size: Annotated[int, Query(ge=1, le=100, description="每页条数 page size")] = 20) -> CasePage:
-    listed, total = access.listed_cases(uow.session, user, status=status, page=page, page_size=page_size)
+               page_size: Annotated[int, Query(ge=1, le=100, description="每页条数 page size")] = 20,
+               urgency_requested: Annotated[bool | None, Query(
+                   description="true：只列反映人希望提高紧急程度、尚待研判的诉求 only cases whose requester "
+                               "asked for a higher urgency not yet decided")] = None) -> CasePage:
+    listed, total = access.listed_cases(uow.session, user, status=status, page=page, page_size=page_size,
+                                        urgency_requested=urgency_requested)
     for c in listed:
         privacy.record_read(uow.audit, c.case, user, "list")
     return CasePage(items=[views.case_view(uow.session, c.case, user, c.relation, english=english, full=False)

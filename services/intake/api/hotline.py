@@ -1,12 +1,11 @@
-"""What an operator on the hotline looks up: the caller's earlier cases, the knowledge base."""
+"""What an operator on the hotline looks up: the caller's earlier cases (the knowledge base is
+api/knowledge.py)."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from shared.deps import English, StaffUser, Uow
 
-from .. import access, knowledge, views
+from .. import access, views
 from ..schemas import CaseView, PhoneLookup
 from .deps import LookupLimit, PhoneIndex, answers
 
@@ -25,8 +24,3 @@ def lookup_caller(body: PhoneLookup, user: StaffUser, uow: Uow, english: English
     uow.audit("read.caller_cases", subject_kind="caller", detail={"count": len(found),
                                                                   "case_ids": [c.id for c in found]})
     return [views.case_view(uow.session, c, user, "staff", english=english, full=False) for c in found]
-
-
-@router.get("/knowledge", summary="检索知识库（咨询当场答复）search the knowledge base", responses=answers(403))
-def search_knowledge(user: StaffUser, q: Annotated[str, Query(min_length=1, max_length=200)]) -> list[dict]:
-    return knowledge.search(q)
