@@ -4,7 +4,8 @@
 |---------------------------------------|----------|-------------------|-----------------------|-------|
 | inbox: list, unread count, mark read  | own      | own               | own                   | own   |
 | preferences, WeChat subscriptions     | own      | own               | own                   | own   |
-| contacts: read (masked), email, apps  | own      | own               | own                   | own   |
+| contacts: read (masked), apps         | own      | own               | own                   | own   |
+| contacts: email (a code proves it)⁷   | own      | own               | own                   | own   |
 | contacts: phone                       | verified² | 403 (roster's)³  | 403 (roster's)³       | 403³  |
 | delivery records of a case            | 403      | 403               | her subtree⁴          | all   |
 | delivery records of a dispute⁵        | 403      | 403               | none (empty list)     | all   |
@@ -29,6 +30,8 @@
   neither a case nor a unit's digest (sign-in codes, email contact checks).
 ⁶ the entries about a message, case or unit whose delivery records she may read (`audit_scope`);
   entries about webhooks, contacts, codes and the rest: admins only.
+⁷ a new email is only pending until the code mailed to it comes back (email_checks.py): the email
+  channel uses a verified address only, whoever set it; one person's code proves nothing for another.
 
 Out of scope is never a leak of existence: another person's inbox message is 404, delivery records
 out of a supervisor's subtree are an empty list, as for a subject nobody was told about. Provider

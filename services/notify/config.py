@@ -82,6 +82,14 @@ class WebhookConfig(BaseModel):
     allow_private_addresses: bool = False
 
 
+class EmailCheckPolicy(BaseModel):
+    """The one-time code that proves an email address is the person's own (email_checks.py)."""
+
+    digits: int = Field(6, ge=4, le=8)
+    ttl_seconds: int = Field(900, ge=60, le=86400)  # 15 minutes
+    max_attempts: int = Field(5, ge=1, le=10)  # wrong tries that burn a code
+
+
 class Policy(BaseModel):
     retry_delays_seconds: list[float]
     batch: int = 200
@@ -133,6 +141,7 @@ class Config(BaseModel):
     email: EmailConfig
     webhook: WebhookConfig
     policy: Policy
+    email_check: EmailCheckPolicy = EmailCheckPolicy()
     rules: Rules
     # Checked against this config's SMS signature and allowed links, so built with it.
     _catalogue: Catalogue = PrivateAttr()
@@ -149,6 +158,9 @@ class Config(BaseModel):
 
 
 REQUIRED = {"sms": ("access_key_id", "access_key_secret"), "wechat": ("appid", "secret"), "push": ("api_key",)}
+# The code templates notify sends of its own accord (codes.py), not by a rule, and the part of each
+# that carries the code: a deployment's templates.json must have them, the code in that part only.
+CODE_TEMPLATES = {"auth.code": "sms", "contact.email_code": "email"}
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -181,6 +193,12 @@ def load_config(data: Path | None = None, overrides: dict | None = None) -> Conf
     unknown = {r.template for rules in config.rules.events.values() for r in rules} - set(catalogue.templates)
     if unknown:
         raise TemplateError(f"rules.json names templates that do not exist: {sorted(unknown)}")
+    for code, part in CODE_TEMPLATES.items():
+        t = catalogue.templates.get(code)
+        if t is None or not getattr(t, part) or "code" not in t.variables:
+            raise TemplateError(f"templates.json must have {code}, with its code in the {part} part")
+        if any("{code}" in text for text in (*t.title, *t.body)):
+            raise TemplateError(f"{code}: the title and body are kept; they must not carry the code")
     config._catalogue = catalogue
     return config
 

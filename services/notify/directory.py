@@ -1,7 +1,8 @@
 """The recipient directory: who a user id is on each channel, and who supervises a unit.
 
 Contact details are notify's own data: staff phones from the seed (the deployment's roster), a
-resident's from her own PUT /me/contacts, and only the phone she verified at identity. A phone is
+resident's from her own PUT /me/contacts, and only the phone she verified at identity; an email
+from the roster, or one its owner proved by the code mailed to it (email_checks.py). A phone is
 always stored with its blind index (`set_phone`), which is how a delivery report naming only the
 number finds its recipient.
 """

@@ -24,6 +24,17 @@ register_messages({
     "notify.phone_from_directory": ("工作人员的手机号由人员名册维护，不能在此修改",
                                     "A staff member's phone comes from the staff directory and cannot be "
                                     "changed here"),
+    "notify.email_unavailable": ("本平台未开通邮件通知，不能设置邮箱",
+                                 "Email notifications are not enabled here: an email contact cannot be set"),
+    "notify.email_code_missing": ("没有待验证的邮箱验证码：请先提交邮箱（PUT /notify/v1/me/contacts）获取验证码",
+                                  "No email code is awaited: set the email first (PUT /notify/v1/me/contacts) "
+                                  "to be sent one"),
+    "notify.email_code_wrong": ("邮箱验证码不正确", "The email code is not right"),
+    "notify.email_code_expired": ("邮箱验证码已过期，请重新提交邮箱获取新的验证码",
+                                  "The email code has expired: set the email again to be sent a new one"),
+    "notify.email_code_used_up": ("错误次数过多，该验证码已作废，请重新提交邮箱获取新的验证码",
+                                  "Too many wrong tries: the code no longer works; set the email again to be "
+                                  "sent a new one"),
     "notify.bad_pattern": ("事件类型格式不正确", "Not a valid event type pattern"),
     "notify.bad_signature": ("回调签名校验失败", "The callback signature does not verify"),
     "notify.not_dead": ("该消息不在死信队列中", "The message is not in the dead-letter queue"),

@@ -1,5 +1,6 @@
-"""Notify's own tables: the recipient directory with preferences, units, messages (the send
-queue and its history), webhook subscriptions, send counters and digest items."""
+"""Notify's own tables: the recipient directory with preferences, email addresses awaiting proof,
+units, messages (the send queue and its history), webhook subscriptions, send counters and digest
+items."""
 
 from datetime import datetime
 
@@ -29,7 +30,9 @@ class Recipient(Base):
     """Contact details and preferences of one person. Personal data: sealed at rest, never logged,
     masked in responses. The phone is found (an SMS delivery report names only the number) through
     its blind index: the keyed hash of the number in E.164 (directory.phone_index), the same hash a
-    resident's token carries for the phone she verified at identity."""
+    resident's token carries for the phone she verified at identity. The email is one proven to be
+    the person's (a code mailed to it came back, email_checks.py) or the roster's: the email channel
+    uses no other; an address awaiting proof is an EmailCheck."""
 
     __tablename__ = "recipients"
 
@@ -50,6 +53,25 @@ class Recipient(Base):
     timezone: Mapped[str] = mapped_column(String(40))  # the deployment's zone unless the person chose another
     sms_daily_limit: Mapped[int] = mapped_column(Integer, default=10)  # per number and template
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EmailCheck(Base):
+    """An email address someone asked to be told at, not used until she proves it is hers by the
+    code mailed to it (email_checks.py); at most one per person. The address sealed at rest, the
+    code kept only as a keyed hash bound to the person and to this code."""
+
+    __tablename__ = "email_checks"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(Sealed("notify.email_checks.address"))
+    # The current code: its id (the context of its hash, the event id of the message mailing it),
+    # hash, expiry and tries so far. None: no code sent yet (an address the migration to notify_0008
+    # found unproven; asking for it again sends one).
+    code_id: Mapped[str | None] = mapped_column(String(36))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Unit(Base):

@@ -17,7 +17,10 @@ from shared.errors import ApiError
 from .models import EXTERNAL_CHANNELS, OPTIONAL_CATEGORIES
 
 PHONE = re.compile(r"1[3-9]\d{9}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+# An address a code can be mailed to: printable ASCII (no control character, no space, nothing a
+# mail header or SMTP would refuse), a dotted domain (the WHATWG form of a valid email address).
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}")
 HH_MM = re.compile(r"\d{2}:\d{2}")
 
 
@@ -76,13 +79,17 @@ class Preferences(BaseModel):
 
 
 class ContactsIn(BaseModel):
-    """Only the fields given change; an empty string removes that contact."""
+    """Only the fields given change; an empty string removes that contact. A new email is not used
+    until its code comes back (POST /me/contacts/email/verify)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "phone": "13800000001", "email": "resident@example.com"}]})
 
     phone: str | None = Field(None, max_length=20, description="大陆手机号 a mainland China mobile number")
-    email: str | None = Field(None, max_length=200, description="邮箱 email address")
+    email: str | None = Field(None, max_length=200,
+                              description="邮箱：提交后向该地址发送验证码，验证通过前不使用；空字符串立即删除 "
+                                          "email address: a code is mailed to it, and it is not used until "
+                                          "verified; an empty string removes it at once")
     wechat_openid: str | None = Field(None, max_length=64, description="小程序 openid the mini-program openid")
     push_token: str | None = Field(None, max_length=200, description="推送设备令牌 the push device token")
 
@@ -99,9 +106,20 @@ class ContactsOut(BaseModel):
     """Masked: the owner sees enough to recognise them, nobody sees them whole again."""
 
     phone: str | None = Field(description="手机号（脱敏）the phone number, masked")
-    email: str | None = Field(description="邮箱（脱敏）the email address, masked")
+    email: str | None = Field(description="已验证的邮箱（脱敏），邮件通知只发往此地址 "
+                                          "the verified email, masked: the only address email notifications go to")
+    email_pending: str | None = Field(
+        description="待验证的邮箱（脱敏）：验证码已发往该地址，验证通过前不使用 "
+                    "the email awaiting its code, masked: not used until verified")
     wechat_bound: bool = Field(description="是否已绑定微信 whether a WeChat openid is set")
     push_bound: bool = Field(description="是否已绑定推送设备 whether a push device is set")
+
+
+class EmailCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "493817"}]})
+
+    code: str = Field(min_length=4, max_length=8, pattern=r"^[0-9]+$",
+                      description="邮件中的验证码 the code in the email sent to the pending address")
 
 
 class WechatSubscriptionsIn(BaseModel):

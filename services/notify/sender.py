@@ -6,8 +6,9 @@ when the lease ends), call the providers in a thread pool with no transaction op
 the outcomes in a second short transaction (delivery.settle says what comes of each).
 Before sending: quiet hours defer non-urgent messages to the end of the recipient's quiet time;
 per-number daily limits suppress (and fall back). A message with a sealed address (a sign-in code
-to a number with no recipient entry, codes.py) is opened here, at the last moment; identity limits
-how many codes a number gets, so the per-recipient daily limit does not apply to it.
+to a number with no recipient entry, a code to an email address awaiting proof: codes.py) is
+opened here, at the last moment; identity limits how many sign-in codes a number gets and
+email_checks.py how many codes an address gets, so the per-recipient daily limit does not apply.
 """
 
 import json
@@ -93,7 +94,7 @@ class Sender:
         if self.cfg.push.enabled:
             self.channels["push"] = PushChannel(self.cfg.push, self.client)
         if self.cfg.email.enabled:
-            self.channels["email"] = EmailChannel(self.cfg.email, policy.http_timeout_seconds)
+            self.channels["email"] = EmailChannel(self.cfg.email, self.cfg.catalogue, policy.http_timeout_seconds)
         self.webhook_client = webhook_client(self.cfg.webhook) if self.cfg.webhook.enabled else None
         if self.webhook_client is not None:
             self.channels["webhook"] = WebhookChannel(self.cfg.webhook, self.webhook_client, resolver_of(rt))
@@ -207,7 +208,7 @@ class Sender:
                         urgent=m.urgent, address=address, channel=m.channel)
 
     def _unsealed(self, m, now: datetime) -> Outgoing | tuple[None, Result]:
-        """A message that carries its own address and values, sealed (a sign-in code): opened now."""
+        """A message that carries its own address and values, sealed (a code): opened now."""
         try:
             opened = open_sealed(self.keys, m.id, m.sealed)
         except (InvalidTag, KeyError, ValueError):
@@ -215,7 +216,7 @@ class Sender:
         if opened.until is not None and opened.until <= now:
             return None, Result("suppressed", reason="expired before it could be sent")
         return Outgoing(m.id, m.template, m.title, m.body, opened.values, urgent=m.urgent, address=opened.address,
-                        channel=m.channel)
+                        channel=m.channel, lang=opened.lang)
 
     def _within_limits(self, session: Session, batch: list, people: dict, now: datetime) -> set[str]:
         """Ids of the first-attempt SMS messages within their per-number, per-template daily limit.

@@ -4,6 +4,10 @@ Checked when loaded, so a bad template stops the service at start rather than a 
 3 a.m.: every placeholder declared; SMS text within one 70-character segment including the
 【signature】 with every variable at its longest; links fixed (no variable inside) and from the
 allowed prefixes; WeChat pages fixed and fixed field values within the field limits.
+
+A template may have an `email` section (subject and text, Chinese and English): the mail as sent,
+rendered by the email channel from the message's values at send time, where the title and body
+(what notify keeps) must not carry a value, such as a code mailed to prove an address.
 """
 
 import re
@@ -37,10 +41,13 @@ class Template:
     body: tuple[str, str]
     sms: dict | None
     wechat: dict | None
+    email: dict | None = None  # {"subject": [zh, en], "text": [zh, en]}: the mail as sent, if not title and body
 
     @property
     def variables(self) -> set[str]:
         names = set().union(*(_fields(t) for t in (*self.title, *self.body)))
+        if self.email:
+            names |= set().union(*(_fields(t) for part in ("subject", "text") for t in self.email.get(part) or ()))
         if self.sms:
             names |= set(SMS_VAR.findall(self.sms["text"]))
         if self.wechat:
@@ -60,7 +67,7 @@ class Catalogue:
         self.allowed_links = allowed_links
         self.templates = {
             code: Template(code, t["version"], t["category"], t.get("urgent", False), tuple(t["title"]),
-                           tuple(t["body"]), t.get("sms"), t.get("wechat"))
+                           tuple(t["body"]), t.get("sms"), t.get("wechat"), t.get("email"))
             for code, t in raw["templates"].items()
         }
         for template in self.templates.values():
@@ -88,7 +95,11 @@ class Catalogue:
                     raise TemplateError(f"{t.code}: unknown WeChat field type {key}")
                 if not _fields(value) and len(value) > WECHAT_LIMITS[kind]:
                     raise TemplateError(f"{t.code}: WeChat field {key} over {WECHAT_LIMITS[kind]} characters")
-        for text in (*t.body, *(t.wechat["data"].values() if t.wechat else ())):
+        if t.email:
+            for part in ("subject", "text"):
+                if len(t.email.get(part) or ()) != 2:
+                    raise TemplateError(f"{t.code}: the email {part} must be given in Chinese and English")
+        for text in (*t.body, *(t.wechat["data"].values() if t.wechat else ()), *(t.email["text"] if t.email else ())):
             self._check_links(t.code, text)
 
     def _check_links(self, code: str, text: str) -> None:
@@ -119,6 +130,15 @@ class Catalogue:
         i = 1 if lang == "en" else 0
         vals = self._values(t, values, lang)
         return t.title[i].format(**vals), t.body[i].format(**vals)
+
+    def email(self, code: str, values: dict, lang: str = "zh") -> tuple[str, str]:
+        """Subject and text of the mail as sent, for a template with an email section."""
+        t = self.templates[code]
+        if not t.email:
+            raise TemplateError(f"{code}: no email section")
+        i = 1 if lang == "en" else 0
+        vals = self._values(t, values, lang)
+        return t.email["subject"][i].format(**vals), t.email["text"][i].format(**vals)
 
     def _short(self, t: Template, values: dict) -> dict[str, str]:
         # SMS and WeChat variables: at most their declared length, never personal data.

@@ -37,9 +37,11 @@ def preferences(who: Recipient) -> Preferences:
                        sms_daily_limit=who.sms_daily_limit)
 
 
-def contacts(who: Recipient) -> ContactsOut:
+def contacts(who: Recipient, pending_email: str | None) -> ContactsOut:
+    """Masked: the verified email (the one used) and the one awaiting its code, apart."""
     return ContactsOut(phone=mask_phone(who.phone), email=mask_email(who.email),
-                       wechat_bound=bool(who.wechat_openid), push_bound=bool(who.push_token))
+                       email_pending=mask_email(pending_email), wechat_bound=bool(who.wechat_openid),
+                       push_bound=bool(who.push_token))
 
 
 def webhook(w: WebhookSubscription, secret: str | None = None) -> WebhookOut:

@@ -2,7 +2,10 @@
 server on loopback."""
 
 import json
+import re
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from fastapi.testclient import TestClient
@@ -132,3 +135,17 @@ def drain(sender, now=DAYTIME, rounds: int = 10) -> None:
     for _ in range(rounds):
         if send_once(sender, now) == 0:
             return
+
+
+def mails_to(servers, address: str) -> list[EmailMessage]:
+    """The mails the loopback SMTP server received for `address`, oldest first, parsed."""
+    return [message_from_bytes(e.content, policy=policy.default) for e in servers["smtp"].handler.messages
+            if address in e.rcpt_tos]
+
+
+def mailed_code(sender, servers, address: str) -> str:
+    """Send what is due now (a code mail is urgent and valid 15 minutes) and read the code of the
+    newest mail to `address`, as its owner would."""
+    send_once(sender, datetime.now(UTC))
+    text = mails_to(servers, address)[-1].get_body(("plain",)).get_content()
+    return re.search(r"\b(\d{6})\b", text).group(1)

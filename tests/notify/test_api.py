@@ -53,10 +53,10 @@ def test_bad_preferences_get_a_stable_code_a_message_and_the_field_and_change_no
 def test_contacts_are_masked_in_every_response(rt, client):
     me = auth(rt, "u-resident-1")
     assert client.get("/notify/v1/me/contacts", headers=me).json() == {
-        "phone": "138****0001", "email": None, "wechat_bound": False, "push_bound": False}
+        "phone": "138****0001", "email": None, "email_pending": None, "wechat_bound": False, "push_bound": False}
     r = client.put("/notify/v1/me/contacts", headers=me, json={"email": "liu@example.com", "wechat_openid": "o-1"})
-    assert r.json() == {"phone": "138****0001", "email": "l***@example.com", "wechat_bound": True,
-                        "push_bound": False}
+    assert r.json() == {"phone": "138****0001", "email": None, "email_pending": "l***@example.com",
+                        "wechat_bound": True, "push_bound": False}
     bad = client.put("/notify/v1/me/contacts", headers=me, json={"phone": "12345"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "notify.bad_phone"
     assert "13800000001" not in client.get("/notify/v1/me/contacts", headers=me).text

@@ -33,7 +33,9 @@ def on_the_wire(app):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="critical", access_log=False))
+    # log_config and log_level None: uvicorn leaves the process's logging alone (its own configuration
+    # would mute "uvicorn.error" and stop "uvicorn" propagating for every test run after this one).
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, log_level=None, access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

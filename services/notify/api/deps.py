@@ -8,9 +8,11 @@ from fastapi import Depends, Path, Request
 from shared.deps import CurrentUser, Runtime, SessionDep, StaffUser, User
 from shared.errors import ApiError
 from shared.keys import BlindIndex
+from shared.ratelimit import LimiterDep
 
-from .. import access, directory
+from .. import access, codes, directory
 from ..config import Config, config_of
+from ..email_checks import EmailChecks
 from ..messages import sender_wakeup
 from ..models import Message, Recipient, WebhookSubscription
 from ..targets import Resolver, resolver_of
@@ -58,6 +60,14 @@ def get_index(rt: Runtime) -> BlindIndex:
 
 
 IndexDep = Annotated[BlindIndex, Depends(get_index)]
+
+
+def get_email_checks(rt: Runtime, cfg: ConfigDep, index: IndexDep, limiter: LimiterDep,
+                     wake: SenderWakeup) -> EmailChecks:
+    return EmailChecks(cfg, codes.keys_of(rt), index, limiter, wake)
+
+
+EmailChecksDep = Annotated[EmailChecks, Depends(get_email_checks)]
 
 
 def get_resolver(rt: Runtime) -> Resolver:

@@ -16,6 +16,7 @@ class Outgoing:
     secret: str | None = None  # the webhook subscription's signing secret
     event_type: str | None = None
     channel: str = ""
+    lang: str = "zh"  # the language of a mail rendered at send time (a template's email section)
 
 
 @dataclass
