@@ -6,6 +6,7 @@ recipient, channel). The sender delivers the queue outside any consumer transact
 provider never holds the consumer.
 """
 
+import logging
 import threading
 from datetime import datetime
 
@@ -16,24 +17,32 @@ from shared.events import Envelope, Payload
 from shared.messaging.outbox import wake_after_commit
 from shared.uow import Emit
 
-from . import directory
+from . import cases, directory
 from .config import Config, Rule
 from .messages import record_message
+from .templates import TemplateError
+
+log = logging.getLogger(__name__)
 
 
-def event_values(payload: Payload, rule: Rule) -> dict:
-    """The template's values: the payload's fields, times as people read them (local time)."""
-    values = {}
-    for name, value in payload:
-        values[name] = value.astimezone(local_zone()).strftime("%m-%d %H:%M") if isinstance(value, datetime) else value
+def fields_of(payload: Payload, facts: dict) -> dict:
+    """What the rules read: the payload's fields, and the case's facts (cases.py) where the payload
+    has no value of its own (routing's events do not carry the urgency or the requester of every case)."""
+    return {**facts, **{name: value for name, value in payload if value is not None or name not in facts}}
+
+
+def event_values(fields: dict, rule: Rule) -> dict:
+    """The template's values: the fields, times as people read them (local time)."""
+    values = {name: value.astimezone(local_zone()).strftime("%m-%d %H:%M") if isinstance(value, datetime) else value
+              for name, value in fields.items()}
     for name, source in rule.vars.items():
         values[name] = values.get(source)
     return values
 
 
-def audience(session: Session, cfg: Config, payload: Payload, spec: str) -> list[str]:
+def audience(session: Session, cfg: Config, fields: dict, spec: str) -> list[str]:
     kind, _, field = spec.rpartition(":")
-    value = getattr(payload, field, None)
+    value = fields.get(field)
     ids = [v for v in (value if isinstance(value, list) else [value]) if v]
     if kind == "supervisor_of":
         return directory.supervisors_of(session, cfg.rules, ids[0] if ids else None)
@@ -45,14 +54,25 @@ def audience(session: Session, cfg: Config, payload: Payload, spec: str) -> list
 def announce(session: Session, emit: Emit, cfg: Config, envelope: Envelope, payload: Payload,
              wake: threading.Event) -> None:
     """Record the messages the rules ask for; wake the sender if any of them waits for it (an
-    inbox message needs no sender)."""
+    inbox message needs no sender). The rules are read in order: someone two rules reach hears the
+    first (a message is recorded once per event, recipient and channel)."""
+    fields = fields_of(payload, cases.facts(session, cfg, envelope, payload))
     queued = False
     for rule in cfg.rules.events.get(payload.event_type, []):
-        if any(getattr(payload, k, None) != v for k, v in rule.when.items()):
+        if not rule.applies(fields):
             continue
-        values = event_values(payload, rule)
-        for recipient_id in audience(session, cfg, payload, rule.to):
+        values = event_values(fields, rule)
+        urgent = cfg.rules.urgent_orders.applies(rule.template, fields.get("urgency"))
+        try:
+            cfg.catalogue.render(rule.template, values)
+        except TemplateError as exc:
+            # A value this event lacks or that breaks its template fails the same way on every retry:
+            # the rule tells nobody rather than the event going to the dead-letter queue with the
+            # other rules' messages, the digest and the webhooks. The text names the rule, never a value.
+            log.warning("notify: %s → %s not sent: %s", payload.event_type, rule.template, exc)
+            continue
+        for recipient_id in audience(session, cfg, fields, rule.to):
             queued |= record_message(session, emit, cfg, recipient_id, rule.template, values, envelope.id,
-                                     envelope.subject.kind, envelope.subject.id)
+                                     envelope.subject.kind, envelope.subject.id, urgent=urgent)
     if queued:
         wake_after_commit(session, wake)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from shared import config as shared_config
+from shared.events import registered
 from shared.runtime import ServiceRuntime
 
 from .templates import Catalogue, TemplateError
@@ -104,13 +105,22 @@ class Policy(BaseModel):
 AUDIENCE = re.compile(r"((supervisor_of|staff_of):)?[a-z_]+")
 
 
+# What notify remembers about a case from the events it has seen (cases.py), offered to the rules
+# beside the payload's own fields (a payload field that is set wins): routing's events name neither
+# the case's urgency nor who follows it, intake's evaluation names no requester.
+CASE_FACTS = ("urgency", "requester_id", "follower_ids", "lead_order", "dissatisfied", "reopenable",
+              "reopen_deadline")
+
+
 class Rule(BaseModel):
     """One kind of person told about one event type."""
 
-    to: str  # a payload field holding a user id or ids; supervisor_of:FIELD or staff_of:FIELD a unit's
+    to: str  # a field holding a user id or ids; supervisor_of:FIELD or staff_of:FIELD a unit's
     template: str
-    when: dict[str, Any] = {}  # payload fields that must have these values
-    vars: dict[str, str] = {}  # template variable → the payload field it is taken from
+    # Fields that must have these values: a value, or a list of values meaning "one of them" (for a field
+    # that is itself a list, the list it must equal). A field the event lacks counts as null.
+    when: dict[str, Any] = {}
+    vars: dict[str, str] = {}  # template variable → the field it is taken from
 
     @field_validator("to")
     @classmethod
@@ -118,6 +128,41 @@ class Rule(BaseModel):
         if not AUDIENCE.fullmatch(value):
             raise ValueError("to: FIELD, supervisor_of:FIELD or staff_of:FIELD")
         return value
+
+    @property
+    def to_field(self) -> str:
+        return self.to.rpartition(":")[2]
+
+    def applies(self, values: dict) -> bool:
+        for name, wanted in self.when.items():
+            value = values.get(name)
+            if isinstance(wanted, list) and not isinstance(value, list):
+                if value not in wanted:
+                    return False
+            elif value != wanted:
+                return False
+        return True
+
+
+class UrgentOrders(BaseModel):
+    """Work orders that may not wait: for a case of one of `urgencies` (特急 life and property at risk,
+    紧急 utilities: sign-for in 15 / 30 minutes), a message of one of `templates` is urgent whatever
+    the template says, so neither the handler's quiet hours nor a per-number limit holds it, and a
+    channel that fails hands it to the next at once (sender.py, delivery.py)."""
+
+    urgencies: list[str] = []
+    templates: list[str] = []
+
+    def applies(self, template: str, urgency: str | None) -> bool:
+        return urgency in self.urgencies and template in self.templates
+
+
+class ReopenPolicy(BaseModel):
+    """Intake's rule for reopening a case after a result (policy.json reopen_window_days, max_reopens),
+    so a dissatisfied requester is told the truth about what she may still do (a test keeps the two equal)."""
+
+    window_days: int = Field(gt=0)
+    max_reopens: int = Field(ge=0)
 
 
 class DefaultChannels(BaseModel):
@@ -128,7 +173,12 @@ class DefaultChannels(BaseModel):
 class Rules(BaseModel):
     supervisor_roles: list[str]
     default_channels: DefaultChannels
+    urgent_orders: UrgentOrders = UrgentOrders()
+    reopen: ReopenPolicy
     events: dict[str, list[Rule]]
+    # Event types nobody is told about, each with the reason: with `events`, every intake, routing and
+    # mediation event type is decided one way or the other (a test), none reaches notify unplanned.
+    ignored: dict[str, str] = {}
 
     def channels_for(self, role: str) -> list[str]:
         return list(self.default_channels.resident if role == "resident" else self.default_channels.staff)
@@ -190,9 +240,11 @@ def load_config(data: Path | None = None, overrides: dict | None = None) -> Conf
             section.enabled = False
     catalogue = Catalogue(shared_config.read_json(data / "templates.json"),
                           config.sms.sign_name, config.policy.allowed_link_prefixes)
-    unknown = {r.template for rules in config.rules.events.values() for r in rules} - set(catalogue.templates)
+    unknown = ({r.template for rules in config.rules.events.values() for r in rules}
+               | set(config.rules.urgent_orders.templates)) - set(catalogue.templates)
     if unknown:
         raise TemplateError(f"rules.json names templates that do not exist: {sorted(unknown)}")
+    _check_fields(config.rules, catalogue)
     for code, part in CODE_TEMPLATES.items():
         t = catalogue.templates.get(code)
         if t is None or not getattr(t, part) or "code" not in t.variables:
@@ -201,6 +253,26 @@ def load_config(data: Path | None = None, overrides: dict | None = None) -> Conf
             raise TemplateError(f"{code}: the title and body are kept; they must not carry the code")
     config._catalogue = catalogue
     return config
+
+
+def _check_fields(rules: Rules, catalogue: Catalogue) -> None:
+    """Every field a rule reads exists in its event (or among the case facts), and every variable of its
+    template is found: otherwise the rule would silently tell nobody, or fail each such event."""
+    payloads = {etype: cls for (etype, _), cls in registered().items()}
+    problems = []
+    for etype, rule_list in rules.events.items():
+        if etype not in payloads:
+            problems.append(f"{etype}: no such event")
+            continue
+        fields = set(payloads[etype].model_fields) | set(CASE_FACTS)
+        for rule in rule_list:
+            named = {rule.to_field, *rule.when, *rule.vars.values()}
+            problems += [f"{etype} → {rule.template}: no field {f}" for f in sorted(named - fields)]
+            missing = catalogue[rule.template].variables - fields - set(rule.vars)
+            problems += [f"{etype} → {rule.template}: variable {v} not in the event" for v in sorted(missing)]
+    problems += [f"{etype}: both told about and ignored" for etype in sorted(set(rules.ignored) & set(rules.events))]
+    if problems:
+        raise TemplateError("rules.json: " + "; ".join(problems))
 
 
 @cache

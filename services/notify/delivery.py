@@ -2,8 +2,9 @@
 dead-letter queue (messages with nothing left to try) with its requeue.
 
   sent → MessageSent; retry → queued again after the next back-off delay (the retry queue is the
-  next_attempt_at column); failed or suppressed → MessageFailed / MessageSuppressed, and the next
-  usable channel in the recipient's order gets a message (exactly once per event, recipient and
+  next_attempt_at column), except an urgent message, which the next usable channel takes at once
+  (MessageFailed, not permanent); failed or suppressed → MessageFailed / MessageSuppressed, and the
+  next usable channel in the recipient's order gets a message (exactly once per event, recipient and
   channel); nothing left to try → the message enters the dead-letter queue (dead_at, reason).
 """
 
@@ -40,6 +41,13 @@ def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result
         emit(MessageSent(provider_message_id=result.provider_message_id, **common))
         return
     delays = cfg.policy.retry_delays_seconds
+    if result.outcome == "retry" and m.urgent and fall_back(session, cfg, m, now):
+        # An urgent message (a 特急 order, an overdue one) does not wait out a back-off on a channel that
+        # is failing: the next channel has it now. The last channel left retries as any other.
+        m.status, m.sealed = "failed", None
+        m.reason = f"{result.reason or 'retry'}; urgent: handed to the next channel at once"[:300]
+        emit(MessageFailed(reason=m.reason, permanent=False, **common))
+        return
     if result.outcome == "retry" and m.attempts <= len(delays):
         m.status, m.reason = "queued", result.reason
         m.next_attempt_at = now + timedelta(seconds=delays[m.attempts - 1])

@@ -1,5 +1,6 @@
 """Notify's reactions to every intake, routing and mediation event: the rules say who hears
-(audience.py), warned and overdue work orders are kept for the daily digest, and webhook
+(audience.py), with what notify remembers of the case (cases.py: its urgency, followers, the
+latest rating), warned and overdue work orders are kept for the daily digest, and webhook
 subscribers get every event their patterns match. Identity's sign-in codes are sent by SMS
 (codes.py), and its directory decides who is staff of which unit (directory.py)."""
 

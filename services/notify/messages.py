@@ -67,9 +67,10 @@ def external_channels(cfg: Config, session: Session, who: Recipient | None, temp
 
 
 def record_message(session: Session, emit: Emit, cfg: Config, recipient_id: str, template: str, values: dict,
-                   event_id: str, subject_kind: str, subject_id: str) -> bool:
+                   event_id: str, subject_kind: str, subject_id: str, urgent: bool = False) -> bool:
     """The inbox message and the first usable external channel's message, each once. True if a
-    message was queued for the sender."""
+    message was queued for the sender. `urgent`: urgent whatever the template says (a 特急 or 紧急
+    work order, rules.json `urgent_orders`)."""
     t = cfg.catalogue[template]
     who = session.get(Recipient, recipient_id)
     lang = who.lang if who else "zh"
@@ -77,7 +78,7 @@ def record_message(session: Session, emit: Emit, cfg: Config, recipient_id: str,
     now = utcnow()
     base = dict(event_id=event_id, recipient_id=recipient_id, template=template, subject_kind=subject_kind,
                 subject_id=subject_id, title=title[:100], body=body, created_at=now, category=t.category,
-                urgent=t.urgent, template_version=t.version,
+                urgent=t.urgent or urgent, template_version=t.version,
                 variables=json.dumps({k: values.get(k) for k in t.variables}, ensure_ascii=False, default=str),
                 attempts=0)
     insert_once(session, id=str(uuid.uuid4()), channel="inbox", status="delivered", delivered_at=now, **base)

@@ -177,3 +177,30 @@ class DigestItem(Base):
     case_no: Mapped[str] = mapped_column(String(40))
     work_order_id: Mapped[str] = mapped_column(String(36))
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseFacts(Base):
+    """What notify remembers about a case from intake's and routing's events, for the rules (cases.py):
+    routing's events name neither the case's urgency nor its followers, intake's evaluation names no
+    requester. Ids, a level and times only."""
+
+    __tablename__ = "case_facts"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    urgency: Mapped[str | None] = mapped_column(String(4))
+    urgency_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # of the newest urgency applied
+    requester_id: Mapped[str | None] = mapped_column(String(64))
+    lead_work_order_id: Mapped[str | None] = mapped_column(String(36))  # the newest lead dispatch's
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest result: the reopen window
+    reopens: Mapped[int] = mapped_column(Integer, default=0)
+    dissatisfied: Mapped[bool] = mapped_column(Boolean, default=False)  # the latest result was rated 不满意
+
+
+class CaseFollower(Base):
+    """A resident who joined a case (它也影响我, intake.case.joined), or whose case was merged into it:
+    told of its progress, never of the reporter."""
+
+    __tablename__ = "case_followers"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -5,10 +5,12 @@ short transaction (status sending, with a lease, so a crashed sender's batch is 
 when the lease ends), call the providers in a thread pool with no transaction open, then record
 the outcomes in a second short transaction (delivery.settle says what comes of each).
 Before sending: quiet hours defer non-urgent messages to the end of the recipient's quiet time;
-per-number daily limits suppress (and fall back). A message with a sealed address (a sign-in code
-to a number with no recipient entry, a code to an email address awaiting proof: codes.py) is
-opened here, at the last moment; identity limits how many sign-in codes a number gets and
-email_checks.py how many codes an address gets, so the per-recipient daily limit does not apply.
+per-number daily limits suppress non-urgent messages (and fall back). A message is urgent by its
+template, or as a 特急/紧急 work order's (rules.json `urgent_orders`). A message with a sealed
+address (a sign-in code to a number with no recipient entry, a code to an email address awaiting
+proof: codes.py) is opened here, at the last moment; identity limits how many sign-in codes a
+number gets and email_checks.py how many codes an address gets, so the per-recipient daily limit
+does not apply.
 """
 
 import json
@@ -219,7 +221,8 @@ class Sender:
                         channel=m.channel, lang=opened.lang)
 
     def _within_limits(self, session: Session, batch: list, people: dict, now: datetime) -> set[str]:
-        """Ids of the first-attempt SMS messages within their per-number, per-template daily limit.
+        """Ids of the first-attempt SMS messages within their per-number, per-template daily limit, and
+        the urgent ones, which count but are never limited.
 
         The counters of the batch are read and written together; on PostgreSQL the rows are
         locked (FOR UPDATE), so two senders cannot both take the last one.
@@ -243,7 +246,9 @@ class Sender:
         allowed = set()
         for m in batch:
             key = keys.get(m.id)
-            if key is not None and counts[key] < people[m.recipient_id].sms_daily_limit:
+            # An urgent message is counted but never held back by the limit: a 特急 order's SMS after the
+            # day's tenth of its template still goes (the limit guards against floods of routine news).
+            if key is not None and (m.urgent or counts[key] < people[m.recipient_id].sms_daily_limit):
                 counts[key] += 1
                 allowed.add(m.id)
         session.execute(update(table).where(table.c.key == bindparam("k")).values(count=bindparam("c")),

@@ -47,3 +47,43 @@ def assigned(dispute_id="d-1"):
     return DisputeAssigned(dispute_id=dispute_id, dispute_no="TJ-2026-0001", seq=2, at=AT,
                            mediator_ids=["u-mediator-1"], committee_id="cm-1",
                            party_user_ids=["u-resident-2", "u-resident-3"])
+
+
+# -- issue 12: the events notify now tells people about, as the other services publish them ---------------
+def order_fields(case_id="c-1", seq=1, at=AT, work_order_id=None):
+    return dict(case_id=case_id, case_no="2026-11-000001", work_order_id=work_order_id or f"wo-{case_id}", seq=seq,
+                unit_id=unit_id(GRID), unit_name="玉林北路社区第一网格", at=at)
+
+
+def joined(case_id="c-1", user="u-resident-2"):
+    from shared.events.intake import CaseJoined
+    return CaseJoined(case_id=case_id, user_id=user, interest_count=2, at=AT)
+
+
+def resolved(case_id="c-1", requester="u-resident-1", at=AT, **kw):
+    from shared.events.routing import CaseResolved
+    return CaseResolved(**order_fields(case_id, seq=5, at=at, **kw), actor_id="u-grid-worker-001001",
+                        outcome="解决到位", result_text="已清运", requester_id=requester)
+
+
+def evaluated(case_id="c-1", satisfaction="不满意", at=AT + timedelta(days=1)):
+    from shared.events.intake import CaseEvaluated
+    return CaseEvaluated(case_id=case_id, case_no="2026-11-000001", work_order_id=f"wo-{case_id}",
+                         unit_id=unit_id(GRID), evaluated=True, contacted=True, solved=satisfaction != "不满意",
+                         satisfaction=satisfaction, at=at)
+
+
+def closed(case_id="c-1", requester="u-resident-1", at=AT + timedelta(days=1)):
+    from shared.events.routing import CaseClosed
+    return CaseClosed(**order_fields(case_id, seq=6, at=at), outcome="解决到位", requester_id=requester)
+
+
+def reopened(case_id="c-1", reporter="u-resident-1", at=AT + timedelta(days=2)):
+    from shared.events.intake import CaseReopened
+    return CaseReopened(case_id=case_id, case_no="2026-11-000001", reporter_id=reporter,
+                        previous_unit_id=unit_id(GRID), at=at)
+
+
+def urgency_changed(case_id="c-1", urgency="特急", previous="一般", at=AT):
+    from shared.events.intake import CaseUrgencyChanged
+    return CaseUrgencyChanged(case_id=case_id, case_no="2026-11-000001", urgency=urgency, previous=previous, at=at)

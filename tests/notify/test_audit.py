@@ -34,6 +34,15 @@ def test_reading_delivery_records_is_audited_with_who_and_which_subject(rt, clie
     assert len([e for e in trail(rt) if e["action"] == "read.deliveries"]) == 1
 
 
+def test_a_phone_typed_as_the_subject_is_not_written_into_the_trail(rt, client):
+    for typed in ("138-0000-0001", "13800000001"):
+        r = client.get("/notify/v1/messages", params={"subject_id": typed}, headers=auth(rt, *SUPERVISOR))
+        assert r.status_code == 200
+    entries = [e for e in trail(rt) if e["action"] == "read.deliveries"]
+    assert [e["subject_id"] for e in entries] == ["(invalid)", "(invalid)"]
+    assert not any(typed in str(e) for e in entries for typed in ("138-0000-0001", "13800000001"))
+
+
 def test_dead_letters_read_and_requeued_are_audited(rt, client, sender, servers):
     servers["sms"].codes["13800000001"] = "isv.MOBILE_NUMBER_ILLEGAL"
     deliver(rt, submitted())

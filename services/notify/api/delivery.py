@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from shared.audit import safe_id
 from shared.deps import SessionDep, StaffUser, Uow
 
 from .. import access, delivery, views
@@ -27,8 +28,10 @@ def messages(user: StaffUser, uow: Uow,
              limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[MessageState]:
     session = uow.session
     rows = delivery.of_subject(session, subject_id, limit, access.delivery_scope(session, user))
-    uow.audit("read.deliveries", subject_kind=rows[0].subject_kind if rows else None, subject_id=subject_id,
-              detail={"count": len(rows)})
+    # The parameter is whatever the caller typed (a phone or an ID number where an id belongs): the
+    # trail keeps it only as an id may look.
+    uow.audit("read.deliveries", subject_kind=rows[0].subject_kind if rows else None,
+              subject_id=safe_id(subject_id), detail={"count": len(rows)})
     return views.message_states(session, user, rows)
 
 
