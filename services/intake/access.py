@@ -157,15 +157,17 @@ def joinable(case: Case | None, user: User) -> Case:
 
 
 def readable_attachment(session: Session, attachment: Attachment | None, user: User) -> tuple[Attachment, Case | None]:
-    """The owner's own uploads, and the files of a case its reporter or staff in scope read; with
-    the case it belongs to (its downloads are audited when it is confidential)."""
+    """The owner's own uploads, and the files of a case its requester or staff in scope read (her material
+    and the handler's result photos alike); with the case it belongs to (its downloads are audited when it
+    is confidential)."""
     if attachment is None:
         raise ApiError(404, "attachment.not_found")
     case = session.get(Case, attachment.case_id) if attachment.case_id is not None else None
     if attachment.owner_id == user.id:
         return attachment, case
     rel = relation(session, case, user) if case is not None else None
-    # A follower is not served: the reporter's photos are theirs, not every neighbour's who joined.
+    # A follower is not served: the reporter's photos are theirs, not every neighbour's who joined; nor the
+    # result photos, which show her door or her flat as often as the street.
     if rel not in (*REQUESTER, "staff"):
         raise ApiError(404, "attachment.not_found")
     return attachment, case

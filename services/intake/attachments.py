@@ -122,9 +122,33 @@ def claim(session: Session, owner_id: str, ids: list[str], case_id: str) -> list
         raise ApiError(422, "case.attachment_invalid", field="attachment_ids")
     if any(a.case_id is not None for a in rows):
         raise ApiError(409, "case.attachment_used", field="attachment_ids")
-    already = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case_id)) or 0
+    # The requester's material only: a handler's result photos (claim_results) do not use up her uploads.
+    already = session.scalar(select(func.count()).select_from(Attachment).where(
+        Attachment.case_id == case_id, Attachment.purpose == "material")) or 0
     if already + len(rows) > config.get().attachments.max_per_case:
         raise ApiError(422, "case.too_many_attachments", field="attachment_ids")
     for a in rows:
         a.case_id = case_id
     return list(rows)
+
+
+def claim_results(session: Session, resolver_id: str, ids: list[str],
+                  case_id: str) -> tuple[list[Attachment], list[str]]:
+    """A handler's photos of the result (routing.case.resolved `photo_ids`): the uploads of the handler who
+    resolved the order (`resolver_id`, the event's actor) that no case took yet become the case's result
+    photos. (claimed, the ids left unclaimed.)
+
+    Why only hers and only free ones: routing checked the ids' form, not whose files they are, so an id
+    could name another person's upload (a resident's photo of her door, sent to another case) or a file
+    already on a case; claiming it would show it to this case's requester. Such ids are left alone, never
+    an error: the result itself stands, and the event is not retried for ever over a photo."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return [], []
+    rows = session.scalars(select(Attachment).where(Attachment.id.in_(wanted), Attachment.owner_id == resolver_id,
+                                                    Attachment.case_id.is_(None))
+                           .with_for_update()).all()
+    for a in rows:
+        a.case_id, a.purpose = case_id, "result"
+    claimed = {a.id for a in rows}
+    return sorted(rows, key=lambda a: wanted.index(a.id)), [i for i in wanted if i not in claimed]

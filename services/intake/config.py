@@ -6,6 +6,7 @@ catalogue naming a clock profile routing has no time limits for, stops the proce
 rather than failing the first case. A deployment points CG_INTAKE_DATA_DIR at its own copies.
 """
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -13,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared import config as shared_config
+from shared import geo as shared_geo
 from shared.auth import ROLES
 
 from .schemas import CatalogueDoc, Channel, KnowledgeDoc, Urgency
@@ -86,26 +88,9 @@ class Visibility(Section):
     check_roles = field_validator("identity_roles", "phone_roles", "confidential_identity_roles")(_known_roles)
 
 
-class ServiceArea(Section):
-    """Where this deployment takes cases. A point outside it is refused at intake (422
-    case.outside_service_area) rather than dispatched to a fallback unit: it is nearly always a point
-    in the wrong coordinate system or a wrong pick on the map, and the requester can still correct it."""
-
-    name: str = Field(min_length=1, max_length=40, description="服务范围名称（出现在错误说明中）the area's name")
-    polygons: tuple[tuple[tuple[float, float], ...], ...] = Field(
-        min_length=1, description="服务范围多边形（WGS-84，每点 [经度, 纬度]，与 GeoJSON 同序；多个多边形取并集）"
-                                  "outer rings, WGS-84 [lon, lat] as in GeoJSON; a point in any of them is inside")
-
-    @field_validator("polygons")
-    @classmethod
-    def _rings(cls, polygons):
-        for i, ring in enumerate(polygons):
-            if len(set(ring)) < 3:
-                raise ValueError(f"polygon {i} needs at least 3 distinct points")
-            for lon, lat in ring:
-                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                    raise ValueError(f"polygon {i}: [{lon}, {lat}] is not a [lon, lat] pair")
-        return polygons
+# Where this deployment takes cases: the shared model (shared/geo.py), which mediation's configuration
+# holds too, so a point is inside or outside for both services by the same rule.
+ServiceArea = shared_geo.ServiceArea
 
 
 class Policy(Section):
@@ -127,12 +112,23 @@ class Policy(Section):
     merge_roles: frozenset[str] = Field(description="可合并重复诉求的角色")
     knowledge_editor_roles: frozenset[str] = Field(description="可新增、修改、停用知识库条目的角色")
     service_area: ServiceArea = Field(description="服务范围 where this deployment takes cases")
+    # The organisation's unit codes as a resident may name one (表扬 a unit): the demo's are 15 digits
+    # (6 admin + 3 street + 3 community + 3 grid, as Beijing's unit grids). A deployment with other codes
+    # sets its own pattern; routing's levels.json `code_pattern` is the outer bound of what it stores.
+    unit_code_pattern: str = Field(r"^[0-9]{15}$", min_length=1, max_length=200,
+                                   description="单位编码格式（正则）the pattern of a unit code a resident may name")
     # Routing's configuration maps each of these names to its time limits (see routing's config).
     clock_profiles: tuple[str, ...] = Field(min_length=1, description="类别目录可使用的办理时限方案名称")
 
     check_roles = field_validator("catalogue_editor_roles", "merge_roles", "knowledge_editor_roles")(_known_roles)
     check_statuses = field_validator("withdrawable_statuses", "reopenable_statuses", "evaluable_statuses")(
         _known_statuses)
+
+    @field_validator("unit_code_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        re.compile(value)  # a broken pattern stops start-up, not the first praise
+        return value
 
     @field_validator("channels_by_role")
     @classmethod

@@ -1,114 +1,31 @@
-"""Coordinates: a point as a client sends it (checked and converted, `point`), GCJ-02 / BD-09 →
-WGS-84, the service area, grid cells for the duplicate index, distances.
-
-GCJ-02 is the obfuscated datum every map in China uses (WeChat `wx.getLocation` type gcj02);
-BD-09 is Baidu's offset on top of it. The forward transform is the published one; the inverse
-has no closed form, so it is solved by fixed-point iteration (error < 1e-7° after a few steps).
-No maintained Python package covers this, and the formula is short.
+"""Coordinates at intake: a point as a client sends it (`point`: checked and converted by the one
+implementation every service shares, shared/geo.py, with intake's codes and service area), grid cells
+for the duplicate index, distances.
 """
 
 import math
 
-from shared.errors import ApiError
+from shared import geo as shared_geo
+from shared.geo import (  # noqa: F401  (intake's callers and tests use them from here)
+    X_PI,
+    bd09_to_gcj02,
+    distance_m,
+    gcj02_to_wgs84,
+    in_polygons,
+    to_wgs84,
+    wgs84_to_gcj02,
+)
 
 from . import config
 
-A = 6378245.0  # Krasovsky 1940, the ellipsoid GCJ-02 is defined on
-EE = 0.00669342162296594323
-X_PI = math.pi * 3000.0 / 180.0
-EARTH_RADIUS_M = 6371008.8
-
-
-def _out_of_china(lat: float, lon: float) -> bool:
-    return not (73.66 < lon < 135.05 and 3.86 < lat < 53.55)
-
-
-def _transform_lat(x: float, y: float) -> float:
-    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
-    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
-    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
-    return ret
-
-
-def _transform_lon(x: float, y: float) -> float:
-    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
-    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
-    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
-    return ret
-
-
-def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
-    if _out_of_china(lat, lon):
-        return lat, lon
-    dlat = _transform_lat(lon - 105.0, lat - 35.0)
-    dlon = _transform_lon(lon - 105.0, lat - 35.0)
-    radlat = lat / 180.0 * math.pi
-    magic = 1 - EE * math.sin(radlat) ** 2
-    sqrtmagic = math.sqrt(magic)
-    dlat = (dlat * 180.0) / ((A * (1 - EE)) / (magic * sqrtmagic) * math.pi)
-    dlon = (dlon * 180.0) / (A / sqrtmagic * math.cos(radlat) * math.pi)
-    return lat + dlat, lon + dlon
-
-
-def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
-    if _out_of_china(lat, lon):
-        return lat, lon
-    wlat, wlon = lat, lon
-    for _ in range(10):
-        glat, glon = wgs84_to_gcj02(wlat, wlon)
-        dlat, dlon = glat - lat, glon - lon
-        wlat, wlon = wlat - dlat, wlon - dlon
-        if abs(dlat) < 1e-9 and abs(dlon) < 1e-9:
-            break
-    return wlat, wlon
-
-
-def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
-    x, y = lon - 0.0065, lat - 0.006
-    z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * X_PI)
-    theta = math.atan2(y, x) - 0.000003 * math.cos(x * X_PI)
-    return z * math.sin(theta), z * math.cos(theta)
-
-
-def to_wgs84(lat: float, lon: float, system: str) -> tuple[float, float]:
-    if system == "gcj02":
-        return gcj02_to_wgs84(lat, lon)
-    if system == "bd09":
-        return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
-    return lat, lon
-
-
-def in_polygons(lat: float, lon: float, polygons) -> bool:
-    """Whether the point is inside any of the rings ([lon, lat] pairs): even-odd ray casting, which
-    is exact enough at a district's scale (its edges are a few kilometres long)."""
-    for ring in polygons:
-        inside = False
-        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
-            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
-                inside = not inside
-        if inside:
-            return True
-    return False
-
 
 def point(lat: float | None, lon: float | None, coord_system: str | None) -> tuple[float, float] | None:
-    """A point as a client sent it, in WGS-84; None when it sent none. The one place a point's rules
-    live, for a submission and the duplicate lookup alike: both numbers or neither; the coordinate
-    system said, never guessed (a GCJ-02 point taken as WGS-84 lands about 360 m off, often in
-    another grid); inside the service area, else refused rather than dispatched to a fallback unit."""
-    if lat is None and lon is None:
-        return None
-    if lat is None or lon is None:
-        raise ApiError(422, "case.location_pair", field="lon" if lon is None else "lat")
-    if coord_system is None:
-        raise ApiError(422, "case.coord_system_required", field="coord_system")
-    wgs = to_wgs84(lat, lon, coord_system)
-    area = config.get().service_area
-    if not in_polygons(*wgs, area.polygons):
-        raise ApiError(422, "case.outside_service_area", field="lat", detail=area.name)
-    return wgs
+    """A point as a client sent it, in WGS-84; None when it sent none. The one place intake applies a
+    point's rules, for a submission and the duplicate lookup alike (shared.geo.point): both numbers or
+    neither (case.location_pair); the coordinate system said, never guessed (case.coord_system_required:
+    a GCJ-02 point taken as WGS-84 lands about 360 m off, often in another grid); inside policy.json's
+    service area (case.outside_service_area), else refused rather than dispatched to a fallback unit."""
+    return shared_geo.point(lat, lon, coord_system, config.get().service_area, prefix="case")
 
 
 def cell_of(lat: float, lon: float, size: float) -> int:
@@ -123,10 +40,3 @@ def cells_around(lat: float, lon: float, radius_m: float, size: float) -> list[i
     r0, r1 = int((lat - dlat + 90.0) // size), int((lat + dlat + 90.0) // size)
     c0, c1 = int((lon - dlon + 180.0) // size), int((lon + dlon + 180.0) // size)
     return [r * 1_000_000 + c for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))

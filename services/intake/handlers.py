@@ -4,6 +4,8 @@ notify.message.* events also reach intake's queue; intake registers no handler f
 the dispatcher acks them without touching the database (the resident's inbox is notify's).
 """
 
+import logging
+
 from shared.config import local_zone
 from shared.db import utcnow
 from shared.events.mediation import DisputeEvent
@@ -11,9 +13,11 @@ from shared.events.routing import WorkOrderEvent
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from . import evaluation, timeline
+from . import attachments, evaluation, timeline
 from .models import Case, CaseUnit, WorkOrderSeen
 from .status import rank, set_status
+
+log = logging.getLogger(__name__)
 
 # Statuses intake itself ended: no routing or mediation event moves a case out of them.
 ENDED_AT_INTAKE = frozenset({"withdrawn", "merged", "answered", "self_resolved"})
@@ -36,12 +40,18 @@ def _public_text(kind: str, e) -> str | None:
             return f"{unit}已与您联系"
         case "returned":
             return "工单已退回，正在重新派单"
+        case "awaiting_designation":
+            return "正在由上级指定承办单位"
         case "escalated":
             return "已吹哨，相关部门协同办理"
         case "extended":
             return f"办理期限已延长至 {e.new_result_deadline.astimezone(local_zone()).strftime('%Y-%m-%d %H:%M')}"
         case "resolved":
             return f"已办结（{e.outcome}）：{e.result_text}"
+        case "answered":  # the requester's own answer: a suggestion adopted or not, or guidance on a 私事
+            if e.kind == "suggestion":
+                return f"您的建议{'已被采纳' if e.adopted else '未被采纳'}：{e.answer_text}"
+            return f"{unit}的办理指引：{e.answer_text}"
         case "verified":
             return "办理结果已核查" if e.passed else "核查未通过，继续办理"
         case "closed":
@@ -69,6 +79,15 @@ def _internal_text(kind: str, e) -> str | None:
             return f"督办：{e.note}"
         case "verified":
             return f"核查意见：{e.note}" if e.note else None
+        case "awaiting_designation":
+            return (f"已派单 {e.dispatch_count} 次无人承办，等待{e.designating_unit_name}指定（期限 "
+                    f"{e.deadline.astimezone(local_zone()).strftime('%Y-%m-%d %H:%M')}）")
+        case "designation_overdue":
+            return f"指定期限已过：{e.designating_unit_name}尚未指定承办单位"
+        case "report_overdue":
+            return f"吹哨：{e.department_name}未在期限内报到"
+        case "answered":
+            return "答复超过时限" if e.late else None
     return None
 
 
@@ -76,6 +95,8 @@ def _internal_text(kind: str, e) -> str | None:
 ROUTING_STATUS = {"dispatched": "dispatched", "designated": "dispatched", "signed": "signed",
                   "contacted": "contacted", "returned": "returned", "resolved": "resolved",
                   "verified": "verified", "closed": "closed"}
+# routing.case.answered: the order's kind → the status (routing closes the order next: routing.case.closed).
+ANSWERED_STATUS = {"suggestion": "suggestion_answered", "guidance": "guided"}
 
 
 def held_by(session, case: Case, unit_id: str, unit_path: str | None, role: str, at) -> None:
@@ -87,11 +108,12 @@ def held_by(session, case: Case, unit_id: str, unit_path: str | None, role: str,
         row.unit_path = unit_path
 
 
-def record_units(session, case: Case, event: WorkOrderEvent) -> None:
+def record_units(session, case: Case, kind: str, event: WorkOrderEvent) -> None:
     """Every unit an event names as holding an order of the case, stale events included (a unit
     that held an order keeps seeing the case); and where the case is (its street's path)."""
     held_by(session, case, event.unit_id, getattr(event, "unit_path", None), getattr(event, "role", "lead"), event.at)
-    department = getattr(event, "department_unit_id", None)
+    # Only a department that reported joined the case: report_overdue names one that did not.
+    department = getattr(event, "department_unit_id", None) if kind == "reported" else None
     if department:  # 报到: a whistled department joined as co-handler (named by its id only)
         held_by(session, case, department, None, "assist", event.at)
     area = getattr(event, "area_path", None)
@@ -104,7 +126,7 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
     case = session.get(Case, event.case_id, with_for_update=True)
     if case is None:
         raise CaseMissing(event.case_id)
-    record_units(session, case, event)
+    record_units(session, case, kind, event)
     seen = session.get(WorkOrderSeen, event.work_order_id)
     if seen is not None and event.seq <= seen.last_seq:
         return  # repeated or older than what was applied for this work order
@@ -140,7 +162,7 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
     elif event.work_order_id != case.work_order_id:
         return note_only("非当前工单")
     else:
-        target = ROUTING_STATUS.get(kind)
+        target = ANSWERED_STATUS[event.kind] if kind == "answered" else ROUTING_STATUS.get(kind)
         if kind == "returned":
             set_status(case, "returned")  # the current order ended: waiting for the next one
         elif kind == "verified" and not event.passed:
@@ -151,6 +173,10 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
         if kind == "resolved":
             case.outcome, case.result_text, case.resolved_at = event.outcome, event.result_text, event.at
             evaluation.open_window(session, case, event.work_order_id)
+        elif kind == "answered":
+            # The answer is the result the requester reads (and may reopen within the window from). No
+            # callback window: a suggestion or guidance is not work scored in 三率 (routing's `kind`).
+            case.outcome, case.result_text, case.resolved_at = None, event.answer_text, event.at
         elif kind == "closed" and event.outcome:
             case.outcome = event.outcome
     case.updated_at = utcnow()
@@ -159,24 +185,65 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
     if internal:
         timeline.add(session, case.id, "dispatch_rule" if kind == "dispatched" else f"{kind}_note", internal,
                      public=False, at=event.at)
+    if kind == "resolved":  # applied as the case's result (a stale or other order's result returned above)
+        claim_result_photos(ctx, case, event)
     return None
 
 
+def claim_result_photos(ctx: HandlerContext, case: Case, event) -> None:
+    """The result photos routing's resolved event names (`photo_ids`): the resolving handler's own uploads
+    no case took yet become the case's (attachments.claim_results). An id that is not hers, not free or not
+    there is left alone: an audit entry names those ids (ids only, never a file or a name), and the log
+    says how many, so a handler who sent the wrong id can be told without the result failing."""
+    ids = getattr(event, "photo_ids", None) or []
+    if not ids:
+        return
+    claimed, left = attachments.claim_results(ctx.session, event.actor_id, ids, case.id)
+    if claimed:
+        timeline.add(ctx.session, case.id, "result_photos", f"办理单位上传了 {len(claimed)} 张办结照片", at=event.at)
+    if left:
+        ctx.audit("intake.result_photos.unclaimed", subject_kind="case", subject_id=case.id,
+                  detail={"work_order_id": event.work_order_id, "attachment_ids": left, "resolved_by": event.actor_id})
+        log.info("case %s: %d result photo id(s) of work order %s not claimed", case.id, len(left),
+                 event.work_order_id)
+
+
 MEDIATION = {
-    # event type → (status, public text)
+    # event type → (status, public text). Status None: no status change (a public entry only, or, with
+    # no text either, an internal note for staff).
     "mediation.case.applied": ("mediation_applied", "调解申请已登记"),
     "mediation.case.accepted": ("mediation_accepted", "人民调解委员会已受理"),
-    "mediation.case.refused": ("mediation_refused", "一方当事人明确拒绝调解，调解不再进行；可通过其他途径解决"),
+    # 人民调解法 第二十六条: the routes left are 仲裁、行政、司法 — named, as mediation names them.
+    "mediation.case.refused": ("mediation_refused", "一方当事人明确拒绝调解，调解不再进行；可以依法通过仲裁、行政、"
+                                                    "司法等途径维护自己的权利"),
     "mediation.case.assigned": ("mediation_assigned", "已指派调解员"),
     "mediation.session.scheduled": ("mediation_scheduled", "已安排调解会"),
     "mediation.session.held": ("mediation_held", "调解会已召开"),
-    "mediation.agreement.signed": ("mediation_agreed", "已签订调解协议"),
-    "mediation.case.succeeded": ("mediation_succeeded", "调解成功，协议已履行"),
+    # Signed means in force (第二十九条): every party and the mediator signed, and the committee sealed it.
+    "mediation.agreement.signed": ("mediation_agreed",
+                                   "调解协议已生效（各方当事人、人民调解员签名并加盖调解委员会印章）"),
+    # In force is not performed: the committee follows performance up (第三十一条), told later
+    # (mediation.agreement.performed).
+    "mediation.case.succeeded": ("mediation_succeeded", "调解成功，调解协议已生效；履行情况由调解委员会回访"),
+    # A later fact on a case already ended as succeeded: a line the requester reads, no status of its own.
+    "mediation.agreement.performed": (None, "经回访，调解协议约定的义务已履行完毕"),
     "mediation.case.failed": ("mediation_failed", "调解终止，可通过仲裁、行政或司法途径解决"),
     "mediation.risk.raised": (None, None),
     "mediation.case.overdue": (None, None),
     "mediation.followup.due": (None, None),
 }
+# Mediation events intake deliberately does not handle (acked untouched by the dispatcher), with why.
+MEDIATION_IGNORED = {
+    # A reminder to a session's participants is notify's to deliver; the session itself is already on the
+    # timeline (mediation.session.scheduled), and a reminder changes nothing about the case.
+    "mediation.session.reminder": "参会提醒由通知服务发送，诉求进度已有“已安排调解会”",
+}
+# Routing events intake deliberately does not handle, with why (none at present: every one is at least an
+# internal note). Kept beside MEDIATION_IGNORED so the test of both reads one rule.
+ROUTING_IGNORED: dict[str, str] = {}
+ROUTING_KINDS = ("dispatched", "signed", "contacted", "returned", "designated", "escalated", "reported",
+                 "extended", "resolved", "verified", "closed", "warned", "overdue", "supervised", "answered",
+                 "awaiting_designation", "designation_overdue", "report_overdue")
 
 
 def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -> None:
@@ -191,7 +258,7 @@ def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -
     case.mediation_seq = event.seq
     case.dispute_id = event.dispute_id
     status, public = MEDIATION[event_type]
-    if status is None:
+    if public is None:
         timeline.add(session, case.id, event_type.split(".", 1)[1], f"调解：{event_type}", public=False,
                      at=event.at)
         return
@@ -200,15 +267,16 @@ def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -
         return
     if event_type == "mediation.case.failed" and event.reason == "withdrawn":
         public = "调解申请已撤回"
-    if rank(status) > case.status_rank:
+    # Only an event that means a status moves it (up only, as routing's); performance comes after success
+    # and leaves the case where it is.
+    if status is not None and rank(status) > case.status_rank:
         set_status(case, status)
-    timeline.add(session, case.id, status, public, at=event.at)
+    timeline.add(session, case.id, status or "mediation_performed", public, at=event.at)
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
     table: dict[str, Handler] = {}
-    for kind in ("dispatched", "signed", "contacted", "returned", "designated", "escalated", "reported",
-                 "extended", "resolved", "verified", "closed", "warned", "overdue", "supervised"):
+    for kind in ROUTING_KINDS:
         table[f"routing.case.{kind}.v1"] = lambda ctx, e, kind=kind: apply_routing(ctx, kind, e)
     for event_type in MEDIATION:
         table[f"{event_type}.v1"] = lambda ctx, e, t=event_type: apply_mediation(ctx, t, e)

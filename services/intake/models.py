@@ -85,6 +85,9 @@ class Case(Base):
     # A higher urgency the requester asked for: a request for staff to decide on, never applied by
     # itself (it would put a garbage complaint on 30-minute clocks). Cleared when staff decide.
     requested_urgency: Mapped[str | None] = mapped_column(String(4))
+    # 表扬: the unit the resident praises, by its unit code, when she named one (routing files the praise
+    # in that unit's record). Not personal data: an organisation's code.
+    praised_unit_code: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(20), index=True)
     # A status only moves forward within a cycle (see status.py); a reopen starts a new cycle.
     status_rank: Mapped[int] = mapped_column(Integer, default=0)
@@ -176,6 +179,10 @@ class Attachment(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(64), index=True)
     case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # None until a case or supplement uses it
+    # What the file is to its case: `material` the requester's (or staff's) material, named in a submission
+    # or a supplement; `result` a handler's photo of the result, claimed when routing's resolved event names
+    # it. The two are shown apart, and only material counts towards a case's limit of uploads.
+    purpose: Mapped[str] = mapped_column(String(10), default="material", server_default="material")
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str | None] = mapped_column(Sealed("intake.attachments.filename"))  # as uploaded, ≤ 120

@@ -58,16 +58,17 @@ def sees_person(case: Case, user: User, rel: str) -> bool:
     return not case.confidential or user.role in config.get().visibility.confidential_identity_roles
 
 
-def file_name(attachment: Attachment, case: Case, user: User, rel: str, n: int) -> str | None:
+def file_name(attachment: Attachment, case: Case, user: User, rel: str, n: int, prefix: str = "附件") -> str | None:
     """The name an upload is shown under to this reader: its own to whoever uploaded it and to readers
     with the need to see the person unmasked; "附件<n>.<ext>" to everyone else. Why not the name with
     its numbers masked: a phone's name carries whatever its owner typed or the camera app wrote —
-    a name, a door number, an ID number in any form — and a handler needs the photo, not its name."""
+    a name, a door number, an ID number in any form — and a handler needs the photo, not its name.
+    The same for a handler's result photos (`prefix` "办结照片"): her file name may say the address too."""
     if attachment.filename is None:
         return None
     if attachment.owner_id == user.id or (sees_person(case, user, rel) and not masks_free_text(user, rel)):
         return attachment.filename
-    return f"附件{n}.{EXTENSIONS.get(attachment.content_type, 'bin')}"
+    return f"{prefix}{n}.{EXTENSIONS.get(attachment.content_type, 'bin')}"
 
 
 def record_read(audit, case: Case, user: User, via: str) -> None:

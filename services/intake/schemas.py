@@ -10,11 +10,12 @@ from typing import Annotated, Literal
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field
 
+from shared.geo import CoordSystem
+
 AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
 Channel = Literal["mini_program", "app", "web", "hotline", "letter", "walk_in", "grid_patrol", "gov_api",
                   "mailbox"]
 Urgency = Literal["一般", "紧急", "特急"]
-CoordSystem = Literal["wgs84", "gcj02", "bd09"]
 Satisfaction = Literal["满意", "基本满意", "不满意"]
 # A number answer is finite: JSON's Infinity and NaN (which Python's parser accepts) are refused.
 AnswerValue = str | int | Annotated[float, AllowInfNan(False)] | bool
@@ -72,6 +73,11 @@ class CaseCreate(BaseModel):
     confidential: bool = Field(False, description="保密：办理人员只看到事项，看不到反映人")
     answers: dict[str, AnswerValue] = Field({}, description="类别的补充问题的回答 key → value")
     attachment_ids: list[str] = Field([], max_length=9, description="先上传的附件 id")
+    praised_unit_code: str | None = Field(
+        None, max_length=32,
+        description="表扬的单位编码（仅诉求类型为表扬时可填，如办理过您诉求的单位；默认为 15 位数字）。表扬计入该单位"
+                    "的记录；不填时按地点和类别确定单位 the code of the unit praised (表扬 only; 15 digits by "
+                    "default): the praise goes to that unit's record, else to the unit the place and category give")
     caller_phone: str | None = Field(
         None, max_length=30, description="来电人、来信人或来访人的电话（工作人员代为登记时；热线必填）。"
                                          "诉求归属于这个号码：以它为已验证手机号的居民看到它为“代您登记”；"
@@ -149,7 +155,9 @@ class CaseView(BaseModel):
     interest_count: int = Field(1, description="受影响人数 residents affected")
     parent_case_no: str | None = Field(None, description="已合并时：所并入的诉求编号；状态和结果随之")
     outcome: str | None = Field(None, description="办理结果 outcome")
-    result_text: str | None = Field(None, description="办理情况说明 what the unit did")
+    result_text: str | None = Field(None, description="办理情况说明，或对建议、私事的答复 what the unit did, or its "
+                                                      "answer to a suggestion or private matter")
+    praised_unit_code: str | None = Field(None, description="表扬的单位编码 the code of the unit praised")
     reporter: Reporter | None = Field(None, description="反映人；保密或匿名诉求对办理人员不显示")
     relation: Literal["reporter", "filed_for_you", "follower", "staff"] | None = Field(
         None, description="当前用户与诉求的关系：reporter 本人反映；filed_for_you 工作人员以您已验证的手机号"
@@ -159,6 +167,9 @@ class CaseView(BaseModel):
     updated_at: datetime = Field(description="更新时间 last changed at")
     timeline: list[TimelineView] = Field([], description="进度 the timeline this reader may see")
     attachments: list[AttachmentView] = Field([], description="附件，仅反映人和工作人员可见")
+    result_attachments: list[AttachmentView] = Field(
+        [], description="办结照片（办理人员办结时上传），仅反映人和工作人员可见；下载同附件 "
+                        "the handler's photos of the result, for the requester and staff; downloaded as attachments")
     possible_duplicates: list[DuplicateView] = Field([], description="提交时发现的疑似重复诉求，可改为“它也影响我”")
 
 

@@ -27,7 +27,12 @@ STATUSES: dict[str, tuple[int, str, str]] = {
     "mediation_scheduled": (30, "已安排调解", "Session scheduled"),
     "mediation_held": (35, "调解进行中", "Mediation in progress"),
     "resolved": (50, "已办结，待评价", "Resolved, awaiting your evaluation"),
-    "mediation_agreed": (50, "已达成调解协议", "Agreement signed"),
+    # A suggestion (建议) answered, adopted or not, and a private matter (私事) ended with guidance: the
+    # order's answer, its result; routing closes the order next (closed).
+    "suggestion_answered": (50, "建议已答复", "Suggestion answered"),
+    "guided": (50, "已给予办理指引", "Guidance given"),
+    # In force (人民调解法 第二十九条: the parties and the mediator signed, the committee sealed), not performed.
+    "mediation_agreed": (50, "调解协议已生效", "Agreement in force"),
     "verified": (55, "已核查", "Verified"),
     "closed": (60, "已结案", "Closed"),
     "mediation_succeeded": (60, "调解成功", "Mediation succeeded"),
@@ -43,8 +48,8 @@ STATUSES: dict[str, tuple[int, str, str]] = {
 FINISHED = frozenset({"closed", "answered", "self_resolved", "withdrawn", "merged", "mediation_succeeded",
                       "mediation_failed", "mediation_refused"})
 # Still being worked on: what duplicates are looked for among and merges go into.
-OPEN = frozenset(s for s in STATUSES if s not in FINISHED and s not in ("resolved", "verified",
-                                                                         "mediation_agreed"))
+OPEN = frozenset(s for s in STATUSES if s not in FINISHED and s not in ("resolved", "verified", "mediation_agreed",
+                                                                         "suggestion_answered", "guided"))
 
 
 def rank(status: str) -> int:

@@ -7,7 +7,9 @@ so a refused submission changes nothing.
 
 import hashlib
 import json
+import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -126,10 +128,34 @@ def check_answers(category: Category, answers: dict) -> dict:
     return clean
 
 
+def check_praised_unit(body: CaseCreate) -> str | None:
+    """The unit a praise names, by its code: only on a praise (表扬; 422 otherwise, it would mean nothing),
+    and in the organisation's code form (policy.json `unit_code_pattern`, 15 digits by default). Whether
+    the unit exists is routing's to know: a code it does not know sends the praise where its list sends
+    the place and category, as a praise naming nobody."""
+    code = body.praised_unit_code
+    if code is None:
+        return None
+    if body.appeal_type != "表扬":
+        raise ApiError(422, "case.praised_unit_not_praise", field="praised_unit_code")
+    if not re.fullmatch(config.get().unit_code_pattern, code):
+        raise ApiError(422, "case.praised_unit_invalid", field="praised_unit_code")
+    return code
+
+
+def guidance_for(matter_class: str | None) -> bool | None:
+    """三事分流: a private matter (私事: the category's class in the catalogue) is left to the resident or the
+    market, with guidance; routing ends its order with that guidance instead of handling it as work. None
+    when the class is unknown: routing then decides by the class itself."""
+    return None if matter_class is None else matter_class == "私事"
+
+
 def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalogue: Catalogue,
-              index: BlindIndex | None = None) -> tuple[Case, TimelineEntry]:
+              index: BlindIndex | None = None, channels: Collection[str] | None = None) -> tuple[Case, TimelineEntry]:
     """Validate and store a new case; emit intake.case.submitted (and .referred for a dispute).
-    `index`: the keyed hash a caller's phone is found by (privacy.phone_index)."""
+    `index`: the keyed hash a caller's phone is found by (privacy.phone_index). `channels`: the channels
+    this filer may use when they are not her role's (policy.json channels_by_role): a government system's
+    API key files on `gov_api` alone (open311/access.py)."""
     node = catalogue.nodes.get(body.category)
     if node is None:
         raise ApiError(422, "case.unknown_category", field="category")
@@ -137,12 +163,13 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         raise ApiError(422, "case.category_not_leaf", field="category")
     if not node.active:
         raise ApiError(422, "case.category_inactive", field="category")
-    if body.channel not in config.get().channels_by_role.get(user.role, ()):
+    if body.channel not in (config.get().channels_by_role.get(user.role, ()) if channels is None else channels):
         raise ApiError(403, "case.channel_not_allowed", field="channel")
     wgs = geo.point(body.lat, body.lon, body.coord_system)
     if body.anonymous and not node.anonymous_allowed:
         raise ApiError(422, "case.anonymous_not_allowed", field="anonymous")
     answers = check_answers(node, body.answers)
+    praised = check_praised_unit(body)
 
     # Who reported it: the signed-in resident, or the caller whose phone an operator files it under.
     # A case filed for someone is theirs by that phone (the resident whose verified phone it is sees
@@ -204,7 +231,7 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         route=route, answers=answers or None, description=body.description, lat=lat, lon=lon,
         coord_system=body.coord_system if wgs is not None else None,
         orig_lat=body.lat, orig_lon=body.lon, grid_cell=cell, address=body.address, channel=body.channel,
-        urgency=urgency, requested_urgency=requested_urgency, status=status,
+        urgency=urgency, requested_urgency=requested_urgency, praised_unit_code=praised, status=status,
         status_rank=rank(status), cycle_started_at=now, mediation_seq=0, interest_count=1,
         reopen_count=0, finished_at=now if status in FINISHED else None, created_at=now, updated_at=now,
     )
@@ -231,7 +258,8 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         case_id=case.id, case_no=case.case_no, category=case.category, channel=case.channel,
         urgency=case.urgency, appeal_type=case.appeal_type, matter_class=case.matter_class, lat=lat, lon=lon,
         reporter_id=None if case.anonymous else reporter_id, confidential=case.confidential, route=route,
-        clock_profile=case.clock_profile, submitted_at=now))
+        clock_profile=case.clock_profile, submitted_at=now, guidance=guidance_for(case.matter_class),
+        praised_unit_code=praised))
     if route == "mediation":
         emit(CaseReferred(
             case_id=case.id, case_no=case.case_no, category=case.category, dispute_type=node.dispute_type,
@@ -270,7 +298,8 @@ def _earlier(session: Session, user: User, key: str, digest: str) -> Case | None
 
 
 def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
-           idempotency_key: str | None = None, index: BlindIndex | None = None) -> Submission:
+           idempotency_key: str | None = None, index: BlindIndex | None = None,
+           channels: Collection[str] | None = None) -> Submission:
     """File a case in the current catalogue, or return the one an earlier try with the same
     Idempotency-Key filed."""
     digest = None
@@ -282,7 +311,7 @@ def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
             return Submission(case, None)
     catalogue = current(session)
     try:
-        case, first = file_case(session, emit, user, body, catalogue, index)
+        case, first = file_case(session, emit, user, body, catalogue, index, channels)
         if digest is not None:
             # Flushed here, not at the commit: two copies of the same retried request racing meet
             # on this row's key, and the loser must find out while it can still answer.

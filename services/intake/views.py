@@ -93,10 +93,14 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
             entries += [(t, staff) for t in timeline.entries(session, parent.id, include_internal=staff)]
             entries.sort(key=lambda e: (e[0].at, e[0].id))
         if own:
+            # The requester's material and the handler's result photos alike: to the requester and staff in
+            # scope, never to a follower (she sees the matter; the files are the requester's case's).
             attachments = session.scalars(select(Attachment).where(Attachment.case_id == case.id)
-                                          .order_by(Attachment.created_at)).all()
+                                          .order_by(Attachment.created_at, Attachment.id)).all()
     elif first_entries is not None:
         entries = [(t, own) for t in first_entries]
+    material = [a for a in attachments if a.purpose != "result"]
+    results = [a for a in attachments if a.purpose == "result"]
     status = shown.status if parent is not None else case.status
     masked = privacy.masks_free_text(user, rel)
     return CaseView(
@@ -115,7 +119,10 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
         created_at=case.created_at, updated_at=case.updated_at,
         timeline=[_timeline_view(t, may_see, masked) for t, may_see in entries],
         attachments=[attachment_view(a, privacy.file_name(a, case, user, rel, n))
-                     for n, a in enumerate(attachments, 1)],
+                     for n, a in enumerate(material, 1)],
+        result_attachments=[attachment_view(a, privacy.file_name(a, case, user, rel, n, prefix="办结照片"))
+                            for n, a in enumerate(results, 1)],
+        praised_unit_code=case.praised_unit_code,
     )
 
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from shared import config as shared_config
+from shared.geo import ServiceArea
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -59,6 +60,10 @@ class Procedure(Data):
     police_liaison_unit_code: str = Field(description="民转刑预警通报的公安联络单位 the police liaison unit")
     retention_days: PositiveInt = Field(1095, description="案件结束多少天后匿名化当事人个人信息（卷宗本身保留）"
                                         "days after a dispute closed before its parties' personal data is removed")
+    # The deployment's service area, the shared model (shared/geo.py) intake's policy.json holds too: a point
+    # of an application outside it is refused (422 dispute.outside_service_area), never given to a committee
+    # by a guess. The shipped one is the demo district's outline, the same as intake's.
+    service_area: ServiceArea = Field(description="服务范围：纠纷发生地须在其中 where this deployment takes points")
 
 
 class DisputeType(Data):

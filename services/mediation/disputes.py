@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import geo
 from shared.auth import User
 from shared.config import local_zone
 from shared.db import utcnow
@@ -159,6 +160,18 @@ class Filing(NamedTuple):
     applicant_account: tuple[str, str] | None = None
     applicant_phone_index: str | None = None
     assign_to: Mediator | None = None
+
+
+def located(body: DisputeCreate) -> DisputeCreate:
+    """The application with its place in WGS-84, the one system stored and matched against the committees'
+    areas: both numbers or neither, with the coordinate system they are in (never guessed: GCJ-02 taken as
+    WGS-84 is ~360 m off, often another community and so another committee), inside the service area.
+    The rule and the transform are intake's too (shared.geo.point), with mediation's own codes
+    (dispute.location_pair, dispute.coord_system_required, dispute.outside_service_area)."""
+    wgs = geo.point(body.lat, body.lon, body.coord_system, config.get().procedure.service_area, prefix="dispute")
+    if wgs is None:
+        return body
+    return body.model_copy(update={"lat": wgs[0], "lon": wgs[1], "coord_system": "wgs84"})
 
 
 def submit(session: Session, emit: Emit, body: DisputeCreate, user: User, index: Callable[[str | None], str | None],

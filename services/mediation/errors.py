@@ -17,6 +17,15 @@ register_messages({
     "dispute.forbidden_source": ("只有调解员可以主动发起调解", "Only mediators may open a dispute on their own"),
     "dispute.not_committee_staff": ("只有调解员或调解委员会主任可以代为登记调解申请；诉求可由诉求服务转调解",
                                     "Only mediators or a committee's head may enter an application for someone"),
+    "dispute.location_pair": ("纠纷发生地的经度和纬度须同时提供", "Give both latitude and longitude"),
+    "dispute.coord_system_required": ("提供纠纷发生地坐标时须注明坐标系 coord_system：小程序地图选点"
+                                      "（wx.chooseLocation）为 gcj02，wx.getLocation 默认为 wgs84，百度地图为 bd09",
+                                      "Say the point's coordinate system (coord_system): gcj02 from the mini-program's "
+                                      "map picker (wx.chooseLocation), wgs84 from wx.getLocation's default, "
+                                      "bd09 from Baidu"),
+    "dispute.outside_service_area": ("纠纷发生地不在本平台的服务范围内，请核对地图上的位置和坐标系（coord_system）",
+                                     "The place is outside the service area: check it on the map and the "
+                                     "coordinate system (coord_system)"),
     "party.not_found": ("未找到该当事人", "No such party"),
     "party.contact_missing": ("没有账号的当事人须登记姓名和联系电话", "A party without an account needs a phone"),
     "party.bad_phone": ("手机号码格式不正确", "Not a valid mobile number"),

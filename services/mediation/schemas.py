@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.errors import ApiError
+from shared.geo import CoordSystem
 
 from .config import Route
 
@@ -77,8 +78,22 @@ class DisputeCreate(Strict):
     claims: str | None = Field(None, max_length=2000, description="当事人的请求")
     amount: Decimal | None = Field(None, ge=0, le=Decimal("1e11"), description="争议金额（元）")
     people_involved: int = Field(2, ge=1, le=100000, description="涉及人数 people involved")
-    lat: float | None = Field(None, ge=-90, le=90, description="纠纷发生地纬度（WGS-84），用于确定社区调解委员会")
-    lon: float | None = Field(None, ge=-180, le=180, description="纠纷发生地经度（WGS-84）longitude")
+    # A point only means something with its coordinate system (the same rule as intake's cases, one
+    # implementation: shared/geo.py): taken in the wrong one it lands ~360 m off, often in another community,
+    # and the dispute would go to that community's committee.
+    lat: float | None = Field(None, ge=-90, le=90,
+                              description="纠纷发生地纬度，坐标系见 coord_system，用于确定社区调解委员会；须与 lon、"
+                                          "coord_system 一起提供，且位于服务范围内（否则 422 "
+                                          "dispute.outside_service_area）latitude, in coord_system")
+    lon: float | None = Field(None, ge=-180, le=180, description="纠纷发生地经度，坐标系见 coord_system longitude")
+    coord_system: CoordSystem | None = Field(
+        None, description="坐标系，提供 lat/lon 时必填（缺少时 422 dispute.coord_system_required）。gcj02："
+                          "小程序地图选点 wx.chooseLocation、<map> 组件、wx.getLocation({type: 'gcj02'})，"
+                          "以及高德、腾讯地图；wgs84：GPS 原始坐标、wx.getLocation 默认值；bd09：百度地图。"
+                          "存储时统一换算为 WGS-84。"
+                          " The coordinate system of lat/lon, required with a point: gcj02 (wx.chooseLocation, <map>, "
+                          "wx.getLocation({type: 'gcj02'}), Amap, Tencent Maps), wgs84 (GPS, wx.getLocation's "
+                          "default), bd09 (Baidu Maps); stored as WGS-84.")
     committee_id: str | None = Field(None, max_length=36, description="指定调解委员会；不填则按类型和辖区确定。居民只能"
                                      "选择纠纷发生地的社区调解委员会或受理该类纠纷的专业调解委员会；调解员和委员会主任"
                                      "只能登记到本人所在或担任主任的委员会")
@@ -91,7 +106,8 @@ class DisputeCreate(Strict):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "dispute_type": "neighbour", "matter": "楼上住户夜间频繁拖动家具、装修噪声，多次沟通无果。",
-        "claims": "请求对方晚十点后停止噪声作业并赔礼道歉", "lat": 30.6283, "lon": 104.052115,
+        "claims": "请求对方晚十点后停止噪声作业并赔礼道歉", "lat": 30.625843, "lon": 104.054591,
+        "coord_system": "gcj02",
         "parties": [{"role": "respondent", "name": "王某", "phone": "13900001111",
                      "address": "玉林北路 5 号 3 单元 502"}],
     }]})

@@ -212,7 +212,8 @@ def scan(session: Session, emit: Emit, now: datetime | None = None, limit: int =
             fields = event_fields(session, rc, order, now)
             kind = "warned" if cls is CaseWarned else "overdue"
             timeline(session, order, kind, None, {"clock": clock.kind, "deadline": clock.deadline.isoformat()}, now)
-            emit(cls(**fields, clock=clock.kind, deadline=clock.deadline, assignee_id=order.assignee_id))
+            emit(cls(**fields, clock=clock.kind, deadline=clock.deadline, assignee_id=order.assignee_id,
+                     urgency=order.urgency))
     return handled
 
 

@@ -97,7 +97,7 @@ def announce(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, un
         requester_id=order.requester_id if order.role == "lead" else None,
         rule=order.rule, dispatch_count=rc.dispatch_count, sign_deadline=order.sign_deadline,
         result_deadline=order.result_deadline, at=now, unit_path=unit.path,
-        area_path=area.path if area is not None else None, kind=order.kind,
+        area_path=area.path if area is not None else None, kind=order.kind, urgency=order.urgency,
     ))
 
 

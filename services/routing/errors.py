@@ -33,6 +33,10 @@ register_messages({
                                           "Guidance on a private matter is not adopted or not"),
     "workorder.answered_kind": ("表扬、建议和私事引导类工单不按办理流程办结，请直接答复",
                                 "Praise, suggestions and private matters are not resolved: answer them"),
+    "workorder.photo_invalid": ("办结照片须填写附件 id：请先上传到 /intake/v1/attachments，再填写返回的 id",
+                                "A result photo is an attachment id: upload it to /intake/v1/attachments first "
+                                "and give the id returned"),
+    "workorder.photo_duplicate": ("同一张办结照片填写了两次", "The same result photo is given twice"),
     "unit.not_found": ("未找到该单位", "No such unit"),
     "unit.not_department": ("只能向职能部门或公共服务企业吹哨", "Only departments and utilities can be whistled for"),
     "case.not_awaiting_designation": ("该诉求未处于待指定状态", "This case is not awaiting designation"),

@@ -151,7 +151,9 @@ class WorkOrder(Base):
     result_late: Mapped[bool | None] = mapped_column(Boolean)
     outcome: Mapped[str | None] = mapped_column(String(8))
     result_text: Mapped[str | None] = mapped_column(Text)
-    photos: Mapped[str | None] = mapped_column(Text)  # JSON list of URLs
+    # JSON list of the result photos' ids (intake's attachments); orders resolved before issue 12 hold the
+    # unchecked strings a client sent then, which the view leaves out (views.photo_ids).
+    photos: Mapped[str | None] = mapped_column(Text)
     # From intake's callback evaluation (回访); evaluated False means no answer came.
     evaluated: Mapped[bool | None] = mapped_column(Boolean)
     solved: Mapped[bool | None] = mapped_column(Boolean)

@@ -19,10 +19,19 @@ class ContactBody(Strict):
 class ResolveBody(Strict):
     outcome: Outcome = Field(description="办理结果：解决到位/解释到位/帮扶到位/依法处理 The outcome code")
     result_text: str = Field(min_length=2, max_length=4000, description="办理情况说明 What was done")
-    photos: list[Annotated[str, Field(max_length=500)]] = Field(default=[], max_length=9,
-                                                                description="现场照片地址 Photo URLs of the site")
+    # Ids of uploads, not addresses: an address could point anywhere and the requester could never open it;
+    # an upload is checked, stripped of EXIF/GPS, and shown to the case's requester by intake. Their form is
+    # checked by workflow.photo_ids (422 workorder.photo_invalid naming the item), whose files by intake.
+    photo_ids: list[Annotated[str, Field(max_length=45, json_schema_extra={"format": "uuid"})]] = Field(
+        default=[], max_length=9,
+        description="办结照片：先以本人账号上传到 POST /intake/v1/attachments，再填写返回的附件 id（最多 9 张）。"
+                    "诉求服务将其作为该诉求的办结照片，反映人可查看；不是本人上传或已被使用的附件不会被采用 "
+                    "result photos: upload each to POST /intake/v1/attachments yourself, then give the ids (at most "
+                    "9); intake shows them to the requester. Ids of others' uploads, or of files already used, are "
+                    "not taken")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"outcome": "解决到位", "result_text": "已协调环卫公司清运，并增加清运频次。", "photos": []}]})
+        {"outcome": "解决到位", "result_text": "已协调环卫公司清运，并增加清运频次。",
+         "photo_ids": ["3f1c9a52-7d4e-4b8a-9f0e-2c6d1b7a5e10"]}]})
 
 
 class AnswerBody(Strict):

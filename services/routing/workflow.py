@@ -5,6 +5,7 @@ Every function works in the caller's transaction and emits its events through `e
 """
 
 import json
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select
@@ -74,8 +75,27 @@ def contact(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: 
     emit(ev.CaseContacted(**fields, actor_id=actor_id, late=order.contact_late))
 
 
+def photo_ids(values: list[str]) -> list[str]:
+    """The result photos' ids as intake writes them (lower-case, hyphenated UUIDs), or 422 naming the item.
+
+    Routing checks the form only: the files are intake's, which takes those the resolving handler uploaded
+    and no case used yet (routing.case.resolved `photo_ids`, intake's handlers) and leaves the rest. A URL
+    or any other text is refused here, because the requester could never open it."""
+    ids = []
+    for i, value in enumerate(values):
+        try:
+            ids.append(str(uuid.UUID(value)))
+        except ValueError:
+            raise ApiError(422, "workorder.photo_invalid", field=f"photo_ids.{i}") from None
+    if len(set(ids)) != len(ids):
+        raise ApiError(422, "workorder.photo_duplicate", field="photo_ids")
+    return ids
+
+
 def resolve(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime, *, outcome: str,
             result_text: str, photos: list[str]) -> None:
+    """办结 with the outcome code, the result text and the ids of the result photos (`photos`, checked by
+    photo_ids), which the event carries to intake."""
     if order.kind != "work":  # its outcome is an answer (adopted or not, guidance), not an outcome code
         raise ApiError(409, "workorder.answered_kind", field="kind")
     check(order, "resolve")
@@ -87,7 +107,8 @@ def resolve(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: 
     timeline(session, order, "resolved", actor_id, {"outcome": outcome, "photos": len(photos),
                                                     "late": order.result_late}, now)
     emit(ev.CaseResolved(**fields, actor_id=actor_id, outcome=outcome, result_text=result_text,
-                         photo_count=len(photos), requester_id=order.requester_id, late=order.result_late))
+                         photo_count=len(photos), photo_ids=list(photos), requester_id=order.requester_id,
+                         late=order.result_late))
 
 
 def answer(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime, *, answer_text: str,

@@ -33,6 +33,13 @@ class CaseSubmitted(Payload):
     # and the urgency's profile (routing.clocks.profile_for), at dispatch and after every
     # urgency_changed, so it needs the category's own profile to return to when an urgency is lowered.
     clock_profile: str | None = None
+    # 三事分流: True for a private matter (私事, the category's class), which the unit ends with guidance to
+    # self-help or a market service rather than handling it as work; False otherwise; None when unknown
+    # (routing then decides by matter_class itself).
+    guidance: bool | None = None
+    # 表扬: the unit the resident praises, by its unit code (the organisation's code, 15 digits by default),
+    # when she named one; routing files the praise in that unit's record (else where its list sends it).
+    praised_unit_code: str | None = None
 
 
 @event("intake.case.supplemented", 1, subject=("case", "case_id"))

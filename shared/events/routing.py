@@ -45,6 +45,9 @@ class CaseDispatched(WorkOrderEvent):
     unit_path: str | None = None
     area_path: str | None = None
     kind: OrderKind = "work"
+    # The order's urgency (特急 / 紧急 / 一般) when it was dispatched: notify lets the messages of
+    # urgent orders through quiet hours and limits (a later change arrives as intake's urgency_changed).
+    urgency: str | None = None
 
 
 @event("routing.case.signed", 1, subject=("case", "case_id"))
@@ -163,10 +166,14 @@ class CaseExtended(WorkOrderEvent):
 class CaseResolved(WorkOrderEvent):
     """办结: the result with one of the four outcome codes."""
 
-    actor_id: str
+    actor_id: str  # who resolved it: the owner of the result photos' uploads (intake claims only hers)
     outcome: Outcome
     result_text: str
     photo_count: int = 0
+    # The result photos: ids of uploads to intake (POST /intake/v1/attachments) by the resolving handler.
+    # Routing checked their form only (UUIDs, at most 9); intake claims those `actor_id` uploaded and no
+    # case took yet, as the case's result photos, and ignores the rest.
+    photo_ids: list[str] = []
     requester_id: str | None = None
     late: bool = False
 
@@ -191,6 +198,7 @@ class CaseWarned(WorkOrderEvent):
     clock: Clock
     deadline: datetime
     assignee_id: str | None = None
+    urgency: str | None = None  # the order's urgency now (see CaseDispatched.urgency)
 
 
 @event("routing.case.overdue", 1, subject=("case", "case_id"))
@@ -198,6 +206,7 @@ class CaseOverdue(WorkOrderEvent):
     clock: Clock
     deadline: datetime
     assignee_id: str | None = None
+    urgency: str | None = None  # the order's urgency now (see CaseDispatched.urgency)
 
 
 @event("routing.case.supervised", 1, subject=("case", "case_id"))

@@ -96,6 +96,7 @@ def test_the_main_flows_leave_no_phone_name_id_number_or_address_in_any_log_line
         # She applies for mediation against a neighbour, named with phone, ID number and address.
         dispute = client.post("/mediation/v1/disputes", headers=resident, json={
             "dispute_type": "neighbour", "matter": "楼上邻居每晚装修到十一点，多次沟通无果。", **GRID_POINT,
+            "coord_system": "wgs84",
             "parties": [{"role": "applicant", "name": "申请人"},
                         {"role": "respondent", "name": NAME_RESPONDENT, "phone": PHONE_RESPONDENT,
                          "id_number": ID_RESPONDENT, "address": ADDRESS}]})

@@ -13,7 +13,8 @@ RESIDENT_2 = "u-resident-2"
 STRANGER = "u-resident-3"
 MEDIATOR = "u-mediator-1"  # 玉林北路社区人民调解委员会
 CHAIR = "u-med-chair-001"  # that committee's head
-GRID_1 = {"lat": 30.6283, "lon": 104.052115}  # inside 玉林北路社区
+# A place as an application sends it: every point says its coordinate system (GPS gives WGS-84).
+GRID_1 = {"lat": 30.6283, "lon": 104.052115, "coord_system": "wgs84"}  # inside 玉林北路社区
 
 
 def apply(client, rt, *, respondent_user: str | None = None, dispute_type: str = "neighbour", **extra) -> dict:

@@ -79,6 +79,7 @@ RULES = {
     f"GET {P}/audit": (None, TRAIL, lambda c, s, h: c.get(f"{P}/audit", headers=h)),
     f"POST {P}/disputes": (None, APPLY, lambda c, s, h: c.post(f"{P}/disputes", headers=h, json={
         "dispute_type": "neighbour", "matter": "楼上漏水到我家天花板", "lat": 30.6283, "lon": 104.052115,
+        "coord_system": "wgs84",
         "parties": [{"role": "applicant", "name": "刘淑芬", "phone": "13700000001"},
                     {"role": "respondent", "name": "王某", "phone": "13700000002"}]})),
     f"GET {P}/disputes": ("applied", everyone(200), lambda c, s, h: c.get(f"{P}/disputes", headers=h)),
@@ -166,7 +167,7 @@ def scenario(client, h, stage: str) -> dict:
     (and linked when she opened it), MEDIATOR assigned by the committee's head."""
     d = ok(client.post(f"{P}/disputes", headers=h["applicant"], json={
         "dispute_type": "neighbour", "matter": "楼上住户夜间拖动家具、装修噪声，多次沟通无果。", "lat": 30.6283,
-        "lon": 104.052115, "requested_mediator_id": MEDIATOR,
+        "lon": 104.052115, "coord_system": "wgs84", "requested_mediator_id": MEDIATOR,
         "parties": [{"role": "applicant", "name": "刘淑芬"},
                     {"role": "respondent", "name": "王建华", "phone": PHONES[RESIDENT_2]}]}), 201)
     s = {"id": d["id"], "when": (datetime.now(UTC) + timedelta(days=3)).isoformat()}

@@ -182,7 +182,8 @@ def test_the_committee_head_is_told_of_a_new_application(client, rt):
     assert data["dispute_id"] == d["id"] and data["committee_head_id"] == CHAIR
     # A referred case too.
     referred = CaseReferred(case_id=str(uuid.uuid4()), case_no="YL-20260101-0003", category="dispute.neighbour",
-                            dispute_type="neighbour", reporter_id=RESIDENT, at=datetime.now(UTC), **GRID_1)
+                            dispute_type="neighbour", reporter_id=RESIDENT, at=datetime.now(UTC),
+                            lat=GRID_1["lat"], lon=GRID_1["lon"])  # an event's point is WGS-84 always
     SPEC.dispatcher(rt).handle(envelope_for(referred).to_bytes())
     assert events(rt, "mediation.case.applied")[-1]["data"]["committee_head_id"] == CHAIR
     # Not the head who entered a walk-in application herself.

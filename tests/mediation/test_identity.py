@@ -17,7 +17,7 @@ from .helpers import (
 
 BASE = "/mediation/v1/disputes"
 BODY = {"dispute_type": "neighbour", "matter": "楼上住户夜间拖动家具、装修噪声，多次沟通无果。", "lat": 30.6283,
-        "lon": 104.052115}
+        "lon": 104.052115, "coord_system": "wgs84"}
 
 
 def _apply(client, rt, parties, user=RESIDENT, **extra):

@@ -29,7 +29,7 @@ INVITEES = [{"name": INVITEE, "role_code": "relative"}]
 
 def _apply_with_distinctive_parties(client, rt) -> dict:
     body = {"dispute_type": "neighbour", "matter": "楼上住户夜间拖动家具、装修噪声，多次沟通无果。", "lat": 30.6283,
-            "lon": 104.052115, "requested_mediator_id": MEDIATOR,
+            "lon": 104.052115, "coord_system": "wgs84", "requested_mediator_id": MEDIATOR,
             "parties": [{"role": "applicant", "name": "刘淑芬", "phone": "13800000001"},
                         {"role": "respondent", "name": NAME, "phone": PHONE, "id_number": ID_NUMBER,
                          "address": ADDRESS, "representative_name": REP_NAME, "representative_phone": REP_PHONE}]}

@@ -152,9 +152,11 @@ def test_an_urgent_order_warns_then_goes_overdue_exactly_once_per_clock(h):
     # The scanner was down for hours: the stale warnings are skipped, each overdue fires once.
     assert sorted(fire(h, start + timedelta(hours=3))) == [("overdue", "contact"), ("overdue", "result"), ]
     assert fire(h, start + timedelta(hours=4)) == []
-    events = [p for _, p in h.events()][1:]
+    dispatched, *events = [p for _, p in h.events()]
     assert [p.seq for p in events] == sorted(p.seq for p in events)
     assert all(p.assignee_id == order["assignee_id"] for p in events)
+    # Every message about it can tell it is urgent (notify lets 特急 through quiet hours).
+    assert dispatched.urgency == "特急" and all(p.urgency == "特急" for p in events)
     assert [t["kind"] for t in h.get(order["id"])["timeline"]].count("overdue") == 3
 
 

@@ -3,7 +3,6 @@
 work, an unanswered 吹哨 that is not silent, capped extensions, and praise, suggestions and 私事 as
 what they are. Each test failed on the code before the issue."""
 
-import types
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -277,13 +276,12 @@ def test_praise_goes_to_the_unit_praised_for_its_record_with_no_clock_and_no_sco
     assert order["kind"] == "praise" and order["status"] == "closed" and order["unit_code"] == GRID1_CODE
     assert order["clocks"] == [] and set(order["deadlines"].values()) == {None}
     assert [e.type.rsplit(".", 1)[1] for e, _ in h.events()] == ["dispatched", "closed"]
-    # The unit intake names (praised_unit_code), when it names one.
+    # The unit intake names (praised_unit_code, on intake.case.submitted since issue 12), when it names one.
     event = CaseSubmitted(case_id=str(uuid.uuid4()), case_no="2026-000002", category="env.garbage", channel="app",
                           appeal_type="表扬", matter_class="小事", lon=GRID1[0], lat=GRID1[1],
-                          reporter_id="u-resident-1", submitted_at=datetime.now(UTC))
+                          reporter_id="u-resident-1", submitted_at=datetime.now(UTC), praised_unit_code=URBAN)
     with h.rt.unit_of_work() as uow:
-        praise = types.SimpleNamespace(**dict(event), praised_unit_code=URBAN)
-        dispatch.dispatch_submitted(uow.session, uow.emit, cached(h.rt, uow.session), praise)
+        dispatch.dispatch_submitted(uow.session, uow.emit, cached(h.rt, uow.session), event)
     assert h.lead(event.case_id)["unit_code"] == URBAN and h.lead(event.case_id)["kind"] == "praise"
     with h.rt.uow() as s:
         rows = {r["code"]: r for r in scores.scores(s, this_month(), "unit")}

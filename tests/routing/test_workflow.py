@@ -8,6 +8,8 @@ from shared.db import utcnow
 
 from .conftest import COMMUNITY1, GRID1_CODE, HOUSING, STREET, URBAN
 
+PHOTO = "3f1c9a52-7d4e-4b8a-9f0e-2c6d1b7a5e10"  # an upload's id at intake (POST /intake/v1/attachments)
+
 
 def test_the_whole_life_of_a_work_order(h):
     case_id = h.submit()
@@ -21,7 +23,8 @@ def test_the_whole_life_of_a_work_order(h):
 
     assert h.post(f"/work-orders/{oid}/sign", "grid").json()["status"] == "signed"
     assert h.post(f"/work-orders/{oid}/contact", "grid", {"note": "已电话联系"}).json()["status"] == "in_progress"
-    r = h.post(f"/work-orders/{oid}/resolve", "grid", {"outcome": "解决到位", "result_text": "已清运", "photos": ["https://x/1.jpg"]})
+    r = h.post(f"/work-orders/{oid}/resolve", "grid", {"outcome": "解决到位", "result_text": "已清运",
+                                                       "photo_ids": [PHOTO.upper()]})
     assert r.status_code == 200 and r.json()["status"] == "resolved"
     assert h.post(f"/work-orders/{oid}/verify", "community", {"passed": True}).json()["status"] == "verified"
     assert h.post(f"/work-orders/{oid}/close", "street").json()["status"] == "closed"
@@ -33,6 +36,7 @@ def test_the_whole_life_of_a_work_order(h):
     assert all(not p.late for _, p in events[:3])
     resolved = events[2][1]
     assert resolved.outcome == "解决到位" and resolved.photo_count == 1
+    assert resolved.photo_ids == [PHOTO] and resolved.actor_id == r.json()["assignee_id"]  # as intake writes ids
     detail = h.get(oid)
     assert [t["kind"] for t in detail["timeline"]] == ["dispatched", "signed", "contacted", "resolved", "verified",
                                                        "closed"]
@@ -231,3 +235,30 @@ def test_the_dispatched_event_says_where_the_order_and_the_case_sit_in_the_organ
     assert dispatched.unit_path == "/510107000000000/510107001000000/510107001001000/510107001001001/"
     # The finest area holding the case (its grid), no longer only its street (review of issue 11, 15).
     assert dispatched.area_path == "/510107000000000/510107001000000/510107001001000/510107001001001/"
+
+
+def test_result_photos_are_upload_ids_and_anything_else_is_refused_with_the_field(h):
+    """Issue 12: a result photo was any string ("not-a-photo", a URL nobody can open); now it is the id of an
+    upload to intake, checked in form here (intake takes only the resolver's own free uploads)."""
+    oid = h.lead(h.submit())["id"]
+    h.post(f"/work-orders/{oid}/sign", "grid")
+    h.post(f"/work-orders/{oid}/contact", "grid")
+    h.events()
+    base = {"outcome": "解决到位", "result_text": "已清运"}
+    for photos, code, field in ((["not-a-photo"], "workorder.photo_invalid", "photo_ids.0"),
+                                ([PHOTO, "https://x/1.jpg"], "workorder.photo_invalid", "photo_ids.1"),
+                                ([PHOTO, PHOTO.upper()], "workorder.photo_duplicate", "photo_ids"),
+                                ([PHOTO] * 10, "validation.too_long", "photo_ids"),
+                                ([5], "validation.bad_type", "photo_ids.0")):
+        r = h.post(f"/work-orders/{oid}/resolve", "grid", {**base, "photo_ids": photos})
+        assert r.status_code == 422, (photos, r.text)
+        error = r.json()["error"]
+        assert (error["code"], error["field"]) == (code, field) and error["message"], photos
+    r = h.post(f"/work-orders/{oid}/resolve", "grid", {**base, "photos": ["https://x/1.jpg"]})  # the old field
+    assert r.status_code == 422 and r.json()["error"]["field"] == "photos"
+    assert r.json()["error"]["code"] == "validation.extra_field"
+    assert h.get(oid)["status"] == "in_progress" and h.events() == []  # refused: nothing changed
+    r = h.post(f"/work-orders/{oid}/resolve", "grid", {**base, "photo_ids": [PHOTO]})
+    assert r.status_code == 200 and r.json()["photo_ids"] == [PHOTO]
+    [(_, resolved)] = h.events()
+    assert resolved.photo_ids == [PHOTO] and resolved.photo_count == 1

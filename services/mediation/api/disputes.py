@@ -38,6 +38,7 @@ def create_dispute(body: DisputeCreate, user: CurrentUser, uow: AuditedUow, limi
                    index: PhoneIndexDep, request: Request) -> DisputeView:
     limiter.hit(*APPLY_LIMITS.get(user.role, STAFF_APPLY_LIMIT), f"u:{user.id}")
     limiter.hit(*ADDRESS_APPLY_LIMIT, f"a:{client_address(request)}")
+    body = disputes.located(body)  # in WGS-84 from here on: the committee is chosen by it, and it is stored
     dispute = disputes.submit(uow.session, uow.emit, body, user, index, access.filing(uow.session, user, body, index))
     return views.dispute(uow.session, dispute, access.created(uow, dispute, user))
 

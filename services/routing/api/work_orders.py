@@ -60,11 +60,15 @@ def contact(user: CurrentUser, order: HandledOrder, uow: Uow, body: ContactBody 
 
 
 @router.post("/work-orders/{order_id}/resolve", summary="办结 report the result with an outcome code",
+             description="办结照片先以本人账号上传到 POST /intake/v1/attachments，再在 photo_ids 中填写返回的附件 id；"
+                         "id 格式不正确或重复为 422。Upload the result photos to POST /intake/v1/attachments first "
+                         "and give their ids in photo_ids; a malformed or repeated id is 422.",
              responses=ORDER_ACTION)
 def resolve(user: CurrentUser, order: HandledOrder, body: ResolveBody, uow: Uow) -> dict:
     access.require_handler(uow.session, user, order)
+    photos = workflow.photo_ids(body.photo_ids)
     workflow.resolve(uow.session, uow.emit, order, user.id, utcnow(), outcome=body.outcome,
-                     result_text=body.result_text, photos=body.photos)
+                     result_text=body.result_text, photos=photos)
     return shown(uow.session, user, order)
 
 
