@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ROLE ?= resident
 
-.PHONY: help install run test test-fast migrate seed up down token bench lint clean
+.PHONY: help install run test test-fast migrate seed up down token api-key bench lint clean
 
 help:
 	@echo "make run     all five services embedded on http://127.0.0.1:8000 with demo data"
@@ -14,6 +14,7 @@ help:
 	@echo "make up      services mode: 5 API + 5 worker processes on PostgreSQL and RabbitMQ; make down"
 	@echo "make migrate every service's Alembic migrations (services mode databases)"
 	@echo "make token ROLE=resident   a bearer token for the demo user of a role (USER=grid-worker-001002: by username)"
+	@echo "make api-key a fresh API key of the demo government system (Open311 at /open311/v2: docs/interop.md)"
 	@echo "make bench   the benchmark; results in bench/results/latest.json"
 
 $(STAMP): pyproject.toml
@@ -53,6 +54,10 @@ ifeq ($(origin USER),command line)
 else
 	@$(BIN)/python -m services.identity token --role $(ROLE)
 endif
+
+# A fresh key of the demo 12345 platform (embedded mode), shown once: X-API-Key, or api_key, at /open311/v2.
+api-key: install
+	@$(BIN)/python -m services.identity api-key
 
 bench: install
 	$(BIN)/python -m bench

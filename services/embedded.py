@@ -56,10 +56,11 @@ class Embedded:
             self.bus.close()
 
     def asgi(self):
-        return PrefixDispatcher(
-            {f"/{name}": spec.app(self.runtimes[name]) for name, spec in self.specs.items()},
-            index_app(self.specs),
-        )
+        apps = {}
+        for name, spec in self.specs.items():
+            app = spec.app(self.runtimes[name])
+            apps |= {prefix: app for prefix in (f"/{name}", *spec.also_serves)}  # intake also /open311
+        return PrefixDispatcher(apps, index_app(self.specs))
 
 
 class PrefixDispatcher:

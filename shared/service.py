@@ -55,6 +55,11 @@ class ServiceSpec:
     # (session, resident, subject kind, subject id) → whether a refusal on that subject names her by
     # her pseudonym: it is her own anonymous or confidential record (shared/audit_api.py). None: never.
     refusal_conceals: Callable | None = None
+    # Path prefixes the service's app answers besides its own /<name> (intake: /open311, the Open311
+    # GeoReport v2 endpoint government systems use): embedded mode sends them to the same app; in services
+    # mode the service's process answers them. `extend_app` adds to the app what answers there.
+    also_serves: tuple[str, ...] = ()
+    extend_app: Callable[[FastAPI], FastAPI] | None = None
 
     def runtime(self, settings: Settings, url: str | None = None) -> ServiceRuntime:
         if self.config is not None:
@@ -79,7 +84,7 @@ class ServiceSpec:
         app.state.report_api_key_use = self.api_key_use(rt)
         app.state.audit_scope = self.audit_scope
         app.state.refusal_conceals = self.refusal_conceals
-        return app
+        return self.extend_app(app) if self.extend_app is not None else app
 
     def dispatcher(self, rt: ServiceRuntime) -> Dispatcher:
         handlers = auth_handlers(self.auth)

@@ -1,7 +1,9 @@
 """python -m services.identity token --role ROLE | --user USERNAME
+python -m services.identity api-key
 
 Embedded mode only: signs a demo user in (a real session of the identity service, method "demo")
-and prints the access token. What `make token` runs."""
+and prints the access token (what `make token` runs); or issues a fresh API key of the demo government
+system (seed.DEMO_API_CLIENT) and prints it (what `make api-key` runs)."""
 
 import argparse
 import sys
@@ -14,7 +16,7 @@ from shared.db import utcnow
 from shared.keys import signing_keys
 from shared.migrate import upgrade
 
-from . import tokens
+from . import seed, tokens
 from .models import User
 from .service import SPEC
 
@@ -26,14 +28,21 @@ def main(argv: list[str] | None = None) -> None:
     who = tok.add_mutually_exclusive_group(required=True)
     who.add_argument("--role", choices=ROLES)
     who.add_argument("--user", help="a username, e.g. grid-worker-001001")
+    sub.add_parser("api-key", help="a fresh API key of the demo government system (embedded mode)")
     args = parser.parse_args(argv)
     settings = get_settings()
     if settings.mode != "embedded":
-        raise SystemExit("make token works in embedded mode only; in services mode sign in at /identity/v1/tokens/*")
+        raise SystemExit(f"make {args.command} works in embedded mode only; in services mode sign "
+                         "in at /identity/v1/tokens/* and ask an admin for a key (POST /identity/v1/api-keys)")
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     upgrade("identity", settings.database_url("identity"))
     rt = SPEC.runtime(settings)
     SPEC.seed(rt)
+    if args.command == "api-key":
+        secret = seed.demo_api_key(rt)
+        rt.dispose()
+        sys.stdout.write(secret + "\n")
+        return
     with rt.uow() as session:
         query = select(User).where(User.active.is_(True))
         query = query.where(User.username == args.user) if args.user else query.where(User.role == args.role)

@@ -16,11 +16,17 @@ from shared.keys import blind_index, data_keys
 from shared.phones import normalise
 from shared.runtime import ServiceRuntime
 
-from . import directory
+from . import api_keys, directory
 from .models import User
 from .passwords import hash_password
 
 DEMO_PASSWORD = "Yulin-Demo-2026"
+# The demo government system (`make api-key`): the district's 12345 platform, filing cases over Open311
+# and following them, and reading the public part of the district's cases. Only its keys are stored, and
+# each is shown once, so `make api-key` issues a fresh one (as the demo admin) every time it is run.
+DEMO_API_CLIENT = {"name": "12345热线平台（演示）", "scopes": ["cases:create", "cases:read", "cases:read_public"],
+                   "area_code": "510107000000000"}
+DEMO_API_KEY_DAYS = 30
 log = logging.getLogger(__name__)
 
 
@@ -55,3 +61,12 @@ def seed(rt: ServiceRuntime) -> None:
                                  unit_codes=[u["unit_code"]] if u.get("unit_code") else [],
                                  username=username_of(u["id"]), display_name=u.get("name"),
                                  password_hash=password_hash, password_changed_at=now if password_hash else None)
+
+
+def demo_api_key(rt: ServiceRuntime) -> str:
+    """A fresh key of the demo government system, issued by the demo admin; every service accepts it once
+    `identity.api_key.changed` reaches it (at once in embedded mode while it runs)."""
+    with rt.unit_of_work() as uow:
+        issued = api_keys.issue(uow.session, uow.emit, **DEMO_API_CLIENT, expires_in_days=DEMO_API_KEY_DAYS,
+                                created_by="u-admin-1", now=utcnow())
+    return issued.secret

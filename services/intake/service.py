@@ -7,7 +7,7 @@ from shared.background import every
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import access, api, config, evaluation, handlers, models, retention
+from . import access, api, config, evaluation, handlers, models, open311, retention
 
 SCAN_BATCH = 200
 
@@ -39,4 +39,6 @@ SPEC = ServiceSpec(
     handlers=handlers.handlers,
     config=config.get,
     background=background,
+    also_serves=("/open311",),  # Open311 GeoReport v2 for government systems (open311/, docs/interop.md)
+    extend_app=open311.serve,
 )

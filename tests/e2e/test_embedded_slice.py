@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from services import spec as service_spec
 from services.cluster import wait_for
 from services.embedded import Embedded
 from shared.auth import demo_token, issue_token
@@ -124,7 +125,10 @@ def test_every_service_has_health_readiness_and_docs(system):
         assert client.get(f"/{name}/readyz").status_code == 200
         assert client.get(f"/{name}/docs").status_code == 200
         spec = client.get(f"/{name}/openapi.json").json()
-        assert all(path.startswith(f"/{name}/") for path in spec["paths"])
+        # Its own prefix, and the standard paths it also serves (intake: Open311's /open311/v2/).
+        prefixes = (f"/{name}/", *(f"{p.rstrip('/')}/" for p in service_spec(name).also_serves))
+        assert all(path.startswith(prefixes) for path in spec["paths"])
+    assert client.get("/open311/v2/discovery.json").status_code == 200  # reaches intake in the one process
     assert "/intake/docs" in client.get("/docs").text
     grids = client.get("/routing/v1/grids", headers=auth(system.settings, "resident")).json()
     assert grids["type"] == "FeatureCollection" and len(grids["features"]) >= 4
