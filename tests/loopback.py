@@ -14,6 +14,8 @@ sets it and closes the listening socket.
 import json
 import socket
 import threading
+import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -87,3 +89,30 @@ class LoopbackServer:
             if self.thread.is_alive():
                 self.httpd.shutdown()
             self.httpd.server_close()
+
+
+@contextmanager
+def served(app):
+    """One of our own applications served by uvicorn on a free loopback port, as `make run` serves it
+    (no lifespan: nothing runs in the background); yields the port. For clients that must speak real
+    HTTP to it (a fuzzer, an independent client library)."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    # log_config and log_level None: uvicorn leaves the process's logging alone (its own configuration
+    # would mute "uvicorn.error" and stop "uvicorn" propagating for every test run after this one).
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, log_level=None, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(250):
+            if server.started:
+                break
+            time.sleep(0.02)
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()

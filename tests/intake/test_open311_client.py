@@ -7,18 +7,14 @@ sends it), and its progress is read back as FixMyStreet reads mySociety's servic
 georeport sends no key on a GET (the specification makes one optional there); this endpoint needs one to
 read cases, so its HTTP calls carry the X-API-Key header, as an integrator's HTTP layer would add it."""
 
-import socket
-import threading
-import time
-from contextlib import contextmanager
 
 import pytest
 import requests
-import uvicorn
 import xmltodict
 from georeport import GeoReport
 
 from shared.events.routing import CaseSigned
+from tests.loopback import served
 
 from .conftest import GRID_PATH, work_order
 from .test_lifecycle import dispatched
@@ -28,27 +24,6 @@ from .test_open311_world import ALL_READ, issue, open311_intake
 @pytest.fixture
 def o311(tmp_path):
     yield from open311_intake(tmp_path)
-
-
-@contextmanager
-def served(app):
-    """The application on a free loopback port, served by uvicorn as `make run` serves it; yields the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, log_level=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(250):
-            if server.started:
-                break
-            time.sleep(0.02)
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
 
 
 @pytest.fixture

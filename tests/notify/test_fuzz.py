@@ -2,13 +2,9 @@
 list, for a privileged and an ordinary role (bounded: a few seconds)."""
 
 import socket
-import threading
-import time
-from contextlib import contextmanager
-
-import uvicorn
 
 from tests.fuzz import fuzz
+from tests.loopback import served as on_the_wire
 
 from .conftest import auth
 
@@ -24,30 +20,6 @@ def test_no_server_error_and_no_undocumented_status_for_an_admin_and_a_resident(
         found = fuzz(client.app, "/notify/openapi.json", headers_for=lambda op, h=headers: h, examples=EXAMPLES)
         failures += [f"{name}: {f}" for f in found]
     assert failures == []
-
-
-@contextmanager
-def on_the_wire(app):
-    """The application served by uvicorn on a free loopback port, as `make run` serves it (no
-    lifespan: nothing runs in the background); yields the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    # log_config and log_level None: uvicorn leaves the process's logging alone (its own configuration
-    # would mute "uvicorn.error" and stop "uvicorn" propagating for every test run after this one).
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, log_level=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.02)
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
 
 
 def raw_status(port: int, method: str, path: str, header: bytes) -> int:
