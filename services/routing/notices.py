@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -78,21 +78,14 @@ class Holiday(BaseModel):
         return self.last or self.first
 
 
-class Notice(BaseModel):
-    """国务院办公厅关于某年部分节假日安排的通知, as data: the POST body and the files' format."""
+class Notice(config.Data):
+    """国务院办公厅关于某年部分节假日安排的通知, as data: the POST body and the files' format (a file's
+    "_comment" keys are dropped, as in every data file: the file may be posted as it is)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
         "year": 2027, "title": "国务院办公厅关于2027年部分节假日安排的通知", "document_no": "国办发明电〔2026〕X号",
         "holidays": [{"name": "元旦", "first": "2027-01-01", "last": "2027-01-03"},
                      {"name": "春节", "first": "2027-02-05", "last": "2027-02-13", "workdays": ["2027-02-20"]}]}]})
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_comments(cls, value: Any) -> Any:
-        """A notice file's comments ("_comment") are dropped: the file may be posted as it is."""
-        if isinstance(value, dict):
-            return {k: v for k, v in value.items() if not (isinstance(k, str) and k.startswith("_"))}
-        return value
 
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR, description="年度 The year the notice arranges")
     title: str | None = Field(None, max_length=200, description="通知标题 The notice's title")

@@ -96,3 +96,17 @@ def h(tmp_path):
     SPEC.seed(rt)
     yield Harness(rt)
     rt.dispose()
+
+
+def scanned(h, at) -> list:
+    """Run the clock scanner as if it were `at`; the payloads it emitted."""
+    from services.routing.clocks import scan
+
+    fired = []
+    with h.rt.unit_of_work() as uow:
+        def emit(payload):
+            fired.append(payload)
+            return uow.emit(payload)
+
+        scan(uow.session, emit, at)
+    return fired

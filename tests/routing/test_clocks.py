@@ -19,20 +19,13 @@ from shared.config import get_settings
 from shared.db import utcnow
 from shared.events.intake import CaseUrgencyChanged
 
-from .conftest import Harness
+from .conftest import Harness, scanned
 
 INTAKE_PROFILES = ("general", "utility", "life_safety", "complex", "mediation")  # intake's catalogue names
 
 
 def fire(h, at):
-    fired = []
-    with h.rt.unit_of_work() as uow:
-        def emit(payload):
-            fired.append(payload)
-            return uow.emit(payload)
-
-        scan(uow.session, emit, at)
-    return [(e.event_type.rsplit(".", 1)[1], e.clock) for e in fired]
+    return [(e.event_type.rsplit(".", 1)[1], e.clock) for e in scanned(h, at)]
 
 
 def change_urgency(h, case_id: str, urgency: str, previous: str) -> None:

@@ -19,7 +19,7 @@ from shared.db import utcnow
 from shared.events.intake import CaseEvaluated, CaseSubmitted
 from shared.ids import unit_id
 
-from .conftest import COMMUNITY1, DISTRICT, GRID1, GRID1_CODE, POLICE, STREET, URBAN
+from .conftest import COMMUNITY1, DISTRICT, GRID1, GRID1_CODE, POLICE, STREET, URBAN, scanned
 
 RETURN = {"reason": "不属本单位职责", "legal_basis": "职责清单"}
 
@@ -30,18 +30,6 @@ def token(h, uid: str, role: str, unit: str) -> dict:
 
 def this_month() -> str:
     return datetime.now(local_zone()).strftime("%Y-%m")
-
-
-def fire(h, at) -> list:
-    """Run the clock scanner as if it were `at`; the payloads it emitted."""
-    fired = []
-    with h.rt.unit_of_work() as uow:
-        def emit(payload):
-            fired.append(payload)
-            return uow.emit(payload)
-
-        scan(uow.session, emit, at)
-    return fired
 
 
 def handle_to_the_end(h, oid: str, who: str = "grid") -> None:
@@ -118,10 +106,10 @@ def test_cases_waiting_for_designation_are_listed_for_whoever_may_designate_them
 def test_a_designation_not_made_in_time_is_overdue_and_announced_again(h):
     case_id = returned_three_times(h)
     h.events()
-    fired = fire(h, utcnow() + timedelta(days=30))
+    fired = scanned(h, utcnow() + timedelta(days=30))
     [late] = [p for p in fired if p.event_type == "routing.case.designation_overdue"]
     assert late.case_id == case_id and late.designator_ids == ["u-supervisor-2"]
-    assert fire(h, utcnow() + timedelta(days=31)) == []  # once
+    assert scanned(h, utcnow() + timedelta(days=31)) == []  # once
     with h.rt.uow() as session:  # the clock passed in real time too
         rc = session.get(RoutingCase, case_id)
         clock = session.scalars(select(Clock).where(Clock.work_order_id == rc.lead_work_order_id,
@@ -202,13 +190,13 @@ def test_an_unanswered_whistle_is_announced_and_on_the_overdue_list_naming_the_d
     assert h.post(f"/work-orders/{oid}/whistle", "street", {"department_codes": [URBAN, POLICE]}).status_code == 200
     assert h.post(f"/work-orders/{oid}/report", "police").status_code == 200  # the police came in time
     h.events()
-    fired = [p for p in fire(h, utcnow() + timedelta(minutes=31)) if p.event_type == "routing.case.report_overdue"]
+    fired = [p for p in scanned(h, utcnow() + timedelta(minutes=31)) if p.event_type == "routing.case.report_overdue"]
     [late] = fired  # the urban management office only
     assert late.department_unit_id == unit_id(URBAN) and late.department_code == URBAN
     assert late.department_name == "武侯区城市管理和综合执法局" and late.work_order_id == oid
     assert late.street_unit_id == unit_id(STREET) and late.street_supervisor_ids == ["u-supervisor-2"]
     assert late.called_by == "u-street-dispatcher-1" and late.deadline < late.at
-    assert fire(h, utcnow() + timedelta(minutes=40)) == []  # once
+    assert scanned(h, utcnow() + timedelta(minutes=40)) == []  # once
 
     with h.rt.uow() as session:  # the report deadline passed in real time too
         for w in session.scalars(select(Whistle).where(Whistle.work_order_id == oid)):
