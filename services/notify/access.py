@@ -11,6 +11,8 @@
 | delivery records of a dispute⁵        | 403      | 403               | none (empty list)     | all   |
 | dead letters: list, requeue           | 403      | 403               | 403                   | all   |
 | webhook subscriptions                 | 403      | 403               | 403                   | all   |
+| a subscription's deliveries, re-send  | 403      | 403               | 403                   | all   |
+| 12345 write-backs: log, re-send⁸      | 403      | 403               | 403                   | all   |
 | a unit's digest                       | 403      | her own unit(s)   | her subtree           | all   |
 | audit trail (shared/audit_api.py)     | 403      | 403               | her delivery scope⁶   | all   |
 
@@ -32,6 +34,10 @@
   entries about webhooks, contacts, codes and the rest: admins only.
 ⁷ a new email is only pending until the code mailed to it comes back (email_checks.py): the email
   channel uses a verified address only, whoever set it; one person's code proves nothing for another.
+
+⁸ what was written back to the 12345 platform about an order, and how it went: the platform's business and
+  the admins' who run the link (a supervisor follows the case itself, and its write-backs among its delivery
+  records, GET /messages).
 
 Out of scope is never a leak of existence: another person's inbox message is 404, delivery records
 out of a supervisor's subtree are an empty list, as for a subject nobody was told about. Provider
@@ -142,12 +148,13 @@ def check_contact_phone(user: User, index: BlindIndex, phone: str | None) -> Non
 def recipients_shown(session: Session, user: User, rows: list[Message]) -> set[str]:
     """保密: staff see the matter, not the person. The ids of the messages in `rows` whose recipient
     the reader may see: a resident's id (possibly a confidential requester's) is shown to admins
-    only; staff recipients and webhook subscriptions to every reader."""
+    only (a hotline caller's, "caller:<case id>", too); staff recipients, webhook subscriptions and the
+    12345 platform to every reader."""
     if user.role in ADMINS:
         return {m.id for m in rows}
     staff = set(session.scalars(select(Recipient.user_id).where(
         Recipient.user_id.in_({m.recipient_id for m in rows}), Recipient.role != "resident")))
-    return {m.id for m in rows if m.channel == "webhook" or m.recipient_id in staff}
+    return {m.id for m in rows if m.channel in ("webhook", "platform") or m.recipient_id in staff}
 
 
 def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[bool]:

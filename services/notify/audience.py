@@ -17,7 +17,7 @@ from shared.events import Envelope, Payload
 from shared.messaging.outbox import wake_after_commit
 from shared.uow import Emit
 
-from . import cases, directory
+from . import callers, cases, directory
 from .config import Config, Rule
 from .messages import record_message
 from .templates import TemplateError
@@ -52,11 +52,12 @@ def audience(session: Session, cfg: Config, fields: dict, spec: str) -> list[str
 
 
 def announce(session: Session, emit: Emit, cfg: Config, envelope: Envelope, payload: Payload,
-             wake: threading.Event) -> None:
+             wake: threading.Event, secrets: cases.Secrets | None = None) -> None:
     """Record the messages the rules ask for; wake the sender if any of them waits for it (an
     inbox message needs no sender). The rules are read in order: someone two rules reach hears the
-    first (a message is recorded once per event, recipient and channel)."""
-    fields = fields_of(payload, cases.facts(session, cfg, envelope, payload))
+    first (a message is recorded once per event, recipient and channel). A hotline caller without an
+    account (`to: "caller"`) is sent an SMS only (callers.py)."""
+    fields = fields_of(payload, cases.facts(session, cfg, envelope, payload, secrets))
     queued = False
     for rule in cfg.rules.events.get(payload.event_type, []):
         if not rule.applies(fields):
@@ -72,6 +73,11 @@ def announce(session: Session, emit: Emit, cfg: Config, envelope: Envelope, payl
             log.warning("notify: %s → %s not sent: %s", payload.event_type, rule.template, exc)
             continue
         for recipient_id in audience(session, cfg, fields, rule.to):
+            if callers.is_caller(recipient_id):
+                queued |= secrets is not None and callers.record_sms(
+                    session, emit, cfg, secrets.keys, recipient_id, rule.template, values, envelope.id,
+                    envelope.subject.kind, envelope.subject.id)
+                continue
             queued |= record_message(session, emit, cfg, recipient_id, rule.template, values, envelope.id,
                                      envelope.subject.kind, envelope.subject.id, urgent=urgent)
     if queued:

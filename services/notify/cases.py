@@ -13,21 +13,67 @@ rules beside the payload's own fields:
   result is not the case's);
 - `dissatisfied`, `reopenable`, `reopen_deadline`: the latest result was rated 不满意; whether she
   may still reopen it (intake: within `reopen.window_days` of the result, at most `reopen.max_reopens`
-  times) and until when.
+  times) and until when;
+- `caller`: the recipient "caller:<case id>" while notify holds the phone of a hotline caller without an
+  account who consented to be told (intake's `caller_phone_sealed`): she is sent SMS only (callers.py).
+
+Kept besides, not offered to the rules: the case's category and area (webhook filters, webhooks.py) and
+the platform and order number it came from (the 12345 write-back, platform.py).
 
 A case notify never saw submitted has no urgency and no followers: its messages are as the templates say.
 """
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import upsert_insert
 from shared.events import Envelope, Payload
+from shared.events.intake import caller_phone_seal_context
+from shared.keys import BlindIndex, DataKeys
+from shared.phones import BadPhone, normalise
 
+from .codes import sms_address
 from .config import Config
 from .models import CaseFacts, CaseFollower
+
+log = logging.getLogger(__name__)
+CALLER = "caller:"  # the recipient id of a case's hotline caller: CALLER + case id
+EXTERNAL_NO_MAX = 100  # CaseFacts.external_no
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What opens a caller's sealed phone (the deployment's data keys) and indexes it (CG_INDEX_KEY)."""
+
+    keys: DataKeys
+    index: BlindIndex
+
+
+def caller_of(case_id: str) -> str:
+    return CALLER + case_id
+
+
+def _learn_caller(row: CaseFacts, secrets: Secrets | None, case_id: str, sealed: str) -> None:
+    """Keep the caller's phone, sealed at rest, as the SMS provider takes it, with its blind index."""
+    if secrets is None:
+        return
+    try:
+        phone = secrets.keys.open(sealed, caller_phone_seal_context(case_id))
+    except (InvalidTag, KeyError, ValueError):
+        # Another key, another case's value: she cannot be told by SMS; the case and its other messages go on
+        # (a retry would fail the same way). The text names the event, never a value.
+        log.warning("notify: the caller's phone of intake.case.submitted does not open; no SMS to her")
+        return
+    try:
+        e164 = normalise(phone, mobile=True)
+    except BadPhone:
+        return  # a landline takes no SMS: nothing is kept
+    row.caller_phone, row.caller_phone_index = sms_address(e164), secrets.index(e164, "phone")
 
 
 def _row(session: Session, case_id: str) -> CaseFacts:
@@ -49,12 +95,20 @@ def followers(session: Session, case_id: str) -> list[str]:
                                 .order_by(CaseFollower.user_id)))
 
 
-def _record(session: Session, case_id: str, p: Payload) -> None:
+def _record(session: Session, case_id: str, p: Payload, secrets: Secrets | None) -> None:
     """What this event tells about its case."""
     match p.event_type:
         case "intake.case.submitted":
             row = _row(session, case_id)
             row.urgency, row.urgency_at, row.requester_id = p.urgency, p.submitted_at, p.reporter_id
+            row.category = p.category[:100]
+            if p.external_source and p.external_no:
+                if len(p.external_source) <= 20 and len(p.external_no) <= EXTERNAL_NO_MAX:
+                    row.external_source, row.external_no = p.external_source, p.external_no
+                else:
+                    log.warning("notify: intake.case.submitted names an order number too long to write back to")
+            if p.caller_phone_sealed and not p.reporter_id:
+                _learn_caller(row, secrets, case_id, p.caller_phone_sealed)
         case "intake.case.urgency_changed":
             row = _row(session, case_id)
             if row.urgency_at is None or p.at >= row.urgency_at:  # an older change arriving late loses
@@ -77,6 +131,16 @@ def _record(session: Session, case_id: str, p: Payload) -> None:
             row = _row(session, case_id)
             row.lead_work_order_id = p.work_order_id
             row.requester_id = p.requester_id or row.requester_id
+            if p.area_path or p.unit_path:
+                row.area_path, row.unit_path = (p.area_path or "")[:300] or None, (p.unit_path or "")[:300] or None
+        case "intake.case.referred":
+            _row(session, case_id).category = p.category[:100]
+        case "routing.case.closed":
+            row = session.get(CaseFacts, case_id)
+            if row is not None and row.lead_work_order_id in (None, p.work_order_id):
+                # Her phone is kept no longer than she is told: the result and its callback are the last SMS
+                # she gets. A message still queued for her carries its own sealed copy (callers.py).
+                row.caller_phone = row.caller_phone_index = None
         case "routing.case.resolved" | "routing.case.answered":
             row = _row(session, case_id)
             if row.lead_work_order_id in (None, p.work_order_id):
@@ -85,13 +149,13 @@ def _record(session: Session, case_id: str, p: Payload) -> None:
             row.requester_id = p.requester_id or row.requester_id
 
 
-def facts(session: Session, cfg: Config, envelope: Envelope, payload: Payload) -> dict:
+def facts(session: Session, cfg: Config, envelope: Envelope, payload: Payload, secrets: Secrets | None = None) -> dict:
     """Record what the event tells about its case; the case's facts as the rules read them (none for
     an event that is not about a case)."""
     if envelope.subject.kind != "case":
         return {}
     case_id = envelope.subject.id
-    _record(session, case_id, payload)
+    _record(session, case_id, payload, secrets)
     row = session.get(CaseFacts, case_id)
     work_order_id = getattr(payload, "work_order_id", None)
     out = {"follower_ids": followers(session, case_id),
@@ -103,6 +167,7 @@ def facts(session: Session, cfg: Config, envelope: Envelope, payload: Payload) -
     at = getattr(payload, "at", None)
     now = at if isinstance(at, datetime) else None
     return out | {
+        "caller": caller_of(case_id) if row.caller_phone_index else None,
         "urgency": row.urgency, "requester_id": row.requester_id, "dissatisfied": bool(row.dissatisfied),
         "reopen_deadline": deadline,
         "reopenable": (deadline is not None and (now is None or now < deadline)

@@ -83,6 +83,76 @@ class WebhookConfig(BaseModel):
     allow_private_addresses: bool = False
 
 
+# What notify can write back to the 12345 platform (platform.py): the events it knows how to tell, each
+# with the fields it fills. A deployment's platform.json maps the ones its platform wants to its status codes.
+PLATFORM_EVENTS = ("routing.case.dispatched", "routing.case.signed", "routing.case.contacted",
+                   "routing.case.returned", "routing.case.extended", "routing.case.resolved", "routing.case.closed",
+                   "intake.case.evaluated")
+# Our names of the fields of a write-back; platform.json `fields` gives the platform's name of each.
+PLATFORM_FIELDS = ("order_no", "status", "status_name", "time", "case_no", "unit", "reason", "legal_basis",
+                   "deadline", "outcome", "result", "contacted", "solved", "satisfaction")
+SATISFACTION_KEYS = ("满意", "基本满意", "不满意", "none")
+OUTCOME_KEYS = ("解决到位", "解释到位", "帮扶到位", "依法处理")
+
+
+class PlatformStatus(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=40)
+
+
+class PlatformHeaders(BaseModel):
+    """The header names the platform reads the signature, its timestamp, the delivery id and our app id from."""
+
+    app_id: str = "X-App-Id"
+    timestamp: str = "X-Timestamp"
+    nonce: str = "X-Nonce"
+    signature: str = "X-Signature"
+
+
+class PlatformSuccess(BaseModel):
+    """A 2xx answer is success only if this field of its JSON body has one of these values (platforms
+    often answer 200 with a refusal code in the body)."""
+
+    field: str
+    values: list[str]
+
+
+class PlatformConfig(BaseModel):
+    """The city's 12345 platform and how it wants our status write-backs (data/platform.json)."""
+
+    enabled: bool = False
+    source: str = "12345"  # CaseSubmitted.external_source of the cases it gave us
+    url: str = ""
+    secret: str | None = None  # from the environment variable platform.json names (secret_env)
+    app_id: str | None = None
+    timeout_seconds: float = Field(10, gt=0, le=120)
+    # Its own back-off (a platform may be down for hours); empty: the policy's.
+    retry_delays_seconds: list[float] = []
+    time_format: str = "%Y-%m-%d %H:%M:%S"  # local time (shared.config.local_zone)
+    headers: PlatformHeaders = PlatformHeaders()
+    fields: dict[str, str] = {}
+    statuses: dict[str, PlatformStatus] = {}
+    outcomes: dict[str, str] = {}
+    satisfaction: dict[str, str] = {}
+    success: PlatformSuccess | None = None
+    # Tests only, never in a deployment's file: the write-back must go over https.
+    allow_http: bool = False
+
+    def check(self) -> None:
+        """What start-up refuses: a status for an event notify cannot write back, a field, outcome or rating
+        without the platform's name for it, a URL that is not https."""
+        problems = [f"statuses: {e} cannot be written back" for e in sorted(set(self.statuses) - set(PLATFORM_EVENTS))]
+        problems += [f"fields: no name for {f}" for f in PLATFORM_FIELDS if not self.fields.get(f)]
+        problems += [f"fields: {f} is not a field" for f in sorted(set(self.fields) - set(PLATFORM_FIELDS))]
+        problems += [f"outcomes: no code for {o}" for o in OUTCOME_KEYS if not self.outcomes.get(o)]
+        problems += [f"satisfaction: no code for {s}" for s in SATISFACTION_KEYS if not self.satisfaction.get(s)]
+        if self.enabled and not (self.url.startswith("https://") or (self.allow_http and
+                                                                     self.url.startswith("http://"))):
+            problems.append("url: must be https")
+        if problems:
+            raise TemplateError("platform.json: " + "; ".join(problems))
+
+
 class EmailCheckPolicy(BaseModel):
     """The one-time code that proves an email address is the person's own (email_checks.py)."""
 
@@ -109,7 +179,7 @@ AUDIENCE = re.compile(r"((supervisor_of|staff_of):)?[a-z_]+")
 # beside the payload's own fields (a payload field that is set wins): routing's events name neither
 # the case's urgency nor who follows it, intake's evaluation names no requester.
 CASE_FACTS = ("urgency", "requester_id", "follower_ids", "lead_order", "dissatisfied", "reopenable",
-              "reopen_deadline")
+              "reopen_deadline", "caller")
 
 
 class Rule(BaseModel):
@@ -192,6 +262,7 @@ class Config(BaseModel):
     webhook: WebhookConfig
     policy: Policy
     email_check: EmailCheckPolicy = EmailCheckPolicy()
+    platform: PlatformConfig = PlatformConfig()
     rules: Rules
     # Checked against this config's SMS signature and allowed links, so built with it.
     _catalogue: Catalogue = PrivateAttr()
@@ -225,19 +296,31 @@ def _read(path: Path) -> dict:
     return {k: v for k, v in raw.items() if not k.startswith("_")}
 
 
+def _secrets_from_env(section: dict) -> None:
+    for key in [k for k in section if k.endswith("_env")]:
+        section[key[:-4]] = os.environ.get(section.pop(key)) or None
+
+
 def load_config(data: Path | None = None, overrides: dict | None = None) -> Config:
     data = data or data_dir()
     channels = _read(Path(os.environ.get("CG_NOTIFY_CONFIG") or data / "channels.json"))
     for section in channels.values():
         if isinstance(section, dict):
-            for key in [k for k in section if k.endswith("_env")]:
-                section[key[:-4]] = os.environ.get(section.pop(key)) or None
-    config = Config.model_validate(_merge({**channels, "rules": _read(data / "rules.json")}, overrides or {}))
+            _secrets_from_env(section)
+    # A deployment's folder written before the platform write-back may lack the file: no platform then.
+    platform = _read(data / "platform.json") if (data / "platform.json").exists() else {}
+    _secrets_from_env(platform)
+    config = Config.model_validate(_merge({**channels, "platform": platform, "rules": _read(data / "rules.json")},
+                                          overrides or {}))
     # A channel without its credentials cannot send: it is off, whatever the file says.
     for channel, keys in REQUIRED.items():
         section = getattr(config, channel)
         if section.enabled and not all(getattr(section, k) for k in keys):
             section.enabled = False
+    config.platform.check()
+    # Unsigned write-backs would be refused (or worse, believed): without its secret the platform is off.
+    if config.platform.enabled and not config.platform.secret:
+        config.platform.enabled = False
     catalogue = Catalogue(shared_config.read_json(data / "templates.json"),
                           config.sms.sign_name, config.policy.allowed_link_prefixes)
     unknown = ({r.template for rules in config.rules.events.values() for r in rules}

@@ -40,7 +40,8 @@ def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result
         m.provider_message_id = result.provider_message_id
         emit(MessageSent(provider_message_id=result.provider_message_id, **common))
         return
-    delays = cfg.policy.retry_delays_seconds
+    # The platform's write-backs have a back-off of their own: the platform may be down for hours.
+    delays = (cfg.platform.retry_delays_seconds if m.channel == "platform" else None) or cfg.policy.retry_delays_seconds
     if result.outcome == "retry" and m.urgent and fall_back(session, cfg, m, now):
         # An urgent message (a 特急 order, an overdue one) does not wait out a back-off on a channel that
         # is failing: the next channel has it now. The last channel left retries as any other.
@@ -98,6 +99,20 @@ def of_subject(session: Session, subject_id: str, limit: int, scope: ColumnEleme
 def dead_letters(session: Session, limit: int) -> list[Message]:
     return list(session.scalars(select(Message).where(Message.dead_at.is_not(None))
                                 .order_by(Message.dead_at.desc()).limit(limit)))
+
+
+PENDING = ("queued", "sending")
+
+
+def resend(session: Session, m: Message, wake: threading.Event) -> None:
+    """Send a settled delivery again from its first attempt (a webhook or a platform write-back the other
+    side lost, refused or never got): the same delivery id, a fresh count of attempts. One still queued or
+    being sent is 409: it is going already."""
+    if m.status in PENDING:
+        raise ApiError(409, "notify.delivery_pending", field="status")
+    m.status, m.dead_at, m.attempts, m.next_attempt_at = "queued", None, 0, utcnow()
+    m.reason, m.lease_until = None, None
+    wake_after_commit(session, wake)
 
 
 def requeue(session: Session, m: Message, wake: threading.Event) -> None:

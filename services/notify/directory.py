@@ -24,6 +24,7 @@ from .config import Rules
 from .models import Recipient, Unit
 
 INDEX_KEY = "notify.index"
+SMS_DAILY_LIMIT = 10  # SMS of one template a day to one number, unless the person chose another
 
 
 def index_of(rt: ServiceRuntime) -> BlindIndex:
@@ -55,7 +56,7 @@ def new_recipient(rules: Rules, user_id: str, role: str, unit_code: str | None) 
     deployment's time zone, at most 10 SMS of one template a day; no contact details yet."""
     return Recipient(user_id=user_id, role=role, unit_id=unit_id(unit_code) if unit_code else None, phone=None,
                      phone_index=None, lang="zh", channels=json.dumps(rules.channels_for(role)), opt_outs="[]",
-                     quiet_start="22:00", quiet_end="07:00", timezone=local_zone().key, sms_daily_limit=10,
+                     quiet_start="22:00", quiet_end="07:00", timezone=local_zone().key, sms_daily_limit=SMS_DAILY_LIMIT,
                      updated_at=utcnow())
 
 

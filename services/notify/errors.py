@@ -38,4 +38,14 @@ register_messages({
     "notify.bad_pattern": ("事件类型格式不正确", "Not a valid event type pattern"),
     "notify.bad_signature": ("回调签名校验失败", "The callback signature does not verify"),
     "notify.not_dead": ("该消息不在死信队列中", "The message is not in the dead-letter queue"),
+    "notify.bad_area": ("区域应为单位代码或其前若干位（字母或数字，最多30位）",
+                        "An area is a unit code or its first digits (letters or digits, at most 30)"),
+    "notify.bad_category": ("类别应为类别代码或其上级代码，如 env 或 env.noise",
+                            "A category is a catalogue code or a parent of one, e.g. env or env.noise"),
+    "notify.delivery_pending": ("该投递正在排队或发送中，无需重发",
+                                "This delivery is queued or being sent already: nothing to re-send"),
+    "notify.webhook_inactive": ("该订阅已停用，不能重发", "The subscription is deactivated: nothing is sent to it"),
+    "notify.platform_off": ("未开通12345平台回写（未配置回写地址或密钥），不能重发",
+                            "The 12345 platform write-back is off (no URL or secret configured): nothing can be "
+                            "re-sent"),
 })

@@ -98,8 +98,8 @@ def record_message(session: Session, emit: Emit, cfg: Config, recipient_id: str,
 
 def fall_back(session: Session, cfg: Config, m: Message, now: datetime) -> bool:
     """Queue the message on the recipient's next usable channel not tried yet for this event."""
-    if m.channel == "webhook":
-        return False
+    if m.channel in ("webhook", "platform"):
+        return False  # a system's own endpoint: no other channel reaches it
     session.flush()  # a refusal recorded just now must count
     who = session.get(Recipient, m.recipient_id)
     tried = set(session.scalars(select(Message.channel).where(Message.event_id == m.event_id,

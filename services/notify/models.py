@@ -141,6 +141,11 @@ class WebhookSubscription(Base):
     event_patterns: Mapped[str] = mapped_column(Text)  # JSON list of topic patterns, e.g. "routing.case.*"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # JSON lists; empty: no filter. Unit code prefixes, one of which some unit of the case's area path must
+    # start with; category prefixes ("env" for env.*), one of which the case's category must be or start
+    # with. An event whose case's area (or category) notify does not know is not sent to a filtered one.
+    areas: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    categories: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
 
 class SendCounter(Base):
@@ -194,6 +199,18 @@ class CaseFacts(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest result: the reopen window
     reopens: Mapped[int] = mapped_column(Integer, default=0)
     dissatisfied: Mapped[bool] = mapped_column(Boolean, default=False)  # the latest result was rated 不满意
+    # For webhook subscriptions' filters (intake's events name the category, only routing's dispatch the area).
+    category: Mapped[str | None] = mapped_column(String(100))
+    area_path: Mapped[str | None] = mapped_column(String(300))  # the newest lead dispatch's
+    unit_path: Mapped[str | None] = mapped_column(String(300))
+    # A case another platform gave us ("12345" and its order number): its progress is written back there.
+    external_source: Mapped[str | None] = mapped_column(String(20))
+    external_no: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The phone of a hotline caller without an account who consented (intake's caller_phone_sealed), as the
+    # SMS provider takes it: sealed at rest, with its blind index (a batch's delivery report names only the
+    # number); told of the dispatch and the result by SMS. Cleared when the case is closed.
+    caller_phone: Mapped[str | None] = mapped_column(Sealed("notify.case_facts.caller_phone"))
+    caller_phone_index: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseFollower(Base):
@@ -204,3 +221,25 @@ class CaseFollower(Base):
 
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class PlatformUpdate(Base):
+    """One status written back to the 12345 platform (platform.py). Its delivery is the Message of the same
+    id (channel "platform": attempts, back-off, outcome); what is posted is kept here, sealed, since a
+    result's or a return's text is typed by a handler and may name someone. Sent in order per order
+    number: by the time it happened, then by when notify recorded it."""
+
+    __tablename__ = "platform_updates"
+    __table_args__ = (Index("ix_platform_updates_order", "source", "external_no", "occurred_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    external_no: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[str] = mapped_column(String(36))
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(60))
+    status_code: Mapped[str] = mapped_column(String(40))
+    status_name: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[str] = mapped_column(Sealed("notify.platform_updates.body"))  # the JSON as posted

@@ -14,10 +14,11 @@ from shared.errors import ApiError
 from shared.keys import BlindIndex
 from shared.uow import Emit
 
+from .cases import CALLER
 from .config import Config
 from .delivery import apply_receipt
 from .directory import phone_index
-from .models import Message, Recipient
+from .models import CaseFacts, Message, Recipient
 
 WECHAT_TOLERANCE_SECONDS = 300
 
@@ -40,12 +41,18 @@ def sms_reports(session: Session, emit: Emit, cfg: Config, index: BlindIndex, to
 
 def _by_number(session: Session, index: BlindIndex, biz_id: str, number: object) -> Message | None:
     """A batch send has one BizId for many numbers: the number tells them apart. Phones are sealed,
-    so the number is matched through its blind index, never read back."""
+    so the number is matched through its blind index, never read back: a recipient's, or a hotline
+    caller's (callers.py: her case's facts, while the case is open)."""
     found = phone_index(index, number) if isinstance(number, str) and len(number) <= 20 else None
     if found is None:
         return None
-    return session.scalar(select(Message).join(Recipient, Recipient.user_id == Message.recipient_id).where(
+    m = session.scalar(select(Message).join(Recipient, Recipient.user_id == Message.recipient_id).where(
         Message.provider_message_id == biz_id, Message.channel == "sms", Recipient.phone_index == found).limit(1))
+    if m is None:
+        m = session.scalar(select(Message).join(CaseFacts, Message.recipient_id == CALLER + CaseFacts.case_id).where(
+            Message.provider_message_id == biz_id, Message.channel == "sms",
+            CaseFacts.caller_phone_index == found).limit(1))
+    return m
 
 
 def push_receipt(session: Session, emit: Emit, cfg: Config, raw: bytes, signature: str) -> None:

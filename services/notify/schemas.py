@@ -6,7 +6,7 @@ field (raised as ApiError once pydantic's own checks of the fields have passed).
 
 import re
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -157,12 +157,25 @@ class MessageState(BaseModel):
 
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "市12345平台", "url": "https://12345.example.gov.cn/hooks/cg", "event_patterns": ["routing.case.*"]}]})
+        "name": "玉林街道网格平台", "url": "https://grid.yulin.example.gov.cn/hooks/cg",
+        "event_patterns": ["routing.case.*"], "areas": ["510107001"], "categories": ["env", "facility.road"]}]})
 
     name: str = Field(min_length=1, max_length=100, description="订阅方名称 the subscriber's name")
     url: str = Field(min_length=8, max_length=500, description="回调地址，须为 https the https URL to POST to")
     event_patterns: list[str] = Field(min_length=1, max_length=20,
                                       description="事件类型模式，如 routing.case.* event type patterns")
+    areas: list[Annotated[str, Field(max_length=30)]] = Field(
+        [], max_length=50,
+        description="区域：单位代码或其前若干位（如 510107001 即该街道），诉求所在区域路径上有单位以之开头才推送；"
+                    "区域自派单起可知，受理事件与调解纠纷的事件不推送给设了区域的订阅。空：不限。"
+                    "unit codes or their first digits: an event is sent only if some unit of its case's area "
+                    "path starts with one (known from the dispatch on; intake.case.submitted and disputes' events "
+                    "are not sent to a subscription with areas). Empty: any area")
+    categories: list[Annotated[str, Field(max_length=100)]] = Field(
+        [], max_length=50,
+        description="类别：类别代码或其上级（如 env 即 env.*），诉求类别是其一或其下级才推送；调解纠纷的事件不推送。"
+                    "空：不限。catalogue codes or their parents (env for env.*): an event is sent only if its "
+                    "case's category is one or below one (disputes' events are not). Empty: any category")
 
 
 class WebhookOut(BaseModel):
@@ -170,6 +183,8 @@ class WebhookOut(BaseModel):
     name: str = Field(description="订阅方名称 the subscriber's name")
     url: str = Field(description="回调地址 the URL")
     event_patterns: list[str] = Field(description="事件类型模式 event type patterns")
+    areas: list[str] = Field(description="区域过滤（单位代码前缀），空为不限 area filter, empty: any")
+    categories: list[str] = Field(description="类别过滤（类别代码前缀），空为不限 category filter, empty: any")
     active: bool = Field(description="是否有效 whether it still receives events")
     created_at: datetime = Field(description="创建时间 created at")
     secret: str | None = Field(None, description="签名密钥，仅创建时返回一次 the signing secret, shown once")
@@ -182,3 +197,37 @@ class DigestEntry(BaseModel):
     case_no: str = Field(description="诉求受理号 case number")
     work_order_id: str = Field(description="工单编号 work order id")
     deadline: datetime = Field(description="时限 the deadline")
+
+
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="投递编号，即 X-CG-Delivery（重试与重发不变）the delivery id, X-CG-Delivery "
+                                "(kept by retries and re-sends)")
+    event_id: str = Field(description="事件编号（信封 id）the event's id")
+    event_type: str = Field(description="事件类型 the event type")
+    subject_kind: str = Field(description="所涉事项类型 case / dispute what the event is about")
+    subject_id: str = Field(description="所涉事项编号 its id")
+    status: str = Field(description="状态：queued / sending / sent / failed / suppressed")
+    attempts: int = Field(description="本轮已尝试次数（重发后从0计）attempts since it was (re-)queued")
+    last_error: str | None = Field(description="最近一次失败的原因 why the last attempt failed")
+    created_at: datetime = Field(description="创建时间 created at")
+    sent_at: datetime | None = Field(description="最近送达对方的时间 when the receiver last took it")
+    next_attempt_at: datetime | None = Field(description="下次尝试时间（排队中）the next attempt, while queued")
+    dead_at: datetime | None = Field(description="放弃（进入死信队列）的时间 given up at")
+
+
+class PlatformUpdateState(BaseModel):
+    id: str = Field(description="回写编号，即 X-Nonce（重试与重发不变）the write-back's id, X-Nonce")
+    order_no: str = Field(description="12345 工单编号 the platform's order number")
+    case_id: str = Field(description="诉求编号 our case id")
+    event_type: str = Field(description="引起回写的事件 the event written back")
+    status_code: str = Field(description="平台状态代码 the platform's status code")
+    status_name: str = Field(description="平台状态名称 the status's name")
+    occurred_at: datetime = Field(description="事件发生时间（回写按此排序）when it happened: the order of sending")
+    status: str = Field(description="投递状态：queued / sending / sent / failed")
+    attempts: int = Field(description="本轮已尝试次数（重发后从0计）attempts since it was (re-)queued")
+    last_error: str | None = Field(description="最近一次失败的原因 why the last attempt failed")
+    created_at: datetime = Field(description="记录时间 recorded at")
+    sent_at: datetime | None = Field(description="平台接收时间 when the platform took it")
+    next_attempt_at: datetime | None = Field(description="下次尝试时间（排队中）the next attempt, while queued")
+    dead_at: datetime | None = Field(
+        description="放弃的时间（之后的状态随即发送）given up at (the next status then goes)")

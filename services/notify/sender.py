@@ -10,7 +10,9 @@ template, or as a 特急/紧急 work order's (rules.json `urgent_orders`). A mes
 address (a sign-in code to a number with no recipient entry, a code to an email address awaiting
 proof: codes.py) is opened here, at the last moment; identity limits how many sign-in codes a
 number gets and email_checks.py how many codes an address gets, so the per-recipient daily limit
-does not apply.
+does not apply. A hotline caller's SMS (callers.py) carries her number sealed too, but she is treated as
+a resident with the defaults: quiet hours and the per-number limit apply. A write-back to the 12345
+platform (platform.py) is claimed only when no earlier one of its order number is pending.
 """
 
 import json
@@ -31,7 +33,9 @@ from shared.events.notify import MessageSent
 from shared.keys import BlindIndex, data_keys
 from shared.runtime import ServiceRuntime
 
+from .callers import callers, is_caller
 from .channels import AliyunSms, EmailChannel, Outgoing, PushChannel, Result, WebhookChannel, WechatSubscribe
+from .channels.platform import PlatformChannel, platform_client
 from .channels.webhook import webhook_client
 from .codes import open_sealed
 from .config import Config, config_of
@@ -39,6 +43,7 @@ from .delivery import settle
 from .directory import index_of
 from .messages import sender_wakeup
 from .models import Message, Recipient, SendCounter, WebhookSubscription
+from .platform import bodies, in_order
 from .targets import resolver_of
 
 log = logging.getLogger(__name__)
@@ -100,12 +105,17 @@ class Sender:
         self.webhook_client = webhook_client(self.cfg.webhook) if self.cfg.webhook.enabled else None
         if self.webhook_client is not None:
             self.channels["webhook"] = WebhookChannel(self.cfg.webhook, self.webhook_client, resolver_of(rt))
+        self.platform_client = platform_client(self.cfg.platform) if self.cfg.platform.enabled else None
+        if self.platform_client is not None:
+            self.channels["platform"] = PlatformChannel(self.cfg.platform, self.platform_client)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.client.close()
         if self.webhook_client is not None:
             self.webhook_client.close()
+        if self.platform_client is not None:
+            self.platform_client.close()
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -155,6 +165,8 @@ class Sender:
                             table.c.channel.in_(list(self.channels)))
                      .order_by(table.c.urgent.desc(), table.c.next_attempt_at)
                      .limit(self.cfg.policy.batch))
+            if "platform" in self.channels:
+                query = query.where(in_order(table))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = session.execute(query).all()
@@ -164,13 +176,16 @@ class Sender:
                 people_table.c.user_id.in_({m.recipient_id for m in rows if m.channel != "webhook"})))}
             hooks = {w.id: w for w in session.scalars(select(WebhookSubscription).where(
                 WebhookSubscription.id.in_({m.recipient_id for m in rows if m.channel == "webhook"})))}
+            people.update(callers(session, self.keys, rows))
+            posts = bodies(session, [m.id for m in rows if m.channel == "platform"])
             # Only what is sent now counts: a message deferred by quiet hours is counted when it goes.
             allowed = self._within_limits(
                 session, [m for m in rows if m.channel == "sms" and m.attempts == 0
                           and (m.urgent or quiet_until(people.get(m.recipient_id), now) is None)], people, now)
             claimed, actions = [], {}
             for m in rows:
-                item = self._prepare(m, people.get(m.recipient_id), hooks.get(m.recipient_id), now, allowed)
+                item = self._prepare(m, people.get(m.recipient_id), hooks.get(m.recipient_id), now, allowed,
+                                     posts.get(m.id))
                 if isinstance(item, Outgoing):
                     out.append(item)
                     claimed.append({"mid": m.id})
@@ -189,15 +204,19 @@ class Sender:
                         settle(session, uow.emit, self.cfg, m, result, now)
         return out
 
-    def _prepare(self, m, who, hook: WebhookSubscription | None, now: datetime,
-                 allowed: set[str]) -> Outgoing | tuple[datetime | None, Result | None]:
+    def _prepare(self, m, who, hook: WebhookSubscription | None, now: datetime, allowed: set[str],
+                 post: str | None = None) -> Outgoing | tuple[datetime | None, Result | None]:
         """What to send, or what to do instead: (defer until, None) or (None, a result to settle)."""
         if m.channel == "webhook":
             if hook is None or not hook.active:
                 return None, Result("suppressed", reason="webhook subscription inactive")
             return Outgoing(m.id, m.template, m.title, m.body, {}, address=hook.url,
                             secret=hook.secret, event_type=m.template, channel="webhook")
-        if m.sealed is not None:
+        if m.channel == "platform":
+            if post is None:
+                return None, Result("failed", reason="platform: no write-back recorded")
+            return Outgoing(m.id, m.template, m.title, post, {}, event_type=m.template, channel="platform")
+        if m.sealed is not None and not is_caller(m.recipient_id):
             return self._unsealed(m, now)
         address = getattr(who, ADDRESS[m.channel], None) if who else None
         if not address:

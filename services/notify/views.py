@@ -10,7 +10,16 @@ from shared.masking import mask_email, mask_phone
 
 from . import access
 from .models import DigestItem, Message, Recipient, WebhookSubscription
-from .schemas import ContactsOut, DigestEntry, InboxMessage, MessageState, Preferences, WebhookOut
+from .schemas import (
+    ContactsOut,
+    DigestEntry,
+    InboxMessage,
+    MessageState,
+    PlatformUpdateState,
+    Preferences,
+    WebhookDelivery,
+    WebhookOut,
+)
 
 
 def inbox_message(m: Message) -> InboxMessage:
@@ -46,7 +55,30 @@ def contacts(who: Recipient, pending_email: str | None) -> ContactsOut:
 
 def webhook(w: WebhookSubscription, secret: str | None = None) -> WebhookOut:
     return WebhookOut(id=w.id, name=w.name, url=w.url, event_patterns=json.loads(w.event_patterns),
+                      areas=json.loads(w.areas or "[]"), categories=json.loads(w.categories or "[]"),
                       active=w.active, created_at=w.created_at, secret=secret)
+
+
+def webhook_delivery(m: Message) -> WebhookDelivery:
+    return WebhookDelivery(id=m.id, event_id=m.event_id, event_type=m.template, subject_kind=m.subject_kind,
+                           subject_id=m.subject_id, status=m.status, attempts=m.attempts, last_error=_error(m),
+                           created_at=m.created_at, sent_at=m.sent_at,
+                           next_attempt_at=m.next_attempt_at if m.status == "queued" else None, dead_at=m.dead_at)
+
+
+def platform_update(row) -> PlatformUpdateState:
+    """One write-back of the log (platform.log_of): its record and its delivery."""
+    order_no, update_id, case_id, event_type, code, name, occurred_at, m = row
+    return PlatformUpdateState(id=update_id, order_no=order_no, case_id=case_id, event_type=event_type,
+                               status_code=code, status_name=name, occurred_at=occurred_at, status=m.status,
+                               attempts=m.attempts, last_error=_error(m), created_at=m.created_at, sent_at=m.sent_at,
+                               next_attempt_at=m.next_attempt_at if m.status == "queued" else None,
+                               dead_at=m.dead_at)
+
+
+def _error(m: Message) -> str | None:
+    # A message sent has no reason left; one queued again keeps the failure it is waiting out.
+    return m.reason
 
 
 def digest_entry(r: DigestItem) -> DigestEntry:

@@ -40,6 +40,21 @@ class CaseSubmitted(Payload):
     # 表扬: the unit the resident praises, by its unit code (the organisation's code, 15 digits by default),
     # when she named one; routing files the praise in that unit's record (else where its list sends it).
     praised_unit_code: str | None = None
+    # A case that came from another platform (issue 13): "12345" for the city's hotline platform, its order
+    # number and its deadline (routing's own clocks still decide). Notify writes the case's progress back to
+    # the platform under that number.
+    external_source: str | None = None
+    external_no: str | None = None
+    external_deadline: datetime | None = None
+    # The caller's phone, sealed for notify alone (shared.keys data keys, context caller_phone_seal_context):
+    # present ONLY when staff filed the case for a caller who consented, is not anonymous and has no resident
+    # account as reporter (a resident with an account is told in the app). Notify texts her the progress.
+    caller_phone_sealed: str | None = None
+
+
+def caller_phone_seal_context(case_id: str) -> str:
+    """The AES-GCM context of a CaseSubmitted's caller phone: it opens for that case only."""
+    return f"intake-caller-phone:{case_id}"
 
 
 @event("intake.case.supplemented", 1, subject=("case", "case_id"))

@@ -13,8 +13,8 @@ COMMUNITY = "510107001001000"
 
 
 def submitted(case_id="c-1", reporter="u-resident-1", **kw):
-    return CaseSubmitted(case_id=case_id, case_no="2026-11-000001", category="env.garbage", channel="app",
-                         reporter_id=reporter, submitted_at=AT, **kw)
+    return CaseSubmitted(**{"case_no": "2026-11-000001", "category": "env.garbage", "channel": "app", **kw},
+                         case_id=case_id, reporter_id=reporter, submitted_at=AT)
 
 
 def dispatched(case_id="c-1", requester="u-resident-1", assignee="u-grid-worker-001001", **kw):

@@ -11,13 +11,16 @@ import hmac
 import itertools
 import json
 import socket
+import threading
 import urllib.parse
+from http.server import ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
+from services.notify.channels import platform as platform_channel
 from services.notify.channels.webhook import verify
 
-from ..loopback import LoopbackServer
+from ..loopback import LoopbackServer, _Handler
 
 
 def aliyun_signature(params: dict, secret: str, method: str = "POST") -> str:
@@ -167,6 +170,56 @@ class WebhookReceiver(LoopbackServer):
             return 401, {"error": "bad signature"}
         self.received.append(json.loads(body))
         return 200, {"ok": True}
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (now): a connection to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PlatformServer(LoopbackServer):
+    """The city's 12345 platform taking our write-backs: it checks the signature, the timestamp and the
+    nonce as docs/interop.md tells it to (channels/platform.py:verify), answers {"code": "0"} when it takes
+    one, `fail_next` requests (and those of the order numbers in `busy`) with 503, and a refusal code for the
+order numbers in `refuse`. Started on a
+    given `port`, so that before it starts a connection there is refused: the platform down."""
+
+    def __init__(self, config, secret: str, port: int = 0):
+        super().__init__()
+        if port:  # the port the deployment's URL names, on which nothing listened until now
+            self.httpd.server_close()
+            self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+            self.httpd.daemon_threads = True
+            self.httpd.owner = self
+            self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.config, self.secret = config, secret
+        self.seen: set[str] = set()
+        self.received: list[dict] = []  # the bodies it took, in the order it took them
+        self.nonces: list[str] = []
+        self.rejected = 0
+        self.fail_next = 0
+        self.refuse: dict[str, str] = {}  # order number -> the code it answers
+        self.busy: set[str] = set()  # order numbers it answers 503 for (that order's store is locked)
+
+    def handle(self, method, path, headers, body):
+        lower = {k.lower(): v for k, v in headers.items()}
+        with self.lock:
+            # Busy before anything is checked: a nonce is remembered only once the write-back is taken.
+            if self.fail_next or json.loads(body).get(self.config.fields["order_no"]) in self.busy:
+                self.fail_next = max(0, self.fail_next - 1)
+                return 503, {"code": "503", "msg": "系统繁忙"}
+            if not platform_channel.verify(self.secret, lower, body, self.config, self.seen):
+                self.rejected += 1
+                return 401, {"code": "401", "msg": "签名错误"}
+            update = json.loads(body)
+            refused = self.refuse.get(update.get(self.config.fields["order_no"]))
+            if refused:
+                return 200, {"code": refused, "msg": "工单状态不允许该操作"}
+            self.received.append(update)
+            self.nonces.append(lower[self.config.headers.nonce.lower()])
+        return 200, {"code": "0", "msg": "成功"}
 
 
 class _Recorder:

@@ -13,13 +13,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.notify.models import Message
+from services.notify.models import Message, PlatformUpdate
 from shared.auth import issue_token
 from shared.db import utcnow
 from shared.ids import unit_id
 from tests.access_matrix import assert_every_operation_has_a_rule
 
-from .conftest import deliver, mailed_code, messages
+from .conftest import CACHE_KEY, deliver, loopback_config, mailed_code, messages
 from .payloads import AT, GRID, assigned, dispatched, submitted, warned
 
 V1 = "/notify/v1"
@@ -59,6 +59,9 @@ class World:
 
     def __init__(self, rt, client, sender, servers):
         self.rt, self.client, self.sender, self.servers = rt, client, sender, servers
+        # The 12345 write-back on (to a port nothing listens on: nothing here sends one).
+        rt.cache[CACHE_KEY] = loopback_config(servers, platform={
+            "enabled": True, "url": "http://127.0.0.1:9/feedback", "secret": "s", "allow_http": True})
         deliver(rt, submitted(case_id="c-1"))
         deliver(rt, dispatched(case_id="c-1"))  # told: resident-1, grid worker 001001 (in the street)
         deliver(rt, dispatched(case_id="c-9", requester="u-resident-2", assignee="u-department-handler-900001"))
@@ -91,6 +94,29 @@ class World:
                              json={"name": "12345", "url": "http://127.0.0.1:9/h", "event_patterns": ["routing.#"]})
         assert r.status_code == 201, r.text
         return r.json()["id"]
+
+    def _message(self, channel: str, recipient_id: str, status: str) -> str:
+        fresh = str(uuid.uuid4())
+        with self.rt.uow() as session:
+            session.add(Message(id=fresh, event_id=str(uuid.uuid4()), recipient_id=recipient_id, channel=channel,
+                                template="routing.case.signed", subject_kind="case", subject_id="c-1", title="t",
+                                body="{}", status=status, created_at=utcnow(), attempts=1,
+                                dead_at=utcnow() if status == "failed" else None))
+        return fresh
+
+    def delivery(self, status: str = "sent") -> tuple[str, str]:
+        """A subscription and one of its deliveries (settled, or still queued)."""
+        hook = self.webhook()
+        return hook, self._message("webhook", hook, status)
+
+    def write_back(self, status: str = "failed") -> str:
+        """A write-back to the 12345 platform (given up, or still queued)."""
+        fresh = self._message("platform", "platform:12345", status)
+        with self.rt.uow() as session:
+            session.add(PlatformUpdate(id=fresh, source="12345", external_no="GD-1", case_id="c-1",
+                                       event_id=str(uuid.uuid4()), event_type="routing.case.signed", status_code="20",
+                                       status_name="已签收", occurred_at=utcnow(), created_at=utcnow(), body="{}"))
+        return fresh
 
 
 Call = Callable[[World, dict], object]
@@ -160,6 +186,32 @@ RULES: dict[str, list[tuple[str, Callable, dict[str, int]]]] = {
         ("no such subscription", lambda w, h, n: w.client.delete(f"{V1}/webhooks/nope", headers=h),
          only(ADMINS, 404, 403)),
     ],
+    f"GET {V1}/webhooks/{{hook_id}}/deliveries": [
+        ("a subscription's deliveries", lambda w, h, n: w.client.get(
+            f"{V1}/webhooks/{w.delivery()[0]}/deliveries", headers=h), only(ADMINS, 200, 403)),
+        ("no such subscription", lambda w, h, n: w.client.get(f"{V1}/webhooks/nope/deliveries", headers=h),
+         only(ADMINS, 404, 403)),
+    ],
+    f"POST {V1}/webhooks/{{hook_id}}/deliveries/{{delivery_id}}/resend": [
+        ("a delivery sent", lambda w, h, n: w.client.post(
+            "{}/webhooks/{}/deliveries/{}/resend".format(V1, *w.delivery()), headers=h), only(ADMINS, 200, 403)),
+        ("a delivery still queued", lambda w, h, n: w.client.post(
+            "{}/webhooks/{}/deliveries/{}/resend".format(V1, *w.delivery("queued")), headers=h),
+         only(ADMINS, 409, 403)),
+        ("another subscription's delivery", lambda w, h, n: w.client.post(
+            f"{V1}/webhooks/{w.webhook()}/deliveries/{w.delivery()[1]}/resend", headers=h), only(ADMINS, 404, 403)),
+    ],
+    f"GET {V1}/admin/platform/orders/{{order_no}}/updates": [
+        ("an order's write-backs", lambda w, h, n: (w.write_back(), w.client.get(
+            f"{V1}/admin/platform/orders/GD-1/updates", headers=h))[1], only(ADMINS, 200, 403))],
+    f"POST {V1}/admin/platform/updates/{{update_id}}/resend": [
+        ("a write-back given up", lambda w, h, n: w.client.post(
+            f"{V1}/admin/platform/updates/{w.write_back()}/resend", headers=h), only(ADMINS, 200, 403)),
+        ("a write-back still queued", lambda w, h, n: w.client.post(
+            f"{V1}/admin/platform/updates/{w.write_back('queued')}/resend", headers=h), only(ADMINS, 409, 403)),
+        ("a message that is no write-back", lambda w, h, n: w.client.post(
+            f"{V1}/admin/platform/updates/{w.mine}/resend", headers=h), only(ADMINS, 404, 403)),
+    ],
     f"GET {V1}/digests/{{unit_id}}": [
         ("grid 001001's digest", lambda w, h, n: w.client.get(f"{V1}/digests/{unit_id(GRID)}", headers=h,
                                                               params={"day": w.day}),
@@ -212,6 +264,8 @@ def test_without_a_token_every_users_endpoint_is_401(world):
         if "/callbacks/" in path:
             continue
         url = path.replace("{message_id}", world.mine).replace("{hook_id}", "x").replace("{unit_id}", "x")
+        for name in ("{delivery_id}", "{order_no}", "{update_id}"):
+            url = url.replace(name, "x")
         assert world.client.request(method, url).status_code == 401, operation
 
 

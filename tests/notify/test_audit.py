@@ -67,7 +67,7 @@ def test_webhook_subscriptions_made_and_ended_are_audited(rt, client, servers):
     entries = {e["action"]: e for e in trail(rt)}
     made, ended = entries["notify.webhook.subscribed"], entries["notify.webhook.deactivated"]
     assert (made["actor_id"], made["subject_kind"], made["subject_id"]) == ("u-admin-1", "webhook", hook["id"])
-    assert json.loads(made["detail"]) == {"event_patterns": ["routing.case.*"]}
+    assert json.loads(made["detail"]) == {"event_patterns": ["routing.case.*"], "areas": [], "categories": []}
     assert hook["secret"] not in made["detail"]  # the secret is shown once, to the admin, never kept in the trail
     assert (ended["actor_id"], ended["subject_id"]) == ("u-admin-1", hook["id"])
 
