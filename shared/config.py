@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     # take files (longest prefix wins), a little above the endpoint's own limit so that a declared
     # size over it is answered in the endpoint's words (attachment.too_large) and nothing more is read.
     max_body_bytes: int = 1_000_000
-    body_limits: dict[str, int] = {"/intake/v1/attachments": 11_534_336, "/identity/v1/users/import": 6_000_000}
+    # The 12345 platform's batches: up to 500 orders of up to 4,000 characters each.
+    body_limits: dict[str, int] = {"/intake/v1/attachments": 11_534_336, "/identity/v1/users/import": 6_000_000,
+                                   "/intake/v1/hotline/orders/import": 8_000_000}
     # Shared counters of the rate limits in services mode (shared/ratelimit.py), and overrides of
     # their defaults: {"case.submit": "60/minute"}.
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -24,7 +24,8 @@ DEMO_PASSWORD = "Yulin-Demo-2026"
 # The demo government system (`make api-key`): the district's 12345 platform, filing cases over Open311
 # and following them, and reading the public part of the district's cases. Only its keys are stored, and
 # each is shown once, so `make api-key` issues a fresh one (as the demo admin) every time it is run.
-DEMO_API_CLIENT = {"name": "12345热线平台（演示）", "scopes": ["cases:create", "cases:read", "cases:read_public"],
+DEMO_API_CLIENT = {"name": "12345热线平台（演示）",
+                   "scopes": ["cases:create", "cases:read", "cases:read_public", "hotline:import"],
                    "area_code": "510107000000000"}
 DEMO_API_KEY_DAYS = 30
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Table, and_, false, func, literal, or_, se
 from sqlalchemy.orm import Session
 
 from shared import phones
-from shared.auth import User
+from shared.auth import ApiClient, User
 from shared.errors import ApiError
 from shared.ids import unit_id
 
@@ -200,13 +200,16 @@ def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, b
 
 
 def listed_cases(session: Session, user: User, *, status: str | None, page: int, page_size: int,
-                 urgency_requested: bool | None = None) -> tuple[list[CaseAccess], int]:
+                 urgency_requested: bool | None = None, external_no: str | None = None) -> tuple[list[CaseAccess], int]:
     """A page of the user's list: the cases in their scope (see the table above); with
     `urgency_requested`, those whose requester asked for a higher urgency staff have not decided on
-    yet (or, false, those without such a request)."""
+    yet (or, false, those without such a request); with `external_no`, the case another platform's order
+    of that number became (within the scope all the same: a number finds nothing out of reach)."""
     if status is not None and status not in STATUSES:
         raise ApiError(422, "validation.not_allowed", field="status")
     query = select(Case).where(scope(user))
+    if external_no is not None:
+        query = query.where(Case.external_no == external_no)
     if status:
         query = query.where(Case.status == status)
     if urgency_requested is not None:
@@ -254,6 +257,36 @@ def check_knowledge_editor(user: User) -> None:
     `knowledge_editor_roles`); every staff member reads it."""
     if user.role not in config.get().knowledge_editor_roles:
         raise ApiError(403, "auth.forbidden")
+
+
+# --------------------------------------------------------------------------- the 12345 platform's key
+
+# The scope of identity's API keys that imports the 12345 platform's work orders (imports.py) and reads
+# back what that key imported. Nothing else: a key with only this scope files no Open311 request and reads
+# no other case, and an Open311 key imports nothing.
+IMPORT_SCOPE = "hotline:import"
+# The channel imported orders are filed on: the platform's orders are calls and messages to the hotline.
+IMPORT_CHANNELS = frozenset({"hotline"})
+
+
+def require_import(client: ApiClient) -> None:
+    """403 unless the key may import the platform's orders."""
+    if not client.allows(IMPORT_SCOPE):
+        raise ApiError(403, "hotline.scope", field="X-API-Key", detail=IMPORT_SCOPE)
+
+
+def importer(client: ApiClient) -> User:
+    """Who a key imports as in intake's rules: an operator filing for a caller on the hotline (consent for
+    her phone, no reporter account, the caller's phone the case's owner), named `key:<id>` as the audit
+    trail names the key, so its cases are the ones it created."""
+    return User(id=f"key:{client.key_id}", role="operator")
+
+
+def imported_by(client: ApiClient, source: str) -> ColumnElement[bool]:
+    """The cases a key reads back: those it imported from the platform (a renewed key reads its own imports,
+    not its predecessor's). Staff find every imported case in their scope with GET /cases?external_no=."""
+    require_import(client)
+    return and_(Case.created_by_id == importer(client).id, Case.external_source == source)
 
 
 # --------------------------------------------------------------------------- the audit trail

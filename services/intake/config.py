@@ -17,7 +17,7 @@ from shared import config as shared_config
 from shared import geo as shared_geo
 from shared.auth import ROLES
 
-from .schemas import CatalogueDoc, Channel, KnowledgeDoc, Urgency
+from .schemas import PLATFORM_CODE, AnswerValue, AppealType, CatalogueDoc, Channel, KnowledgeDoc, Urgency
 from .status import STATUSES
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -137,11 +137,41 @@ class Policy(Section):
         return value
 
 
+class PlatformCategory(Section):
+    """What one of the platform's category codes is in our catalogue."""
+
+    name: str = Field(min_length=1, max_length=100, description="平台的分类名称（便于核对）the platform's label")
+    category: str = Field(min_length=1, max_length=64, description="本平台的类别编码（启用的小类）our leaf category")
+    # The platform's classification is sometimes finer than ours (夜间 / 白天 noise): what it already says
+    # answers the category's questions, so its orders are not refused for a question nobody there asked.
+    answers: dict[str, AnswerValue] = Field({}, description="该分类已说明的类别补充问题的回答 answers it implies")
+
+
+class HotlineImport(Section):
+    """data/hotline_import.json: the 12345 platform's work-order import (imports.py)."""
+
+    source: str = Field(pattern=r"^[0-9A-Za-z_-]{1,20}$", description="来源名称，随诉求保存（如 12345）the source")
+    name: str = Field(min_length=1, max_length=100, description="平台名称 the platform's name")
+    max_rows: int = Field(500, ge=1, le=500, description="每批最多工单数 rows in one batch")
+    urgency: dict[str, Urgency] = Field(description="平台的紧急程度 → 本平台的紧急程度")
+    appeal_types: dict[str, AppealType] = Field(description="平台的诉求类型 → 本平台的诉求类型")
+    categories: dict[str, PlatformCategory] = Field(min_length=1, description="平台分类编码 → 本平台类别")
+
+    @field_validator("categories")
+    @classmethod
+    def _codes(cls, value: dict[str, PlatformCategory]) -> dict[str, PlatformCategory]:
+        bad = sorted(code for code in value if not re.fullmatch(PLATFORM_CODE, code))
+        if bad:
+            raise ValueError(f"platform category codes must match {PLATFORM_CODE}: {bad}")
+        return value
+
+
 class Config(Policy):
     """The rules and the shipped catalogue, checked against each other."""
 
     catalogue: CatalogueDoc = Field(description="随版本发布的类别目录（版本 1）the shipped catalogue")
     knowledge: KnowledgeDoc = Field(description="随版本发布的知识库（各条目的第 1 版）the shipped knowledge base")
+    hotline_import: HotlineImport = Field(description="12345 平台工单导入 the hotline platform's import")
 
     @model_validator(mode="after")
     def _catalogue_uses_known_clock_profiles(self) -> "Config":
@@ -162,12 +192,43 @@ class Config(Policy):
             seen.add(article.id)
         return self
 
+    @model_validator(mode="after")
+    def _platform_codes_map_to_categories_that_take_their_orders(self) -> "Config":
+        """Every platform code names an active leaf of the shipped catalogue, and its answers are answers
+        that category takes, its required questions included: a mapping that could only ever produce row
+        errors stops start-up instead. (A category a later published version retires refuses the rows then,
+        as case.category_inactive.)"""
+        from shared.errors import ApiError  # here: catalogue.py and submission.py read this module
+
+        from .catalogue import build
+        from .submission import check_answers
+
+        nodes = build(self.catalogue, 1).nodes
+        for code, entry in self.hotline_import.categories.items():
+            where = f"hotline_import.categories.{code}"
+            node = nodes.get(entry.category)
+            if node is None or not node.leaf or not node.active:
+                raise ValueError(f"{where}.category: {entry.category!r} is not an active leaf of the catalogue")
+            try:
+                check_answers(node, dict(entry.answers))
+            except ApiError as exc:
+                raise ValueError(f"{where}.answers: {exc.code} ({exc.field})") from None
+        return self
+
 
 def _read(name: str) -> dict:
     return shared_config.read_json(data_dir() / name)
 
 
+def _read_or_shipped(name: str) -> dict:
+    """A file a deployment's folder may leave out (added after deployments had their folders): the shipped
+    one then."""
+    own = data_dir() / name
+    return shared_config.read_json(own if own.is_file() else DATA_DIR / name)
+
+
 @cache
 def get() -> Config:
     return Config.model_validate({**_read("policy.json"), "catalogue": _read("catalogue.json"),
-                                  "knowledge": _read("knowledge.json")})
+                                  "knowledge": _read("knowledge.json"),
+                                  "hotline_import": _read_or_shipped("hotline_import.json")})

@@ -81,5 +81,15 @@ register_messages({
     "knowledge.version_conflict": ("条目已被他人修改，请基于最新版本重新编辑",
                                    "The entry changed meanwhile: edit the latest version"),
     "knowledge.retired": ("该条目已停用，不能修改或再次停用", "The entry is retired: it cannot be changed"),
+    "hotline.scope": ("该 API 密钥无权导入 12345 平台工单（需要 hotline:import 权限范围）",
+                      "This API key may not import the 12345 platform's orders (it needs the hotline:import scope)"),
+    "hotline.batch_too_large": ("每批工单数超过上限，请分批发送", "Too many orders in one batch: send them in parts"),
+    "hotline.row_not_object": ("该行不是一个工单对象", "The row is not an order object"),
+    "hotline.category_unmapped": ("平台分类编码未配置对应的诉求类别，该工单未导入，请人工登记或补充对照表",
+                                  "The platform's category code maps to no category of ours: the order was not "
+                                  "imported (file it by hand, or add the code to the mapping)"),
+    "hotline.appeal_type_unknown": ("平台的诉求类型未配置对应的类型",
+                                    "The platform's appeal type maps to none of ours"),
+    "hotline.urgency_unknown": ("平台的紧急程度未配置对应的级别", "The platform's urgency maps to none of ours"),
     "suggest.too_short": ("描述太短，无法推荐类别", "The description is too short to suggest a category"),
 })

@@ -159,6 +159,8 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
         case.unit_id, case.unit_name = event.unit_id, event.unit_name
         if new_order or rank("dispatched") > case.status_rank:
             set_status(case, "dispatched")
+        if kind == "dispatched":
+            follow_result_deadline(session, case, getattr(event, "result_deadline", None), event.at)
     elif event.work_order_id != case.work_order_id:
         return note_only("非当前工单")
     else:
@@ -179,6 +181,12 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
             case.outcome, case.result_text, case.resolved_at = None, event.answer_text, event.at
         elif kind == "closed" and event.outcome:
             case.outcome = event.outcome
+        elif kind == "extended":
+            follow_result_deadline(session, case, event.new_result_deadline, event.at)
+        elif kind in ("warned", "overdue") and event.clock == "result":
+            # Routing re-times a clock when the urgency changes without an event of its own: its warnings
+            # carry the deadline as it now is.
+            follow_result_deadline(session, case, event.deadline, event.at)
     case.updated_at = utcnow()
     if public:
         timeline.add(session, case.id, kind, public, at=event.at)
@@ -188,6 +196,21 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
     if kind == "resolved":  # applied as the case's result (a stale or other order's result returned above)
         claim_result_photos(ctx, case, event)
     return None
+
+
+def follow_result_deadline(session, case: Case, deadline, at) -> None:
+    """Routing's result deadline of the current lead order, kept beside the deadline the 12345 platform set
+    (views.external_of compares them). When the platform's is the earlier, staff are told once per deadline
+    in the internal timeline: routing's clocks decide the case's, but the platform counts by its own."""
+    if deadline is None or deadline == case.result_deadline:
+        return
+    case.result_deadline = deadline
+    if case.external_deadline is not None and case.external_deadline < deadline:
+        zone = local_zone()
+        theirs, ours = case.external_deadline.astimezone(zone), deadline.astimezone(zone)
+        timeline.add(session, case.id, "external_deadline_earlier",
+                     f"注意：{case.external_source} 平台办理时限 {theirs:%Y-%m-%d %H:%M} 早于本平台办结时限 "
+                     f"{ours:%Y-%m-%d %H:%M}", public=False, at=at)
 
 
 def claim_result_photos(ctx: HandlerContext, case: Case, event) -> None:

@@ -50,6 +50,9 @@ class Case(Base):
     __table_args__ = (
         # The duplicate lookup: category, a grid cell of the point, a time window (see duplicates.py).
         Index("ix_cases_dup", "category", "grid_cell", "created_at"),
+        # A platform's order becomes one case: a re-sent order finds it (imports.py), two copies of a batch
+        # racing meet here. Order number first: staff search by the number alone (GET /cases?external_no=).
+        Index("ux_cases_external", "external_no", "external_source", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -88,6 +91,20 @@ class Case(Base):
     # 表扬: the unit the resident praises, by its unit code, when she named one (routing files the praise
     # in that unit's record). Not personal data: an organisation's code.
     praised_unit_code: Mapped[str | None] = mapped_column(String(32))
+    # A case imported from another platform (the city's 12345 hotline platform: imports.py): the source, its
+    # order number (an identifier, not personal data: searchable, shown to staff and on every work order),
+    # when the platform received it and the deadline the platform set. Routing's clocks still decide the
+    # case's deadlines; the platform's is shown beside them (views.py warns when it is the earlier).
+    external_source: Mapped[str | None] = mapped_column(String(20))
+    external_no: Mapped[str | None] = mapped_column(String(64))
+    external_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    external_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The requester's name as the platform gave it, sealed like the phone and kept only with her consent;
+    # shown as the phone is (views.reporter_of), removed with it at retention.
+    requester_name: Mapped[str | None] = mapped_column(Sealed("intake.cases.requester_name"))
+    # Routing's result deadline of the current lead order, as its events said (dispatched, extended, a
+    # result clock's warning or overdue): what the platform's deadline is compared with.
+    result_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), index=True)
     # A status only moves forward within a cycle (see status.py); a reopen starts a new cycle.
     status_rank: Mapped[int] = mapped_column(Integer, default=0)

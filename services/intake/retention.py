@@ -1,8 +1,9 @@
 """How long personal data is kept (个人信息保护法: no longer than the purpose needs).
 
 - A case finished longer ago than `retention.personal_data_days` loses its personal data: the
-  caller's phone and its index, the address text, the free-text answers, its uploads' own file
-  names (门牌_玉林北路88号.png: a name can say whose or where, which masking cannot tell); phones
+  caller's phone and its index, the requester's name (the 12345 platform's), the address text, the
+  free-text answers, its uploads' own file names (门牌_玉林北路88号.png: a name can say whose or
+  where, which masking cannot tell); phones
   and ID numbers typed into its description, result text, timeline and evaluation comment are
   masked. (All of these are sealed at rest meanwhile: models.py.) It keeps its category,
   place (the point), statuses and timeline, so statistics and the record of handling stay whole.
@@ -54,7 +55,7 @@ def anonymise_finished(session: Session, now: datetime, limit: int) -> int:
         return 0
     catalogue = current(session)
     for case in cases:
-        case.reporter_phone = case.reporter_phone_index = case.address = None
+        case.reporter_phone = case.reporter_phone_index = case.address = case.requester_name = None
         case.answers = _kept_answers(case.answers, catalogue.nodes.get(case.category))
         case.description = mask_free_text(case.description) or case.description
         case.result_text = mask_free_text(case.result_text)

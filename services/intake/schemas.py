@@ -6,9 +6,9 @@ shipped data/catalogue.json (read by config.py).
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field
+from pydantic import AllowInfNan, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.geo import CoordSystem
 
@@ -124,7 +124,27 @@ class DuplicateView(BaseModel):
 class Reporter(BaseModel):
     user_id: str | None = Field(None, description="反映人的用户 id，仅有权查看身份的角色可见")
     phone: str | None = Field(None, description="完整号码仅话务员和管理员可见，其他角色看到脱敏号码")
+    name: str | None = Field(None, description="诉求人姓名（12345 平台工单带来的，本人同意登记时才保存）：有权查看"
+                                               "身份的角色看到全名，其他办理人员和本人看到脱敏姓名（张**）the "
+                                               "requester's name from the platform, full to the identity roles, masked "
+                                               "to others")
     anonymous: bool = Field(False, description="匿名反映 anonymous report")
+
+
+class ExternalOrder(BaseModel):
+    """The other platform's order a case came from (the 12345 platform's import)."""
+
+    source: str = Field(description="来源平台（12345 为市 12345 热线平台）the platform")
+    order_no: str = Field(description="平台工单编号 the platform's order number")
+    received_at: datetime | None = Field(None, description="平台受理时间，仅工作人员可见 when the platform received it")
+    deadline: datetime | None = Field(
+        None, description="平台的办理时限，仅工作人员可见；本平台的办理时限以派单服务的时限为准 the platform's "
+                          "deadline (for staff; routing's clocks decide ours)")
+    result_deadline: datetime | None = Field(
+        None, description="本平台当前主办工单的办结时限（派单服务给出），仅工作人员可见 routing's result deadline")
+    deadline_earlier: bool | None = Field(
+        None, description="true：平台时限早于本平台的办结时限，请留意（仅工作人员可见；两者都有时才判断） the "
+                          "platform's deadline is earlier than routing's: a warning for staff")
 
 
 class CaseView(BaseModel):
@@ -158,6 +178,9 @@ class CaseView(BaseModel):
     result_text: str | None = Field(None, description="办理情况说明，或对建议、私事的答复 what the unit did, or its "
                                                       "answer to a suggestion or private matter")
     praised_unit_code: str | None = Field(None, description="表扬的单位编码 the code of the unit praised")
+    external: ExternalOrder | None = Field(
+        None, description="来自其他平台的工单（12345 平台导入）：工单编号对反映人和工作人员可见，时限仅工作人员可见 "
+                          "the platform's order the case came from")
     reporter: Reporter | None = Field(None, description="反映人；保密或匿名诉求对办理人员不显示")
     relation: Literal["reporter", "filed_for_you", "follower", "staff"] | None = Field(
         None, description="当前用户与诉求的关系：reporter 本人反映；filed_for_you 工作人员以您已验证的手机号"
@@ -189,6 +212,108 @@ class DuplicateQuery(BaseModel):
     lat: float = Field(ge=-90, le=90, description=LAT)
     lon: float = Field(ge=-180, le=180, description=LON)
     coord_system: CoordSystem | None = Field(None, description=COORD_SYSTEM)
+
+
+# ---------------------------------------------------------------- the 12345 platform's work orders
+
+# A platform's order number and category code: letters, digits and a few separators, so neither can carry
+# anything but an identifier into a case, a log line or a work order.
+ORDER_NO = r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"
+PLATFORM_CODE = r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,31}$"
+
+
+class HotlineOrder(BaseModel):
+    """One work order of the 12345 platform, as it sends it (imports.py turns it into a case)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "order_no": "GD20261214000123", "channel": "电话", "received_at": "2026-12-14T09:12:00+08:00",
+        "requester_name": "张三", "requester_phone": "13812345678", "consent": True, "confidential": False,
+        "appeal_type": "投诉", "category_code": "010101", "address": "玉林北路 12 号东门",
+        "lat": 30.6283, "lon": 104.052115, "coord_system": "wgs84",
+        "description": "来电人反映小区东门垃圾桶三天没有清运，气味很大。", "urgency": "普通",
+        "deadline": "2026-12-19T18:00:00+08:00"}]})
+
+    order_no: str = Field(pattern=ORDER_NO, max_length=64,
+                          description="平台工单编号（同一编号只建一件诉求）the order number")
+    channel: str = Field(min_length=1, max_length=20, description="平台受理渠道：电话、网站、微信、APP 等 the "
+                                                                 "platform's channel")
+    received_at: AwareDatetime = Field(description="平台受理时间（带时区）when the platform received it")
+    requester_name: str | None = Field(None, min_length=1, max_length=50,
+                                       description="诉求人姓名；本人同意登记（consent）时才保存，加密存储 the name")
+    requester_phone: str | None = Field(None, min_length=3, max_length=30,
+                                        description="诉求人电话（热线工单必填）；本人同意登记时才保存 the phone")
+    consent: bool = Field(description="诉求人是否同意登记其姓名和电话（平台记录的同意，必填）；false 时两者都不保存 "
+                                      "whether the requester consented to her name and phone being kept")
+    confidential: bool = Field(False, description="保密：办理人员只看到事项，看不到诉求人 confidential")
+    appeal_type: str = Field(min_length=1, max_length=20, description="平台的诉求类型（见配置 appeal_types，如 投诉、"
+                                                                     "咨询）the platform's appeal type")
+    category_code: str = Field(pattern=PLATFORM_CODE, max_length=32,
+                               description="平台分类编码（见配置 categories；未配置的编码该行报错）the platform's "
+                                           "category")
+    address: str | None = Field(None, max_length=200, description="地址描述（加密存储）the address")
+    lat: float | None = Field(None, ge=-90, le=90, description=LAT)
+    lon: float | None = Field(None, ge=-180, le=180, description=LON)
+    coord_system: CoordSystem | None = Field(None, description=COORD_SYSTEM)
+    description: str = Field(min_length=1, max_length=4000, description="诉求内容（最多 4000 字）the description")
+    urgency: str | None = Field(None, min_length=1, max_length=10,
+                                description="平台的紧急程度（见配置 urgency，如 普通、紧急、特急）the platform's "
+                                            "urgency")
+    deadline: AwareDatetime | None = Field(
+        None, description="平台的办理时限（带时区）：保存并向工作人员显示，本平台的时限仍由派单服务决定 the platform's "
+                          "deadline, shown to staff; routing's clocks decide ours")
+
+
+# The batch takes any JSON value as a row and checks each on its own (imports.py): one malformed row is that
+# row's error, never the batch's. The document still shows what a row is.
+OrderRow = Annotated[Any, WithJsonSchema(HotlineOrder.model_json_schema(ref_template="#/components/schemas/{model}"))]
+
+
+class HotlineBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "orders": HotlineOrder.model_config["json_schema_extra"]["examples"]}]})
+    orders: list[OrderRow] = Field(min_length=1, max_length=500, description="工单，每批最多 500 条（见配置 max_rows）"
+                                                                           "the orders, at most 500")
+
+
+class RowError(BaseModel):
+    code: str = Field(description="稳定的错误代码 a stable code, e.g. hotline.category_unmapped")
+    message: str = Field(description="中文说明（Accept-Language: en 时为英文）the message")
+    field: str | None = Field(None, description="该行出错的字段 the row's field at fault")
+
+
+class ImportedRow(BaseModel):
+    index: int = Field(description="该行在 orders 中的位置（从 0 起）the row's position in orders")
+    order_no: str | None = Field(None, description="平台工单编号（该行的编号不合法时为空）the order number")
+    result: Literal["created", "already", "error"] = Field(
+        description="created 已建诉求；already 此前已导入（返回当时建的诉求，未作任何改动）；error 未导入，见 error "
+                    "created, already imported (nothing changed), or refused")
+    case_id: str | None = Field(None, description="诉求 id case id")
+    case_no: str | None = Field(None, description="诉求编号 case number")
+    error: RowError | None = Field(None, description="未导入的原因 why the row was refused")
+
+
+class ImportResult(BaseModel):
+    source: str = Field(description="来源平台 the platform")
+    total: int = Field(description="本批工单数 rows in the batch")
+    created: int = Field(description="新建诉求数 cases created")
+    already: int = Field(description="此前已导入的工单数 orders imported before")
+    errors: int = Field(description="未导入的工单数 rows refused")
+    rows: list[ImportedRow] = Field(description="逐行结果，顺序同 orders the result of each row, in order")
+
+
+class ImportedOrderView(BaseModel):
+    """What the importing key reads back of an order it imported: its case's progress, no person."""
+
+    source: str = Field(description="来源平台 the platform")
+    order_no: str = Field(description="平台工单编号 the order number")
+    case_id: str = Field(description="诉求 id case id")
+    case_no: str = Field(description="诉求编号 case number")
+    status: str = Field(description="状态 status code")
+    status_label: str = Field(description="状态名称 status as words")
+    unit_name: str | None = Field(None, description="办理单位 the unit handling it")
+    outcome: str | None = Field(None, description="办理结果 outcome")
+    created_at: datetime = Field(description="导入时间 imported at")
+    updated_at: datetime = Field(description="更新时间 last changed at")
 
 
 class SupplementBody(BaseModel):

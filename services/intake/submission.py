@@ -23,8 +23,9 @@ from shared.auth import User
 from shared.config import local_zone
 from shared.db import utcnow
 from shared.errors import ApiError
-from shared.events.intake import CaseReferred, CaseSubmitted
+from shared.events.intake import CaseReferred, CaseSubmitted, caller_phone_seal_context
 from shared.keys import BlindIndex
+from shared.sealed import data_keys_in_use
 from shared.uow import Emit
 
 from . import attachments, config, duplicates, geo, knowledge, timeline
@@ -150,12 +151,42 @@ def guidance_for(matter_class: str | None) -> bool | None:
     return None if matter_class is None else matter_class == "私事"
 
 
+@dataclass(frozen=True)
+class External:
+    """A case another platform sent: the city's 12345 hotline platform's work order (imports.py)."""
+
+    source: str  # "12345"
+    order_no: str  # the platform's order number: one case per (source, number)
+    received_at: datetime | None = None  # when the platform received it
+    deadline: datetime | None = None  # the platform's deadline (routing's own clocks decide ours)
+    channel: str | None = None  # the platform's channel (电话, 网站 …), for staff
+    requester_name: str | None = None  # kept only with the requester's consent, sealed at rest
+
+
+def _stamp(at: datetime | None) -> str:
+    return at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if at is not None else "未提供"
+
+
+def caller_phone_for_notify(case_id: str, phone: str | None, consent: bool | None, anonymous: bool,
+                            reporter_id: str | None) -> str | None:
+    """The caller's phone sealed for notify (shared.keys data keys, the context opening it for this case
+    only: `caller_phone_seal_context`), so she hears of her case by SMS: only for someone staff filed for who
+    consented, is not anonymous and has no account as the reporter. A resident with an account is told in
+    the app; an anonymous caller or one who refused left no number to tell; the phone itself never travels
+    in an event readable by every consumer."""
+    if phone is None or consent is not True or anonymous or reporter_id is not None:
+        return None
+    return data_keys_in_use().seal(phone, caller_phone_seal_context(case_id))
+
+
 def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalogue: Catalogue,
-              index: BlindIndex | None = None, channels: Collection[str] | None = None) -> tuple[Case, TimelineEntry]:
+              index: BlindIndex | None = None, channels: Collection[str] | None = None,
+              external: External | None = None) -> tuple[Case, TimelineEntry]:
     """Validate and store a new case; emit intake.case.submitted (and .referred for a dispute).
     `index`: the keyed hash a caller's phone is found by (privacy.phone_index). `channels`: the channels
     this filer may use when they are not her role's (policy.json channels_by_role): a government system's
-    API key files on `gov_api` alone (open311/access.py)."""
+    API key files on `gov_api` alone (open311/access.py), the 12345 platform's import on `hotline`.
+    `external`: the other platform's order this case is (its number, deadline, the requester's name)."""
     node = catalogue.nodes.get(body.category)
     if node is None:
         raise ApiError(422, "case.unknown_category", field="category")
@@ -193,6 +224,9 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         phone = None  # they refused: the number is not kept, nor can it find the case
     reporter_id = None if on_behalf else user.id
     phone_key = index(phone, PHONE) if phone is not None and index is not None and not body.anonymous else None
+    # A name, like the number, is kept only when its owner said it may be (and never on an anonymous report).
+    name = external.requester_name if external is not None and body.consent is True and not body.anonymous \
+        else None
 
     # Where it goes: mediation for disputes, closed at once for an answered consultation or a
     # grid worker's own handling, otherwise routing dispatches it.
@@ -231,7 +265,10 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         route=route, answers=answers or None, description=body.description, lat=lat, lon=lon,
         coord_system=body.coord_system if wgs is not None else None,
         orig_lat=body.lat, orig_lon=body.lon, grid_cell=cell, address=body.address, channel=body.channel,
-        urgency=urgency, requested_urgency=requested_urgency, praised_unit_code=praised, status=status,
+        urgency=urgency, requested_urgency=requested_urgency, praised_unit_code=praised, requester_name=name,
+        external_source=external.source if external else None, external_no=external.order_no if external else None,
+        external_received_at=external.received_at if external else None,
+        external_deadline=external.deadline if external else None, status=status,
         status_rank=rank(status), cycle_started_at=now, mediation_seq=0, interest_count=1,
         reopen_count=0, finished_at=now if status in FINISHED else None, created_at=now, updated_at=now,
     )
@@ -243,6 +280,11 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         timeline.add(session, case.id, "call_recorded",
                      f"热线来电登记：来电人{'同意' if body.consent else '不同意'}登记信息"
                      f"{'，要求保密' if body.confidential else ''}", public=False, at=now)
+    if external is not None:
+        timeline.add(session, case.id, "imported",
+                     f"{external.source} 平台工单导入：工单号 {external.order_no}；"
+                     f"平台受理渠道 {external.channel or '未提供'}；平台受理时间 {_stamp(external.received_at)}；"
+                     f"平台办理时限 {_stamp(external.deadline)}（本平台办理时限以派单时限为准）", public=False, at=now)
     if requested_urgency is not None:
         # Public: the requester sees her wish was recorded; staff see it and decide.
         timeline.add(session, case.id, "urgency_requested",
@@ -259,7 +301,9 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         urgency=case.urgency, appeal_type=case.appeal_type, matter_class=case.matter_class, lat=lat, lon=lon,
         reporter_id=None if case.anonymous else reporter_id, confidential=case.confidential, route=route,
         clock_profile=case.clock_profile, submitted_at=now, guidance=guidance_for(case.matter_class),
-        praised_unit_code=praised))
+        praised_unit_code=praised, external_source=case.external_source, external_no=case.external_no,
+        external_deadline=case.external_deadline,
+        caller_phone_sealed=caller_phone_for_notify(case.id, phone, body.consent, case.anonymous, reporter_id)))
     if route == "mediation":
         emit(CaseReferred(
             case_id=case.id, case_no=case.case_no, category=case.category, dispute_type=node.dispute_type,

@@ -13,19 +13,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import User
-from shared.masking import mask_phone
+from shared.masking import mask_name, mask_phone
 
 from . import access, config, privacy, timeline
 from . import catalogue as cat
 from .models import Attachment, Case
-from .schemas import AttachmentView, CaseView, DuplicateView, Reporter, TimelineView
+from .schemas import AttachmentView, CaseView, DuplicateView, ExternalOrder, Reporter, TimelineView
 from .status import label
 
 
 def reporter_of(case: Case, user: User, rel: str) -> Reporter | None:
     vis = config.get().visibility
     if rel in access.REQUESTER:
-        return Reporter(user_id=case.reporter_id, phone=mask_phone(case.reporter_phone), anonymous=case.anonymous)
+        # Masked to her as her phone is: the name came with the number, which may have been given for her.
+        return Reporter(user_id=case.reporter_id, phone=mask_phone(case.reporter_phone),
+                        name=mask_name(case.requester_name), anonymous=case.anonymous)
     if rel != "staff":
         return None
     if case.anonymous:
@@ -33,8 +35,27 @@ def reporter_of(case: Case, user: User, rel: str) -> Reporter | None:
     if not privacy.sees_person(case, user, rel):
         return None
     full_phone = user.role in vis.phone_roles
-    return Reporter(user_id=case.reporter_id if user.role in vis.identity_roles else None,
-                    phone=case.reporter_phone if full_phone else mask_phone(case.reporter_phone))
+    identity = user.role in vis.identity_roles
+    return Reporter(user_id=case.reporter_id if identity else None,
+                    phone=case.reporter_phone if full_phone else mask_phone(case.reporter_phone),
+                    name=case.requester_name if identity else mask_name(case.requester_name))
+
+
+def external_of(case: Case, rel: str) -> ExternalOrder | None:
+    """The platform's order a case came from: its number to the requester (the platform told her it) and
+    staff; its dates and the deadline warning to staff only. Routing's clocks decide the case's deadline:
+    the platform's is shown beside routing's result deadline, with a flag when it is the earlier, so staff
+    can hurry rather than miss what the platform will count."""
+    if case.external_no is None or rel not in (*access.REQUESTER, "staff"):
+        return None
+    if rel != "staff":
+        return ExternalOrder(source=case.external_source, order_no=case.external_no)
+    earlier = None
+    if case.external_deadline is not None and case.result_deadline is not None:
+        earlier = case.external_deadline < case.result_deadline
+    return ExternalOrder(source=case.external_source, order_no=case.external_no,
+                         received_at=case.external_received_at, deadline=case.external_deadline,
+                         result_deadline=case.result_deadline, deadline_earlier=earlier)
 
 
 def duplicate_view(c, english: bool = False, masked: bool = True) -> DuplicateView:
@@ -122,7 +143,7 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
                      for n, a in enumerate(material, 1)],
         result_attachments=[attachment_view(a, privacy.file_name(a, case, user, rel, n, prefix="办结照片"))
                             for n, a in enumerate(results, 1)],
-        praised_unit_code=case.praised_unit_code,
+        praised_unit_code=case.praised_unit_code, external=external_of(case, rel),
     )
 
 

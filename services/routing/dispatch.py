@@ -65,6 +65,7 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
         assignee_id=assignee_id or choose_assignee(session, unit),
         requester_id=rc.requester_id, confidential=rc.confidential, category=rc.category, urgency=rc.urgency,
         clock_profile=clocks.profile_for(rc.category, rc.urgency, rc.clock_profile), role=role, lead_id=lead_id,
+        external_no=rc.external_no,
         status=status, seq=0, dispatch_no=rc.dispatch_count, designated=designated, rule=rule, rule_id=rule_id,
         kind=rc.kind,
         rule_version=rule_version, period=period_of(now), created_at=now, updated_at=now,
@@ -181,6 +182,7 @@ def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: Ca
         clock_profile=event.clock_profile, lat=event.lat, lon=event.lon,
         requester_id=event.reporter_id, confidential=event.confidential, kind=kind,
         street_id=street_id, area_id=area_id, submitted_at=event.submitted_at,
+        external_no=getattr(event, "external_no", None),  # the 12345 platform's order number, when it came from it
     )
     session.add(rc)
     now = utcnow()

@@ -35,6 +35,8 @@ COLUMNS = [
     # Issue 12: what the order is for (only 办件 counts in 三率), whether a suggestion was adopted, and
     # whether the requester answered the callback that nobody contacted her.
     ("kind", "工单类型"), ("adopted", "建议是否采纳"), ("contact_denied", "诉求人称未联系"),
+    # Issue 13: the order number of the 12345 platform the case came from (last, so columns keep their places).
+    ("external_no", "12345工单编号"),
 ]
 KIND_ZH = {"work": "办件", "praise": "表扬", "suggestion": "建议", "guidance": "私事引导"}
 STATUS_ZH = {"dispatched": "待签收", "signed": "已签收", "in_progress": "办理中", "resolved": "已办结",
@@ -86,7 +88,7 @@ def rows(session: Session, stmt: Select, personal_text: bool = False) -> Iterato
             "evaluated": order.evaluated, "solved": order.solved, "satisfaction": order.satisfaction,
             "excluded": order.excluded, "exclusion_reason": order.exclusion_reason,
             "kind": KIND_ZH.get(order.kind, order.kind), "adopted": order.adopted,
-            "contact_denied": order.contact_denied,
+            "contact_denied": order.contact_denied, "external_no": order.external_no,
         }
         if not personal_text:
             for k in FREE_TEXT:

@@ -94,6 +94,10 @@ class RoutingCase(Base):
     # The finest area unit (grid, else community, ...) whose polygon holds the case, if located.
     area_id: Mapped[str | None] = mapped_column(String(36))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The order number of the platform the case came from (the city's 12345 platform), as intake's event
+    # gave it: every work order of the case carries it, so a handler and the ledger name the order the
+    # platform counts. An identifier, not personal data.
+    external_no: Mapped[str | None] = mapped_column(String(64))
 
 
 SCORE_COLUMNS = ["street_id", "unit_id", "category", "status", "excluded", "sign_late", "contact_late", "evaluated",
@@ -124,6 +128,7 @@ class WorkOrder(Base):
     category: Mapped[str] = mapped_column(String(64))
     urgency: Mapped[str] = mapped_column(String(4))
     clock_profile: Mapped[str | None] = mapped_column(String(20))
+    external_no: Mapped[str | None] = mapped_column(String(64))  # the 12345 platform's order number (RoutingCase)
     role: Mapped[str] = mapped_column(String(10), default="lead")  # lead 主办 | assist 协办
     kind: Mapped[str] = mapped_column(String(12), default="work", server_default="work")  # KINDS
     lead_id: Mapped[str | None] = mapped_column(String(36), index=True)  # an assisting order's lead order

@@ -50,9 +50,10 @@ def order(session: Session, order: WorkOrder, sight: Sight, unit: Unit | None = 
     # requester back (its dispatched event carries no requester either), so it is not told.
     hide_requester = not sight.requester or order.confidential or order.role == "assist"
     out = {
-        "id": order.id, "case_id": order.case_id, "case_no": order.case_no, "status": order.status,
-        "role": order.role, "lead_id": order.lead_id, "category": order.category, "urgency": order.urgency,
-        "clock_profile": order.clock_profile, "unit_id": unit.id, "unit_code": unit.code, "unit_name": unit.name,
+        "id": order.id, "case_id": order.case_id, "case_no": order.case_no, "external_no": order.external_no,
+        "status": order.status, "role": order.role, "lead_id": order.lead_id, "category": order.category,
+        "urgency": order.urgency, "clock_profile": order.clock_profile, "unit_id": unit.id, "unit_code": unit.code,
+        "unit_name": unit.name,
         "assignee_id": order.assignee_id, "confidential": order.confidential,
         "requester_id": None if hide_requester else order.requester_id,
         "rule": _text(order.rule, sight), "rule_id": order.rule_id, "rule_version": order.rule_version,
@@ -145,7 +146,8 @@ def awaiting_designation(session: Session, rc: RoutingCase, last: WorkOrder, uni
                          sight: Sight, now) -> dict:
     """A case waiting for 指定: what it is, who returned it and why (by name), and its clock."""
     return {
-        "case_id": rc.case_id, "case_no": rc.case_no, "category": rc.category, "matter_class": rc.matter_class,
+        "case_id": rc.case_id, "case_no": rc.case_no, "external_no": rc.external_no, "category": rc.category,
+        "matter_class": rc.matter_class,
         "urgency": rc.urgency, "kind": rc.kind, "dispatch_count": rc.dispatch_count,
         "last_work_order_id": last.id, "last_unit_code": unit.code, "last_unit_name": unit.name,
         "returns": [{**r, "reason": _text(r["reason"], sight), "legal_basis": _text(r["legal_basis"], sight)}
@@ -158,7 +160,8 @@ def awaiting_designation(session: Session, rc: RoutingCase, last: WorkOrder, uni
 
 def order_summary(order: WorkOrder, unit_name: str) -> dict:
     """A line of a handler's own list (they are its assignee: nothing to hide)."""
-    return {"id": order.id, "case_id": order.case_id, "case_no": order.case_no, "status": order.status,
+    return {"id": order.id, "case_id": order.case_id, "case_no": order.case_no, "external_no": order.external_no,
+            "status": order.status,
             "category": order.category, "urgency": order.urgency, "unit_name": unit_name, "rule": order.rule,
             "role": order.role, "sign_deadline": order.sign_deadline, "result_deadline": order.result_deadline,
             "created_at": order.created_at}

@@ -4,11 +4,17 @@ the operator who filed a case and another, and two of each staff role, one whose
 case and one elsewhere — answers what the policy (access.py) says: allowed, refused for the role
 (403), or out of scope (404, never a hint that the case exists)."""
 
+from datetime import timedelta
+
+import pytest
+
 from tests.access_matrix import assert_every_operation_has_a_rule
 
 from .conftest import GRID_POINT
 from .test_attachments import jpeg_with_gps
+from .test_hotline_import import order
 from .test_open311_access import RULES as OPEN311_RULES
+from .test_open311_world import issue, open311_intake
 from .world import PRINCIPALS, build, headers
 
 OK = "ok"  # the policy let it through: a success, or a refusal by the case's state or the input (409/422)
@@ -82,6 +88,11 @@ RULES = {
         lambda w, n: ("POST", f"/cases/{w.ids['a']}/urgency", {"urgency": "紧急"}), STAFF_ON_A),
     "POST /intake/v1/cases/{case_id}/notes": (
         lambda w, n: ("POST", f"/cases/{w.ids['a']}/notes", {"text": "已电话沟通"}), STAFF_ON_A),
+    # The 12345 platform's import and read-back take the platform's API key: a person's token, whatever her
+    # role, is not one (401). What each key gets is KEY_RULES below.
+    "POST /intake/v1/hotline/orders/import": (
+        lambda w, n: ("POST", "/hotline/orders/import", {"orders": [order("GD-M0001")]}), expect(401)),
+    "GET /intake/v1/hotline/orders/{order_no}": (lambda w, n: ("GET", "/hotline/orders/GD-M0001", None), expect(401)),
     "POST /intake/v1/hotline/lookup": (
         lambda w, n: ("POST", "/hotline/lookup", {"phone": "13812345678"}),
         expect(403, operator_own=200, operator_other=200, admin=200)),
@@ -157,3 +168,56 @@ def test_out_of_scope_answers_exactly_as_a_case_that_does_not_exist(intake):
     hidden = intake.client.get(f"/intake/v1/cases/{world.ids['a']}", headers=h)
     missing = intake.client.get("/intake/v1/cases/00000000-0000-0000-0000-000000000000", headers=h)
     assert hidden.status_code == missing.status_code == 404 and hidden.json() == missing.json()
+
+
+# --------------------------------------------------------------------------- the 12345 platform's keys
+
+KEY_PRINCIPALS = ("none", "bearer", "unknown", "revoked", "expired", "open311", "importer", "other_importer")
+
+
+def key_expect(default, **by_name) -> dict[str, object]:
+    table = {name: default for name in KEY_PRINCIPALS}
+    table.update(by_name)
+    return table
+
+
+# "METHOD path" → (how to ask it, what each key gets): only a key holding hotline:import imports, and it
+# reads back only what it imported itself (another importer's order is the same 404 as none).
+KEY_RULES = {
+    "POST /intake/v1/hotline/orders/import": (
+        lambda: ("POST", "/hotline/orders/import", {"orders": [order("GD-K0002")]}),
+        key_expect(401, open311=403, importer=200, other_importer=200)),
+    "GET /intake/v1/hotline/orders/{order_no}": (
+        lambda: ("GET", "/hotline/orders/GD-K0001", None),
+        key_expect(401, open311=403, importer=200, other_importer=404)),
+}
+
+
+@pytest.fixture
+def keyed(tmp_path):
+    yield from open311_intake(tmp_path)
+
+
+def test_every_key_gets_what_the_policy_says_of_the_platform_import(keyed):
+    secrets = {
+        "unknown": "cgk_0000000000000000_nothing",
+        "revoked": issue(keyed, ["hotline:import"], revoked=True),
+        "expired": issue(keyed, ["hotline:import"], expires_in=timedelta(seconds=-1)),
+        "open311": issue(keyed, ["cases:create", "cases:read", "cases:read_public"]),
+        "importer": issue(keyed, ["hotline:import"]),
+        "other_importer": issue(keyed, ["hotline:import"]),
+    }
+    r = keyed.client.post("/intake/v1/hotline/orders/import", json={"orders": [order("GD-K0001")]},
+                          headers={"X-API-Key": secrets["importer"]})
+    assert r.json()["created"] == 1, r.text
+    assert set(KEY_RULES) == {op for op in RULES if "/hotline/orders" in op}
+    wrong = []
+    for operation, (ask, outcomes) in KEY_RULES.items():
+        assert set(outcomes) == set(KEY_PRINCIPALS), operation
+        method, path, body = ask()
+        for name, outcome in outcomes.items():
+            h = keyed.auth("admin") if name == "bearer" else {"X-API-Key": secrets[name]} if name in secrets else {}
+            r = keyed.client.request(method, f"/intake/v1{path}", json=body, headers=h)
+            if r.status_code != outcome:
+                wrong.append(f"{operation} as {name}: {r.status_code} (expected {outcome}) {r.text[:120]}")
+    assert wrong == [], "\n".join(wrong)

@@ -8,7 +8,7 @@ from shared.deps import CurrentUser, English, SessionDep, Uow
 from shared.ratelimit import limit
 
 from .. import access, duplicates, privacy, submission, views
-from ..schemas import CaseCreate, CasePage, CaseView, DuplicateQuery, DuplicateView
+from ..schemas import ORDER_NO, CaseCreate, CasePage, CaseView, DuplicateQuery, DuplicateView
 from .deps import PhoneIndex, ReadableCase, SubmissionLimit, answers
 
 router = APIRouter(tags=["诉求 cases"])
@@ -70,16 +70,21 @@ def get_case(user: CurrentUser, found: ReadableCase, uow: Uow, english: English)
 @router.get("/cases", response_model=CasePage,
             summary="诉求列表：居民看到自己反映和关注的，工作人员看到本单位范围内的 list cases",
             description="范围：居民为本人反映（含以其已验证手机号代录的）和关注的；话务员为本人登记的；"
-                        "网格员、部门为本单位承办或协办过的；社区、街道、督办人员另含本辖区的；管理员为全部。")
+                        "网格员、部门为本单位承办或协办过的；社区、街道、督办人员另含本辖区的；管理员为全部。"
+                        "external_no 按 12345 平台工单编号查找（仍限于您的范围）。")
 def list_cases(user: CurrentUser, uow: Uow, english: English,
                status: Annotated[str | None, Query(max_length=30, description="状态代码 a status code")] = None,
                page: Annotated[int, Query(ge=1, le=10000, description="页码 page, from 1")] = 1,
                page_size: Annotated[int, Query(ge=1, le=100, description="每页条数 page size")] = 20,
                urgency_requested: Annotated[bool | None, Query(
                    description="true：只列反映人希望提高紧急程度、尚待研判的诉求 only cases whose requester "
-                               "asked for a higher urgency not yet decided")] = None) -> CasePage:
+                               "asked for a higher urgency not yet decided")] = None,
+               external_no: Annotated[str | None, Query(
+                   max_length=64, pattern=ORDER_NO,
+                   description="12345 平台工单编号：只列该工单导入的诉求（在您的范围内）the platform's order number"
+               )] = None) -> CasePage:
     listed, total = access.listed_cases(uow.session, user, status=status, page=page, page_size=page_size,
-                                        urgency_requested=urgency_requested)
+                                        urgency_requested=urgency_requested, external_no=external_no)
     for c in listed:
         privacy.record_read(uow.audit, c.case, user, "list")
     return CasePage(items=[views.case_view(uow.session, c.case, user, c.relation, english=english, full=False)
