@@ -71,6 +71,8 @@ def _internal_text(kind: str, e) -> str | None:
             return f"部门 {e.department_unit_id} 已报到" + ("（超时）" if e.late else "")
         case "extended":
             return "延期原因：" + (e.reason or "未说明")
+        case "extension_requested":
+            return f"{e.unit_name}申请延期 {e.working_days} 个工作日：" + (e.reason or "未说明")
         case "warned":
             return f"预警：{e.clock} 时限将至"
         case "overdue":
@@ -266,7 +268,7 @@ MEDIATION_IGNORED = {
 ROUTING_IGNORED: dict[str, str] = {}
 ROUTING_KINDS = ("dispatched", "signed", "contacted", "returned", "designated", "escalated", "reported",
                  "extended", "resolved", "verified", "closed", "warned", "overdue", "supervised", "answered",
-                 "awaiting_designation", "designation_overdue", "report_overdue")
+                 "awaiting_designation", "designation_overdue", "report_overdue", "extension_requested")
 
 
 def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -> None:

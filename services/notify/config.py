@@ -86,7 +86,8 @@ class WebhookConfig(BaseModel):
 # What notify can write back to the 12345 platform (platform.py): the events it knows how to tell, each
 # with the fields it fills. A deployment's platform.json maps the ones its platform wants to its status codes.
 PLATFORM_EVENTS = ("routing.case.dispatched", "routing.case.signed", "routing.case.contacted",
-                   "routing.case.returned", "routing.case.extended", "routing.case.resolved", "routing.case.closed",
+                   "routing.case.returned", "routing.case.extension_requested", "routing.case.extended",
+                   "routing.case.resolved", "routing.case.closed",
                    "intake.case.evaluated")
 # Our names of the fields of a write-back; platform.json `fields` gives the platform's name of each.
 PLATFORM_FIELDS = ("order_no", "status", "status_name", "time", "case_no", "unit", "reason", "legal_basis",

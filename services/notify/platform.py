@@ -69,6 +69,8 @@ def body_of(config: PlatformConfig, external_no: str, payload: Payload) -> dict:
             out[f["deadline"]] = _time(config, payload.result_deadline)
         case "routing.case.returned":
             out[f["reason"]], out[f["legal_basis"]] = _public(payload.reason), _public(payload.legal_basis)
+        case "routing.case.extension_requested":
+            out[f["reason"]] = _public(payload.reason)
         case "routing.case.extended":
             out[f["deadline"]] = _time(config, payload.new_result_deadline)
         case "routing.case.resolved":

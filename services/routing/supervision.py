@@ -27,8 +27,8 @@ def supervise(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now
     emit(ev.CaseSupervised(**fields, supervisor_id=actor_id, note=note, assignee_id=order.assignee_id))
 
 
-def request_extension(session: Session, order: WorkOrder, actor_id: str, now: datetime, working_days: int,
-                      reason: str) -> Extension:
+def request_extension(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime,
+                      working_days: int, reason: str) -> Extension:
     """延期 asked for by the handler; only a supervisor's approval moves the deadline."""
     check(order, "extend")
     if order.result_deadline is None:  # an assisting order: the lead's clock is the one that counts
@@ -41,7 +41,9 @@ def request_extension(session: Session, order: WorkOrder, actor_id: str, now: da
     session.add(row)
     timeline(session, order, "extension_requested", actor_id, {"working_days": working_days, "reason": reason},
              now)
-    session.flush()  # the request's id is the answer
+    session.flush()  # the request's id is the answer (and the event's)
+    emit(ev.CaseExtensionRequested(**event_fields(session, case_of(session, order), order, now), extension_id=row.id,
+                                   requested_by=actor_id, working_days=working_days, reason=reason))
     return row
 
 

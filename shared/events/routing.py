@@ -153,6 +153,17 @@ class CaseAnswered(WorkOrderEvent):
     late: bool = False
 
 
+@event("routing.case.extension_requested", 1, subject=("case", "case_id"))
+class CaseExtensionRequested(WorkOrderEvent):
+    """延期 asked for by the handler; a supervisor decides (routing.case.extended, or nothing when
+    refused). Told because the 12345 platform follows its orders' extension requests too."""
+
+    extension_id: int
+    requested_by: str
+    working_days: int
+    reason: str | None = None
+
+
 @event("routing.case.extended", 1, subject=("case", "case_id"))
 class CaseExtended(WorkOrderEvent):
     """延期 approved by a supervisor."""

@@ -12,7 +12,7 @@ from services.notify.config import load_config
 from services.notify.models import PlatformUpdate
 from services.notify.sender import Sender
 from services.notify.templates import TemplateError
-from shared.events.routing import CaseExtended, CaseReturned, CaseSigned
+from shared.events.routing import CaseExtended, CaseExtensionRequested, CaseReturned, CaseSigned
 
 from .conftest import CACHE_KEY, auth, deliver, loopback_config, messages, send_once
 from .payloads import AT, dispatched, evaluated, order_fields, resolved, submitted
@@ -209,3 +209,17 @@ def test_the_shipped_platform_file_maps_every_status_field_outcome_and_rating():
     assert set(cfg.platform.statuses) >= {"routing.case.signed", "routing.case.returned", "routing.case.extended",
                                           "routing.case.resolved", "intake.case.evaluated"}
     assert cfg.platform.url.startswith("https://") and cfg.platform.success is not None
+
+
+def test_an_extension_asked_for_is_written_back_with_its_reason_masked(rt, platform, port):
+    deliver(rt, submitted(case_id="c-x", reporter=None, channel="hotline", external_source="12345",
+                          external_no="GD20261123000777"))
+    deliver(rt, dispatched(case_id="c-x", requester=None))
+    deliver(rt, CaseExtensionRequested(**order_fields("c-x", seq=2, at=AT + timedelta(hours=1)), extension_id=7,
+                                       requested_by="u-grid-worker-001001", working_days=5,
+                                       reason="需协调物业，联系电话13912345678"))
+    with the_platform(rt, port) as server:
+        assert send_once(platform, T0) == 1
+        [asked] = server.received
+    assert (asked["gdbh"], asked["clzt"], asked["clztmc"]) == ("GD20261123000777", "35", "申请延期")
+    assert asked["thyy"] == "需协调物业，联系电话139****5678"  # public text only

@@ -33,8 +33,8 @@ def supervise(user: CurrentUser, order: SupervisedOrder, body: NoteBody, uow: Uo
              responses=ORDER_ACTION, summary="申请延期 request an extension (a supervisor approves)")
 def request_extension(user: CurrentUser, order: HandledOrder, body: ExtensionBody, uow: Uow) -> dict:
     access.require_handler(uow.session, user, order)
-    row = supervision.request_extension(uow.session, order, user.id, utcnow(), body.working_days, body.reason)
-    # No event: the request changes nothing outside routing until it is decided.
+    row = supervision.request_extension(uow.session, uow.emit, order, user.id, utcnow(), body.working_days,
+                                        body.reason)
     uow.audit("routing.extension.requested", subject_kind="work_order", subject_id=order.id,
               detail={"extension_id": row.id, "working_days": row.working_days})
     # Beyond the order's cap only the district level approves it: the handler knows who decides.
