@@ -60,7 +60,7 @@ def run_worker(args) -> None:
         signal.signal(sig, lambda *_: worker.signal_stop())
     # A thread that died of an unexpected error must not leave a half-working process running:
     # the exit code tells the supervisor to restart the worker.
-    raise SystemExit(worker.run())
+    raise SystemExit(worker.run(rt.settings.worker_health_address))
 
 
 def run_seed(args) -> None:

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     relay_safety_poll_seconds: float = 5.0
     consumer_prefetch: int = 200
     consumer_batch: int = 100
+    # A worker's probes, "host:port" (e.g. 0.0.0.0:9000): GET /healthz and /readyz, the broker's side of
+    # readiness (shared/worker.py). Empty: not served.
+    worker_health_address: str = ""
 
     @field_validator("timezone")
     @classmethod

@@ -13,9 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import phones
@@ -25,6 +23,7 @@ from shared.db import utcnow
 from shared.errors import ApiError
 from shared.events.intake import CaseReferred, CaseSubmitted, caller_phone_seal_context
 from shared.keys import BlindIndex
+from shared.numbering import next_number
 from shared.sealed import data_keys_in_use
 from shared.uow import Emit
 
@@ -41,43 +40,10 @@ ON_BEHALF_CHANNELS = ("hotline", "letter", "walk_in", "mailbox", "gov_api")
 
 
 def next_case_no(session: Session, now: datetime) -> str:
-    """2026-11-000123: the month in local time and a running number within it.
-
-    On PostgreSQL the number comes from a sequence per month: a counter row would be locked by
-    every submission until its commit, serialising all intake behind one row. A rolled-back
-    submission leaves a gap in the numbers, which is harmless. SQLite has one writer at a time
-    anyway, so a counter row costs nothing there.
-    """
+    """2026-11-000123: the month in local time and a running number within it (shared.numbering:
+    a sequence per month on PostgreSQL, the `case_counters` row on SQLite)."""
     period = now.astimezone(local_zone()).strftime("%Y-%m")
-    if session.get_bind().dialect.name == "postgresql":
-        sequence = _month_sequence(session.get_bind(), period)
-        value = session.execute(text(f"SELECT nextval('{sequence}')")).scalar_one()
-    else:
-        stmt = sqlite_insert(CaseCounter).values(period=period, value=1)
-        stmt = stmt.on_conflict_do_update(index_elements=["period"], set_={"value": CaseCounter.value + 1})
-        value = session.execute(stmt.returning(CaseCounter.value)).scalar_one()
-    return f"{period}-{value:06d}"
-
-
-_known_sequences: set[tuple[str, str]] = set()
-
-
-def _month_sequence(engine, period: str) -> str:
-    name = f"case_no_{period.replace('-', '_')}"
-    key = (str(engine.url), name)
-    if key not in _known_sequences:
-        # Outside the request's transaction, so a race between two processes creating it
-        # cannot abort a submission.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            try:
-                conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
-            except DBAPIError as exc:
-                # Created by another process at the same moment: PostgreSQL answers a unique
-                # violation (23505) or "already exists" (42P07) to the one that lost.
-                if getattr(exc.orig, "sqlstate", None) not in ("23505", "42P07"):
-                    raise
-        _known_sequences.add(key)
-    return name
+    return f"{period}-{next_number(session, 'case_no', period, CaseCounter.__table__):06d}"
 
 
 def suggest_urgency(category: Category, description: str) -> str:

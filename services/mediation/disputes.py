@@ -3,7 +3,6 @@ withdrawal and termination. Every change is published through `emit` (the outbox
 transaction), numbered by the dispute's `seq`.
 """
 
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -18,11 +17,12 @@ from shared.db import utcnow
 from shared.errors import ApiError
 from shared.events import Payload
 from shared.events import mediation as ev
+from shared.numbering import next_number
 from shared.uow import Emit
 
 from . import config
 from .directory import find_committee, load_of
-from .models import OPEN_STATUSES, Assignment, Committee, Dispute, Mediator, Objection, Party
+from .models import OPEN_STATUSES, Assignment, Committee, Dispute, Mediator, Objection, Party, dispute_counters
 from .schemas import DisputeCreate, PartyIn
 
 
@@ -59,9 +59,13 @@ def require_accepted(dispute: Dispute) -> None:
 
 # ---- application ----------------------------------------------------------------------------
 
-def new_dispute_no(now: datetime) -> str:
-    """TJ-20260302-3FA9C1: the day of the application as people there count days."""
-    return f"TJ-{now.astimezone(local_zone()):%Y%m%d}-{secrets.token_hex(3).upper()}"
+def new_dispute_no(session: Session, now: datetime) -> str:
+    """TJ-20260302-000123: the day of the application as people there count days, and the running number of
+    the month's disputes (a sequence, shared/numbering.py): unique and increasing, where six random hex digits
+    were expected to collide at a few thousand disputes a day."""
+    local = now.astimezone(local_zone())
+    number = next_number(session, "dispute_no", f"{local:%Y-%m}", dispute_counters)
+    return f"TJ-{local:%Y%m%d}-{number:06d}"
 
 
 def new_party(session: Session, dispute: Dispute, p: PartyIn, now: datetime, consent_by: str | None,
@@ -109,9 +113,9 @@ def create(session: Session, emit: Emit, *, source: str, dispute_type: str, matt
             raise ApiError(422, "mediator.not_found", field="requested_mediator_id")
         if chosen.committee_id != committee.id:  # only a mediator of the committee that takes the dispute
             raise ApiError(422, "mediator.other_committee", field="requested_mediator_id")
-    dispute = Dispute(dispute_no=new_dispute_no(now), case_id=case_id, source=source, dispute_type=dispute_type,
-                      status="applied", committee_id=committee.id, matter=matter, claims=claims, amount=amount,
-                      people_involved=people_involved, lat=lat, lon=lon, privacy=privacy,
+    dispute = Dispute(dispute_no=new_dispute_no(session, now), case_id=case_id, source=source,
+                      dispute_type=dispute_type, status="applied", committee_id=committee.id, matter=matter,
+                      claims=claims, amount=amount, people_involved=people_involved, lat=lat, lon=lon, privacy=privacy,
                       requested_mediator_id=requested_mediator_id, created_by=created_by, applied_at=now, seq=0)
     session.add(dispute)
     session.flush()

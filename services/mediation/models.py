@@ -14,6 +14,7 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata, utcnow
 from shared.messaging.tables import messaging_tables
+from shared.numbering import counter_table
 from shared.sealed import Sealed
 
 
@@ -24,6 +25,8 @@ class Base(DeclarativeBase):
 outbox, inbox = messaging_tables(Base.metadata)
 auth = auth_tables(Base.metadata)
 audit = audit_table(Base.metadata)
+# The running number of dispute numbers per month on SQLite (PostgreSQL: a sequence; shared/numbering.py).
+dispute_counters = counter_table(Base.metadata, "dispute_counters")
 
 
 def new_id() -> str:

@@ -32,7 +32,10 @@ class Envelope(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+05:00 has no UTC instant; pydantic reports a ValueError
+            raise ValueError("not representable in UTC") from None
 
     @property
     def routing_key(self) -> str:

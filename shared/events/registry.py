@@ -73,16 +73,24 @@ def envelope_for(
 
 
 def decode(body: bytes) -> tuple[Envelope, Payload]:
-    """Parse a message body into its envelope and typed payload."""
+    """Parse a message body into its envelope and typed payload.
+
+    Raises UnknownEvent or InvalidEvent, nothing else: a validator that fails with another exception
+    (an OverflowError converting a date to UTC, say) is a bad message too, not a reason to stop a consumer.
+    """
     try:
         env = Envelope.model_validate_json(body)
     except ValidationError as exc:
         raise InvalidEvent(f"not an event envelope: {_problems(exc)}") from None
+    except Exception as exc:
+        raise InvalidEvent(f"not an event envelope: {type(exc).__name__}") from None
     model = payload_model(env.type, env.version)
     try:
         return env, model.model_validate(env.data)
     except ValidationError as exc:
         raise InvalidEvent(f"{env.type} v{env.version}: bad data: {_problems(exc)}") from None
+    except Exception as exc:
+        raise InvalidEvent(f"{env.type} v{env.version}: bad data: {type(exc).__name__}") from None
 
 
 def _problems(exc: ValidationError) -> str:

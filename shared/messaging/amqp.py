@@ -281,7 +281,9 @@ class AmqpPublisher:
 
 # --------------------------------------------------------------------------- consumer
 
-_FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 30.0
+# Capped low: a consumer must be back within a couple of seconds of the broker's return, not sleep
+# through it (an attempt against a broker that is down costs one refused TCP connection).
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 2.0
 _POLL_SECONDS = 0.2  # how long one wait for deliveries lasts, and so how soon `stop` is noticed
 # Set by the broker about the copy's previous journey; the retry or DLQ copy starts its own.
 _BROKER_HEADERS = frozenset({
@@ -324,17 +326,30 @@ class AmqpConsumer:
         self.prefetch = prefetch
         self.batch = batch
         self._backoff = _FIRST_BACKOFF  # reset once a connection is up
+        # Set while consuming (the worker's readiness reads it), cleared when the connection is lost.
+        self.connected = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
-        """Consume until `stop` is set, reconnecting with exponential back-off."""
+        """Consume until `stop` is set, reconnecting with a short, capped back-off.
+
+        Nothing ends this loop but `stop`: a lost connection reconnects, and so does any other error
+        (its deliveries, unacked, go back to the queue), so one bad message cannot stop the worker.
+        """
         while not stop.is_set():
             try:
                 self._consume(stop)
-            except AMQPError as exc:
+            except (AMQPError, OSError) as exc:
                 log.warning("%s consumer: %s: %s; reconnecting in %.1fs",
                             self.queue.name, type(exc).__name__, exc, self._backoff)
-                stop.wait(self._backoff)
-                self._backoff = min(_MAX_BACKOFF, self._backoff * 2)
+            except Exception as exc:  # a bug, not the broker: said loudly, and the queue keeps flowing
+                log.error("%s consumer: unexpected %s; reconnecting in %.1fs", self.queue.name,
+                          type(exc).__name__, self._backoff, exc_info=True)
+            finally:
+                self.connected.clear()
+            if stop.is_set():
+                break
+            stop.wait(self._backoff)
+            self._backoff = min(_MAX_BACKOFF, self._backoff * 2)
 
     def _consume(self, stop: threading.Event) -> None:
         connection = pika.BlockingConnection(self._params)
@@ -356,6 +371,7 @@ class AmqpConsumer:
             channel.add_on_cancel_callback(lambda _frame: cancelled.set())
             log.info("%s consumer: connected", self.queue.name)
             self._backoff = _FIRST_BACKOFF
+            self.connected.set()
             while not stop.is_set():
                 if cancelled.is_set():
                     raise ConsumerCancelled(f"{self.queue.name}: consumer cancelled by the broker")
@@ -389,7 +405,7 @@ class AmqpConsumer:
         """Publish the retry or DLQ copy of a delivery; True once the broker confirmed it."""
         q, props = self.queue, delivery.properties
         headers = {k: v for k, v in (props.headers or {}).items() if k not in _BROKER_HEADERS}
-        attempt = int(headers.get("x-attempt", 0)) + 1
+        attempt = _attempts(headers.get("x-attempt")) + 1
         retry = result.outcome is Outcome.RETRY
         if retry:
             headers.update({"x-attempt": attempt, "x-last-error": result.reason})
@@ -413,3 +429,11 @@ class AmqpConsumer:
             log.info("%s: %s (%s) failed attempt %d; retrying via %s",
                      q.name, props.message_id, props.type, attempt, routing_key)
         return True
+
+
+def _attempts(value) -> int:
+    """The x-attempt header as we wrote it; anything else (a message someone else made) counts as none."""
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0

@@ -79,6 +79,10 @@ class Dispatcher:
             except (UnknownEvent, InvalidEvent) as exc:
                 results[i] = Result(Outcome.DEAD, str(exc))
                 continue
+            except Exception as exc:  # whatever decoding raises, the message is dead, never the consumer
+                log.warning("%s: undecodable message: %s", self.service, type(exc).__name__)
+                results[i] = Result(Outcome.DEAD, f"undecodable: {type(exc).__name__}")
+                continue
             handler = self.handlers.get(env.routing_key)
             if handler is None:
                 results[i] = Result(Outcome.ACK, "not handled by this service")

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
+    # New rows wake a backing-off relay, but not more often than this (a surge during an outage).
+    MIN_RETRY = 0.2
+
     def __init__(
         self,
         engine: Engine,
@@ -24,6 +27,7 @@ class OutboxRelay:
         *,
         batch: int = 500,
         safety_poll: float = 5.0,
+        max_backoff: float = 1.0,
     ):
         self.engine = engine
         self.table = table
@@ -31,7 +35,12 @@ class OutboxRelay:
         self.wakeup = wakeup
         self.batch = batch
         self.safety_poll = safety_poll
+        # After a failed batch (broker or database unreachable) the relay tries again after at most this
+        # long, or sooner when a commit writes new rows: it publishes within about this long of the
+        # broker's return. An attempt against a broker that is down is one refused connection.
+        self.max_backoff = max_backoff
         self.published = 0
+        self.failing: str | None = None  # why the last batch failed; None once one succeeds (readiness)
 
     def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows it looked at."""
@@ -78,12 +87,25 @@ class OutboxRelay:
             self.wakeup.clear()
             try:
                 seen = self.publish_pending()
-                failures = 0
+                if failures:
+                    log.info("outbox relay: publishing again after %d failed attempt(s)", failures)
+                failures, self.failing = 0, None
             except Exception as exc:
                 failures += 1
-                delay = min(30.0, 0.2 * 2**failures)
-                log.warning("outbox relay: %s: %s; retrying in %.1fs", type(exc).__name__, exc, delay)
-                stop.wait(delay)
+                self.failing = type(exc).__name__
+                delay = min(self.max_backoff, 0.1 * 2 ** min(failures, 16))  # 2**1024 would not fit a float
+                # Said once an outage starts and then every minute or so, not at every attempt.
+                level = logging.WARNING if failures == 1 or failures % 60 == 0 else logging.DEBUG
+                log.log(level, "outbox relay: %s: %s; retrying within %.1fs (attempt %d)",
+                        type(exc).__name__, exc, delay, failures)
+                self._back_off(delay, stop)
                 continue
             if seen < self.batch:
                 self.wakeup.wait(self.safety_poll)
+
+    def _back_off(self, delay: float, stop: threading.Event) -> None:
+        """Wait `delay`, or less when new rows are committed meanwhile (never less than MIN_RETRY)."""
+        floor = min(delay, self.MIN_RETRY)
+        if stop.wait(floor):
+            return
+        self.wakeup.wait(delay - floor)

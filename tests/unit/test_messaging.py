@@ -1,5 +1,6 @@
 """Dispatcher (inbox), outbox, relay and the in-process bus, on SQLite files in tmp_path."""
 
+import json
 import threading
 import time
 import uuid
@@ -766,3 +767,128 @@ def test_messages_survive_closing_and_reopening_the_bus(rt, tmp_path):
         assert reopened.depth("b.events") == 3  # the other queue's copies are still there
     finally:
         reopened.close()
+
+
+# --------------------------------------------------------------------------- faults mended (issue 14)
+
+
+def overflowing(payload) -> OutgoingMessage:
+    """A valid envelope whose time has no UTC instant: converting it raised OverflowError, not a
+    ValidationError, which escaped decoding and killed the consumer."""
+    env = envelope_for(payload)
+    body = json.loads(env.to_bytes())
+    body["occurred_at"] = "0001-01-01T00:00:00+05:00"
+    return OutgoingMessage(env.id, env.routing_key, json.dumps(body).encode())
+
+
+def test_an_envelope_whose_time_overflows_in_utc_is_dead_not_a_crash(rt):
+    dispatcher = make_dispatcher(rt, {SUBMITTED: record_effect})
+    good = body_of(submitted())
+
+    results = dispatcher.handle_batch([overflowing(submitted()).body, good])
+
+    assert [r.outcome for r in results] == [Outcome.DEAD, Outcome.ACK]
+    assert "occurred_at" in results[0].reason
+    assert count(rt.engine, effects) == 1
+
+
+def test_any_exception_while_decoding_is_a_dead_letter_with_its_reason(rt, monkeypatch):
+    import shared.messaging.dispatcher as dispatcher_module
+
+    def broken(body):
+        raise RecursionError("a validator gone wrong")
+
+    monkeypatch.setattr(dispatcher_module, "decode", broken)
+    [result] = make_dispatcher(rt, {SUBMITTED: record_effect}).handle_batch([body_of(submitted())])
+    assert result.outcome is Outcome.DEAD and result.reason == "undecodable: RecursionError"
+
+
+def test_the_overflow_envelope_is_dead_lettered_at_once_while_the_embedded_queue_keeps_flowing(rt, bus):
+    dispatcher = make_dispatcher(rt, {SUBMITTED: record_effect})
+    poison = overflowing(submitted())
+    bus.publish_batch([message_of(submitted()), poison, message_of(submitted())])
+    stop = threading.Event()
+    thread = threading.Thread(target=bus.consume, args=(QUEUE_A, dispatcher, stop), daemon=True)
+    thread.start()
+    try:
+        # At once: not after retries, nor after the delivery limit, and its neighbours handled with it.
+        assert wait_until(lambda: count(rt.engine, effects) == 2 and bus.depth("a.events") == 0, timeout=2.0)
+        [dead] = bus.dead_letters("a.events")
+        assert dead["message_id"] == poison.message_id
+        assert dead["dead_reason"].startswith("not an event envelope: occurred_at")
+        bus.publish_batch([message_of(submitted())])
+        assert wait_until(lambda: count(rt.engine, effects) == 3, timeout=2.0), "the queue stopped flowing"
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        bus.wake_all()
+        thread.join(5)
+    with bus.engine.connect() as conn:
+        assert conn.execute(select(deliveries.c.deliveries).where(deliveries.c.queue == "a.events")).scalar_one() == 1
+
+
+class BrokerAway:
+    """A publisher whose broker is down until `up` is set, then a real bus; it notes every attempt."""
+
+    def __init__(self, bus: LocalBus):
+        self.bus, self.up, self.attempts = bus, False, []
+
+    def publish_batch(self, messages):
+        self.attempts.append(time.monotonic())
+        if not self.up:
+            raise PublishError("cannot connect to RabbitMQ: ConnectionRefusedError")
+        return self.bus.publish_batch(messages)
+
+    def close(self):
+        pass
+
+
+def run_relay(relay: OutboxRelay, rt: ServiceRuntime):
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+
+    def stopped():
+        stop.set()
+        rt.relay_signal.set()
+        thread.join(5)
+        return not thread.is_alive()
+
+    return stopped
+
+
+def test_the_relay_publishes_within_a_second_of_the_brokers_return_after_a_long_outage(rt, bus):
+    """The relay was found in a 25.6 s back-off after RabbitMQ came back; its back-off is capped at 1 s."""
+    broker = BrokerAway(bus)
+    relay = make_relay(rt, broker, safety_poll=30.0)
+    emit_committed(rt, submitted())
+    stopped = run_relay(relay, rt)
+    try:
+        time.sleep(4.0)  # the old doubling back-off tried at 0, 0.4, 1.2, 2.8 and next at 6.0 s
+        failing = relay.failing
+        broker.up = True
+        back = time.monotonic()
+        assert wait_until(lambda: bus.depth("a.events") == 1, timeout=5.0)
+        assert time.monotonic() - back < 1.5
+        gaps = [b - a for a, b in zip(broker.attempts, broker.attempts[1:], strict=False)]
+        assert max(gaps) < 1.5 and min(gaps) >= OutboxRelay.MIN_RETRY * 0.9
+        assert failing == "PublishError"  # the worker's readiness said so meanwhile
+        assert wait_until(lambda: relay.failing is None, timeout=1.0)
+    finally:
+        assert stopped()
+
+
+def test_a_new_row_wakes_a_relay_that_is_backing_off(rt, bus):
+    broker = BrokerAway(bus)
+    relay = make_relay(rt, broker, safety_poll=30.0, max_backoff=30.0)  # the back-off alone would be long
+    emit_committed(rt, submitted())
+    stopped = run_relay(relay, rt)
+    try:
+        assert wait_until(lambda: len(broker.attempts) >= 5, timeout=10.0)  # now inside a 3.2 s wait
+        broker.up = True
+        woken = time.monotonic()
+        emit_committed(rt, submitted())
+        assert wait_until(lambda: bus.depth("a.events") == 2, timeout=5.0)
+        assert time.monotonic() - woken < 1.0
+    finally:
+        assert stopped()
