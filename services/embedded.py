@@ -14,6 +14,7 @@ from shared.config import Settings
 from shared.messaging.local_bus import LocalBus
 from shared.migrate import upgrade_all
 from shared.runtime import ServiceRuntime
+from shared.web import add_metrics_route
 from shared.worker import LocalTransport, Worker
 
 from . import all_specs
@@ -60,7 +61,7 @@ class Embedded:
         for name, spec in self.specs.items():
             app = spec.app(self.runtimes[name])
             apps |= {prefix: app for prefix in (f"/{name}", *spec.also_serves)}  # intake also /open311
-        return PrefixDispatcher(apps, index_app(self.specs))
+        return PrefixDispatcher(apps, index_app(self.specs, self.settings))
 
 
 class PrefixDispatcher:
@@ -81,8 +82,10 @@ class PrefixDispatcher:
         return await self.fallback(scope, receive, send)
 
 
-def index_app(specs) -> FastAPI:
+def index_app(specs, settings: Settings) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # The whole process's metrics (every service's APIs and workers share one registry in this mode).
+    add_metrics_route(app, "/metrics", settings)
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs() -> str:

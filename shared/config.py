@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # A worker's probes, "host:port" (e.g. 0.0.0.0:9000): GET /healthz and /readyz, the broker's side of
     # readiness (shared/worker.py). Empty: not served.
     worker_health_address: str = ""
+    # Who may read GET /metrics (APIs and the worker's probe server) without a token: loopback always, and
+    # these addresses or networks (e.g. the Prometheus server's, "10.0.0.0/8"); 404 for anybody else.
+    # Metrics reveal load and failures, not personal data ("testclient" is Starlette's test client).
+    metrics_allowed_clients: list[str] = ["127.0.0.1", "::1", "testclient"]
 
     @field_validator("timezone")
     @classmethod

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import replace_params
 
+from . import metrics
 from .errors import error_body
 
 
@@ -146,8 +147,11 @@ class AccessLog:
             status = status or 500
             raise
         finally:
-            access_log.info("access %s", json.dumps(self.line(scope, status, started), ensure_ascii=False,
-                                                    separators=(",", ":")))
+            line = self.line(scope, status, started)
+            # The same request in the metrics: its route's template, never the raw path.
+            metrics.observe_request(self.service, line["route"], line["method"], line["status"],
+                                    time.perf_counter() - started)
+            access_log.info("access %s", json.dumps(line, ensure_ascii=False, separators=(",", ":")))
 
     def line(self, scope, status: int | None, started: float) -> dict:
         state = scope.get("state") or {}

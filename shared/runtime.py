@@ -67,6 +67,9 @@ class ServiceRuntime:
             event.set()
 
     def dispose(self) -> None:
+        from . import metrics  # not at import time: shared.metrics needs nothing of the runtime's
+
+        metrics.forget_outbox(self)
         self.engine.dispose()
 
 

@@ -5,10 +5,10 @@ import uuid
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from . import errors
+from . import errors, metrics
 from .auth import Verifier
 from .http import AccessLog, BodyLimit, SecurityHeaders, document_errors
 from .keys import jwks_source
@@ -64,6 +64,19 @@ def amqp_reachable(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def add_metrics_route(app: FastAPI, path: str, settings) -> None:
+    """GET `path`: the process's Prometheus metrics, without a token but only for loopback and
+    `settings.metrics_allowed_clients` (404 for anybody else), and outside the OpenAPI document."""
+
+    @app.get(path, include_in_schema=False)
+    def prometheus_metrics(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not metrics.allowed(client, settings.metrics_allowed_clients):
+            return JSONResponse(errors.error_body("not_found", False), status_code=404)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+
 def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIRouter,
                verifier=None) -> FastAPI:
     """The service's application: its module-level `router` (endpoints reach the runtime through
@@ -113,6 +126,8 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
                              "checks": checks}, status_code=200 if ready else 503)
 
     app.include_router(health)
+    add_metrics_route(app, f"{prefix}/metrics", rt.settings)
+    metrics.watch_outbox(rt)
     app.include_router(router, prefix=prefix)
     if rt.audit is not None:  # every service's trail, read the same way; every refusal an entry of it
         from .audit_api import record_refusals

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import text
 
-from . import audit
+from . import audit, metrics
 from .background import every
 from .messaging.local_bus import LocalBus
 from .messaging.outbox import notify_channel
@@ -138,6 +138,7 @@ class Worker:
         relay = OutboxRelay(rt.engine, self.spec.outbox, self._publisher, self.transport.relay_wakeup(rt),
                             batch=settings.relay_batch, safety_poll=settings.relay_safety_poll_seconds)
         self.relay = relay
+        metrics.watch_outbox(rt)
         loops: list[tuple[str, Loop]] = [(f"relay-{rt.name}", relay.run)]
         notifier = self.transport.notifier(rt)
         if notifier is not None:
@@ -231,11 +232,15 @@ class Worker:
 def serve_health(worker: Worker, address: str) -> ThreadingHTTPServer:
     """The worker's probes over HTTP on `address` ("host:port", port 0 for any): GET /healthz is 200 while
     its threads run (liveness), GET /readyz 200 when `Worker.readiness` says ready, 503 otherwise, both
-    with their checks as JSON. A thread of the worker serves them; `shutdown()` ends it."""
+    with their checks as JSON; GET /metrics the process's Prometheus metrics (shared/metrics.py). A thread
+    of the worker serves them; `shutdown()` ends it."""
     host, _, port = address.rpartition(":")
 
     class Probe(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/metrics":
+                self._metrics()
+                return
             if self.path == "/healthz":
                 ok = worker.alive()
                 body = {"status": "ok" if ok else "stopped"}
@@ -252,11 +257,23 @@ def serve_health(worker: Worker, address: str) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(payload)
 
+        def _metrics(self) -> None:
+            # As the APIs' /metrics: no token, but loopback and the allow-list only (404 for anybody else).
+            if not metrics.allowed(self.client_address[0], worker.rt.settings.metrics_allowed_clients):
+                self.send_error(404)
+                return
+            payload, content_type = metrics.exposition()
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
         def log_message(self, *_args) -> None:  # probes every few seconds are not worth a log line
             pass
 
     server = ThreadingHTTPServer((host or "0.0.0.0", int(port)), Probe)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"health-{worker.rt.name}", daemon=True).start()
-    log.info("worker %s: probes on %s:%d (/healthz, /readyz)", worker.rt.name, *server.server_address[:2])
+    log.info("worker %s: probes on %s:%d (/healthz, /readyz, /metrics)", worker.rt.name, *server.server_address[:2])
     return server

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from shared import metrics
 from shared.db import upsert_insert, utcnow
 from shared.errors import ApiError
 from shared.events.notify import MessageDelivered, MessageFailed, MessageSent, MessageSuppressed
@@ -37,6 +38,7 @@ def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result
     common = _common(m, now)
     if result.outcome == "sent":
         m.status, m.sent_at, m.reason, m.sealed = "sent", now, None, None
+        metrics.notification(m.channel, "sent")
         m.provider_message_id = result.provider_message_id
         emit(MessageSent(provider_message_id=result.provider_message_id, **common))
         return
@@ -46,6 +48,7 @@ def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result
         # An urgent message (a 特急 order, an overdue one) does not wait out a back-off on a channel that
         # is failing: the next channel has it now. The last channel left retries as any other.
         m.status, m.sealed = "failed", None
+        metrics.notification(m.channel, "failed")
         m.reason = f"{result.reason or 'retry'}; urgent: handed to the next channel at once"[:300]
         emit(MessageFailed(reason=m.reason, permanent=False, **common))
         return
@@ -58,6 +61,7 @@ def settle(session: Session, emit: Emit, cfg: Config, m: Message, result: Result
     if result.outcome == "retry":
         reason = f"retries exhausted: {reason}"[:300]
     m.reason = reason[:300]
+    metrics.notification(m.channel, "suppressed" if result.outcome == "suppressed" else "failed")
     if result.outcome == "suppressed":
         m.status = "suppressed"
         if refused := result.extra.get("refused_template"):

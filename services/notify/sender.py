@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from shared import metrics
 from shared.config import local_zone
 from shared.db import upsert_insert, utcnow
 from shared.events.notify import MessageSent
@@ -318,6 +319,8 @@ class Sender:
                     status="sent", sent_at=now, reason=None, lease_until=None, sealed=None,
                     provider_message_id=bindparam("pid")),
                     [{"mid": mid, "pid": results[mid].provider_message_id} for mid in sent])
+                for mid in sent:  # the bulk path of delivery.settle's "sent"
+                    metrics.notification(sending[mid].channel, "sent")
                 self.rt.outbox.emit_many(session, [MessageSent(
                     message_id=mid, event_id=sending[mid].event_id, recipient_id=sending[mid].recipient_id,
                     channel=sending[mid].channel, template=sending[mid].template, at=now,

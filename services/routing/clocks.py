@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import metrics
 from shared.background import every
 from shared.db import utcnow
 from shared.events.routing import CaseDesignationOverdue, CaseOverdue, CaseReportOverdue, CaseWarned
@@ -196,6 +197,8 @@ def scan(session: Session, emit: Emit, now: datetime | None = None, limit: int =
         rc = case_of(session, order)
         if clock.kind not in KINDS:  # a designation's or a whistle's: one event at the deadline
             clock.overdue, clock.next_fire_at = True, None
+            unit = session.get(Unit, order.unit_id) if order.unit_id else None
+            metrics.clock_fired("overdue", clock.kind, unit.level if unit else None, order.urgency)
             (_designation_overdue if clock.kind == "designate" else _report_overdue)(
                 session, emit, rc, order, clock, now)
             continue
@@ -211,6 +214,8 @@ def scan(session: Session, emit: Emit, now: datetime | None = None, limit: int =
         for cls in fire:
             fields = event_fields(session, rc, order, now)
             kind = "warned" if cls is CaseWarned else "overdue"
+            unit = session.get(Unit, order.unit_id) if order.unit_id else None
+            metrics.clock_fired(kind, clock.kind, unit.level if unit else None, order.urgency)
             timeline(session, order, kind, None, {"clock": clock.kind, "deadline": clock.deadline.isoformat()}, now)
             emit(cls(**fields, clock=clock.kind, deadline=clock.deadline, assignee_id=order.assignee_id,
                      urgency=order.urgency))

@@ -15,6 +15,8 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, ConsumerCancelled, NackError, UnroutableError
 from pika.spec import Basic, BasicProperties
 
+from shared import metrics
+
 from .dispatcher import Dispatcher, Outcome, Result
 from .publisher import OutgoingMessage, PublishError
 from .topology import TOPOLOGY, QueueSpec, Topology, queue_declarations
@@ -422,6 +424,8 @@ class AmqpConsumer:
             log.error("%s: copy of %s (%s) to %s not confirmed (%s); requeueing it",
                       q.name, props.message_id, props.type, routing_key, type(exc).__name__)
             return False
+        service = getattr(self.dispatcher, "service", q.name)
+        metrics.event_outcome(service, result.handler, "dead_lettered" if exchange else "retried")
         if exchange:
             log.warning("%s: dead-lettered %s (%s) after %d attempt(s)",
                         q.name, props.message_id, props.type, attempt)

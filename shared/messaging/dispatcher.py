@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared import metrics
 from shared.audit import Actor
 from shared.db import unit_of_work, upsert_insert, utcnow
 from shared.events import Envelope, InvalidEvent, Payload, UnknownEvent, decode
@@ -20,6 +21,9 @@ from shared.uow import UnitOfWork
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+
+DUPLICATE = "duplicate delivery"
 
 
 class Outcome(enum.Enum):
@@ -32,6 +36,7 @@ class Outcome(enum.Enum):
 class Result:
     outcome: Outcome
     reason: str = ""
+    handler: str = ""  # the event's routing key when it could be decoded (the metrics' handler label)
 
 
 class HandlerContext(UnitOfWork):
@@ -85,7 +90,7 @@ class Dispatcher:
                 continue
             handler = self.handlers.get(env.routing_key)
             if handler is None:
-                results[i] = Result(Outcome.ACK, "not handled by this service")
+                results[i] = Result(Outcome.ACK, "not handled by this service", env.routing_key)
             else:
                 todo.append((i, env, payload, handler))
         if todo:
@@ -95,10 +100,16 @@ class Dispatcher:
                         results[i] = self._handle_one(session, env, payload, handler)
             except Exception as exc:  # the commit itself failed: nothing of the batch happened
                 log.warning("%s: batch commit failed: %s", self.service, type(exc).__name__)
-                for i, *_ in todo:
+                for i, env, *_ in todo:
                     if results[i] is None or results[i].outcome is Outcome.ACK:
-                        results[i] = Result(Outcome.RETRY, f"commit failed: {exc!r}"[:500])
-        return [r if r is not None else Result(Outcome.RETRY, "not handled") for r in results]
+                        results[i] = Result(Outcome.RETRY, f"commit failed: {exc!r}"[:500], env.routing_key)
+        final = [r if r is not None else Result(Outcome.RETRY, "not handled") for r in results]
+        for r in final:  # once the transaction committed; retries and dead letters are the transport's to count
+            if r.outcome is Outcome.ACK and r.reason == "":
+                metrics.event_outcome(self.service, r.handler, "handled")
+            elif r.outcome is Outcome.ACK and r.reason == DUPLICATE:
+                metrics.inbox_duplicate(self.service, r.handler)
+        return final
 
     def _handle_one(self, session: Session, env: Envelope, payload: Payload, handler: Handler) -> Result:
         # One handler per (service, event): naming it by both keeps the inbox key stable across refactors.
@@ -107,16 +118,16 @@ class Dispatcher:
         try:
             if not self._claim(session, env.id, name):
                 savepoint.commit()
-                return Result(Outcome.ACK, "duplicate delivery")
+                return Result(Outcome.ACK, DUPLICATE, env.routing_key)
             handler(HandlerContext(session, env, self.outbox, self.audit_table), payload)
             session.flush()
             savepoint.commit()
-            return Result(Outcome.ACK)
+            return Result(Outcome.ACK, handler=env.routing_key)
         except Exception as exc:
             savepoint.rollback()
             # The exception text may quote personal data: the log gets its type only.
             log.warning("%s failed on message %s: %s", name, env.id, type(exc).__name__)
-            return Result(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500])
+            return Result(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500], env.routing_key)
 
     def _claim(self, session: Session, message_id: str, handler: str) -> bool:
         insert = upsert_insert(session)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, insert, select, update
 
+from shared import metrics
 from shared.db import BigIntId, UTCDateTime, make_engine, utcnow
 
 from .dispatcher import Dispatcher, Outcome
@@ -96,7 +97,8 @@ class LocalBus:
         now = utcnow()
         with self.engine.begin() as conn:
             rows = conn.execute(
-                select(deliveries.c.id, deliveries.c.body, deliveries.c.attempt, deliveries.c.deliveries)
+                select(deliveries.c.id, deliveries.c.body, deliveries.c.attempt, deliveries.c.deliveries,
+                       deliveries.c.routing_key)
                 .where(deliveries.c.queue == queue.name, deliveries.c.dead_reason.is_(None),
                        deliveries.c.available_at <= now)
                 .order_by(deliveries.c.id)
@@ -108,9 +110,11 @@ class LocalBus:
             conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
                          .values(deliveries=deliveries.c.deliveries + 1))
         live = [r for r in rows if r.deliveries < queue.delivery_limit]
+        service = getattr(dispatcher, "service", queue.name)
         for r in rows:
             if r.deliveries >= queue.delivery_limit:
                 self._settle(r.id, dead=f"delivery limit {queue.delivery_limit} reached")
+                metrics.event_outcome(service, r.routing_key, "dead_lettered")
         results = dispatcher.handle_batch([r.body.encode() for r in live]) if live else []
         failed_at = utcnow()  # retry delays count from the failure, not from the fetch
         with self.engine.begin() as conn:
@@ -130,6 +134,14 @@ class LocalBus:
                         delay = queue.retry_delays_ms[attempt - 1] / 1000
                         values = dict(attempt=attempt, available_at=failed_at + timedelta(seconds=delay))
                     conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(**values))
+        # Counted once the outcome is written: a retry scheduled, or a dead letter.
+        for res in results:
+            if res.outcome is Outcome.DEAD:
+                metrics.event_outcome(service, res.handler, "dead_lettered")
+        for r, res in zip(live, results, strict=True):
+            if res.outcome is Outcome.RETRY:
+                gave_up = r.attempt + 1 >= queue.max_attempts
+                metrics.event_outcome(service, res.handler, "dead_lettered" if gave_up else "retried")
         return len(rows)
 
     def _settle(self, row_id: int, *, dead: str) -> None:
