@@ -31,8 +31,9 @@ an order they may read but not act on: 403 with the reason):
 - approve an extension beyond the order's cap (clocks.json `extensions`): the district level only
   (`district_level`: an admin, or a supervisor of the root unit).
 
-Cases waiting for 指定 are listed (`GET /v1/designations`) for supervisors, admins and street
-dispatchers, limited to those whose last order they stand above (`above_orders`, as `designate`).
+Cases waiting for 指定 are listed (`GET /v1/designations`) for those who may designate them
+(`DESIGNATORS`: supervisors and admins), limited to those whose last order they stand above
+(`above_orders`, as `designate`).
 
 Personal data: the requester stays hidden on a confidential (保密) order, on an assisting order and
 from a department that reads an order only because it was whistled for it; phones and ID numbers
@@ -66,9 +67,10 @@ SCORE_READERS = SUPERVISORS | {"street_dispatcher", "community_staff", "operator
 LEDGER_READERS = SCORE_READERS & ORDER_ROLES
 DUTY_SETTERS = SUPERVISORS | {"street_dispatcher"}
 OVERDUE_READERS = SUPERVISORS | {"street_dispatcher"}
-# Cases waiting for 指定: those who designate, and the street dispatchers who see the same cases on
-# the overdue list once their clock passes (and press for them).
-DESIGNATION_READERS = OVERDUE_READERS
+# Cases waiting for 指定: exactly those who may designate them (`POST /cases/{id}/designate`); street
+# dispatchers, who may not, see the same cases on the overdue list once their clock passes.
+DESIGNATORS = SUPERVISORS
+DESIGNATION_READERS = DESIGNATORS
 WATCH_READERS = SUPERVISORS | {"street_dispatcher", "community_staff"}
 # Who reads phones and ID numbers typed into free text unmasked.
 PERSONAL_TEXT_READERS = SUPERVISORS

@@ -116,7 +116,9 @@ def resume(session: Session, order: WorkOrder, kind: str) -> None:
 
 def retime(session: Session, order: WorkOrder, profile: str, now: datetime) -> bool:
     """A new clock profile for an open order (its urgency changed): the running clocks keep their
-    start and get the new profile's deadlines and warnings. True when anything changed."""
+    start and get the new profile's deadlines and warnings. A clock the change tightens is never
+    timed into the past: its deadline is min(old deadline, max(start, now) + the new duration), so
+    nobody is overdue the moment the urgency is raised. True when anything changed."""
     if profile == order.clock_profile:
         return False
     cfg = config.get().clocks
@@ -126,8 +128,14 @@ def retime(session: Session, order: WorkOrder, profile: str, now: datetime) -> b
     # Only the profile's own clocks: a whistle's report clock keeps its deadline.
     for clock in session.scalars(select(Clock).where(Clock.work_order_id == order.id, Clock.stopped_at.is_(None),
                                                      Clock.kind.in_(KINDS))):
-        deadline, warn, working = deadline_and_warning(cal, clock.started_at, getattr(spec, clock.kind),
-                                                       cfg.warn_ratio)
+        span = getattr(spec, clock.kind)
+        deadline, warn, working = deadline_and_warning(cal, clock.started_at, span, cfg.warn_ratio)
+        if deadline < clock.deadline:  # tightened: from the change at the earliest, never later than before
+            from_now = deadline_and_warning(cal, now, span, cfg.warn_ratio)
+            if from_now[0] > deadline:
+                deadline, warn, working = from_now
+            if clock.deadline <= deadline:
+                deadline, warn, working = clock.deadline, clock.warn_at, clock.working_time
         clock.deadline, clock.warn_at, clock.working_time = deadline, warn, working
         setattr(order, f"{clock.kind}_deadline", deadline)
         # A stricter clock may already be past its warning or deadline: the scanner fires it now.
@@ -227,7 +235,7 @@ def _designation_overdue(session: Session, emit: Emit, rc: RoutingCase, order: W
     """Nobody designated an owner in time: the supervisors above the case are told again."""
     if rc.state != "awaiting_designation" or rc.lead_work_order_id != order.id:
         return  # designated or withdrawn meanwhile (its clock would have stopped; nothing to say)
-    unit, designators = people.nearest_supervisors(session, (order.unit_id, rc.area_id, rc.street_id))
+    unit, designators = people.designators(session, rc.matter_class, (order.unit_id, rc.area_id, rc.street_id))
     fields = event_fields(session, rc, order, now)
     timeline(session, order, "designation_overdue", None,
              {"deadline": clock.deadline.isoformat(), "designating_unit": unit.name if unit else None}, now)

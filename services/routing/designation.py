@@ -24,7 +24,7 @@ def wait(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, now: d
     """The returned order's case waits for 指定: its clock starts, its designators are told."""
     rc.state = "awaiting_designation"
     clock = clocks.start_deadline(session, order, "designate", now, config.get().clocks.designation)
-    unit, designators = people.nearest_supervisors(session, (order.unit_id, rc.area_id, rc.street_id))
+    unit, designators = people.designators(session, rc.matter_class, (order.unit_id, rc.area_id, rc.street_id))
     fields = event_fields(session, rc, order, now)
     timeline(session, order, "awaiting_designation", None,
              {"deadline": clock.deadline.isoformat(), "designating_unit": unit.name if unit else None}, now)

@@ -267,6 +267,21 @@ def reassign(session: Session, emit: Emit, order: WorkOrder, unit_code: str, act
     return new
 
 
+# Who may own a designated 大事: the government levels down to the street, and departments.
+MAJOR_OWNER_LEVELS = ("department", "utility")
+MAJOR_LOWEST_AREA = "street"
+
+
+def major_owner(unit: Unit) -> bool:
+    """A unit a 大事 may be designated to: a department (or utility), or an area level at or above the
+    street (levels.json `area_levels`, coarse to fine); never a community, grid or anything in them."""
+    if unit.level in MAJOR_OWNER_LEVELS or unit.kind in MAJOR_OWNER_LEVELS:
+        return True
+    areas = config.get().levels.areas
+    lowest = areas.index(MAJOR_LOWEST_AREA) if MAJOR_LOWEST_AREA in areas else len(areas) - 1
+    return unit.level in areas[:lowest + 1]
+
+
 def awaiting_designation(session: Session, case_id: str) -> RoutingCase:
     """The case, locked, when it waits for a supervisor to name its owner."""
     rc = session.get(RoutingCase, case_id, with_for_update=True)
@@ -279,7 +294,11 @@ def awaiting_designation(session: Session, case_id: str) -> RoutingCase:
 
 def designate(session: Session, emit: Emit, rc: RoutingCase, unit_code: str, actor_id: str, now: datetime,
               reason: str) -> WorkOrder:
-    """指定: after the last allowed dispatch a supervisor names the owner, who cannot return it."""
+    """指定: after the last allowed dispatch a supervisor names the owner, who cannot return it. A 大事
+    goes to a department or a government level (the street or above), never down to a community or
+    grid (422 `designation.major_below_street`)."""
     unit = unit_by_code(session, unit_code)
+    if rc.matter_class == "大事" and not major_owner(unit):
+        raise ApiError(422, "designation.major_below_street", field="unit_code")
     return open_dispatch(session, emit, rc, unit, rule=f"指定：{reason}；由{unit.name}（{unit.code}）办理",
                          rule_id="designation", rule_version=None, now=now, actor_id=actor_id, designated=True)

@@ -40,6 +40,9 @@ register_messages({
     "unit.not_found": ("未找到该单位", "No such unit"),
     "unit.not_department": ("只能向职能部门或公共服务企业吹哨", "Only departments and utilities can be whistled for"),
     "case.not_awaiting_designation": ("该诉求未处于待指定状态", "This case is not awaiting designation"),
+    "designation.major_below_street": ("大事只能指定给职能部门或街道及以上层级，不能指定给社区或网格",
+                                       "A major matter (大事) is designated to a department or to the street level "
+                                       "or above, never to a community or grid"),
     "routing.case_not_found": ("派单记录中没有该诉求", "Routing has no such case"),
     "responsibility.invalid": ("职责清单有误，未保存", "The responsibility list is invalid; nothing was saved"),
     "staff.not_found": ("未找到该工作人员", "No such staff member"),

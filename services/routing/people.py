@@ -49,3 +49,23 @@ def nearest_supervisors(session: Session, unit_ids: Iterable[str | None]) -> tup
     level = config.get().levels.designating_level
     fallback = next((u for u in units if u.level == level), units[-1] if units else None)
     return fallback, []
+
+
+def designators(session: Session, matter_class: str | None, unit_ids: Iterable[str | None]
+                ) -> tuple[Unit | None, list[str]]:
+    """Who designates (指定) a case whose last order and place are `unit_ids`: for a 大事, whose returns
+    walk up to levels.json's designating level, the supervisors of that level's unit above the case
+    (else the nearest coarser unit with any on duty; nobody when none has any); for any other case the
+    nearest supervisors above it (`nearest_supervisors`)."""
+    if matter_class != "大事":
+        return nearest_supervisors(session, unit_ids)
+    units = chain(session, unit_ids)
+    level = config.get().levels.designating_level
+    top = next((u for u in units if u.level == level), None)
+    if top is None:
+        return nearest_supervisors(session, unit_ids)
+    for unit in (u for u in units if u.depth <= top.depth):
+        found = supervisors_at(session, unit)
+        if found:
+            return unit, found
+    return top, []

@@ -158,13 +158,14 @@ def awaiting_designation(session: Session, rc: RoutingCase, last: WorkOrder, uni
     }
 
 
-def order_summary(order: WorkOrder, unit_name: str) -> dict:
-    """A line of a handler's own list (they are its assignee: nothing to hide)."""
+def order_summary(order: WorkOrder, unit_name: str, whistled: bool = False) -> dict:
+    """A line of a handler's own list (they are its assignee: nothing to hide); `whistled`: listed
+    because one of the handler's units was whistled for it and must still report."""
     return {"id": order.id, "case_id": order.case_id, "case_no": order.case_no, "external_no": order.external_no,
             "status": order.status,
             "category": order.category, "urgency": order.urgency, "unit_name": unit_name, "rule": order.rule,
             "role": order.role, "sign_deadline": order.sign_deadline, "result_deadline": order.result_deadline,
-            "created_at": order.created_at}
+            "created_at": order.created_at, "whistled": whistled}
 
 
 def grids(rows: list[Unit], parents: dict[str, Unit]) -> dict:

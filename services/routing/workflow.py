@@ -6,9 +6,10 @@ Every function works in the caller's transaction and emits its events through `e
 
 import json
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from shared.errors import ApiError
@@ -17,7 +18,7 @@ from shared.uow import Emit
 
 from . import clocks, config
 from .journal import case_of, event_fields, timeline
-from .models import RoutingCase, Unit, WorkOrder
+from .models import RoutingCase, Unit, Whistle, WorkOrder
 
 # action → the statuses it may start from (anything else is refused with workorder.illegal_transition)
 ALLOWED = {
@@ -45,12 +46,23 @@ def check(order: WorkOrder, action: str) -> None:
                        detail=f"{action} not allowed from {order.status}")
 
 
-def assigned_to(session: Session, user_id: str, limit: int = 200) -> list[tuple[WorkOrder, str]]:
-    """A handler's own work orders, newest first, with their units' names."""
-    return list(session.execute(
+def assigned_to(session: Session, user_id: str, reach: ColumnElement[bool], whistled_units: Collection[str] = (),
+                limit: int = 200) -> list[tuple[WorkOrder, str, bool]]:
+    """A handler's own work orders and those one of `whistled_units` was whistled for (吹哨) and must
+    still report to, newest first, with their units' names and whether each is there for a whistle;
+    all within `reach` (the orders the handler reads, access.visible_orders)."""
+    pending = (select(Whistle.work_order_id).where(Whistle.department_unit_id.in_(list(whistled_units)),
+                                                   Whistle.reported_at.is_(None)) if whistled_units else None)
+    mine = WorkOrder.assignee_id == user_id
+    if pending is not None:
+        mine = or_(mine, and_(WorkOrder.id.in_(pending), WorkOrder.status.in_(ALLOWED["report"])))
+    rows = session.execute(
         select(WorkOrder, Unit.name).join(Unit, Unit.id == WorkOrder.unit_id)
-        .where(WorkOrder.assignee_id == user_id).order_by(WorkOrder.created_at.desc()).limit(limit)
-    ).all())
+        .where(mine, reach).order_by(WorkOrder.created_at.desc()).limit(limit)
+    ).all()
+    waiting = set(session.scalars(pending.where(Whistle.work_order_id.in_([o.id for o, _ in rows])))) \
+        if pending is not None and rows else set()
+    return [(order, name, order.id in waiting and order.status in ALLOWED["report"]) for order, name in rows]
 
 
 def sign(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime) -> None:

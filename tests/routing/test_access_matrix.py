@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from services.routing import notices
+from services.routing import access, notices
 from services.routing.models import Unit, WorkOrder
 from services.routing.service import SPEC
 from shared.auth import issue_token
@@ -111,10 +111,10 @@ RULES = {
     "POST /routing/v1/extensions/{extension_id}/decision": ("extension", SUPERVISE),
     "GET /routing/v1/supervision/overdue": ("overdue", rule(403, street=SEES, supervisor=SEES, admin=SEES,
                                                             street_other=BLIND, supervisor_other=BLIND)),
-    # Cases waiting for 指定: who may designate them (a supervisor above the case, the admin) and the
-    # street dispatchers who see them on the overdue list; community staff, who may not, see nothing.
-    "GET /routing/v1/designations": ("awaiting_designation", rule(403, street=SEES, supervisor=SEES, admin=SEES,
-                                                                  street_other=BLIND, supervisor_other=BLIND)),
+    # Cases waiting for 指定: exactly who may designate them (a supervisor above the case, the admin);
+    # street dispatchers and community staff, who may not, are refused (they see them as overdue).
+    "GET /routing/v1/designations": ("awaiting_designation", rule(403, supervisor=SEES, admin=SEES,
+                                                                  supervisor_other=BLIND)),
     # A community sees its street's watch list: both communities are in the first street.
     "GET /routing/v1/watch-list": ("watched", rule(403, community=SEES, community_other=SEES, street=SEES,
                                                    supervisor=SEES, admin=SEES, street_other=BLIND,
@@ -234,6 +234,15 @@ def listed(op: str, t: dict, response) -> bool:
     if op.endswith("/designations"):
         return t["case_id"] in [c["case_id"] for c in body]
     return t["order_id"] in [o["id"] for o in body]
+
+
+def test_the_designation_list_is_read_by_exactly_the_roles_that_may_designate():
+    def allowed(op: str) -> set[str]:
+        return {PRINCIPALS[who][1] for who, want in RULES[op][1].items() if want != 403}
+
+    designators = allowed("POST /routing/v1/cases/{case_id}/designate")
+    assert allowed("GET /routing/v1/designations") == designators == set(access.DESIGNATION_READERS)
+    assert "street_dispatcher" not in access.DESIGNATION_READERS
 
 
 def test_every_endpoint_has_a_rule(m):

@@ -79,7 +79,8 @@ def test_a_raised_urgency_puts_the_open_order_on_the_stricter_clocks(h):
     after = h.get(order["id"])
     sign = datetime.fromisoformat(after["deadlines"]["sign"].replace("Z", "+00:00"))
     created = datetime.fromisoformat(after["created_at"].replace("Z", "+00:00"))
-    assert sign - created == timedelta(minutes=15) and after["deadlines"]["sign"] != before
+    # Timed from the change (a moment after dispatch here), never into the past.
+    assert timedelta(minutes=15) <= sign - created < timedelta(minutes=16) and after["deadlines"]["sign"] != before
     assert "urgency" in [t["kind"] for t in after["timeline"]]
     clocks = {c["kind"]: c for c in after["clocks"]}
     assert clocks["sign"]["deadline"] == after["deadlines"]["sign"]
@@ -100,6 +101,36 @@ def test_an_urgency_raised_then_lowered_back_returns_to_the_categorys_profile(h)
     assert h.get(oid)["clock_profile"] == "紧急"
     change_urgency(h, complex_case, "一般", "紧急")
     assert h.get(oid)["clock_profile"] == "complex"
+
+
+def test_an_urgency_raised_after_dispatch_times_the_stricter_clock_from_the_change_not_into_the_past(h):
+    from services.routing import clocks
+    from services.routing.models import Clock, RoutingCase
+
+    case_id = h.submit()  # 一般: sign within a working day
+    oid = h.lead(case_id)["id"]
+    created = datetime.fromisoformat(h.get(oid)["created_at"].replace("Z", "+00:00"))
+    changed_at = created + timedelta(minutes=15)  # dispatched 14:35, raised to 特急 at 14:50
+    with h.rt.uow() as session:
+        clocks.change_urgency(session, case_id, "特急", "一般", "u-operator-1", changed_at)
+    after = h.get(oid)
+    sign = datetime.fromisoformat(after["deadlines"]["sign"].replace("Z", "+00:00"))
+    assert sign == changed_at + timedelta(minutes=15)  # not created + 15 min: overdue at once
+    assert ("overdue", "sign") not in fire(h, changed_at + timedelta(seconds=1))
+    with h.rt.uow() as session:
+        clock = session.query(Clock).filter_by(work_order_id=oid, kind="sign").one()
+        assert clock.overdue is False and clock.deadline == sign
+
+    # An old deadline earlier than the change plus the new duration stays: a raise never loosens.
+    urgent = h.submit(urgency="紧急")  # sign within 30 minutes
+    oid = h.lead(urgent)["id"]
+    old = datetime.fromisoformat(h.get(oid)["deadlines"]["sign"].replace("Z", "+00:00"))
+    with h.rt.uow() as session:
+        assert session.get(RoutingCase, urgent) is not None
+        clocks.change_urgency(session, urgent, "特急", "紧急", "u-operator-1", old - timedelta(minutes=10))
+    after = h.get(oid)
+    assert after["clock_profile"] == "特急"
+    assert datetime.fromisoformat(after["deadlines"]["sign"].replace("Z", "+00:00")) == old
 
 
 # ----------------------------------------------------------------------------- the configuration

@@ -153,6 +153,50 @@ def test_a_major_matter_returned_by_its_department_and_its_street_goes_up_never_
                       lon=GRID1[0], excluded=ids | {unit_id(DISTRICT)}) is None
 
 
+def returned_major_matter(h) -> str:
+    """A 大事 returned by its department, its street and the district: it waits for 指定."""
+    case_id = h.submit(category="safety.group_rental", matter_class="大事")
+    for who in (("u-department-handler-900002", "department_handler", POLICE),
+                ("u-street-dispatcher-1", "street_dispatcher", STREET),
+                ("u-supervisor-1", "supervisor", DISTRICT)):
+        r = h.client.post(f"/routing/v1/work-orders/{h.lead(case_id)['id']}/return", json=RETURN,
+                          headers=token(h, *who))
+        assert r.status_code == 200, r.text
+    return case_id
+
+
+def test_a_returned_major_matter_waits_for_the_designating_levels_supervisors_not_the_streets(h):
+    h.events()
+    case_id = returned_major_matter(h)
+    [waiting] = [p for e, p in h.events() if e.type == "routing.case.awaiting_designation"]
+    assert waiting.case_id == case_id
+    # levels.json designating_level: the district's supervisors, not the street's whose street returned it.
+    assert waiting.designator_ids == ["u-supervisor-1"] and waiting.designating_unit_id == unit_id(DISTRICT)
+    fired = scanned(h, utcnow() + timedelta(days=30))
+    [late] = [p for p in fired if p.event_type == "routing.case.designation_overdue"]
+    assert late.designator_ids == ["u-supervisor-1"]
+
+
+def test_a_major_matter_cannot_be_designated_down_to_a_community_or_grid(h):
+    case_id = returned_major_matter(h)
+    for code in (GRID1_CODE, COMMUNITY1):
+        for who in (token(h, "u-supervisor-2", "supervisor", STREET), h.headers("supervisor")):
+            r = h.client.post(f"/routing/v1/cases/{case_id}/designate", json={"unit_code": code, "reason": "网格处理"},
+                              headers=who)
+            assert r.status_code == 422 and r.json()["error"] == {
+                "code": "designation.major_below_street", "field": "unit_code",
+                "message": "大事只能指定给职能部门或街道及以上层级，不能指定给社区或网格"}
+    with h.rt.uow() as session:
+        assert session.get(RoutingCase, case_id).state == "awaiting_designation"
+    # A department, or a government level, may own it.
+    r = h.post(f"/cases/{case_id}/designate", "supervisor", {"unit_code": POLICE, "reason": "群租房由公安负责"})
+    assert r.status_code == 201, r.text
+    # A 小事 may still be designated to a grid.
+    small = returned_three_times(h)
+    assert h.post(f"/cases/{small}/designate", "supervisor",
+                  {"unit_code": GRID1_CODE, "reason": "网格处理"}).status_code == 201
+
+
 # ----------------------------------------------------------------------------- 7. rankings
 
 

@@ -29,10 +29,16 @@ DESIGNATION = {**FORBIDDEN, 404: {"description": "诉求不存在或不在您的
                409: {"description": "该诉求未处于待指定状态 the case is not awaiting designation"}}
 
 
-@router.get("/work-orders/mine", summary="我的工单 work orders assigned to me", responses=FORBIDDEN)
+@router.get("/work-orders/mine", responses=FORBIDDEN,
+            summary="我的工单 work orders assigned to me, and those my unit was whistled for (吹哨) and must report to",
+            description="被吹哨且尚未报到的工单也列出，标记 whistled: true。Orders one of my units was whistled for "
+                        "and has not reported to yet are listed too, with whistled: true.")
 def my_work_orders(user: StaffUser, session: SessionDep) -> list[dict]:
     access.require_role(user, access.ORDER_ROLES)
-    return [views.order_summary(order, unit_name) for order, unit_name in workflow.assigned_to(session, user.id)]
+    s = access.scope(session, user)
+    units = s.unit_ids if user.role in access.handlers() else frozenset()
+    rows = workflow.assigned_to(session, user.id, access.visible_orders(s), units)
+    return [views.order_summary(order, unit_name, whistled) for order, unit_name, whistled in rows]
 
 
 @router.get("/work-orders/{order_id}", summary="工单详情（含时间线、时限）a work order with its timeline",
