@@ -17,6 +17,7 @@ that the case exists; a role that may never do a thing is refused (403). The rul
 advance which of them they may use.
 """
 
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Table, and_, false, func, literal, or_, select, true
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from shared import phones
 from shared.auth import ApiClient, User
+from shared.db import utcnow
 from shared.errors import ApiError
 from shared.ids import unit_id
 
@@ -173,6 +175,38 @@ def readable_attachment(session: Session, attachment: Attachment | None, user: U
     return attachment, case
 
 
+def order_kind(case: Case) -> str:
+    """What the case's work orders are for, as routing decides it from what intake sent (routing's
+    dispatch.kind_of; shared/events/routing.py OrderKind): 表扬 praise and 建议 suggestion by appeal type, a
+    private matter (私事, sent as `guidance`) guidance, anything else work."""
+    if case.appeal_type == "表扬":
+        return "praise"
+    if case.appeal_type == "建议":
+        return "suggestion"
+    return "guidance" if case.matter_class == "私事" else "work"
+
+
+def is_evaluable_kind(case: Case) -> bool:
+    """The callback evaluation (回访) is of handled work: a praise is only passed on, a suggestion or a 私事
+    is answered, not handled; none opens a callback window or may be rated."""
+    return order_kind(case) == "work"
+
+
+def reopen_refusal(case: Case, now: datetime | None = None) -> str | None:
+    """Why the case cannot be reopened now (an error code), or None: the one rule changes.reopen enforces
+    and `abilities` shows, so `can.reopen` never promises what the endpoint refuses. A case is reopened from
+    a result (`resolved_at`: resolved, or a suggestion's or 私事's answer) within the window; a praise, say,
+    closed without one, is not."""
+    cfg = config.get()
+    if case.status not in cfg.reopenable_statuses or case.resolved_at is None:
+        return "case.cannot_reopen"
+    if (now or utcnow()) > case.resolved_at + timedelta(days=cfg.reopen_window_days):
+        return "case.reopen_window_passed"
+    if case.reopen_count >= cfg.max_reopens:
+        return "case.reopen_limit"
+    return None
+
+
 def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, bool]:
     """What this reader may do with the case now (the `can` of its view).
 
@@ -186,14 +220,15 @@ def abilities(session: Session, case: Case, user: User, rel: str) -> dict[str, b
     cfg = config.get()
     reporter = rel == "reporter"
     requester = rel in REQUESTER
-    evaluable = case.status in cfg.evaluable_statuses and (requester or user.role == "operator")
+    evaluable = (case.status in cfg.evaluable_statuses and (requester or user.role == "operator")
+                 and is_evaluable_kind(case))
     if evaluable:
         evaluable = session.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id,
                                                                Evaluation.work_order_id == case.work_order_id)) is None
     return {
         "withdraw": reporter and case.status in cfg.withdrawable_statuses and case.interest_count <= 1,
         "supplement": (requester or rel == "staff") and case.status not in FINISHED,
-        "reopen": requester and case.status in cfg.reopenable_statuses and case.reopen_count < cfg.max_reopens,
+        "reopen": requester and reopen_refusal(case) is None,
         "evaluate": evaluable,
         "join": rel not in (*REQUESTER, "follower") and not user.is_staff and case.status not in FINISHED,
     }

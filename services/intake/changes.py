@@ -5,8 +5,6 @@ Each function validates everything before writing and runs in the caller's unit 
 refused change changes nothing.
 """
 
-from datetime import timedelta
-
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -17,7 +15,7 @@ from shared.events.intake import CaseJoined, CaseReopened, CaseSupplemented, Cas
 from shared.uow import Emit
 
 from . import attachments, config, timeline
-from .access import filed_for, is_reporter, is_requester
+from .access import filed_for, is_reporter, is_requester, reopen_refusal
 from .models import Case, Follower
 from .schemas import ReopenBody, SupplementBody
 from .status import FINISHED, set_status
@@ -67,16 +65,11 @@ def supplement(session: Session, emit: Emit, case: Case, user: User, body: Suppl
 
 
 def reopen(session: Session, emit: Emit, case: Case, user: User, body: ReopenBody) -> None:
-    cfg = config.get()
     if not is_requester(case, user):
         raise ApiError(403, "case.not_reporter")
-    if case.status not in cfg.reopenable_statuses or case.resolved_at is None:
-        raise ApiError(409, "case.cannot_reopen", field="status")
     now = utcnow()
-    if now > case.resolved_at + timedelta(days=cfg.reopen_window_days):
-        raise ApiError(409, "case.reopen_window_passed")
-    if case.reopen_count >= cfg.max_reopens:
-        raise ApiError(409, "case.reopen_limit")
+    if (refusal := reopen_refusal(case, now)) is not None:
+        raise ApiError(409, refusal, field="status" if refusal == "case.cannot_reopen" else None)
     previous_unit = case.unit_id
     # A new cycle: events of the old work order that arrive late cannot move it again.
     case.cycle_started_at, case.work_order_id = now, None

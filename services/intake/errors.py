@@ -47,6 +47,8 @@ register_messages({
     "case.reopen_window_passed": ("已超过可重启期限", "The window for reopening has passed"),
     "case.reopen_limit": ("重启次数已达上限", "The case has been reopened as often as allowed"),
     "case.cannot_evaluate": ("诉求尚未办结，暂不能评价", "The case is not resolved yet: nothing to evaluate"),
+    "case.not_evaluable_kind": ("表扬、建议和私事引导类诉求不进行回访评价",
+                                "Praise, suggestions and guidance on private matters are not evaluated"),
     "case.already_evaluated": ("本次办理已评价", "This handling has already been evaluated"),
     "case.not_reporter": ("只有反映人可以执行此操作", "Only the reporter can do this"),
     "case.filed_for_you": ("该诉求由工作人员代为登记，如需撤回请联系登记渠道（如拨打热线）",

@@ -15,7 +15,7 @@ from shared.runtime import ServiceRuntime
 from shared.uow import Emit, UnitOfWork
 
 from . import config, timeline
-from .access import is_requester
+from .access import is_evaluable_kind, is_requester
 from .models import Case, Evaluation
 from .schemas import EvaluationBody
 
@@ -29,6 +29,9 @@ def open_window(session: Session, case: Case, work_order_id: str) -> None:
     """A resolved work order opens the window for evaluating it. A handling already answered for
     (the resident rated it before a failed verification) gets no new deadline: the timeout would
     overwrite that answer with "not evaluated"."""
+    if not is_evaluable_kind(case):  # a praise, suggestion or 私事 is not handled work: nothing to call back on
+        case.evaluation_due_at = None
+        return
     case.evaluation_due_at = (None if _answered(session, case.id, work_order_id) else
                               utcnow() + timedelta(days=config.get().evaluation.window_days))
 
@@ -40,6 +43,10 @@ def evaluate(session: Session, emit: Emit, case: Case, user: User, body: Evaluat
         via = "resident"  # who filed it, or the resident staff filed it for by her phone
     else:
         raise ApiError(403, "case.not_reporter")
+    if not is_evaluable_kind(case):
+        # Routing's order was a praise (passed on to the unit), a suggestion or a 私事 (answered): there was no
+        # handling to rate, and a rating would put contact and satisfaction on an order that has neither.
+        raise ApiError(409, "case.not_evaluable_kind", field="appeal_type")
     if case.status not in config.get().evaluable_statuses:
         raise ApiError(409, "case.cannot_evaluate", field="status")
     if _answered(session, case.id, case.work_order_id):

@@ -31,6 +31,8 @@ def _public_text(kind: str, e) -> str | None:
     unit = e.unit_name
     match kind:
         case "dispatched":
+            if getattr(e, "kind", "work") == "praise":  # passed on for the unit's record, nothing to handle
+                return f"表扬已转达至{unit}"
             return f"已派单：由{unit}办理"
         case "designated":
             return f"已指定由{unit}办理"
@@ -39,6 +41,8 @@ def _public_text(kind: str, e) -> str | None:
         case "contacted":
             return f"{unit}已与您联系"
         case "returned":
+            if e.awaiting_designation:  # the last allowed dispatch: nobody re-dispatches, a higher level designates
+                return "工单已退回，正在由上级指定承办单位"
             return "工单已退回，正在重新派单"
         case "awaiting_designation":
             return "正在由上级指定承办单位"
@@ -97,6 +101,8 @@ def _internal_text(kind: str, e) -> str | None:
 ROUTING_STATUS = {"dispatched": "dispatched", "designated": "dispatched", "signed": "signed",
                   "contacted": "contacted", "returned": "returned", "resolved": "resolved",
                   "verified": "verified", "closed": "closed"}
+# The current order ended and the case waits for its next owner: re-dispatch, or 指定 by a higher level.
+WAITING = frozenset({"returned", "awaiting_designation"})
 # routing.case.answered: the order's kind → the status (routing closes the order next: routing.case.closed).
 ANSWERED_STATUS = {"suggestion": "suggestion_answered", "guidance": "guided"}
 
@@ -153,7 +159,7 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
             return None
         seen.dispatched_at = event.at
         current = session.get(WorkOrderSeen, case.work_order_id) if case.work_order_id else None
-        if (current is not None and current.work_order_id != event.work_order_id and case.status != "returned"
+        if (current is not None and current.work_order_id != event.work_order_id and case.status not in WAITING
                 and current.dispatched_at is not None and event.at < current.dispatched_at):
             return note_only("较早的工单")
         new_order = case.work_order_id != event.work_order_id
@@ -168,7 +174,11 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
     else:
         target = ANSWERED_STATUS[event.kind] if kind == "answered" else ROUTING_STATUS.get(kind)
         if kind == "returned":
-            set_status(case, "returned")  # the current order ended: waiting for the next one
+            # The current order ended: waiting for the next one, or, after the last allowed dispatch, for a
+            # higher level to designate the owner (no one re-dispatches it).
+            set_status(case, "awaiting_designation" if event.awaiting_designation else "returned")
+        elif kind == "awaiting_designation" and case.status == "returned":
+            set_status(case, "awaiting_designation")  # a return told without the flag (an older routing)
         elif kind == "verified" and not event.passed:
             set_status(case, "contacted")  # back to handling
             case.evaluation_due_at = None

@@ -2,7 +2,8 @@
 
 Within one cycle (from submission, or from a reopen) a status has a rank and only moves to a
 higher one, with two deliberate exceptions on the *current* work order: a return (退单: the
-order ended, the case waits for a new one) and a failed verification (back to handling).
+order ended, the case waits for a new one: `returned`, or `awaiting_designation` when a higher level
+must designate it) and a failed verification (back to handling).
 Every work order also keeps the last `seq` applied, so a repeated or older event of the same
 order is dropped outright; an event of a work order that is not the current one, or from
 before the cycle started, is kept as an internal note and changes nothing a resident sees.
@@ -17,6 +18,10 @@ STATUSES: dict[str, tuple[int, str, str]] = {
     "submitted": (0, "已受理", "Received"),
     "reopened": (0, "已重启，待重新派单", "Reopened"),
     "returned": (5, "已退回，待重新派单", "Returned, awaiting re-dispatch"),
+    # A return of the last allowed dispatch: nobody re-dispatches it, a higher level must designate the unit
+    # (指定). A status of its own, not `returned`, so the label does not promise a re-dispatch; the same rank
+    # and the same deliberate move down on the current order (handlers.py), left by the designated order.
+    "awaiting_designation": (5, "已退回，待上级指定承办单位", "Returned, awaiting designation of the handling unit"),
     "referred": (5, "已转人民调解", "Referred to mediation"),
     "dispatched": (10, "已派单", "Dispatched"),
     "mediation_applied": (10, "调解已登记", "Mediation registered"),

@@ -12,8 +12,10 @@ from services.intake.models import Case, Evaluation
 from shared.db import utcnow
 from shared.events.mediation import DisputeAccepted, DisputeApplied, DisputeSucceeded
 from shared.events.routing import (
+    CaseAwaitingDesignation,
     CaseClosed,
     CaseContacted,
+    CaseDesignated,
     CaseDispatched,
     CaseExtended,
     CaseResolved,
@@ -289,3 +291,45 @@ def test_staff_raising_the_urgency_tell_routing_once(intake):
     intake.client.post(f"/intake/v1/cases/{case['id']}/urgency", json={"urgency": "特急"},
                        headers=intake.auth("operator"))
     assert len(intake.events("intake.case.urgency_changed")) == 1  # unchanged: nothing to tell
+
+
+def _returned(case, seq, wo, unit, *, awaiting_designation):
+    return CaseReturned(**work_order(case, seq, wo, unit), actor_id="s", reason="不属于本单位",
+                        legal_basis="《城市管理职责清单》第 3 条", awaiting_designation=awaiting_designation)
+
+
+def _awaiting(case, seq, wo, unit):
+    return CaseAwaitingDesignation(**work_order(case, seq, wo, unit), dispatch_count=3,
+                                   designating_unit_id="unit-玉林街道", designating_unit_name="玉林街道",
+                                   designator_ids=["u-supervisor-001"], deadline=at(50))
+
+
+def test_a_return_awaiting_designation_says_a_higher_level_designates_not_that_it_is_redispatched(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1, "wo-1", "武侯区城管局"))
+    intake.deliver(_returned(case, 2, "wo-1", "武侯区城管局", awaiting_designation=True))
+    view = intake.get(case["id"])
+    assert view["status"] == "awaiting_designation" and view["status_label"] == "已退回，待上级指定承办单位"
+    assert view["timeline"][-1]["text"] == "工单已退回，正在由上级指定承办单位"
+    assert "重新派单" not in str(view)
+    assert view["can"]["withdraw"] is True  # like a return: no unit holds it
+    intake.deliver(_awaiting(case, 3, "wo-1", "武侯区城管局"))
+    assert intake.get(case["id"])["status"] == "awaiting_designation"
+    intake.deliver(CaseDesignated(**work_order(case, 1, "wo-2", "玉林街道", minute=10), designated_by="u-sup"))
+    view = intake.get(case["id"])
+    assert view["status"] == "dispatched" and view["unit_name"] == "玉林街道"
+    # a plain return still says it is being re-dispatched
+    other = intake.submit(user_id="u-resident-2")
+    intake.deliver(dispatched(other, 1, "wo-3", "武侯区城管局"))
+    intake.deliver(_returned(other, 2, "wo-3", "武侯区城管局", awaiting_designation=False))
+    view = intake.get(other["id"], user_id="u-resident-2")
+    assert view["status"] == "returned" and view["timeline"][-1]["text"] == "工单已退回，正在重新派单"
+
+
+def test_a_return_told_without_the_flag_then_awaiting_designation_shows_the_wait_for_designation(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case, 1, "wo-1", "武侯区城管局"))
+    intake.deliver(_returned(case, 2, "wo-1", "武侯区城管局", awaiting_designation=False))
+    intake.deliver(_awaiting(case, 3, "wo-1", "武侯区城管局"))
+    view = intake.get(case["id"])
+    assert view["status"] == "awaiting_designation" and view["timeline"][-1]["text"] == "正在由上级指定承办单位"

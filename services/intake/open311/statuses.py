@@ -5,7 +5,8 @@ NO_FURTHER_ACTION, CLOSED, DUPLICATE, CANCELLED …; its client lower-cases them
 Why these choices, where ours has no exact twin:
 - 已派单 (dispatched: a unit has the order, not yet signed) is INVESTIGATING; 已签收 (signed: the unit took
   it) is ACTION_SCHEDULED; 已联系 (contacted: handling) is IN_PROGRESS. Mediation's steps alike.
-- 退单 (returned) and a reopen go back to OPEN: the case waits for its next order, it has not left us.
+- 退单 (returned, or awaiting_designation: waiting for 指定) and a reopen go back to OPEN: the case waits for
+  its next order, it has not left us.
 - 转人民调解 (referred) is INVESTIGATING, not INTERNAL_REFERRAL: FixMyStreet takes that as closed, while the
   mediation committee's work is followed here to its end.
 - 已办结 (resolved) is FIXED and `closed`, though the requester may still reopen it within the window: a
@@ -20,6 +21,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "submitted": ("open", "OPEN"),
     "reopened": ("open", "OPEN"),
     "returned": ("open", "OPEN"),
+    "awaiting_designation": ("open", "OPEN"),
     "referred": ("open", "INVESTIGATING"),
     "dispatched": ("open", "INVESTIGATING"),
     "mediation_applied": ("open", "INVESTIGATING"),
