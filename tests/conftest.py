@@ -75,3 +75,36 @@ def pg_databases(pg_url):
 def pg_database(pg_databases):
     """A fresh, empty PostgreSQL database for one test."""
     return pg_databases()
+
+
+@pytest.fixture
+def system(tmp_path):
+    """The whole system embedded, as `make run` starts it (demo data, every service's worker), on a
+    fresh var dir."""
+    from services.embedded import Embedded
+    from shared.config import get_settings
+
+    emb = Embedded(get_settings(mode="embedded", var_dir=tmp_path))
+    emb.prepare()
+    emb.start()
+    yield emb
+    emb.stop()
+
+
+@pytest.fixture
+def topology(rabbitmq_url):
+    """A private exchange and queue (with retry queues) on the default vhost, deleted afterwards."""
+    import pika
+
+    from shared.messaging.topology import QueueSpec, Topology, queue_declarations
+
+    prefix = f"t.{uuid.uuid4().hex[:12]}"
+    queue = QueueSpec(f"{prefix}.q", "test", ("intake.case.*.v1",), retry_delays_ms=(100, 200))
+    topo = Topology(exchange=f"{prefix}.events", dlx=f"{prefix}.dlx", queues=(queue,))
+    yield topo
+    with pika.BlockingConnection(pika.URLParameters(rabbitmq_url)) as conn:
+        channel = conn.channel()
+        for name, _ in queue_declarations(queue, topo):
+            channel.queue_delete(name)
+        channel.exchange_delete(topo.exchange)
+        channel.exchange_delete(topo.dlx)

@@ -9,12 +9,10 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from services import spec as service_spec
 from services.cluster import wait_for
-from services.embedded import Embedded
 from shared.auth import demo_token, issue_token
 from shared.config import get_settings
 
@@ -22,16 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # inside 玉林北路社区第一网格 (510107001001001)
 GRID_POINT = {"lat": 30.6283, "lon": 104.052115, "coord_system": "wgs84"}
 OUTSIDE_STREET = {"lat": 30.622, "lon": 104.038, "coord_system": "wgs84"}  # inside the district, outside every grid
-
-
-@pytest.fixture
-def system(tmp_path):
-    settings = get_settings(mode="embedded", var_dir=tmp_path)
-    emb = Embedded(settings)
-    emb.prepare()
-    emb.start()
-    yield emb
-    emb.stop()
 
 
 def auth(settings, role):

@@ -33,7 +33,6 @@ from shared.messaging.dispatcher import Dispatcher
 from shared.messaging.publisher import OutgoingMessage
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import messaging_tables
-from shared.messaging.topology import QueueSpec, Topology, queue_declarations
 from shared.messaging.wakeup import LocalWakeup
 from shared.runtime import ServiceRuntime, build_runtime
 from shared.service import ServiceSpec
@@ -52,21 +51,6 @@ effects = Table("effects", metadata, Column("message_id", String(36)), Column("c
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def topology(rabbitmq_url) -> Iterator[Topology]:
-    """A private exchange and queue on the default vhost, deleted afterwards."""
-    prefix = f"t.{uuid.uuid4().hex[:12]}"
-    queue = QueueSpec(f"{prefix}.q", "test", ("intake.case.*.v1",), retry_delays_ms=(100, 200))
-    topo = Topology(exchange=f"{prefix}.events", dlx=f"{prefix}.dlx", queues=(queue,))
-    yield topo
-    with pika.BlockingConnection(pika.URLParameters(rabbitmq_url)) as conn:
-        channel = conn.channel()
-        for name, _ in queue_declarations(queue, topo):
-            channel.queue_delete(name)
-        channel.exchange_delete(topo.exchange)
-        channel.exchange_delete(topo.dlx)
 
 
 @pytest.fixture

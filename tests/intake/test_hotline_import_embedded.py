@@ -3,24 +3,12 @@
 other, and the platform's order number is on the work order staff read at routing and on the case at intake,
 whose view compares the platform's deadline with routing's."""
 
-import pytest
 from fastapi.testclient import TestClient
 
 from services.cluster import wait_for
-from services.embedded import Embedded
 from services.identity import seed
-from shared.config import get_settings
 
 from .test_hotline_import import order
-
-
-@pytest.fixture
-def system(tmp_path):
-    emb = Embedded(get_settings(mode="embedded", var_dir=tmp_path))
-    emb.prepare()
-    emb.start()
-    yield emb
-    emb.stop()
 
 
 def test_an_imported_order_is_dispatched_and_its_number_is_on_the_work_order_and_the_case(system):

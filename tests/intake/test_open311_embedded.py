@@ -8,25 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from services.cluster import wait_for
-from services.embedded import Embedded
 from services.identity import seed
-from shared.config import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"^cgk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
-
-
-@pytest.fixture
-def system(tmp_path):
-    emb = Embedded(get_settings(mode="embedded", var_dir=tmp_path))
-    emb.prepare()
-    emb.start()
-    yield emb
-    emb.stop()
 
 
 def test_a_demo_key_files_over_open311_and_follows_the_case_through_routing(system):

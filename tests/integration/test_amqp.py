@@ -25,7 +25,7 @@ from shared.messaging.outbox import Outbox
 from shared.messaging.publisher import OutgoingMessage, PublishError
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import messaging_tables
-from shared.messaging.topology import QueueSpec, Topology, queue_declarations
+from shared.messaging.topology import Topology, queue_declarations
 from shared.messaging.wakeup import LocalWakeup
 
 pytestmark = pytest.mark.rabbitmq
@@ -35,20 +35,6 @@ UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/%2F"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def topology(rabbitmq_url) -> Iterator[Topology]:
-    prefix = f"t.{uuid.uuid4().hex[:12]}"
-    queue = QueueSpec(f"{prefix}.q", "test", ("intake.case.*.v1",), retry_delays_ms=(100, 200))
-    topo = Topology(exchange=f"{prefix}.events", dlx=f"{prefix}.dlx", queues=(queue,))
-    yield topo
-    with pika.BlockingConnection(pika.URLParameters(rabbitmq_url)) as conn:
-        channel = conn.channel()
-        for name, _ in queue_declarations(queue, topo):
-            channel.queue_delete(name)
-        channel.exchange_delete(topo.exchange)
-        channel.exchange_delete(topo.dlx)
 
 
 @pytest.fixture

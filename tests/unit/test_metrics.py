@@ -8,14 +8,12 @@ import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.cluster import wait_for
-from services.embedded import Embedded
 from shared import metrics
 from shared.auth import demo_token
 from shared.config import get_settings
@@ -48,15 +46,6 @@ def samples(text: str) -> list:
 
 def value(found: list, name: str, **labels) -> float:
     return sum(s.value for s in found if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
-
-
-@pytest.fixture
-def system(tmp_path):
-    system = Embedded(get_settings(mode="embedded", var_dir=tmp_path))
-    system.prepare()
-    system.start()
-    yield system
-    system.stop()
 
 
 def test_a_scrape_after_a_case_is_submitted_and_dispatched_shows_requests_events_and_outboxes(system):
