@@ -21,7 +21,7 @@ from shared.events.routing import CaseDesignationOverdue, CaseOverdue, CaseRepor
 from shared.runtime import ServiceRuntime
 from shared.uow import Emit
 
-from . import config, people
+from . import config, people, workcalendar
 from .config import Duration
 from .journal import case_of, event_fields, timeline
 from .models import OPEN_STATUSES, Clock, RoutingCase, Unit, Whistle, WorkOrder
@@ -270,6 +270,7 @@ def run_scanner(rt: ServiceRuntime, stop_event: threading.Event) -> None:
 
     def step() -> int:
         with rt.unit_of_work() as uow:
+            workcalendar.announce_uncovered(uow.session, uow.emit, utcnow())
             return scan(uow.session, uow.emit)
 
     every(config.get().clocks.scan_interval_seconds, step, stop_event, name="routing clock scan",

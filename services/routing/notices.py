@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from sqlalchemy import Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import Date, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -56,6 +56,17 @@ class CalendarNotice(Base):
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the normalised notice
     loaded_by: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarWarning(Base):
+    """A week in which the calendar's keepers were told a year is not covered (one row per year and
+    week: the primary key makes the telling happen once, whichever worker scans first)."""
+
+    __tablename__ = "calendar_warnings"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)  # its Monday, in local time
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # ----------------------------------------------------------------------------- the document

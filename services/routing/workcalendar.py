@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import chinese_calendar.constants
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.config import local_zone
@@ -256,6 +257,41 @@ def watch(days: OfficialDays, today: date | None = None) -> list[dict]:
             log.warning("calendar: no State Council holiday notice for %s is loaded (uncovered_years=%s); "
                         "load it with POST /routing/v1/calendar/notices", w["year"], _configured()[2])
     return found
+
+
+def keepers(session: Session) -> list[str]:
+    """Who keeps the calendar (access.require_calendar_keeper): admins, and supervisors of the root unit."""
+    from .models import Staff, Unit
+
+    roots = select(Unit.id).where(Unit.parent_id.is_(None))
+    return list(session.scalars(select(Staff.user_id).where(
+        (Staff.role == "admin") | ((Staff.role == "supervisor") & Staff.unit_id.in_(roots))).order_by(Staff.user_id)))
+
+
+def announce_uncovered(session: Session, emit, now: datetime) -> int:
+    """Tell the calendar's keepers of each watched year no notice covers, once a week (the clock
+    scanner asks at every round; `CalendarWarning` makes it once across workers). A log line alone is
+    read by nobody in time: the notice must be loaded before the year's first clocks run."""
+    from shared.events.routing import CalendarNotCovered
+
+    today = now.astimezone(local_zone()).date()
+    found = warnings(official_days(session), today)
+    if not found:
+        return 0
+    week = today - timedelta(days=today.weekday())
+    told = 0
+    for w in found:
+        if session.get(notices.CalendarWarning, (w["year"], week)) is not None:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(notices.CalendarWarning(year=w["year"], week=week, told_at=now))
+        except IntegrityError:
+            continue  # another worker told them this week
+        emit(CalendarNotCovered(year=w["year"], starts=date(w["year"], 1, 1), policy=_configured()[2],
+                                keeper_ids=keepers(session), at=now))
+        told += 1
+    return told
 
 
 # ----------------------------------------------------------------------------- working time

@@ -4,7 +4,7 @@ Every event carries the work order's `seq`, which increases with each change rou
 to it, so a consumer can drop an event older than one it already applied.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from .registry import Payload, event
@@ -227,3 +227,16 @@ class CaseSupervised(WorkOrderEvent):
     supervisor_id: str
     note: str
     assignee_id: str | None = None
+
+
+@event("routing.calendar.not_covered", 1, subject=("calendar", "year"))
+class CalendarNotCovered(Payload):
+    """A watched year (this one, or the next from `warn_from`, 1 November) has no State Council holiday
+    notice loaded and no data of its own: working-day clocks in it count Monday to Friday. Told to the
+    calendar's keepers (admins, supervisors of the root unit) once a week until the notice is loaded."""
+
+    year: int
+    starts: date
+    policy: str  # uncovered_years: weekdays (counted Monday to Friday) or error
+    keeper_ids: list[str]
+    at: datetime

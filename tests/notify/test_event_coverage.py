@@ -5,7 +5,7 @@ queue, taking the digest and the webhooks with it)."""
 
 import types
 import typing
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import product
 
 from pydantic.fields import FieldInfo
@@ -48,6 +48,8 @@ def sample(name: str, annotation, i: int):
         return 3
     if annotation is float:
         return 30.6
+    if annotation is date:
+        return AT.date()
     if annotation is datetime:
         return AT + timedelta(hours=1)
     if "unit_id" in name:

@@ -285,3 +285,19 @@ def test_a_rule_reading_a_field_its_event_lacks_is_refused_when_loaded(tmp_path)
     (tmp_path / "rules.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(TemplateError, match="no field awaiting_designatoin"):
         load_config(tmp_path)
+
+
+# -- the calendar --------------------------------------------------------------------------------------
+def test_the_calendars_keepers_hear_that_next_years_holiday_notice_is_not_loaded(rt):
+    from datetime import UTC, date, datetime
+
+    from shared.events.routing import CalendarNotCovered
+
+    env, result = deliver(rt, CalendarNotCovered(year=2027, starts=date(2027, 1, 1), policy="weekdays",
+                                                 keeper_ids=["u-admin-1", "u-supervisor-1"],
+                                                 at=datetime(2026, 11, 2, 1, tzinfo=UTC)))
+    assert result.outcome.value == "ack"
+    heard = inbox(rt, env)
+    assert set(heard) == {"u-admin-1", "u-supervisor-1"}
+    [(template, body)] = heard["u-admin-1"]
+    assert template == "calendar.not_covered" and "2027" in body and "周一至周五" in body

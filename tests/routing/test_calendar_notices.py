@@ -326,6 +326,28 @@ def test_a_missing_next_year_is_warned_about_from_1_november(h, monkeypatch, cap
     assert {y["year"]: (y["source"], y["version"]) for y in status["years"]}[2027] == ("notice", 1)
 
 
+def test_the_calendars_keepers_are_told_once_a_week_of_a_year_no_notice_covers(h):
+    def tell(when: datetime) -> list:
+        fired = []
+        with h.rt.unit_of_work() as uow:
+            def emit(payload):
+                fired.append(payload)
+                return uow.emit(payload)
+
+            workcalendar.announce_uncovered(uow.session, emit, when)
+        return fired
+
+    assert tell(at(2026, 10, 30, 9)) == []  # before 1 November the next year is not watched
+    [told] = tell(at(2026, 11, 2, 9))
+    assert (told.year, told.starts, told.policy) == (2027, date(2027, 1, 1), "weekdays")
+    # The keepers: admins and the root unit's supervisors, not a street's.
+    assert {"u-admin-1", "u-supervisor-1"} <= set(told.keeper_ids) and "u-supervisor-2" not in told.keeper_ids
+    assert tell(at(2026, 11, 4, 9)) == []  # once a week
+    assert [t.year for t in tell(at(2026, 11, 9, 9))] == [2027]  # and again the next
+    assert load(h, SYNTHETIC_2027).status_code == 201
+    assert tell(at(2026, 11, 16, 9)) == []  # loaded: nobody is bothered any more
+
+
 def test_a_year_already_begun_without_a_notice_is_warned_about_too(h, monkeypatch):
     monkeypatch.setattr(workcalendar, "local_today", lambda: date(2027, 1, 5))
     status = h.client.get(f"{V1}/calendar", headers=auth(h, "admin")).json()
