@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Table, and_, false, func, literal, or_, se
 from sqlalchemy.orm import Session
 
 from shared import phones
+from shared.audit_api import about
 from shared.auth import ApiClient, User
 from shared.db import utcnow
 from shared.errors import ApiError
@@ -336,7 +337,7 @@ def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[boo
         return true()
     if user.role != "supervisor":
         raise ApiError(403, "auth.forbidden")
-    return and_(table.c.subject_kind == "case", table.c.subject_id.in_(select(Case.id).where(staff_scope(user))))
+    return about(table, "case", select(Case.id).where(staff_scope(user)))
 
 
 def refusal_conceals(session: Session, user: User, kind: str | None, subject_id: str) -> bool:

@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit as trail
 from shared.audit import Actor
+from shared.audit_api import about
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import ApiError
@@ -339,5 +340,4 @@ def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[boo
     headed = select(Committee.id).where(Committee.supervisor_id == user.id)
     if session.scalar(headed.limit(1)) is None:
         raise ApiError(403, "auth.forbidden")
-    return (table.c.subject_kind == "dispute") & table.c.subject_id.in_(
-        select(Dispute.id).where(Dispute.committee_id.in_(headed)))
+    return about(table, "dispute", select(Dispute.id).where(Dispute.committee_id.in_(headed)))

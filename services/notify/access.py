@@ -49,6 +49,7 @@ from collections import defaultdict
 from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from shared.audit_api import about
 from shared.auth import User
 from shared.errors import ApiError
 from shared.ids import unit_id
@@ -167,8 +168,7 @@ def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[boo
     within = delivery_scope(session, user)
     if within is None:
         return true()
-    about_a_message = and_(table.c.subject_kind == "message",
-                           table.c.subject_id.in_(select(Message.id).where(within)))
+    about_a_message = about(table, "message", select(Message.id).where(within))
     about_its_subject = exists(select(Message.id).where(within, Message.subject_kind == table.c.subject_kind,
                                                         Message.subject_id == table.c.subject_id))
     return or_(about_a_message, about_its_subject)

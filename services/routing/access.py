@@ -41,10 +41,12 @@ typed into free text are masked for every reader but supervisors and admins.
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import ColumnElement, Table, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from shared.audit_api import about as audit_about
 from shared.auth import STAFF_ROLES, User
 from shared.errors import ApiError
 
@@ -310,10 +312,7 @@ def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[boo
     unit_codes = select(Unit.code).where(Unit.id.in_(units))
     staff = select(Staff.user_id).where(Staff.unit_id.in_(units))
     orders = visible_orders(s)
-
-    def about(kind: str, ids) -> ColumnElement[bool]:
-        return (table.c.subject_kind == kind) & table.c.subject_id.in_(ids)
-
+    about = partial(audit_about, table)
     return or_(about("work_order", select(WorkOrder.id).where(orders)),
                about("case", select(WorkOrder.case_id).where(orders)),
                about("unit", unit_codes), about("unit", units),

@@ -38,6 +38,7 @@ from shared.runtime import ServiceRuntime, build_runtime
 from shared.service import ServiceSpec
 from shared.web import create_app
 from shared.worker import AmqpTransport, Worker, serve_health
+from tests.broker import take_all
 
 from .tcp_proxy import TcpProxy
 
@@ -89,17 +90,6 @@ def overflowing(payload) -> OutgoingMessage:
     body = json.loads(message.body)
     body["occurred_at"] = "0001-01-01T00:00:00+05:00"
     return OutgoingMessage(message.message_id, message.routing_key, json.dumps(body).encode())
-
-
-def take_all(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
-    taken = []
-    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
-        channel = conn.channel()
-        while True:
-            method, props, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return taken
-            taken.append((props, body))
 
 
 def message_count(url: str, queue: str) -> int:

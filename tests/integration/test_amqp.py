@@ -27,6 +27,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import messaging_tables
 from shared.messaging.topology import Topology, queue_declarations
 from shared.messaging.wakeup import LocalWakeup
+from tests.broker import take_all
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -131,17 +132,6 @@ def message_count(url: str, queue: str) -> int:
     """Ready messages in a queue (unacked ones return to ready once their consumer has gone)."""
     with pika.BlockingConnection(pika.URLParameters(url)) as conn:
         return conn.channel().queue_declare(queue, passive=True).method.message_count
-
-
-def take_all(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
-    taken = []
-    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
-        channel = conn.channel()
-        while True:
-            method, props, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return taken
-            taken.append((props, body))
 
 
 def total_in(url: str, topology: Topology) -> dict[str, int]:

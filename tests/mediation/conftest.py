@@ -13,12 +13,18 @@ from shared.config import get_settings
 from shared.migrate import upgrade
 
 
-@pytest.fixture
-def rt(tmp_path):
-    settings = get_settings(mode="embedded", var_dir=tmp_path)
+def runtime_for(tmp_path, **settings):
+    """Mediation on a fresh database with its demo data (settings overridden for a test's needs)."""
+    settings = get_settings(mode="embedded", var_dir=tmp_path, **settings)
     upgrade("mediation", settings.database_url("mediation"))
     runtime = SPEC.runtime(settings)
     SPEC.seed(runtime)
+    return runtime
+
+
+@pytest.fixture
+def rt(tmp_path):
+    runtime = runtime_for(tmp_path)
     yield runtime
     runtime.dispose()
 

@@ -10,11 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.mediation.service import SPEC
-from shared.config import get_settings
-from shared.migrate import upgrade
 from tests.fuzz import fuzz
 
-from .conftest import auth
+from .conftest import auth, runtime_for
 from .helpers import CHAIR, RESIDENT, accepted
 
 PREFIX = ["", "mediation", "v1", "disputes"]
@@ -40,11 +38,7 @@ class OnRealDispute:
 def rt(tmp_path):
     # A dispute for each operation, all applied for by the same resident from one address: the fuzzing is not about
     # the limit.
-    settings = get_settings(mode="embedded", var_dir=tmp_path, rate_limits={"dispute.apply": "100000/day",
-                                                                            "dispute.apply.address": "100000/hour"})
-    upgrade("mediation", settings.database_url("mediation"))
-    runtime = SPEC.runtime(settings)
-    SPEC.seed(runtime)
+    runtime = runtime_for(tmp_path, rate_limits={"dispute.apply": "100000/day", "dispute.apply.address": "100000/hour"})
     yield runtime
     runtime.dispose()
 
