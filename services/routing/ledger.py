@@ -14,15 +14,12 @@ from sqlalchemy.orm import Session
 
 from shared.config import local_zone
 from shared.errors import ApiError
+from shared.exports import MEDIA_TYPES, cell
 from shared.masking import mask_free_text
 
 from .directory import under
 from .models import Unit, WorkOrder
 from .scores import check_period
-from .spreadsheet import cell
-
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
-               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 COLUMNS = [
     ("case_no", "诉求编号"), ("work_order_id", "工单编号"), ("role", "主办/协办"), ("unit_code", "承办单位代码"),

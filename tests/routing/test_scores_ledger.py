@@ -189,7 +189,7 @@ def test_ledger_cells_a_spreadsheet_would_run_as_formulas_are_exported_as_text(h
 
 
 def test_a_spreadsheet_cell_is_neutralised_only_when_it_would_start_a_formula():
-    from services.routing.spreadsheet import cell
+    from shared.exports import cell
 
     for value in FORMULAS:
         assert cell(value) == "'" + value
