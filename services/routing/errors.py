@@ -46,7 +46,8 @@ register_messages({
     "routing.case_not_found": ("派单记录中没有该诉求", "Routing has no such case"),
     "responsibility.invalid": ("职责清单有误，未保存", "The responsibility list is invalid; nothing was saved"),
     "staff.not_found": ("未找到该工作人员", "No such staff member"),
-    "scores.bad_period": ("统计周期格式应为 YYYY-MM", "The period must look like YYYY-MM"),
+    "scores.bad_period": ("统计期应为 YYYY-MM、YYYY-Qn、YYYY-Hn 或 YYYY（2000—2099 年）",
+                          "The period must be YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY (2000 to 2099)"),
     "ledger.bad_format": ("导出格式只能是 csv 或 xlsx", "The export format must be csv or xlsx"),
 })
 

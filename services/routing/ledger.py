@@ -51,7 +51,7 @@ def query(period: str | None = None, unit_path: str | tuple[str, ...] | None = N
     """`unit_path`: the subtrees exported (unit path prefixes); None for the whole tree."""
     stmt = select(WorkOrder, Unit).join(Unit, Unit.id == WorkOrder.unit_id).order_by(WorkOrder.created_at)
     if period:
-        stmt = stmt.where(WorkOrder.period == period)
+        stmt = stmt.where(WorkOrder.period.in_(check_period(period)))
     if unit_path is not None:
         stmt = stmt.where(under(Unit.path, unit_path))
     if status:

@@ -16,31 +16,24 @@ composite. A ranking lists every unit but ranks only those with at least `min_sc
 Praise (表扬) received and suggestions (建议) answered and adopted (采纳) are counted beside the rates.
 """
 
-import re
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from shared import periods
 from shared.config import local_zone
-from shared.errors import ApiError
 
 from . import config
 from .directory import under
 from .models import Unit, Whistle, WorkOrder
 
 COUNTED_OUT = ("cancelled", "returned", "reassigned")
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
-# The months a period may name: work orders exist from 2000 on, and a month outside the calendar's
-# range (0000-01, 9999-12) must be a refusal, not a crash computing its end.
-FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
-def check_period(period: str) -> None:
-    """A period is a month, YYYY-MM, of the years 2000 to 2099."""
-    match = PERIOD.match(period)
-    if not match or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
-        raise ApiError(422, "scores.bad_period", field="period")
+def check_period(period: str) -> tuple[str, ...]:
+    """The months of a period (a month, quarter, half year or year: shared.periods), or 422."""
+    return periods.parse(period, "scores.bad_period").months
 
 
 def _sum(cond):
@@ -123,9 +116,10 @@ def composite(rates: dict, weights: dict) -> float | None:
     return round(sum(rates[k] * w for k, w in used.items()) / sum(used.values()), 2)
 
 
-def scores(session: Session, period: str, group_by: str, weights: dict | None = None,
+def scores(session: Session, period: str | tuple[str, ...], group_by: str, weights: dict | None = None,
            within: str | tuple[str, ...] | None = None) -> list[dict]:
     weights = weights or config.get().scoring.weights
+    period = check_period(period) if isinstance(period, str) else period
     rows = {r.key: r._asdict() for r in raw_counts(session, period, group_by, within)}
     whistles = whistle_counts(session, period, within) if group_by in ("unit", "department") else {}
     empty = dict.fromkeys(COUNTS + RECORD_COUNTS, 0)

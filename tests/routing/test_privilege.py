@@ -235,12 +235,14 @@ def test_the_ledger_export_is_limited_per_user(h):
     assert len(trail(h, "export.ledger")) == 21  # the refused one exported nothing
 
 
-@pytest.mark.parametrize("period", ["0000-01", "9999-12", "1999-12", "2100-01", "2026-00", "2026-13"])
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "1999-12", "2100-01", "2026-00", "2026-13", "2026-Q5",
+                                    "2026-H3", "2100"])
 @pytest.mark.parametrize("path", ["/scores", "/rankings", "/ledger"])
 def test_a_period_outside_the_calendar_is_a_422_not_a_crash(h, path, period):
     r = h.client.get(f"{V1}{path}", params={"period": period}, headers=h.headers("supervisor"))
     assert r.status_code == 422 and r.json()["error"] == {
-        "code": "scores.bad_period", "message": "统计周期格式应为 YYYY-MM", "field": "period"}
+        "code": "scores.bad_period", "message": "统计期应为 YYYY-MM、YYYY-Qn、YYYY-Hn 或 YYYY（2000—2099 年）",
+        "field": "period"}
 
 
 @pytest.mark.parametrize("path,params", [

@@ -71,6 +71,22 @@ def test_rates_and_composite_per_unit(data):
     assert rows[URBAN]["rates"]["resolution"] is None and rows[URBAN]["composite"] == 100.0
 
 
+def test_a_quarter_or_a_year_adds_up_its_months(data):
+    def grid1(period):
+        r = data.client.get("/routing/v1/scores", params={"period": period}, headers=data.headers("supervisor"))
+        assert r.status_code == 200, r.text
+        return by_code(r.json()["rows"]).get(GRID1_CODE)
+
+    # Q4 holds October only; the year holds October and the September order too.
+    assert grid1("2026-Q4")["counts"]["dispatched"] == 4 and grid1("2026-Q4")["composite"] == 67.5
+    assert grid1("2026-H2")["counts"]["dispatched"] == 5
+    assert grid1("2026")["counts"]["dispatched"] == 5 and grid1("2026")["rates"]["response"] == 40.0
+    assert grid1("2026-Q3")["counts"]["dispatched"] == 1
+    assert grid1("2025") is None
+    ledger = data.client.get("/routing/v1/ledger", params={"period": "2026-Q3"}, headers=data.headers("supervisor"))
+    assert ledger.status_code == 200 and len(ledger.text.strip().splitlines()) == 2  # the header and September
+
+
 def test_whistle_reports_are_scored_for_the_departments_called(data):
     from datetime import timedelta
 

@@ -11,6 +11,7 @@ from fastapi import Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
+from shared import periods
 from shared.auth import ROLES, CurrentUser, StaffUser, User
 from shared.deps import Runtime, SessionDep
 from shared.errors import ApiError
@@ -23,8 +24,8 @@ OrderId = Annotated[str, Path(min_length=1, max_length=36, description="工单�
 CaseId = Annotated[str, Path(min_length=1, max_length=36, description="诉求编号 The case's id")]
 UserId = Annotated[str, Path(min_length=1, max_length=64, description="工作人员账号 The staff member's user id")]
 ExtensionId = Annotated[int, Path(ge=1, le=2**62, description="延期申请编号 The extension request's id")]
-Period = Annotated[str, Query(min_length=7, max_length=7, pattern=r"^\d{4}-\d{2}$", examples=["2026-10"],
-                              description="统计月份 YYYY-MM（2000—2099 年）The month, YYYY-MM (2000 to 2099)")]
+Period = Annotated[str, Query(min_length=4, max_length=7, pattern=periods.PATTERN, examples=periods.EXAMPLES,
+                              description=periods.DESCRIPTION + "（2000—2099 年）")]
 
 # What each endpoint documents besides the shared statuses (401, 413, 422, 429, 503).
 FORBIDDEN = {403: {"description": "当前角色无权执行此操作 this role may not do this"}}

@@ -31,7 +31,8 @@ LEDGER = {
 }
 
 
-@router.get("/scores", summary="考核指标 rates and composite by unit/street/category", responses=FORBIDDEN)
+@router.get("/scores", summary="考核指标（任一统计期）rates and composite by unit/street/category for a period",
+            responses=FORBIDDEN)
 def get_scores(user: StaffUser, session: SessionDep, period: Period,
                group_by: Literal["unit", "street", "department", "category"] = "unit") -> dict:
     access.require_role(user, access.SCORE_READERS)
@@ -40,7 +41,8 @@ def get_scores(user: StaffUser, session: SessionDep, period: Period,
     return {"period": period, "group_by": group_by, "rows": rows}
 
 
-@router.get("/rankings", summary="月度排名 monthly ranking of streets or departments", responses=FORBIDDEN)
+@router.get("/rankings", summary="排名（月、季、半年、年）ranking of streets or departments for a period",
+            responses=FORBIDDEN)
 def rankings(user: StaffUser, session: SessionDep, period: Period,
              level: Literal["street", "department"] = "street") -> dict:
     access.require_role(user, access.SCORE_READERS)
