@@ -116,6 +116,24 @@ def scope(user: User) -> ColumnElement[bool]:
     return or_(_requested_by(user), Case.id.in_(followed))
 
 
+# Who reads the reports: those answerable for an area (its community, its street, the district's
+# supervisors) and admins. A department or a grid worker reads its own work, not an area's figures.
+REPORT_READERS = AREA_ROLES | {"admin"}
+
+
+def check_report_reader(user: User) -> None:
+    if user.role not in REPORT_READERS:
+        raise ApiError(403, "auth.forbidden")
+
+
+def report_scope(user: User) -> ColumnElement[bool]:
+    """The cases a report counts: those located in the reader's area (every case for an admin)."""
+    if user.role == "admin":
+        return true()
+    codes = _codes(user)
+    return _on_path(Case.area_path, codes) if user.role in AREA_ROLES and codes else false()
+
+
 def in_staff_scope(session: Session, case: Case, user: User) -> bool:
     if user.role == "admin":
         return True

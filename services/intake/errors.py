@@ -94,4 +94,6 @@ register_messages({
                                     "The platform's appeal type maps to none of ours"),
     "hotline.urgency_unknown": ("平台的紧急程度未配置对应的级别", "The platform's urgency maps to none of ours"),
     "suggest.too_short": ("描述太短，无法推荐类别", "The description is too short to suggest a category"),
+    "report.bad_period": ("统计期应为 YYYY-MM、YYYY-Qn、YYYY-Hn 或 YYYY（2000—2099 年）",
+                          "The period must be YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY (2000 to 2099)"),
 })

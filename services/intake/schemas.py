@@ -554,3 +554,66 @@ class CatalogueDoc(BaseModel):
     def unknown_clock_profiles(self, known: tuple[str, ...]) -> list[tuple[str, str]]:
         """Routing sets a case's time limits by its clock profile: a name it does not know has none."""
         return [(path, name) for path, name in self.clock_profiles() if name not in known]
+
+
+# --------------------------------------------------------------------------- reports (报表)
+
+
+class ReportCounts(BaseModel):
+    received: int = Field(description="受理件数（合并的重复诉求只计主诉求）cases received")
+    finished: int = Field(description="已结束 finished (closed, answered, withdrawn…)")
+    resolved: int = Field(description="已办结 resolved by the unit")
+    resolved_on_time: int = Field(description="按期办结 resolved before the result deadline")
+    open: int = Field(description="仍在办理 still open")
+    open_overdue: int = Field(description="超期未办结（现在）open past the result deadline now")
+    reopened: int = Field(description="曾因不满意重启 reopened after an unsatisfied evaluation")
+    self_resolved: int = Field(description="网格员自办自结 handled on the spot by the grid worker")
+    interest: int = Field(description="关注人数（反映人及“它也影响我”）people waiting on these cases")
+    evaluated: int = Field(description="已评价 evaluated by the requester")
+    solved: int = Field(description="评价为已解决 rated solved")
+    satisfied: int = Field(description="满意或基本满意 rated satisfied")
+
+
+class ReportRates(BaseModel):
+    completion: float | None = Field(description="办结率 % resolved / received；无数据为 null")
+    on_time: float | None = Field(description="按期办结率 % on time / resolved")
+    solved: float | None = Field(description="解决率 % solved / evaluated")
+    satisfaction: float | None = Field(description="满意率 % satisfied / evaluated")
+
+
+class SummaryRow(BaseModel):
+    key: str | None = Field(description="分组键：街道或社区编码、类别、诉求类型、渠道或三事分类；null 为未定位 "
+                                        "the group")
+    counts: ReportCounts
+    rates: ReportRates
+
+
+class SummaryReport(BaseModel):
+    period: str = Field(description="统计期 the period")
+    group_by: str = Field(description="分组方式 grouped by")
+    rows: list[SummaryRow] = Field(description="每组一行，按受理件数降序 one row per group")
+
+
+class RepeatView(BaseModel):
+    kind: Literal["place", "requester"] = Field(description="同一地点同类诉求 place，或同一反映人同类诉求 requester")
+    category: str = Field(description="类别编码 category")
+    count: int = Field(description="窗口内的次数 requests in the run")
+    first_at: str = Field(description="首次受理时间 first")
+    last_at: str = Field(description="最近受理时间 last")
+    case_ids: list[str] = Field(description="诉求 id（按时间）the cases' ids")
+    case_nos: list[str] = Field(description="诉求编号（按时间）；不含反映人信息 the case numbers, never the requester")
+
+
+class UnresolvedView(BaseModel):
+    case_id: str
+    case_no: str = Field(description="诉求编号")
+    category: str = Field(description="类别编码")
+    status: str = Field(description="状态")
+    status_label: str = Field(description="状态名称")
+    urgency: str = Field(description="紧急程度")
+    unit_name: str | None = Field(description="当前承办单位")
+    created_at: str = Field(description="受理时间（当地时间）")
+    age_days: int = Field(description="已过天数 days since received")
+    interest_count: int = Field(description="关注人数 people waiting on it")
+    reopen_count: int = Field(description="重启次数 times reopened")
+    overdue: bool = Field(description="是否已超过办结时限 past its result deadline")

@@ -49,6 +49,16 @@ FILES_OF_A = expect(404, reporter=200, **each(IN_SCOPE, 200))  # a follower is n
 
 # policy.json knowledge_editor_roles: the hotline centre's supervisors and admins, wherever their unit.
 KNOWLEDGE_EDITORS = expect(403, supervisor_in=OK, supervisor_out=OK, admin=OK)
+# Reports: those answerable for an area and admins, each over its own area (test_reports.py proves the
+# area); a department, a grid worker, a mediator, an operator or a resident reads none.
+REPORT_READERS = expect(403, **each({"community_in", "community_out", "street_in", "street_out", "supervisor_in",
+                                     "supervisor_out", "admin"}, 200))
+
+
+def report(name: str):
+    return lambda w, n: ("GET", f"/reports/{name}?period=2026-Q4", None)
+
+
 KNOWLEDGE = {"title": "公积金提取", "category": "consult.policy", "keywords": ["公积金"], "answer": "线上办理。"}
 
 
@@ -123,6 +133,8 @@ RULES = {
                                  expect(403, supervisor_in=OK, supervisor_out=OK, admin=OK)),
     "GET /intake/v1/audit": (lambda w, n: ("GET", "/audit", None),
                              expect(403, supervisor_in=200, supervisor_out=200, admin=200)),
+    **{f"GET /intake/v1/reports/{name}": (report(name), REPORT_READERS)
+       for name in ("summary", "hotspots", "repeats", "unresolved")},
     "POST /intake/v1/cases/{case_id}/merge": (
         lambda w, n: ("POST", f"/cases/{w.ids['a']}/merge", {"parent_case_id": w.ids["b"]}),
         expect(404, **each(RESIDENTS, 403), grid_in=403, dept_in=403, **each(MERGERS, OK))),
