@@ -85,3 +85,17 @@ def compute(session: Session, date_from: datetime | None = None, date_to: dateti
         "by_mediator": [{"mediator_id": k, "name": mediators.get(k, ""), **_finish(v)}
                         for k, v in sorted(by_mediator.items())],
     }
+
+
+FIGURES = ("applied", "accepted", "refused", "withdrawn", "succeeded", "failed", "open", "resolution_rate",
+           "average_days")
+
+
+def table(figures: dict) -> tuple[list[str], list[list]]:
+    """The figures as one table: the total, then each type, committee and mediator."""
+    headers = ["分组", "名称", "申请", "受理", "不予受理", "撤回", "调解成功", "调解终止", "办理中", "化解率",
+               "平均用时（天）"]
+    rows = [["合计", "", *(figures["total"][k] for k in FIGURES)]]
+    for group, label in (("by_type", "纠纷类型"), ("by_committee", "调解委员会"), ("by_mediator", "调解员")):
+        rows += [[label, r["name"], *(r[k] for k in FIGURES)] for r in figures[group]]
+    return headers, rows

@@ -99,3 +99,26 @@ def test_a_period_without_a_time_zone_gets_a_4xx_not_a_500(client, rt):
     r = client.get("/mediation/v1/statistics", params={"from": "2026-04-01T00:00:00"},
                    headers=auth(rt, "u-supervisor-1", "supervisor"))
     assert r.status_code == 422, r.text
+
+
+def test_a_month_a_quarter_or_a_year_and_the_table_export(client, rt):
+    _build(rt)
+    h = auth(rt, "u-supervisor-1", "supervisor")
+
+    def applied(period):
+        r = client.get("/mediation/v1/statistics", params={"period": period}, headers=h)
+        assert r.status_code == 200, r.text
+        return r.json()["total"]["applied"]
+
+    assert [applied(p) for p in ("2026-03", "2026-Q1", "2026-Q2", "2026", "2025")] == [8, 8, 1, 9, 0]
+    r = client.get("/mediation/v1/statistics", params={"period": "2026-Q1", "format": "csv"}, headers=h)
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert r.status_code == 200 and lines[0].startswith("分组,名称,申请")
+    assert lines[1] == "合计,,8,6,1,1,3,1,2,0.75,16.0"  # d9, only applied for, is open
+    both = client.get("/mediation/v1/statistics", params={"period": "2026-Q1", "from": "2026-01-01T00:00:00Z"},
+                      headers=h)
+    assert both.status_code == 422 and both.json()["error"]["code"] == "statistics.period_and_dates"
+    bad = client.get("/mediation/v1/statistics", params={"period": "2026-Q7"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["error"] == {
+        "code": "statistics.bad_period", "message": "统计期应为 YYYY-MM、YYYY-Qn、YYYY-Hn 或 YYYY（2000—2099 年）",
+        "field": "period"}
