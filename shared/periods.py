@@ -38,6 +38,11 @@ def _month_start(year: int, month: int) -> datetime:
     return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=local_zone())
 
 
+def month_start(month: str) -> datetime:
+    """Local midnight of the first day of a month `YYYY-MM`."""
+    return _month_start(int(month[:4]), int(month[5:7]))
+
+
 def parse(label: str, code: str = "period.bad_period", field: str = "period") -> Period:
     """The period a label names; 422 `code` on `field` when it names none."""
     if not isinstance(label, str) or not _FORM.match(label) or not FIRST_YEAR <= int(label[:4]) <= LAST_YEAR:

@@ -15,12 +15,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from shared.auth import User
 from shared.config import local_zone
-from shared.periods import Period
+from shared.periods import Period, month_start
 
 from . import access, config
 from .models import Case, Evaluation
@@ -120,23 +120,22 @@ def hotspots(session: Session, user: User, period: Period, category: str | None,
     """The period's located cases counted per cell, per category and per month, the `limit` busiest
     cells as a GeoJSON FeatureCollection (WGS-84, as GeoJSON requires)."""
     size = config.get().duplicates.cell_degrees
-    tz = local_zone()
+    # The month of each row as a CASE over the period's month starts: one scan for any period, in
+    # SQL both databases understand.
+    starts = [month_start(m).astimezone(UTC) for m in period.months[1:]]
+    month = case(*[(Case.created_at < start, period.months[i]) for i, start in enumerate(starts)],
+                 else_=period.months[-1]) if starts else literal(period.months[0])
+    stmt = (select(Case.grid_cell, Case.category, month.label("month"), func.count())
+            .where(_in_period(period), Case.grid_cell.is_not(None), access.report_scope(user))
+            .group_by(Case.grid_cell, Case.category, month))
+    if category:
+        stmt = stmt.where(Case.category.startswith(category, autoescape=True))
     cells: dict[int, dict] = {}
-    for month in period.months:
-        year, mm = (int(x) for x in month.split("-"))
-        start = datetime(year, mm, 1, tzinfo=tz)
-        end = datetime(year + mm // 12, mm % 12 + 1, 1, tzinfo=tz)
-        stmt = (select(Case.grid_cell, Case.category, func.count())
-                .where(Case.created_at >= start.astimezone(UTC), Case.created_at < end.astimezone(UTC),
-                       Case.parent_case_id.is_(None), Case.grid_cell.is_not(None), access.report_scope(user))
-                .group_by(Case.grid_cell, Case.category))
-        if category:
-            stmt = stmt.where(Case.category.startswith(category, autoescape=True))
-        for cell, cat, n in session.execute(stmt):
-            spot = cells.setdefault(cell, {"count": 0, "categories": defaultdict(int), "months": defaultdict(int)})
-            spot["count"] += n
-            spot["categories"][cat] += n
-            spot["months"][month] += n
+    for cell, cat, in_month, n in session.execute(stmt):
+        spot = cells.setdefault(cell, {"count": 0, "categories": defaultdict(int), "months": defaultdict(int)})
+        spot["count"] += n
+        spot["categories"][cat] += n
+        spot["months"][in_month] += n
     busiest = sorted(cells.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:limit]
     features = [{
         "type": "Feature", "id": str(cell),
@@ -203,9 +202,11 @@ def repeats(session: Session, user: User, period: Period, window_days: int, mini
     found: list[Repeat] = []
     for kind, (key, present) in kinds.items():
         where = and_(_in_period(period), present, access.report_scope(user))
+        # The groups with the most requests are read row by row, at most `limit` × 5 of them: the
+        # longest runs lie among them, and the cost stays bounded however many cases repeat.
         groups = (select(key.label("k"), Case.category).where(where).group_by(key, Case.category)
-                  .having(func.count() >= minimum))
-        candidates = session.execute(groups.limit(limit * 20)).all()
+                  .having(func.count() >= minimum).order_by(func.count().desc(), key, Case.category))
+        candidates = [tuple(r) for r in session.execute(groups.limit(limit * 5))]
         by_group: dict[tuple, list] = defaultdict(list)
         for batch_start in range(0, len(candidates), 500):
             batch = candidates[batch_start:batch_start + 500]
@@ -236,18 +237,22 @@ def unresolved(session: Session, user: User, category: str | None, limit: int, e
                now: datetime | None = None) -> list[dict]:
     """The open matters most people wait on: by the number who joined, then reopenings, then age."""
     now = now or datetime.now(UTC)
-    stmt = (select(Case).where(Case.status.in_(OPEN), Case.parent_case_id.is_(None), access.report_scope(user))
-            .order_by(Case.interest_count.desc(), Case.reopen_count.desc(), Case.created_at, Case.id).limit(limit))
+    # Only the columns shown: no sealed text is read, let alone opened, for a list of numbers.
+    c = Case
+    stmt = (select(c.id, c.case_no, c.category, c.status, c.urgency, c.unit_name, c.created_at, c.interest_count,
+                   c.reopen_count, c.result_deadline)
+            .where(c.status.in_(OPEN), c.parent_case_id.is_(None), access.report_scope(user))
+            .order_by(c.interest_count.desc(), c.reopen_count.desc(), c.created_at, c.id).limit(limit))
     if category:
-        stmt = stmt.where(Case.category.startswith(category, autoescape=True))
+        stmt = stmt.where(c.category.startswith(category, autoescape=True))
     tz = local_zone()
-    return [{"case_id": c.id, "case_no": c.case_no, "category": c.category, "status": c.status,
-             "status_label": label(c.status, english), "urgency": c.urgency, "unit_name": c.unit_name,
-             "created_at": c.created_at.astimezone(tz).isoformat(),
-             "age_days": (now - c.created_at).days, "interest_count": c.interest_count,
-             "reopen_count": c.reopen_count,
-             "overdue": c.result_deadline is not None and c.result_deadline < now}
-            for c in session.scalars(stmt)]
+    return [{"case_id": r.id, "case_no": r.case_no, "category": r.category, "status": r.status,
+             "status_label": label(r.status, english), "urgency": r.urgency, "unit_name": r.unit_name,
+             "created_at": r.created_at.astimezone(tz).isoformat(),
+             "age_days": (now - r.created_at).days, "interest_count": r.interest_count,
+             "reopen_count": r.reopen_count,
+             "overdue": r.result_deadline is not None and r.result_deadline < now}
+            for r in session.execute(stmt)]
 
 
 def unresolved_table(rows: list[dict]) -> tuple[list[str], list[list]]:
