@@ -261,3 +261,32 @@ def unresolved_table(rows: list[dict]) -> tuple[list[str], list[list]]:
     return headers, [[r["case_no"], r["category"], r["status_label"], r["urgency"], r["unit_name"], r["created_at"],
                       r["age_days"], r["interest_count"], r["reopen_count"], "是" if r["overdue"] else "否"]
                      for r in rows]
+
+
+# --------------------------------------------------------------------------- monthly ledgers (台账)
+
+LEDGER_KINDS = {
+    # 咨询 answered on the spot (from the knowledge base, by the hotline or the counter).
+    "consultations": Case.status == "answered",
+    # 自办自结: what the grid worker settled on patrol and recorded as handled.
+    "self_resolved": Case.status == "self_resolved",
+}
+LEDGER_HEADERS = ["诉求编号", "受理时间", "渠道", "诉求类型", "类别", "状态", "办结时间", "登记人", "社区"]
+
+
+def ledger(session: Session, user: User, period: Period, kind: str, limit: int) -> list[list]:
+    """The period's cases of one kind, one row each, as the street's monthly ledger lists them. No
+    requester and no free text: the ledger is handed on, the case itself is read under its rules."""
+    tz = local_zone()
+
+    def stamp(at: datetime | None) -> str:
+        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at else ""
+
+    c = Case
+    stmt = (select(c.case_no, c.created_at, c.channel, c.appeal_type, c.category, c.status, c.finished_at,
+                   c.created_by_id, c.area_path)
+            .where(_in_period(period), LEDGER_KINDS[kind], access.report_scope(user))
+            .order_by(c.created_at, c.case_no).limit(limit))
+    return [[r.case_no, stamp(r.created_at), r.channel, r.appeal_type, r.category, label(r.status),
+             stamp(r.finished_at), r.created_by_id or "", _area_key(r.area_path, "community") or ""]
+            for r in session.execute(stmt)]

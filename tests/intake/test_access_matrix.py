@@ -135,6 +135,8 @@ RULES = {
                              expect(403, supervisor_in=200, supervisor_out=200, admin=200)),
     **{f"GET /intake/v1/reports/{name}": (report(name), REPORT_READERS)
        for name in ("summary", "hotspots", "repeats", "unresolved")},
+    "GET /intake/v1/reports/ledger": (lambda w, n: ("GET", "/reports/ledger?period=2026-11&kind=self_resolved", None),
+                                        REPORT_READERS),
     "POST /intake/v1/cases/{case_id}/merge": (
         lambda w, n: ("POST", f"/cases/{w.ids['a']}/merge", {"parent_case_id": w.ids["b"]}),
         expect(404, **each(RESIDENTS, 403), grid_in=403, dept_in=403, **each(MERGERS, OK))),

@@ -160,3 +160,18 @@ def test_a_bad_period_is_a_422_naming_the_field(data, period):
     r = get(data, "summary", role="admin", period=period)
     assert r.status_code == 422 and r.json()["error"]["code"] == "report.bad_period"
     assert r.json()["error"]["field"] == "period"
+
+
+def test_the_monthly_ledgers_of_self_resolved_cases_and_consultations(data):
+    r = get(data, "ledger", period="2026-10", role="admin", kind="self_resolved")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert table[0][0] == "诉求编号" and [row[0] for row in table[1:]] == [data.cases["e"].case_no]
+    assert table[1][5] == "网格员已自办自结" and table[1][8] == COMMUNITY
+    assert len(list(csv.reader(io.StringIO(get(data, "ledger", period="2026-10", role="admin",
+                                                kind="consultations").content.decode("utf-8-sig"))))) == 1
+    # Another street's community staff: the patrol's case is not in her area.
+    other = get(data, "ledger", period="2026-10", role="community_staff", units=(OTHER_COMMUNITY,),
+                kind="self_resolved", format="xlsx")
+    assert load_workbook(io.BytesIO(other.content)).active.max_row == 1
+    assert get(data, "ledger", period="2026-10", role="admin", kind="everything").status_code == 422

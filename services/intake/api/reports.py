@@ -108,3 +108,17 @@ def unresolved(user: StaffUser, uow: Uow, english: English, category: CategoryQu
         return as_file(uow, "unresolved", format, "now", reports.unresolved_table(rows),
                        {"category": mask_free_text(category)})
     return rows
+
+
+@router.get("/ledger", response_class=Response, responses=files(),
+            dependencies=[limit("report.read", "120/hour", per="user")],
+            summary="月度台账：咨询当场答复、网格员自办自结 the monthly ledgers (CSV/XLSX)",
+            description="统计期内您辖区的诉求，每件一行，不含反映人信息和描述。kind=consultations 咨询当场答复，"
+                        "kind=self_resolved 网格员自办自结。最多 limit 行。")
+def ledger(user: StaffUser, uow: Uow, period: PeriodQuery,
+           kind: Annotated[Literal[tuple(reports.LEDGER_KINDS)], Query(description="台账种类 which ledger")],
+           limit_rows: Annotated[int, Query(alias="limit", ge=1, le=100_000, description="最多行数")] = 50_000,
+           format: Annotated[Literal["csv", "xlsx"], Query(description="csv（默认）或 xlsx")] = "csv"):
+    access.check_report_reader(user)
+    rows = reports.ledger(uow.session, user, period_of(period), kind, limit_rows)
+    return as_file(uow, f"ledger-{kind}", format, period, (reports.LEDGER_HEADERS, rows), {"kind": kind})
