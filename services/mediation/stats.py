@@ -16,8 +16,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.config import local_zone
+
 from . import config
-from .models import Assignment, Committee, Dispute, Mediator
+from .models import STATUS_LABELS, Assignment, Committee, Dispute, Mediator
 
 
 def _blank() -> dict:
@@ -99,3 +101,39 @@ def table(figures: dict) -> tuple[list[str], list[list]]:
     for group, label in (("by_type", "纠纷类型"), ("by_committee", "调解委员会"), ("by_mediator", "调解员")):
         rows += [[label, r["name"], *(r[k] for k in FIGURES)] for r in figures[group]]
     return headers, rows
+
+
+LEDGER_HEADERS = ["案件编号", "来源", "纠纷类型", "调解委员会", "调解员", "状态", "申请时间", "受理时间", "结束时间",
+                  "用时（天）", "风险等级"]
+SOURCES = {"intake": "诉求转入", "application": "当事人申请", "committee": "委员会主动调解"}
+
+
+def ledger(session: Session, date_from: datetime, date_to: datetime, committee_ids: list[str] | None,
+           limit: int) -> list[list]:
+    """The mediation ledger (调解台账) of a period: one row per dispute applied for in it, no party, no
+    facts of the dispute — the record itself is read under its own rules."""
+    tz = local_zone()
+    query = (select(Dispute).where(Dispute.applied_at >= date_from, Dispute.applied_at < date_to)
+             .order_by(Dispute.applied_at, Dispute.dispute_no).limit(limit))
+    if committee_ids is not None:
+        query = query.where(Dispute.committee_id.in_(committee_ids))
+    disputes = list(session.scalars(query))
+    ids = [d.id for d in disputes]
+    holder: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        for dispute_id, mediator_id in session.execute(
+                select(Assignment.dispute_id, Assignment.mediator_id)
+                .where(Assignment.dispute_id.in_(ids[i:i + 500]), Assignment.active.is_(True)).order_by(Assignment.id)):
+            holder[dispute_id] = mediator_id
+    committees = {c.id: c.name for c in session.scalars(select(Committee))}
+    mediators = {m.id: m.name for m in session.scalars(select(Mediator))}
+    cfg = config.get()
+
+    def stamp(at):
+        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if at else ""
+
+    return [[d.dispute_no, SOURCES.get(d.source, d.source), cfg.type_name(d.dispute_type),
+             committees.get(d.committee_id, ""), mediators.get(holder.get(d.id, ""), ""),
+             STATUS_LABELS[d.status][0], stamp(d.applied_at), stamp(d.accepted_at), stamp(d.closed_at),
+             round((d.closed_at - d.accepted_at).total_seconds() / 86400, 1) if d.closed_at and d.accepted_at else "",
+             d.risk_level] for d in disputes]

@@ -76,6 +76,7 @@ RULES = {
     f"GET {P}/committees": (None, everyone(200), lambda c, s, h: c.get(f"{P}/committees", headers=h)),
     f"GET {P}/mediators": (None, everyone(200), lambda c, s, h: c.get(f"{P}/mediators", headers=h)),
     f"GET {P}/statistics": (None, STATS, lambda c, s, h: c.get(f"{P}/statistics", headers=h)),
+    f"GET {P}/ledger": (None, STATS, lambda c, s, h: c.get(f"{P}/ledger", params={"period": "2026"}, headers=h)),
     f"GET {P}/audit": (None, TRAIL, lambda c, s, h: c.get(f"{P}/audit", headers=h)),
     f"POST {P}/disputes": (None, APPLY, lambda c, s, h: c.post(f"{P}/disputes", headers=h, json={
         "dispute_type": "neighbour", "matter": "楼上漏水到我家天花板", "lat": 30.6283, "lon": 104.052115,

@@ -122,3 +122,18 @@ def test_a_month_a_quarter_or_a_year_and_the_table_export(client, rt):
     assert bad.status_code == 422 and bad.json()["error"] == {
         "code": "statistics.bad_period", "message": "统计期应为 YYYY-MM、YYYY-Qn、YYYY-Hn 或 YYYY（2000—2099 年）",
         "field": "period"}
+
+
+def test_the_ledger_lists_each_dispute_of_the_period_without_parties_or_facts(client, rt):
+    _build(rt)
+    r = client.get("/mediation/v1/ledger", params={"period": "2026-Q1"},
+                   headers=auth(rt, "u-supervisor-1", "supervisor"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("案件编号,来源,纠纷类型") and len(lines) == 9  # d1–d7 and d9; d8 is April
+    first = lines[1].split(",")
+    assert first[0] == "TJ-TEST-1" and first[9] == "10.0" and "测试纠纷事实" not in r.text
+    own = client.get("/mediation/v1/ledger", params={"period": "2026-Q1"}, headers=auth(rt, "u-mediator-1"))
+    assert len(own.content.decode("utf-8-sig").splitlines()) == 1 + 5  # her committee's five
+    assert client.get("/mediation/v1/ledger", params={"period": "2026-Q1"},
+                      headers=auth(rt, RESIDENT, "resident")).status_code == 403

@@ -48,6 +48,28 @@ def statistics(user: CurrentUser, uow: AuditedUow,
                     headers={"Content-Disposition": f'attachment; filename="mediation-{period or "range"}.{format}"'})
 
 
+@router.get("/ledger", response_class=Response, summary="调解台账（CSV/XLSX）the mediation ledger of a period",
+            description="统计期内申请的每件纠纷一行：编号、来源、类型、委员会、调解员、状态、时间和风险等级；"
+                        "不含当事人和纠纷事实。读者与统计相同（调解员为本委员会）。",
+            responses={200: {"description": "台账文件 the ledger", "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                exports.MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}},
+                403: {"description": "只有调解员、委员会主任、督办人员和管理员 mediation staff only"}})
+def ledger(user: CurrentUser, uow: AuditedUow,
+           period: Annotated[str, Query(min_length=4, max_length=7, pattern=periods.PATTERN,
+                                        examples=periods.EXAMPLES, description=periods.DESCRIPTION)],
+           limit: Annotated[int, Query(ge=1, le=100_000, description="最多行数")] = 50_000,
+           format: Annotated[Literal["csv", "xlsx"], Query(description="csv（默认）或 xlsx")] = "csv"):
+    scope = access.statistics_scope(uow, user)
+    chosen = periods.parse(period, "statistics.bad_period")
+    rows = stats.ledger(uow.session, chosen.start, chosen.end, scope, limit)
+    uow.audit("export.ledger", subject_kind="statistics", subject_id=period, detail={"format": format,
+                                                                                    "rows": len(rows)})
+    return Response(exports.table(format, "调解台账", stats.LEDGER_HEADERS, rows),
+                    media_type=exports.MEDIA_TYPES[format],
+                    headers={"Content-Disposition": f'attachment; filename="mediation-ledger-{period}.{format}"'})
+
+
 @router.get("/disputes/{dispute_id}/audit", response_model=list[AuditEntryView], responses=answers(403, 404),
             summary="本案的审计记录：谁查阅、做了什么（仅委员会主任）who read and changed the record")
 def audit_log(seen: Annotated[Access, readable("read.audit")], uow: AuditedUow,
