@@ -75,6 +75,7 @@ class PgWakeup:
         self.channel = channel
         self._conn = None
         self._interrupted = threading.Event()
+        self._failing = False  # said once per outage, not at every retry
 
     def _connection(self):
         if self._conn is None or self._conn.closed:
@@ -93,13 +94,18 @@ class PgWakeup:
             deadline = time.monotonic() + timeout
             while not self._interrupted.is_set():
                 left = deadline - time.monotonic()
+                if self._failing:
+                    self._failing = False
+                    log.info("outbox LISTEN restored")
                 if list(conn.notifies(timeout=max(0.0, min(left, self.SLICE)), stop_after=1)):
                     list(conn.notifies(timeout=0))  # drain the rest: one batch serves them all
                     return
                 if left <= self.SLICE:
                     return
         except Exception as exc:  # the database went away: fall back to polling, retry later
-            log.warning("outbox LISTEN failed (%s); polling instead", type(exc).__name__)
+            if not self._failing:
+                log.warning("outbox LISTEN failed (%s); polling until the database answers", type(exc).__name__)
+                self._failing = True
             self.close()
             self._interrupted.wait(min(timeout, 1.0))
 
