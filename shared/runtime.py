@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import tracing
 from .audit import SYSTEM, Actor, AuditKeys, audit_keys
 from .config import Settings
 from .db import make_engine, session_factory, unit_of_work
@@ -40,8 +41,12 @@ class ServiceRuntime:
                      actor: Callable[[], Actor] | None = None,
                      on_conceal: Callable[[Actor], None] | None = None) -> Iterator[UnitOfWork]:
         """A transaction and the `emit` of its events (requests and background jobs; a job acts as
-        "system" unless told who)."""
-        with unit_of_work(self.sessions) as session:
+        "system" unless told who). Without a correlation id, the one of the code running now, else a
+        new one: a background job's run (a clock scan) is its own chain of events, traced as one."""
+        started = correlation_id is None and tracing.correlation_id() is None
+        correlation_id = correlation_id or tracing.correlation_id() or tracing.new_correlation_id()
+        job = {"service": self.name, "role": "worker", "correlation_id": correlation_id} if started else {}
+        with unit_of_work(self.sessions) as session, tracing.context(**job):
             yield UnitOfWork(session, self.outbox, correlation_id, causation_id, self.audit,
                              actor or (lambda: SYSTEM), pseudonym=lambda user, subject: self.audit_keys.pseudonym(
                                  user, subject), on_conceal=on_conceal)

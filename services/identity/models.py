@@ -18,6 +18,7 @@ from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 from shared.sealed import Sealed
+from shared.tracing import event_log_table
 
 
 class Base(DeclarativeBase):
@@ -25,6 +26,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+event_log = event_log_table(Base.metadata)  # the admins' trace of a request (shared/tracing.py)
 # Identity verifies its own tokens like every service, and writes these rows itself, in the same
 # transaction as the revocation or the key, so they hold at once here.
 auth = auth_tables(Base.metadata)

@@ -16,6 +16,7 @@ from shared.db import BigIntId, UTCDateTime, service_metadata, utcnow
 from shared.messaging.tables import messaging_tables
 from shared.numbering import counter_table
 from shared.sealed import Sealed
+from shared.tracing import event_log_table
 
 
 class Base(DeclarativeBase):
@@ -23,6 +24,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+event_log = event_log_table(Base.metadata)  # the admins' trace of a request (shared/tracing.py)
 auth = auth_tables(Base.metadata)
 audit = audit_table(Base.metadata)
 # The running number of dispute numbers per month on SQLite (PostgreSQL: a sequence; shared/numbering.py).

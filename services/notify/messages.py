@@ -4,6 +4,7 @@ An inbox message is delivered on creation; a message on an external channel is q
 sender (sender.py), which is woken after the recording transaction commits.
 """
 
+import dataclasses
 import json
 import threading
 import uuid
@@ -12,10 +13,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import trace_api, tracing
 from shared.db import upsert_insert, utcnow
 from shared.events.notify import MessageSuppressed
 from shared.runtime import ServiceRuntime
-from shared.uow import Emit
+from shared.trace_api import TraceRecord
+from shared.uow import Emit, UnitOfWork
 
 from .config import Config
 from .models import OPTIONAL_CATEGORIES, Message, Recipient, WechatRefusal
@@ -43,7 +46,16 @@ def insert_once(session: Session, **values) -> bool:
         stmt = _INSERT_ONCE[dialect] = insert(table).on_conflict_do_nothing().returning(table.c.id)
     row = {c.name: None for c in Message.__table__.columns}
     row.update(read_at=None, lease_until=None, **values)
+    # Every message is recorded by a unit of work caused by one request (a handled event carries its
+    # correlation id, a background job has its own): the context knows it, whichever way the message is made.
+    row["correlation_id"] = row["correlation_id"] or tracing.correlation_id()
     return session.execute(stmt, row).first() is not None
+
+
+def for_request(uow: UnitOfWork, m: Message) -> UnitOfWork:
+    """The unit of work as the request that caused `m` (its correlation id): the events about a message
+    (sent, failed, delivered) belong to that request's chain, whichever sending round records them."""
+    return dataclasses.replace(uow, correlation_id=m.correlation_id or uow.correlation_id)
 
 
 def external_channels(cfg: Config, session: Session, who: Recipient | None, template: str) -> list[str]:
@@ -112,5 +124,19 @@ def fall_back(session: Session, cfg: Config, m: Message, now: datetime) -> bool:
                            subject_id=m.subject_id, title=m.title, body=m.body, status="queued",
                            created_at=now, category=m.category, urgent=m.urgent,
                            template_version=m.template_version, variables=m.variables, attempts=0,
-                           next_attempt_at=now, fallback_from=m.id)
+                           next_attempt_at=now, fallback_from=m.id, correlation_id=m.correlation_id)
     return False
+
+
+def traced(session: Session, correlation_ids: list[str]) -> list[TraceRecord]:
+    """Notify's part of a request's trace besides its events: the messages the request caused, by id,
+    channel, template and state (never their text or address)."""
+    rows = session.scalars(select(Message).where(Message.correlation_id.in_(correlation_ids))
+                           .order_by(Message.created_at).limit(trace_api.MAX_ENTRIES))
+    return [TraceRecord(service="notify", kind="message", id=m.id, event_id=m.event_id, correlation_id=m.correlation_id,
+                        at=m.created_at, detail={"channel": m.channel, "template": m.template, "status": m.status,
+                                                 "subject_kind": m.subject_kind, "subject_id": m.subject_id})
+            for m in rows]
+
+
+trace_api.contribute("notify", traced)

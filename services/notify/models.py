@@ -12,6 +12,7 @@ from shared.auth_state import auth_tables
 from shared.db import UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 from shared.sealed import Sealed
+from shared.tracing import event_log_table
 
 
 class Base(DeclarativeBase):
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+event_log = event_log_table(Base.metadata)  # the admins' trace of a request (shared/tracing.py)
 auth = auth_tables(Base.metadata)
 audit = audit_table(Base.metadata)
 
@@ -127,6 +129,9 @@ class Message(Base):
     # values, sealed (AES-GCM bound to this message's id, codes.py); opened only by the sender,
     # cleared once the message is settled. Never personal data or a code in clear here.
     sealed: Mapped[str | None] = mapped_column(Text)
+    # The request that caused the message (its X-Request-ID, which every event it caused carries): an admin
+    # sees which request a notification answers, and the trace of a request finds its notifications.
+    correlation_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class WebhookSubscription(Base):

@@ -153,6 +153,9 @@ class MessageState(BaseModel):
     sent_at: datetime | None = Field(description="发出时间 sent at")
     delivered_at: datetime | None = Field(description="送达时间 delivered at")
     dead_at: datetime | None = Field(description="进入死信队列的时间 in the dead-letter queue since")
+    correlation_id: str | None = Field(
+        description="引起该消息的请求编号（X-Request-ID），可按它查询追踪 the request that caused it (its "
+                    "X-Request-ID): GET /notify/v1/admin/trace/{correlation_id}")
 
 
 class WebhookIn(BaseModel):

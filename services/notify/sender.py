@@ -42,7 +42,7 @@ from .codes import open_sealed
 from .config import Config, config_of
 from .delivery import settle
 from .directory import index_of
-from .messages import sender_wakeup
+from .messages import for_request, sender_wakeup
 from .models import Message, Recipient, SendCounter, WebhookSubscription
 from .platform import bodies, in_order
 from .targets import resolver_of
@@ -202,7 +202,7 @@ class Sender:
                     if until is not None:
                         m.status, m.next_attempt_at, m.reason = "queued", until, "quiet_hours"
                     else:
-                        settle(session, uow.emit, self.cfg, m, result, now)
+                        settle(session, for_request(uow, m).emit, self.cfg, m, result, now)
         return out
 
     def _prepare(self, m, who, hook: WebhookSubscription | None, now: datetime, allowed: set[str],
@@ -303,7 +303,8 @@ class Sender:
         with self.rt.unit_of_work() as uow:
             session = uow.session
             rows = session.execute(select(table.c.id, table.c.status, table.c.lease_until, table.c.event_id,
-                                          table.c.recipient_id, table.c.channel, table.c.template)
+                                          table.c.recipient_id, table.c.channel, table.c.template,
+                                          table.c.correlation_id)
                                    .where(table.c.id.in_([i.message_id for i in items]))).all()
             # Only rows still under this claim's lease: others were settled, or taken up by another
             # sender after the lease ran out, and are that sender's to record.
@@ -321,10 +322,16 @@ class Sender:
                     [{"mid": mid, "pid": results[mid].provider_message_id} for mid in sent])
                 for mid in sent:  # the bulk path of delivery.settle's "sent"
                     metrics.notification(sending[mid].channel, "sent")
-                self.rt.outbox.emit_many(session, [MessageSent(
-                    message_id=mid, event_id=sending[mid].event_id, recipient_id=sending[mid].recipient_id,
-                    channel=sending[mid].channel, template=sending[mid].template, at=now,
-                    provider_message_id=results[mid].provider_message_id) for mid in sent])
+                # Each message's events carry the request that caused it, not this sending round's id.
+                by_request: dict[str | None, list[str]] = {}
+                for mid in sent:
+                    by_request.setdefault(sending[mid].correlation_id, []).append(mid)
+                for correlation_id, mids in by_request.items():
+                    self.rt.outbox.emit_many(session, [MessageSent(
+                        message_id=mid, event_id=sending[mid].event_id, recipient_id=sending[mid].recipient_id,
+                        channel=sending[mid].channel, template=sending[mid].template, at=now,
+                        provider_message_id=results[mid].provider_message_id) for mid in mids],
+                        correlation_id=correlation_id or uow.correlation_id)
             if other:
                 for m in session.scalars(select(Message).where(Message.id.in_(other))):
-                    settle(session, uow.emit, self.cfg, m, results[m.id], now)
+                    settle(session, for_request(uow, m).emit, self.cfg, m, results[m.id], now)

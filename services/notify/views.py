@@ -32,7 +32,8 @@ def message_state(m: Message, show_recipient: bool = True) -> MessageState:
     return MessageState(id=m.id, event_id=m.event_id, recipient_id=m.recipient_id if show_recipient else None,
                         channel=m.channel, template=m.template, status=m.status, attempts=m.attempts,
                         reason=m.reason, provider_message_id=m.provider_message_id, fallback_from=m.fallback_from,
-                        created_at=m.created_at, sent_at=m.sent_at, delivered_at=m.delivered_at, dead_at=m.dead_at)
+                        created_at=m.created_at, sent_at=m.sent_at, delivered_at=m.delivered_at, dead_at=m.dead_at,
+                        correlation_id=m.correlation_id)
 
 
 def message_states(session: Session, user: User, rows: list[Message]) -> list[MessageState]:

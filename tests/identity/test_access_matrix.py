@@ -177,6 +177,9 @@ RULES = {
     # Identity's trail tells who signed in when and from where: the admins' alone.
     f"GET {V1}/audit": (lambda w, who, t: ("GET", f"{V1}/audit", {"params": {"subject_id": t}}),
                         only(ADMINS, 200)),
+    # A request's trace (shared/trace_api.py): the admins'; for anybody else it does not exist.
+    f"GET {V1}/admin/trace/{{correlation_id}}": (lambda w, who, t: ("GET", f"{V1}/admin/trace/req-1", {}),
+                                                 only(ADMINS, 200, denied=404)),
 }
 # Rows whose request names an account: asked for one's own and for another's.
 OWNED = {f"PUT {V1}/users/{{user_id}}/password", f"GET {V1}/users/{{user_id}}", f"PATCH {V1}/users/{{user_id}}",

@@ -133,6 +133,11 @@ RULES = {
                                  expect(403, supervisor_in=OK, supervisor_out=OK, admin=OK)),
     "GET /intake/v1/audit": (lambda w, n: ("GET", "/audit", None),
                              expect(403, supervisor_in=200, supervisor_out=200, admin=200)),
+    # Traces (shared/trace_api.py, api/trace.py): the admins'; for anybody else they do not exist.
+    "GET /intake/v1/admin/trace/{correlation_id}": (lambda w, n: ("GET", "/admin/trace/req-1", None),
+                                                    expect(404, admin=200)),
+    "GET /intake/v1/cases/{case_id}/trace": (lambda w, n: ("GET", f"/cases/{w.ids['a']}/trace", None),
+                                             expect(404, admin=200)),
     **{f"GET /intake/v1/reports/{name}": (report(name), REPORT_READERS)
        for name in ("summary", "hotspots", "repeats", "unresolved")},
     "GET /intake/v1/reports/ledger": (lambda w, n: ("GET", "/reports/ledger?period=2026-11&kind=self_resolved", None),

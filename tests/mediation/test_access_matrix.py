@@ -78,6 +78,9 @@ RULES = {
     f"GET {P}/statistics": (None, STATS, lambda c, s, h: c.get(f"{P}/statistics", headers=h)),
     f"GET {P}/ledger": (None, STATS, lambda c, s, h: c.get(f"{P}/ledger", params={"period": "2026"}, headers=h)),
     f"GET {P}/audit": (None, TRAIL, lambda c, s, h: c.get(f"{P}/audit", headers=h)),
+    # A request's trace (shared/trace_api.py): the admins'; for anybody else it does not exist.
+    f"GET {P}/admin/trace/{{correlation_id}}": (None, {**everyone(404), "admin": 200},
+                                                lambda c, s, h: c.get(f"{P}/admin/trace/req-1", headers=h)),
     f"POST {P}/disputes": (None, APPLY, lambda c, s, h: c.post(f"{P}/disputes", headers=h, json={
         "dispute_type": "neighbour", "matter": "楼上漏水到我家天花板", "lat": 30.6283, "lon": 104.052115,
         "coord_system": "wgs84",

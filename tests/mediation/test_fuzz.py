@@ -54,7 +54,9 @@ def test_fuzzing_finds_no_server_error_and_no_undocumented_status(client, rt, wh
     headers = auth(rt, *who)
 
     def fresh_dispute(operation) -> dict:
-        app.dispute_id = accepted(client, rt)["id"]
+        # Only an operation on a dispute gets one: the demo committee's mediators take a bounded load.
+        if operation.path.startswith("/mediation/v1/disputes/{"):
+            app.dispute_id = accepted(client, rt)["id"]
         return headers
 
     assert fuzz(app, "/mediation/openapi.json", headers_for=fresh_dispute, examples=10) == []

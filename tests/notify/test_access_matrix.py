@@ -222,6 +222,10 @@ RULES: dict[str, list[tuple[str, Callable, dict[str, int]]]] = {
     ],
     f"GET {V1}/audit": [
         ("the trail", lambda w, h, n: w.client.get(f"{V1}/audit", headers=h), only(SUPERVISORS | ADMINS, 200, 403))],
+    # A request's trace (shared/trace_api.py): the admins'; for anybody else it does not exist.
+    f"GET {V1}/admin/trace/{{correlation_id}}": [
+        ("a request's messages", lambda w, h, n: w.client.get(f"{V1}/admin/trace/req-1", headers=h),
+         only(ADMINS, 200, 404))],
     # Providers' callbacks: the provider's credential, never a user's token.
     f"POST {V1}/callbacks/sms/aliyun": [
         ("a user's token only", lambda w, h, n: w.client.post(f"{V1}/callbacks/sms/aliyun", headers=h,
