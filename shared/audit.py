@@ -226,13 +226,20 @@ SYSTEM = Actor(id="system")
 def record(session: Session | Connection, table: Table, actor: Actor | None, action: str, *,
            subject_kind: str | None = None, subject_id: str | None = None, detail: dict | None = None,
            at: datetime | None = None) -> None:
+    session.execute(table.insert().values(**entry(actor, action, subject_kind=subject_kind, subject_id=subject_id,
+                                                  detail=detail, at=at)))
+
+
+def entry(actor: Actor | None, action: str, *, subject_kind: str | None = None, subject_id: str | None = None,
+          detail: dict | None = None, at: datetime | None = None) -> dict:
+    """The row `record` inserts (a consumer's batch inserts its rows together at COMMIT)."""
     actor = actor or SYSTEM
-    session.execute(table.insert().values(
+    return dict(
         at=at or utcnow(), actor_id=actor.id, actor_role=actor.role, action=action[:80],
         subject_kind=None if subject_kind is None else subject_kind[:30],
         subject_id=None if subject_id is None else str(subject_id)[:64],
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None,
-        ip=actor.ip, request_id=actor.request_id))
+        ip=actor.ip, request_id=actor.request_id)
 
 
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")

@@ -3,9 +3,25 @@
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from shared.db import upsert_insert
 from shared.errors import ApiError
 
-from .models import Staff, Unit
+from .models import Revision, Staff, Unit
+
+DIRECTORY = "directory"  # the Revision of the units and their polygons
+
+
+def changed(session: Session) -> None:
+    """The units or their polygons changed in this transaction: every process rebuilds its grid index
+    (locator.cached) once this commits. Whatever writes units calls it."""
+    table = Revision.__table__
+    stmt = upsert_insert(session)(table).values(name=DIRECTORY, revision=1)
+    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.name],
+                                               set_={"revision": table.c.revision + 1}))
+
+
+def revision(session: Session) -> int:
+    return session.scalar(select(Revision.revision).where(Revision.name == DIRECTORY)) or 0
 
 
 def under(path, within: str | tuple[str, ...] | None) -> ColumnElement[bool]:
@@ -16,6 +32,21 @@ def under(path, within: str | tuple[str, ...] | None) -> ColumnElement[bool]:
     if isinstance(within, str):
         within = (within,)
     return or_(*[path.startswith(p) for p in within]) if within else false()
+
+
+_HELD = "routing.units"  # session.info: the units this transaction read by id
+
+
+def unit(session: Session, unit_id: str) -> Unit | None:
+    """A unit by id, held for the rest of the transaction: the identity map keeps only weak references,
+    so a batch's cases each loaded the same units (with their polygons) again."""
+    held = session.info.setdefault(_HELD, {})
+    found = held.get(unit_id)
+    if found is None:
+        found = session.get(Unit, unit_id)
+        if found is not None:
+            held[unit_id] = found
+    return found
 
 
 def unit_by_code(session: Session, code: str, field: str = "unit_code") -> Unit:
@@ -30,7 +61,7 @@ def street_of(session: Session, unit: Unit) -> str | None:
     for _ in range(20):
         if node is None or node.level == "street":
             return node.id if node else None
-        node = session.get(Unit, node.parent_id) if node.parent_id else None
+        node = unit(session, node.parent_id) if node.parent_id else None
     return None
 
 

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.config import local_zone
@@ -20,32 +20,29 @@ from shared.events.intake import CaseSubmitted
 from shared.events.routing import CaseDesignated, CaseDispatched
 from shared.uow import Emit
 
-from . import clocks, config, designation, workflow
+from . import clocks, config, designation, directory, load, workflow
 from .directory import street_of, unit_by_code
 from .journal import bump, case_of, event_fields, timeline
-from .locator import Locator
-from .models import OPEN_STATUSES, RoutingCase, Staff, Unit, WorkOrder
+from .locator import Located, Locator
+from .models import AssigneeLoad, RoutingCase, Staff, Unit, WorkOrder
 from .responsibility import decide
 
 
 def choose_assignee(session: Session, unit: Unit) -> str | None:
-    """The on-duty staff member of the unit with the least open work."""
+    """The on-duty staff member of the unit with the least open work: each candidate's counter
+    (load.py), so the cost does not grow with anyone's history, plus what this transaction changed and
+    has not flushed yet (a batch's earlier cases), so a batch spreads its cases as one by one would."""
     role = config.get().levels.handler_role(unit.level)
-    # Counted per candidate through the assignee index, so the cost does not grow with the
-    # number of work orders in the city.
-    open_work = (
-        select(func.count())
-        .where(WorkOrder.assignee_id == Staff.user_id, WorkOrder.status.in_(OPEN_STATUSES))
-        .correlate(Staff)
-        .scalar_subquery()
-    )
-    row = session.execute(
-        select(Staff.user_id)
-        .where(Staff.unit_id == unit.id, Staff.on_duty.is_(True), Staff.role == role)
-        .order_by(open_work, Staff.user_id)
-        .limit(1)
-    ).first()
-    return row[0] if row else None
+    with session.no_autoflush:
+        rows = session.execute(
+            select(Staff.user_id, func.coalesce(AssigneeLoad.open_orders, 0))
+            .outerjoin(AssigneeLoad, AssigneeLoad.user_id == Staff.user_id)
+            .where(Staff.unit_id == unit.id, Staff.on_duty.is_(True), Staff.role == role)
+        ).all()
+        if not rows:
+            return None
+        pending = load.changes(session)
+    return min(rows, key=lambda r: (r[1] + pending.get(r[0], 0), r[0]))[0]
 
 
 def period_of(at: datetime) -> str:
@@ -71,8 +68,8 @@ def open_order(session: Session, rc: RoutingCase, unit: Unit, *, rule: str, rule
         rule_version=rule_version, period=period_of(now), created_at=now, updated_at=now,
         signed_at=now if status == "signed" else None,
     )
+    # Not flushed here: the batch's rows go to the database together, each INSERT with its final values.
     session.add(order)
-    session.flush()
     if role == "lead":
         clocks.start(session, order, now)
         rc.lead_work_order_id = order.id
@@ -89,7 +86,7 @@ def announce(session: Session, emit: Emit, rc: RoutingCase, order: WorkOrder, un
     where no grid holds it), so whoever limits reads by it reaches the community's staff as well as
     the street's; the street's path for a case placed before routing kept its area."""
     area_id = rc.area_id or rc.street_id
-    area = session.get(Unit, area_id) if area_id else None
+    area = directory.unit(session, area_id) if area_id else None
     emit(CaseDispatched(
         case_id=order.case_id, case_no=order.case_no, work_order_id=order.id, seq=order.seq,
         unit_id=unit.id, unit_code=unit.code, unit_name=unit.name, unit_level=unit.level, role=order.role,
@@ -130,11 +127,10 @@ def open_dispatch(session: Session, emit: Emit, rc: RoutingCase, unit: Unit, *, 
     return lead
 
 
-def place(locator: Locator, lat, lon) -> tuple[str | None, str | None]:
-    """(the street, the finest area unit) whose polygons hold the point; (None, None) unlocated."""
-    if lat is None or lon is None:
-        return None, None
-    areas = [loc for loc in locator.locate(lon, lat) if loc.level in config.get().levels.areas]  # finest first
+def place(located: list[Located]) -> tuple[str | None, str | None]:
+    """(the street, the finest area unit) among the units holding the point (Locator.locate, finest
+    first); (None, None) unlocated."""
+    areas = [loc for loc in located if loc.level in config.get().levels.areas]  # finest first
     street = next((loc.unit_id for loc in areas if loc.level == "street"), None)
     return street, (areas[0].unit_id if areas else None)
 
@@ -166,16 +162,28 @@ def praised_unit(session: Session, event: CaseSubmitted) -> Unit | None:
 
 
 def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: CaseSubmitted) -> None:
-    """A new case: its routing record, the decision, the work orders. Nothing when already done."""
-    if session.get(RoutingCase, event.case_id) is not None:
-        return  # already dispatched (a replay from another handler path)
-    if session.scalar(select(WorkOrder.id).where(WorkOrder.case_id == event.case_id).limit(1)):
-        return
+    """A new case: its routing record, the decision, the work orders. Nothing when already done.
+
+    Without autoflush: everything it reads is reference data or already accounted for (choose_assignee),
+    so a batch of cases is written in a few multi-row INSERTs at its COMMIT."""
+    with session.no_autoflush:
+        _dispatch_submitted(session, emit, locator, event)
+
+
+def _dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: CaseSubmitted) -> None:
+    # One query for both: its routing record, or a work order of it (a replay from another handler path).
+    done = select(or_(exists().where(RoutingCase.case_id == event.case_id),
+                      exists().where(WorkOrder.case_id == event.case_id)))
+    if session.scalar(done) or any(isinstance(o, RoutingCase) and o.case_id == event.case_id for o in session.new):
+        return  # the second: dispatched earlier in this transaction, not flushed yet
     kind = kind_of(event)
     unit = praised_unit(session, event) if kind == "praise" else None
+    # The point located once, for the decision and for where the case is.
+    located = locator.locate(event.lon, event.lat) if event.lat is not None and event.lon is not None else []
     decision = None if unit is not None else decide(session, locator, category=event.category,
-                                                    matter_class=event.matter_class, lat=event.lat, lon=event.lon)
-    street_id, area_id = place(locator, event.lat, event.lon)
+                                                    matter_class=event.matter_class, lat=event.lat, lon=event.lon,
+                                                    located=located)
+    street_id, area_id = place(located)
     rc = RoutingCase(
         case_id=event.case_id, case_no=event.case_no, seq=0, dispatch_count=0, state="active",
         category=event.category, matter_class=event.matter_class, urgency=event.urgency,
@@ -194,6 +202,7 @@ def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: Ca
             unit, rule, rule_id, version = decision.unit, f"表扬：{decision.rule}", decision.rule_id, \
                 decision.rule_version
         order = open_dispatch(session, emit, rc, unit, rule=rule, rule_id=rule_id, rule_version=version, now=now)
+        session.flush()  # file_praise locks the case by a query
         workflow.file_praise(session, emit, order, now)
         return
     open_dispatch(session, emit, rc, decision.unit, rule=decision.rule, rule_id=decision.rule_id,

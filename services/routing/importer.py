@@ -31,7 +31,7 @@ from shared.config import get_settings
 from shared.db import make_engine, session_factory, unit_of_work
 from shared.ids import unit_id
 
-from . import config
+from . import config, directory
 from .models import Unit
 
 
@@ -179,6 +179,7 @@ def import_rows(session: Session, rows: list[tuple[int, dict]], progress: bool =
             if unit.parent_id and r["parent_code"] and by_code.get(r["parent_code"]):
                 unit.parent_id = by_code[r["parent_code"]].id
             report.updated += 1
+    directory.changed(session)
     return report
 
 

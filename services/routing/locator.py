@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from shared.runtime import ServiceRuntime
 
+from .directory import revision
 from .models import Unit
 
 
@@ -40,12 +41,18 @@ class Locator:
         return sorted((self.units[i] for i in hits), key=lambda u: (-u.depth, u.code))
 
 
-def cached(rt: ServiceRuntime, session: Session, max_age: float = 60.0) -> Locator:
-    """The process's grid index, rebuilt when older than `max_age` seconds, so a directory
-    import reaches running workers and APIs without a restart."""
+def cached(rt: ServiceRuntime, session: Session, check_every: float = 5.0) -> Locator:
+    """The process's grid index, rebuilt when the directory's revision moved (directory.changed, in
+    the transaction of every import), so an import reaches running workers and APIs within
+    `check_every` seconds without a restart. The revision is one row read at most that often: the
+    index had been rebuilt from every polygon once a minute whether anything changed or not."""
     entry = rt.cache.get("locator")
-    stamp = rt.cache.get("locator_at", 0.0)
-    if entry is None or time.monotonic() - stamp > max_age:
+    now = time.monotonic()
+    if entry is not None and now - rt.cache.get("locator_checked", 0.0) < check_every:
+        return entry
+    current = revision(session)
+    if entry is None or rt.cache.get("locator_revision") != current:
         entry = Locator.load(session)
-        rt.cache["locator"], rt.cache["locator_at"] = entry, time.monotonic()
+        rt.cache["locator"], rt.cache["locator_revision"] = entry, current
+    rt.cache["locator_checked"] = now
     return entry

@@ -6,15 +6,14 @@ and records which rule matched and why, so every dispatch can be audited afterwa
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.errors import ApiError
 
-from . import config
+from . import config, directory
 from .config import ResponsibilityList, Target
 from .locator import Located, Locator
 from .models import ResponsibilityVersion, Unit
@@ -127,6 +126,7 @@ def publish(session: Session, doc: dict, *, created_by: str | None, note: str | 
     version = current + 1
     session.add(ResponsibilityVersion(version=version, document=json.dumps(doc, ensure_ascii=False),
                                       note=note, created_by=created_by, created_at=now))
+    session.info.pop(_SESSION_KEY, None)  # this transaction dispatches with the new version from now on
     return version
 
 
@@ -143,16 +143,32 @@ def active(session: Session) -> tuple[int | None, dict]:
     return row.version, json.loads(row.document)
 
 
-@lru_cache(maxsize=16)
-def _parsed(document: str) -> ResponsibilityList:
-    return ResponsibilityList.model_validate_json(document)
+_SESSION_KEY = "routing.responsibility"
+# Published versions never change: parsed once per database and version, in this process.
+_versions: dict[tuple[str, int], ResponsibilityList] = {}
 
 
 def _active_list(session: Session) -> tuple[int | None, ResponsibilityList]:
-    row = _newest(session)
-    if row is None:
-        return None, config.get().responsibility
-    return row.version, _parsed(row.document)
+    """The list in use, found once per transaction (the newest version number, by its primary key);
+    a version's document is read and parsed once per process, not for every case."""
+    found = session.info.get(_SESSION_KEY)
+    if found is not None:
+        return found
+    version = session.scalar(select(func.max(ResponsibilityVersion.version)))
+    if version is None:
+        found = None, config.get().responsibility
+    else:
+        key = (str(session.get_bind().url), version)
+        doc = _versions.get(key)
+        if doc is None:
+            doc = ResponsibilityList.model_validate_json(session.scalar(
+                select(ResponsibilityVersion.document).where(ResponsibilityVersion.version == version)))
+            if len(_versions) >= 64:
+                _versions.clear()
+            _versions[key] = doc
+        found = version, doc
+    session.info[_SESSION_KEY] = found
+    return found
 
 
 def _category_rank(pattern: str, category: str) -> int | None:
@@ -173,7 +189,7 @@ class Resolver:
         self.excluded = excluded
 
     def unit(self, unit_id: str) -> Unit | None:
-        unit = self.session.get(Unit, unit_id)
+        unit = directory.unit(self.session, unit_id)
         return unit if unit is not None and unit.id not in self.excluded else None
 
     def by_code(self, code: str) -> Unit | None:
@@ -222,12 +238,15 @@ def _area_text(loc: Located, unit: Unit) -> str:
 
 
 def decide(session: Session, locator: Locator, *, category: str, matter_class: str | None,
-           lat: float | None, lon: float | None, excluded: set[str] | None = None) -> Decision | None:
+           lat: float | None, lon: float | None, excluded: set[str] | None = None,
+           located: list[Located] | None = None) -> Decision | None:
     """Who must act on the case, skipping the units in `excluded` (those that returned it); None
-    when every unit the rules could name returned it (a supervisor designates the owner)."""
+    when every unit the rules could name returned it (a supervisor designates the owner).
+    `located`: the units holding the point, when the caller located it already."""
     version, doc = _active_list(session)
     vtag = f"V{version}" if version is not None else "默认"
-    located = locator.locate(lon, lat) if lat is not None and lon is not None else []
+    if located is None:
+        located = locator.locate(lon, lat) if lat is not None and lon is not None else []
     res = Resolver(session, located, excluded or set())
     located_codes = {loc.code: depth for depth, loc in enumerate(reversed(located))}  # coarse 0 → fine
 

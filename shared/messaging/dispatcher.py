@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import metrics
+from shared import audit, metrics, tracing
 from shared.audit import Actor
-from shared.db import unit_of_work, upsert_insert, utcnow
+from shared.db import DatabaseUnavailable, database_unavailable, unit_of_work, upsert_insert, utcnow
 from shared.events import Envelope, InvalidEvent, Payload, UnknownEvent, decode
 from shared.uow import UnitOfWork
 
+from . import deferred
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,15 @@ class HandlerContext(UnitOfWork):
                          audit_table=audit_table, actor=lambda: actor)
         self.envelope = envelope
 
+    def audit(self, action: str, *, subject_kind: str | None = None, subject_id: str | None = None,
+              detail: dict | None = None) -> None:
+        """As a request's, but inserted with the batch's other entries at COMMIT (deferred.py): a
+        statement per event made the session flush the batch's cases one by one."""
+        if self.audit_table is not None:
+            deferred.insert_later(self.session, self.audit_table, [audit.entry(
+                self.current_actor(subject_kind, subject_id), action, subject_kind=subject_kind,
+                subject_id=subject_id, detail=detail)])
+
 
 Handler = Callable[[HandlerContext, Payload], None]
 
@@ -75,7 +85,9 @@ class Dispatcher:
         return self.handle_batch([body])[0]
 
     def handle_batch(self, bodies: list[bytes]) -> list[Result]:
-        """Handle several messages in one transaction, each in its own savepoint."""
+        """Handle several messages in one transaction: together (one inbox INSERT, no savepoint, the
+        events in one INSERT at COMMIT), or, when that fails, one by one, each in its own savepoint,
+        so only a failing message is retried."""
         results: list[Result | None] = [None] * len(bodies)
         todo = []
         for i, body in enumerate(bodies):
@@ -96,13 +108,21 @@ class Dispatcher:
         if todo:
             try:
                 with unit_of_work(self.factory) as session:
-                    for i, env, payload, handler in todo:
-                        results[i] = self._handle_one(session, env, payload, handler)
-            except Exception as exc:  # the commit itself failed: nothing of the batch happened
-                log.warning("%s: batch commit failed: %s", self.service, type(exc).__name__)
-                for i, env, *_ in todo:
-                    if results[i] is None or results[i].outcome is Outcome.ACK:
-                        results[i] = Result(Outcome.RETRY, f"commit failed: {exc!r}"[:500], env.routing_key)
+                    self._handle_together(session, todo, results)
+            except Exception as exc:  # nothing of the batch happened
+                if database_unavailable(exc):
+                    # Not a retry (that would count towards the DLQ while PostgreSQL restarts): the
+                    # transport holds the batch, unacked, and hands it over again once the database answers.
+                    raise DatabaseUnavailable(f"{self.service}: {type(exc).__name__}") from exc
+                if len(todo) == 1:  # one by one would only do the same again
+                    i, env, *_ = todo[0]
+                    log.warning("%s failed on message %s: %s", f"{self.service}:{env.routing_key}", env.id,
+                                type(exc).__name__)  # the type only: the text may quote personal data
+                    results[i] = Result(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500], env.routing_key)
+                else:
+                    log.info("%s: batch of %d failed (%s), handling it one by one", self.service, len(todo),
+                             type(exc).__name__)
+                    self._handle_one_by_one(todo, results)
         final = [r if r is not None else Result(Outcome.RETRY, "not handled") for r in results]
         for r in final:  # once the transaction committed; retries and dead letters are the transport's to count
             if r.outcome is Outcome.ACK and r.reason == "":
@@ -111,23 +131,71 @@ class Dispatcher:
                 metrics.inbox_duplicate(self.service, r.handler)
         return final
 
-    def _handle_one(self, session: Session, env: Envelope, payload: Payload, handler: Handler) -> Result:
+    def _name(self, env: Envelope) -> str:
         # One handler per (service, event): naming it by both keeps the inbox key stable across refactors.
-        name = f"{self.service}:{env.routing_key}"
+        return f"{self.service}:{env.routing_key}"
+
+    def _handle_together(self, session: Session, todo: list, results: list) -> None:
+        """The happy path: the batch's new messages claimed by one multi-row INSERT … ON CONFLICT DO
+        NOTHING RETURNING (a repeat, or a second copy in the batch, is a duplicate), each handled with
+        no savepoint and no flush of its own; any exception leaves the whole batch to the caller."""
+        keys = list(dict.fromkeys((env.id, self._name(env)) for _, env, *_ in todo))
+        claimed = self._claim_all(session, keys)
+        for i, env, payload, handler in todo:
+            key = (env.id, self._name(env))
+            if key not in claimed:
+                results[i] = Result(Outcome.ACK, DUPLICATE, env.routing_key)
+                continue
+            claimed.discard(key)  # a second copy in this batch is a duplicate
+            # Trace (shared/tracing.py): the message's ids on every log line, its event_log rows on return.
+            with tracing.handling(session, self.inbox, env, key[1]):
+                handler(HandlerContext(session, env, self.outbox, self.audit_table), payload)
+            results[i] = Result(Outcome.ACK, handler=env.routing_key)
+
+    def _handle_one_by_one(self, todo: list, results: list) -> None:
+        for i, *_ in todo:
+            results[i] = None
+        try:
+            with unit_of_work(self.factory) as session:
+                for i, env, payload, handler in todo:
+                    results[i] = self._handle_one(session, env, payload, handler)
+        except Exception as exc:  # the commit itself failed: nothing of the batch happened
+            if database_unavailable(exc):
+                raise DatabaseUnavailable(f"{self.service}: {type(exc).__name__}") from exc
+            log.warning("%s: batch commit failed: %s", self.service, type(exc).__name__)
+            for i, env, *_ in todo:
+                if results[i] is None or results[i].outcome is Outcome.ACK:
+                    results[i] = Result(Outcome.RETRY, f"commit failed: {exc!r}"[:500], env.routing_key)
+
+    def _handle_one(self, session: Session, env: Envelope, payload: Payload, handler: Handler) -> Result:
+        name = self._name(env)
         savepoint = session.begin_nested()
         try:
             if not self._claim(session, env.id, name):
                 savepoint.commit()
                 return Result(Outcome.ACK, DUPLICATE, env.routing_key)
-            handler(HandlerContext(session, env, self.outbox, self.audit_table), payload)
-            session.flush()
+            # Trace (shared/tracing.py): the message's ids on every log line, its event_log rows on return.
+            with tracing.handling(session, self.inbox, env, name):
+                handler(HandlerContext(session, env, self.outbox, self.audit_table), payload)
+                session.flush()
             savepoint.commit()
             return Result(Outcome.ACK, handler=env.routing_key)
         except Exception as exc:
+            if database_unavailable(exc):
+                raise  # the whole batch waits for the database, not this message alone
             savepoint.rollback()
             # The exception text may quote personal data: the log gets its type only.
             log.warning("%s failed on message %s: %s", name, env.id, type(exc).__name__)
             return Result(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500], env.routing_key)
+
+    def _claim_all(self, session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of these (message id, handler) keys, those not handled before, now claimed."""
+        insert = upsert_insert(session)
+        now = utcnow()
+        stmt = insert(self.inbox).on_conflict_do_nothing().returning(self.inbox.c.message_id, self.inbox.c.handler)
+        # A list of parameters: one multi-row INSERT (insertmanyvalues), compiled once for every batch.
+        rows = session.execute(stmt, [{"message_id": m, "handler": h, "processed_at": now} for m, h in keys])
+        return {(row.message_id, row.handler) for row in rows}
 
     def _claim(self, session: Session, message_id: str, handler: str) -> bool:
         insert = upsert_insert(session)

@@ -1,13 +1,17 @@
-"""The transactional outbox: events are rows written in the same transaction as the change."""
+"""The transactional outbox: events are rows written in the same transaction as the change, all of a
+transaction's in one INSERT at its COMMIT (deferred.py)."""
 
 import threading
 from collections.abc import Iterable
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared import tracing
 from shared.db import utcnow
 from shared.events import Envelope, Payload, envelope_for
+
+from . import deferred
 
 # session.info key: the events to set once this session's transaction commits.
 _AFTER_COMMIT = "cg_outbox_signals"
@@ -42,7 +46,9 @@ class Outbox:
         self.local_signal = local_signal
 
     def add(self, session: Session, envelope: Envelope) -> Envelope:
-        session.execute(insert(self.table).values(**_row(envelope)))
+        # Inserted at COMMIT with the transaction's other events (deferred.py: no flush, no round trip now).
+        deferred.insert_later(session, self.table, [_row(envelope)])
+        tracing.emitted(session, self.table, [envelope])
         wake_after_commit(session, self.local_signal)
         return envelope
 
@@ -60,10 +66,11 @@ class Outbox:
 
     def emit_many(self, session: Session, payloads: Iterable[Payload], *, correlation_id: str | None = None,
                   causation_id: str | None = None) -> list[Envelope]:
-        """Many events in one multi-row INSERT (a busy loop emitting hundreds at once)."""
+        """Many events at once (a busy loop emitting hundreds); like `emit`, written at COMMIT."""
         envelopes = [envelope_for(p, correlation_id=correlation_id, causation_id=causation_id) for p in payloads]
         if envelopes:
-            session.execute(insert(self.table), [_row(e) for e in envelopes])
+            deferred.insert_later(session, self.table, [_row(e) for e in envelopes])
+            tracing.emitted(session, self.table, envelopes)
             wake_after_commit(session, self.local_signal)
         return envelopes
 

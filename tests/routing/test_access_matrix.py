@@ -123,6 +123,8 @@ RULES = {
     "GET /routing/v1/rankings": ("dispatched", SCORE_READERS),
     "GET /routing/v1/ledger": ("dispatched", LEDGER_READERS),
     "GET /routing/v1/audit": ("none", AUDITORS),
+    # A request's trace (shared/trace_api.py): the admins'; for anybody else it does not exist.
+    "GET /routing/v1/admin/trace/{correlation_id}": ("none", rule(404, admin=200)),
     # The working calendar is the whole deployment's: staff read it; the admin (and a supervisor of the
     # root unit, not among these principals: test_calendar_notices.py) loads the State Council's notices
     # and reads who loaded which version.
@@ -194,7 +196,7 @@ def target(h: Harness, state: str) -> dict:
 def request(op: str, t: dict, h: Harness) -> tuple[str, str, dict, dict | None]:
     method, path = op.split(" ", 1)
     path = path.format(order_id=t.get("order_id"), case_id=t.get("case_id"), extension_id=t.get("extension_id"),
-                       user_id="u-grid-worker-001001")
+                       user_id="u-grid-worker-001001", correlation_id="req-1")
     period = datetime.now(local_zone()).strftime("%Y-%m")
     params = {"GET /routing/v1/locate": {"lat": 30.6283, "lon": 104.052115},
               "GET /routing/v1/scores": {"period": period}, "GET /routing/v1/rankings": {"period": period},

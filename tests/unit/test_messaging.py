@@ -892,3 +892,65 @@ def test_a_new_row_wakes_a_relay_that_is_backing_off(rt, bus):
         assert time.monotonic() - woken < 1.0
     finally:
         assert stopped()
+
+
+# --------------------------------------------------------------------------- batch-shaped handling (issue 15)
+
+
+def statements_of(engine) -> list[str]:
+    seen: list[str] = []
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, stmt, *_a: seen.append(" ".join(stmt.split())))
+    return seen
+
+
+def test_a_batch_is_claimed_by_one_inbox_insert_its_events_by_one_outbox_insert_and_no_savepoint(rt):
+    def handler(ctx, event):
+        record_effect(ctx, event)
+        ctx.emit(dispatched(event.case_id))
+
+    dispatcher = make_dispatcher(rt, {SUBMITTED: handler})
+    seen = statements_of(rt.engine)
+    results = dispatcher.handle_batch([body_of(submitted()) for _ in range(8)])
+    assert [r.outcome for r in results] == [Outcome.ACK] * 8
+    assert len([s for s in seen if s.startswith("INSERT INTO inbox")]) == 1
+    assert len([s for s in seen if s.startswith("INSERT INTO outbox")]) == 1
+    assert [s for s in seen if s.startswith(("SAVEPOINT", "RELEASE"))] == []
+    assert count(rt.engine, effects) == 8 and len(outbox_rows(rt)) == 8
+
+
+def test_a_single_failing_message_is_retried_without_running_its_handler_twice(rt):
+    calls = []
+
+    def handler(ctx, event):
+        calls.append(event.case_id)
+        ctx.emit(dispatched(event.case_id))
+        raise RuntimeError("down")
+
+    [result] = make_dispatcher(rt, {SUBMITTED: handler}).handle_batch([body_of(submitted())])
+    assert result.outcome is Outcome.RETRY and "RuntimeError" in result.reason
+    assert len(calls) == 1 and outbox_rows(rt) == [] and count(rt.engine, inbox_table) == 0
+
+
+def test_events_of_a_rolled_back_savepoint_are_dropped_and_those_before_and_after_it_kept_in_order(rt):
+    with rt.unit_of_work() as uow:
+        first = uow.emit(dispatched("before"))
+        savepoint = uow.session.begin_nested()
+        uow.emit(dispatched("rolled-back"))
+        savepoint.rollback()
+        kept = uow.session.begin_nested()
+        inner = uow.emit(dispatched("released"))
+        kept.commit()
+        last = uow.emit(dispatched("after"))
+        assert outbox_rows(rt) == [], "written before the COMMIT"
+    assert [r.message_id for r in outbox_rows(rt)] == [first.id, inner.id, last.id]
+
+
+def test_events_emitted_before_a_rollback_are_never_written(rt):
+    with pytest.raises(LookupError), rt.unit_of_work() as uow:
+        uow.emit(dispatched("gone"))
+        raise LookupError("the request failed")
+    with rt.unit_of_work() as uow:
+        uow.session.execute(insert(effects).values(message_id="m", case_id="c"))
+    assert outbox_rows(rt) == []
