@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -47,6 +48,10 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+POOL_RECYCLE_SECONDS = 1800
+CONNECT_TIMEOUT_SECONDS = 2
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     # A failed statement's error never carries its bound values (names, phones) into a log.
     kwargs.setdefault("hide_parameters", True)
@@ -57,8 +62,52 @@ def make_engine(url: str, **kwargs) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it cost a round trip on every checkout (7.6 per case, issue 15) to catch what
+    # happens once per database restart. Instead the first statement on a dead connection fails,
+    # SQLAlchemy sees a disconnect and retires every connection of the pool made before it, the
+    # request answers 503 service.database_unavailable (shared/web.py) and its retry gets a fresh
+    # connection; a consumer holds its batch until the database answers (shared/messaging/amqp.py).
+    # Connections are also renewed after POOL_RECYCLE_SECONDS, so none outlives a failover or a
+    # proxy's idle cut-off by long.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    # While PostgreSQL is away, connecting must fail within seconds (libpq's minimum is 2), not hang
+    # a request for the operating system's TCP timeout.
+    kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
+
+
+# SQLSTATEs of PostgreSQL going away: class 08 (connection exception), and the server shutting down
+# (57P01 admin, 57P02 crash) or not yet accepting connections (57P03, starting up or recovering).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached for a unit of work; nothing of it was applied, and the
+    same work done again once the database answers is safe (a consumer's batch: the inbox drops
+    what a lost COMMIT acknowledgement may have applied after all)."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Did this error come from the database being out of reach (down, restarting, the connection
+    cut) rather than from the statement? Then trying again in a moment is the remedy, so a request
+    answers 503 with Retry-After and a consumer keeps its batch, instead of a 500 or a retry that
+    counts towards the dead-letter queue. An error raised while handling another is judged by the
+    first (a SAVEPOINT rolled back on a dead connection fails too)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, DatabaseUnavailable):
+            return True
+        if isinstance(exc, DBAPIError):
+            if exc.connection_invalidated:  # SQLAlchemy's dialect recognised a disconnect
+                return True
+            # Connecting failed (refused, timed out, the server starting up): no connection to invalidate.
+            # Only PostgreSQL's driver: SQLite's OperationalError ("database is locked") is no outage.
+            if isinstance(exc, OperationalError) and type(exc.orig).__module__.startswith("psycopg"):
+                state = getattr(exc.orig, "sqlstate", None)
+                if state is None or state.startswith(_UNAVAILABLE_STATES):
+                    return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _sqlite_tuning(engine: Engine) -> None:

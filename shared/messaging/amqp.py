@@ -2,26 +2,77 @@
 
 Only the worker processes import this module (the API processes must never import pika).
 Message bodies may carry personal data, so nothing here logs a body: ids and types only.
+Every connection is made through `Brokers`, so a cluster's nodes are all usable (CG_AMQP_URLS).
 """
 
 import copy
 import logging
+import random
 import threading
+import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import AMQPError, ConsumerCancelled, NackError, UnroutableError
+from pika.exceptions import AMQPConnectionError, AMQPError, ConsumerCancelled, NackError, UnroutableError
 from pika.spec import Basic, BasicProperties
 
 from shared import metrics
+from shared.db import DatabaseUnavailable
 
 from .dispatcher import Dispatcher, Outcome, Result
 from .publisher import OutgoingMessage, PublishError
 from .topology import TOPOLOGY, QueueSpec, Topology, queue_declarations
 
 log = logging.getLogger(__name__)
+
+
+class Brokers:
+    """The nodes of a RabbitMQ cluster (or the one broker), and which to try first.
+
+    Each instance starts at a random node, so the connections of many processes spread over the cluster,
+    and after each connection it moves its start to the node after the one it reached: when that node goes
+    away, the reconnection tries a surviving node first instead of waiting on the lost one. A node that
+    refuses is passed over for the next within the same attempt. Quorum queues are replicated on every
+    node, so any node serves any queue.
+    """
+
+    def __init__(self, urls: str | Sequence[str], configure: Callable[[pika.URLParameters], None] | None = None):
+        urls = [urls] if isinstance(urls, str) else list(urls)
+        if not urls:
+            raise ValueError("no RabbitMQ address given")
+        self.params = [pika.URLParameters(url) for url in urls]
+        for params in self.params:
+            if configure is not None:
+                configure(params)
+        self._start = random.randrange(len(self.params))
+        self._lock = threading.Lock()
+
+    def connect(self) -> tuple[pika.BlockingConnection, pika.URLParameters]:
+        """A connection to the first node that answers, and its parameters (for a second connection to the
+        same node); AMQPConnectionError naming every node's failure when none does."""
+        with self._lock:
+            start = self._start
+        failures = []
+        for step in range(len(self.params)):
+            index = (start + step) % len(self.params)
+            params = self.params[index]
+            try:
+                connection = pika.BlockingConnection(params)
+            except (AMQPError, OSError) as exc:
+                failures.append(f"{node(params)}: {type(exc).__name__}")
+                continue
+            with self._lock:
+                self._start = (index + 1) % len(self.params)
+            return connection, params
+        raise AMQPConnectionError(f"no RabbitMQ node reachable ({'; '.join(failures)})")
+
+
+def node(params: pika.ConnectionParameters) -> str:
+    """A node's address for the logs (never the credentials)."""
+    return f"{params.host}:{params.port}"
 
 
 def declare_topology(channel: BlockingChannel, topology: Topology = TOPOLOGY) -> None:
@@ -230,14 +281,17 @@ class AmqpPublisher:
 
     def __init__(
         self,
-        url: str,
+        urls: str | Sequence[str],
         topology: Topology = TOPOLOGY,
         *,
         confirm_timeout: float = 30.0,
         connect_timeout: float = 10.0,
     ):
-        self._params = pika.URLParameters(url)
-        self._params.stack_timeout = connect_timeout  # TCP + TLS + AMQP handshake, together
+        def configure(params: pika.URLParameters) -> None:
+            params.stack_timeout = connect_timeout  # TCP + TLS + AMQP handshake, together
+            params.client_properties = {"connection_name": "relay publisher"}
+
+        self._brokers = Brokers(urls, configure)
         self._topology = topology
         self._confirm_timeout = confirm_timeout
         self._connect_timeout = connect_timeout
@@ -264,14 +318,17 @@ class AmqpPublisher:
         if self._link is not None and self._link.alive:
             return self._link
         self._drop_link()
-        # Declared on every new connection: a broker that lost its definitions gets them back.
+        # Declared on every new connection: a broker that lost its definitions gets them back. The
+        # confirming link then goes to the node that just answered.
         try:
-            with pika.BlockingConnection(self._params) as connection:
+            connection, params = self._brokers.connect()
+            with connection:
                 declare_topology(connection.channel(), self._topology)
         except (AMQPError, OSError) as exc:
             raise PublishError(f"cannot declare the topology: {exc!r}") from exc
-        link = _ConfirmLink(self._params, self._topology.exchange)
+        link = _ConfirmLink(params, self._topology.exchange)
         link.open(self._connect_timeout)
+        log.info("publisher: connected to %s", node(params))
         self._link = link
         return link
 
@@ -287,6 +344,9 @@ class AmqpPublisher:
 # through it (an attempt against a broker that is down costs one refused TCP connection).
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 2.0
 _POLL_SECONDS = 0.2  # how long one wait for deliveries lasts, and so how soon `stop` is noticed
+# How often a held batch is tried again while the database is away: an attempt is one refused
+# connection, and the batch goes through within about this long of the database's return.
+_DATABASE_RETRY = 1.0
 # Set by the broker about the copy's previous journey; the retry or DLQ copy starts its own.
 _BROKER_HEADERS = frozenset({
     "x-death", "x-delivery-count",
@@ -310,7 +370,7 @@ class AmqpConsumer:
 
     def __init__(
         self,
-        url: str,
+        urls: str | Sequence[str],
         queue: QueueSpec,
         dispatcher: Dispatcher,
         topology: Topology = TOPOLOGY,
@@ -318,10 +378,15 @@ class AmqpConsumer:
         batch: int = 100,
         heartbeat: int = 30,
     ):
-        self._params = pika.URLParameters(url)
-        self._params.heartbeat = heartbeat
-        # Under a broker resource alarm the confirmed retry/DLQ publishes would block forever.
-        self._params.blocked_connection_timeout = 4 * heartbeat
+        def configure(params: pika.URLParameters) -> None:
+            params.heartbeat = heartbeat
+            # A node that does not answer (rather than refuse) is given up for the next this soon.
+            params.stack_timeout = 5.0
+            # Under a broker resource alarm the confirmed retry/DLQ publishes would block forever.
+            params.blocked_connection_timeout = 4 * heartbeat
+            params.client_properties = {"connection_name": f"{queue.name} consumer"}
+
+        self._brokers = Brokers(urls, configure)
         self.queue = queue
         self.dispatcher = dispatcher
         self.topology = topology
@@ -354,7 +419,7 @@ class AmqpConsumer:
             self._backoff = min(_MAX_BACKOFF, self._backoff * 2)
 
     def _consume(self, stop: threading.Event) -> None:
-        connection = pika.BlockingConnection(self._params)
+        connection, params = self._brokers.connect()
         try:
             channel = connection.channel()
             declare_topology(channel, self.topology)
@@ -371,7 +436,7 @@ class AmqpConsumer:
             # quiet, so note it and reconnect (which declares the queue again).
             cancelled = threading.Event()
             channel.add_on_cancel_callback(lambda _frame: cancelled.set())
-            log.info("%s consumer: connected", self.queue.name)
+            log.info("%s consumer: connected to %s", self.queue.name, node(params))
             self._backoff = _FIRST_BACKOFF
             self.connected.set()
             while not stop.is_set():
@@ -381,14 +446,43 @@ class AmqpConsumer:
                 connection.process_data_events(time_limit=0 if arrived else _POLL_SECONDS)
                 if arrived:
                     batch = [arrived.popleft() for _ in range(min(self.batch, len(arrived)))]
-                    self._handle(channel, confirms, batch)
+                    results = self._dispatch(connection, batch, stop)
+                    if results is None:  # stopped while the database was away: the batch goes back unacked
+                        return
+                    self._handle(channel, confirms, batch, results)
         finally:
             # Unacked deliveries (including those still in `arrived`) go back to the queue.
             if connection.is_open:
                 connection.close()
 
-    def _handle(self, channel: BlockingChannel, confirms: BlockingChannel, batch: list[_Delivery]) -> None:
-        results = self.dispatcher.handle_batch([d.body for d in batch])
+    def _dispatch(self, connection: pika.BlockingConnection, batch: list[_Delivery],
+                  stop: threading.Event) -> list[Result] | None:
+        """The dispatcher's results for a batch. While the database is away (PostgreSQL restarting) the
+        batch is held, neither acked nor returned, and handed over again every second or so until it
+        answers: returning it would count each delivery towards the quorum queue's delivery limit, and a
+        retry towards the DLQ. The connection's heartbeats go on meanwhile. None when stopped first."""
+        wait, failures = _FIRST_BACKOFF, 0
+        while True:
+            try:
+                results = self.dispatcher.handle_batch([d.body for d in batch])
+            except DatabaseUnavailable as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("%s consumer: database unavailable (%s: %s); holding %d message(s) until it answers",
+                                self.queue.name, type(exc.__cause__).__name__, exc, len(batch))
+            else:
+                if failures:
+                    log.info("%s consumer: database back after %d attempt(s)", self.queue.name, failures)
+                return results
+            deadline = time.monotonic() + wait
+            while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                connection.process_data_events(time_limit=min(left, _POLL_SECONDS))
+            if stop.is_set():
+                return None
+            wait = min(_DATABASE_RETRY, wait * 2)
+
+    def _handle(self, channel: BlockingChannel, confirms: BlockingChannel, batch: list[_Delivery],
+                results: list[Result]) -> None:
         acks, requeued = [], False
         for delivery, result in zip(batch, results, strict=True):
             if result.outcome is Outcome.ACK or self._forward(confirms, delivery, result):
