@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import text
 
-from . import audit, metrics
+from . import audit, metrics, tracing
 from .background import every
 from .messaging.local_bus import LocalBus
 from .messaging.outbox import notify_channel
@@ -94,7 +94,7 @@ class AmqpTransport:
     def publisher(self) -> Publisher:
         from .messaging.amqp import AmqpPublisher  # only workers import pika
 
-        return AmqpPublisher(self.settings.amqp_url)
+        return AmqpPublisher(self.settings.broker_urls)
 
     def relay_wakeup(self, rt: "ServiceRuntime") -> Wakeup:
         wakeup = PgWakeup(self.dsn, self.channel)
@@ -104,7 +104,7 @@ class AmqpTransport:
     def consumer(self, queue: QueueSpec, dispatcher: "Dispatcher") -> Loop:
         from .messaging.amqp import AmqpConsumer
 
-        consumer = AmqpConsumer(self.settings.amqp_url, queue, dispatcher, prefetch=self.settings.consumer_prefetch,
+        consumer = AmqpConsumer(self.settings.broker_urls, queue, dispatcher, prefetch=self.settings.consumer_prefetch,
                                 batch=self.settings.consumer_batch)
         self._consumers.append(consumer)
         return consumer.run
@@ -155,6 +155,7 @@ class Worker:
         return loops
 
     def _seal(self) -> int:
+        tracing.prune_when_due(self.rt)  # the event log's old rows, at most hourly (shared/tracing.py)
         return audit.seal_pending(self.rt)
 
     def start(self) -> None:
