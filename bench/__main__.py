@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ["slice", "intake_bench", "routing_bench", "notify_bench"]
+SECTIONS = ["slice", "scaleout", "intake_bench", "routing_bench", "notify_bench", "reports_bench"]
 
 
 def machine() -> dict:

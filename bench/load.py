@@ -19,8 +19,11 @@ class StepResult:
     duration_s: float
     sent: int = 0
     accepted: int = 0  # 2xx
-    errors: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
+    refused: int = 0  # 503 with Retry-After: the server's fast "busy", not an error of the run
+    errors: int = 0  # anything else: another status, a reset, a closed connection
+    latencies_ms: list[float] = field(default_factory=list)  # every answer
+    accepted_ms: list[float] = field(default_factory=list)
+    refused_ms: list[float] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
 
     @property
@@ -41,7 +44,7 @@ class Connection:
         self.host, self.port = host, port
         self.reader = self.writer = None
 
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
+    async def request(self, raw: bytes) -> tuple[int, bytes, dict[bytes, bytes]]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         self.writer.write(raw)
@@ -49,16 +52,18 @@ class Connection:
         if not status_line:
             raise ConnectionError("closed")
         status = int(status_line.split()[1])
-        length = 0
+        headers = {}
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
                 break
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get(b"content-length", 0))
         body = await self.reader.readexactly(length) if length else b""
-        return status, body
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.close()
+        return status, body, headers
 
     def close(self) -> None:
         if self.writer is not None:
@@ -93,16 +98,21 @@ async def run_step(url: str, make_body, headers: dict, *, rate: float | None, du
                 i, scheduled = item
                 raw = build_request(url, make_body(i), headers)[2]
                 try:
-                    status, body = await conn.request(raw)
+                    status, body, answer = await conn.request(raw)
                 except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
                     conn.close()
                     result.errors += 1
                     continue
-                result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+                took = (time.perf_counter() - scheduled) * 1000
+                result.latencies_ms.append(took)
                 if 200 <= status < 300:
                     result.accepted += 1
+                    result.accepted_ms.append(took)
                     if keep_bodies:
                         result.bodies.append(body)
+                elif status == 503 and b"retry-after" in answer:
+                    result.refused += 1
+                    result.refused_ms.append(took)
                 else:
                     result.errors += 1
         finally:

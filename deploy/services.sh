@@ -2,14 +2,18 @@
 # Services mode: each service as its own API process and its own worker process,
 # against PostgreSQL (one database per service) and RabbitMQ.
 #   deploy/services.sh up | down | status
+# Scale-out: APIS=n and WORKERS=n processes per service (default 1), or per service INTAKE_APIS=n,
+# ROUTING_WORKERS=n …; a service's APIs share its port (SO_REUSEPORT). WORKER_NICE (default 5): how
+# much lower the workers run than the APIs, so a saturated pipeline never starves the APIs of the cores.
+#   make up APIS=2 WORKERS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 RUN=var/run
 LOG=var/log
 export CG_MODE=services
-declare -A PORTS=([identity]=8005 [intake]=8001 [routing]=8002 [mediation]=8003 [notify]=8004)
-SERVICES=(identity intake routing mediation notify)
+declare -A PORTS=([identity]=8005 [intake]=8001 [routing]=8002 [mediation]=8003 [notify]=8004 [grid]=8006 [selfgov]=8007)
+SERVICES=(identity intake routing mediation notify grid selfgov)
 KEYS=var/keys/services
 export CG_IDENTITY_URL=${CG_IDENTITY_URL:-http://127.0.0.1:8005}
 # Demo staff get the published demo password only when asked: CG_DEMO_PASSWORDS=true make up
@@ -35,14 +39,25 @@ start() {  # name, command...
   echo $! >"$RUN/$name.pid"
 }
 
+count() {  # service, kind (APIS | WORKERS): the per-service figure, else the global one, else 1
+  local var="${1^^}_$2" global=$2
+  local n=${!var:-${!global:-1}}
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "$var/$global must be a positive number, not '$n'" >&2; exit 2; }
+  echo "$n"
+}
+
 up() {
   mkdir -p "$RUN" "$LOG"
   keys
   $BIN/python -m shared.migrate
   $BIN/python -m services seed
   for s in "${SERVICES[@]}"; do
-    start "$s-api" $BIN/python -m services api "$s" --port "${PORTS[$s]}"
-    start "$s-worker" $BIN/python -m services worker "$s"
+    for i in $(seq 1 "$(count "$s" APIS)"); do
+      start "$s-api-$i" $BIN/python -m services api "$s" --port "${PORTS[$s]}"
+    done
+    for i in $(seq 1 "$(count "$s" WORKERS)"); do
+      start "$s-worker-$i" nice -n "${WORKER_NICE:-5}" $BIN/python -m services worker "$s"
+    done
   done
   for s in "${SERVICES[@]}"; do
     for _ in $(seq 1 100); do
@@ -50,9 +65,10 @@ up() {
       sleep 0.2
     done
     if curl -fsS "http://127.0.0.1:${PORTS[$s]}/$s/readyz" >/dev/null 2>&1; then
-      echo "$s: http://127.0.0.1:${PORTS[$s]}/$s/docs  (log: $LOG/$s-api.log, worker: $LOG/$s-worker.log)"
+      echo "$s: http://127.0.0.1:${PORTS[$s]}/$s/docs  ($(count "$s" APIS) API, $(count "$s" WORKERS) worker;" \
+        "logs: $LOG/$s-api-*.log, $LOG/$s-worker-*.log)"
     else
-      echo "$s did not become ready; see $LOG/$s-api.log" >&2; exit 1
+      echo "$s did not become ready; see $LOG/$s-api-1.log" >&2; exit 1
     fi
   done
 }

@@ -2,6 +2,7 @@
 
 import argparse
 import signal
+import socket
 import threading
 
 import uvicorn
@@ -12,7 +13,8 @@ from shared.keys import KeyConfigError
 
 from . import spec
 
-PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "notify": 8004, "identity": 8005}
+PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "notify": 8004, "identity": 8005, "grid": 8006,
+         "selfgov": 8007}
 
 
 def proxy_trust(settings) -> dict:
@@ -31,7 +33,7 @@ def run_embedded(args) -> None:
     system.start()
     try:
         uvicorn.run(system.asgi(), host=args.host, port=args.port, log_level="info", access_log=False,
-                    **proxy_trust(system.settings))
+                    log_config=None, **proxy_trust(system.settings))
     finally:
         system.stop()
 
@@ -46,8 +48,21 @@ def run_api(args) -> None:
     # Commits here wake the relay in this service's worker process.
     PgNotifier(settings.database_url(args.name), notify_channel(args.name), rt.relay_signal).start(threading.Event())
     app = service.app(rt)
-    uvicorn.run(app, host=args.host, port=args.port or PORTS[args.name], log_level="warning",
-                access_log=False, **proxy_trust(settings))
+    config = uvicorn.Config(app, host=args.host, port=args.port or PORTS[args.name], log_level="warning",
+                            access_log=False, log_config=None, **proxy_trust(settings))
+    uvicorn.Server(config).run(sockets=[shared_listener(config.host, config.port)])
+
+
+def shared_listener(host: str, port: int) -> socket.socket:
+    """The API's listening socket with SO_REUSEPORT: several processes of one service bind the same
+    port and the kernel spreads new connections across them (deploy/services.sh APIS=n), each process
+    with its own event loop, pool and admission bound; one dying leaves the others serving."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def run_worker(args) -> None:
@@ -90,7 +105,10 @@ def main() -> None:
     seed = sub.add_parser("seed", help="load the demo district and users (CG_MODE picks the databases)")
     seed.set_defaults(func=run_seed)
     args = parser.parse_args()
-    logs.configure()
+    # uvicorn is given no logging configuration (log_config=None): its lines go through this one.
+    services_mode = args.command in ("api", "worker")
+    logs.configure(mode="services" if services_mode else None, service=getattr(args, "name", None),
+                   role=args.command if services_mode else None)
     try:
         args.func(args)
     except KeyConfigError as exc:  # said plainly, without a traceback: what to set before starting again

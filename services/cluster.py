@@ -69,8 +69,18 @@ def deployment_keys(folder: Path) -> dict[str, str]:
             "CG_INDEX_KEY": base64.b64encode(os.urandom(32)).decode()}
 
 
+def _count(counts: int | dict[str, int], name: str) -> int:
+    return counts.get(name, 1) if isinstance(counts, dict) else counts
+
+
 class Cluster:
-    def __init__(self, pg_url: str, amqp_url: str, log_dir: Path, tag: str = "e2e"):
+    """`apis`/`workers`: processes per service (a number for all, or {service: n}; 1 otherwise): a
+    service's APIs share its port (SO_REUSEPORT). `worker_nice`: how much lower the workers run than the
+    APIs, so a saturated pipeline drains behind the APIs instead of starving them of the cores."""
+
+    def __init__(self, pg_url: str, amqp_url: str, log_dir: Path, tag: str = "e2e",
+                 apis: int | dict[str, int] = 1, workers: int | dict[str, int] = 1, worker_nice: int = 0,
+                 env: dict[str, str] | None = None, launcher: tuple[str, ...] = ()):
         suffix = uuid.uuid4().hex[:8]
         self.prefix = f"cg_{tag}_{suffix}_"
         self.vhost = f"cg_{tag}_{suffix}"
@@ -83,7 +93,10 @@ class Cluster:
                     # The tests and the benchmark submit as one demo resident far faster than a person.
                     "CG_RATE_LIMITS": json.dumps({name: "1000000/hour" for name in (
                         "intake.case.submit", "intake.case.submit.address", "intake.duplicates",
-                        "intake.duplicates.address")})}
+                        "intake.duplicates.address")}), **(env or {})}
+        self.apis, self.workers, self.worker_nice = apis, workers, worker_nice
+        # What runs `-m services …` (the benchmark's statement counter: bench/roundtrips.py).
+        self.launcher = launcher
         self.pg_url = pg_url
         self.procs: dict[str, subprocess.Popen] = {}
         self.log_dir = log_dir
@@ -96,18 +109,24 @@ class Cluster:
         subprocess.run([sys.executable, *args], cwd=ROOT, env=self.env, check=True, capture_output=True,
                        timeout=180)
 
-    def start(self, name: str, kind: str) -> None:
+    def start(self, name: str, kind: str, copy: int = 1) -> None:
+        """One process; the first of a kind is `<name>-<kind>`, further copies `<name>-<kind>-<copy>`."""
         args = ["-m", "services", kind, name] + (["--port", str(self.ports[name])] if kind == "api" else [])
-        with open(self.log_dir / f"{name}-{kind}.log", "ab") as log:
-            self.procs[f"{name}-{kind}"] = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
-                                                            stdout=log, stderr=subprocess.STDOUT)
+        key = f"{name}-{kind}" if copy == 1 else f"{name}-{kind}-{copy}"
+        nice = self.worker_nice if kind == "worker" else 0
+        with open(self.log_dir / f"{key}.log", "ab") as log:
+            self.procs[key] = subprocess.Popen([sys.executable, *self.launcher, *args], cwd=ROOT, env=self.env,
+                                               stdout=log, stderr=subprocess.STDOUT,
+                                               preexec_fn=(lambda: os.nice(nice)) if nice else None)
 
     def up(self) -> "Cluster":
         self.run("-m", "shared.migrate")
         self.run("-m", "services", "seed")
         for name in SERVICES:
-            self.start(name, "api")
-            self.start(name, "worker")
+            for copy in range(1, _count(self.apis, name) + 1):
+                self.start(name, "api", copy)
+            for copy in range(1, _count(self.workers, name) + 1):
+                self.start(name, "worker", copy)
         for name in SERVICES:
             wait_for(lambda n=name: http_ok(f"{self.url(n)}/{n}/readyz"), timeout=60, what=f"{name} ready")
         return self

@@ -9,10 +9,10 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("identity", "intake", "routing", "mediation", "notify")
+SERVICES = ("identity", "intake", "routing", "mediation", "notify", "grid", "selfgov")
 
 
 class Settings(BaseSettings):
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432"
     db_prefix: str = "cg_"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    # A RabbitMQ cluster: every node's address, comma-separated (CG_AMQP_URLS); when set, CG_AMQP_URL is not
+    # used. Each connection starts at a different node and moves on to the next when its node goes away.
+    amqp_urls: str = ""
     exchange: str = "cg.events"
 
     # Tokens: signed by the identity service with an asymmetric key (ES256); every other service
@@ -78,6 +81,15 @@ class Settings(BaseSettings):
     # Where each sealing appends the chain's new head, outside the database (one append-only file per
     # service, <dir>/<service>.jsonl): ship it off the host (docs/security.md). Default: var_dir/audit-anchors.
     audit_anchor_dir: Path | None = None
+    # How long each service keeps its event log, the record the admins' trace of a request reads
+    # (shared/tracing.py): pruned by the worker's audit-sealing loop.
+    trace_days: float = 14.0
+
+    # Requests in flight at once in one API process (shared/admission.py); more are answered 503
+    # service.busy at once, with Retry-After in seconds. 0: no bound. Per process: N processes of a
+    # service behind one port take N times as many.
+    admission_limit: int = Field(24, ge=0)
+    admission_retry_after_seconds: int = Field(1, ge=1, le=60)
 
     relay_batch: int = 500
     # The relay wakes on a signal; this poll only covers a lost signal.
@@ -121,6 +133,12 @@ class Settings(BaseSettings):
         if self.mode == "embedded":
             return f"sqlite:///{(self.var_dir / f'{service}.sqlite').resolve()}"
         return f"{self.pg_url}/{self.db_prefix}{service}"
+
+    @property
+    def broker_urls(self) -> list[str]:
+        """The RabbitMQ nodes to connect to: CG_AMQP_URLS, else CG_AMQP_URL alone."""
+        urls = [u.strip() for u in self.amqp_urls.split(",") if u.strip()]
+        return urls or [self.amqp_url]
 
     @property
     def bus_path(self) -> Path:

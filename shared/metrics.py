@@ -34,6 +34,8 @@ EVENTS = Counter("cg_events", "Delivered events by what came of them (handled, r
 INBOX_DUPLICATES = Counter("cg_inbox_duplicates", "Repeat deliveries the inbox dropped", ["service", "handler"])
 NOTIFICATIONS = Counter("cg_notifications", "Notification messages settled (sent, failed, suppressed), by channel",
                         ["channel", "status"])
+REFUSED = Counter("cg_http_refused_busy", "Requests an API process refused at once with 503 service.busy "
+                  "(shared/admission.py): more than CG_ADMISSION_LIMIT were in flight", ["service"])
 CLOCKS = Counter("cg_clocks_fired", "Routing clocks that warned or ran overdue",
                  ["kind", "clock", "level", "urgency"])
 

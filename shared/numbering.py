@@ -11,7 +11,7 @@ dispute numbers (series `dispute_no`, table `dispute_counters`).
 
 import re
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy import Column, ColumnElement, Integer, MetaData, String, Table, column, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -35,6 +35,21 @@ def next_number(session: Session, series: str, period: str, counters: Table) -> 
     stmt = sqlite_insert(counters).values(period=period, value=1)
     stmt = stmt.on_conflict_do_update(index_elements=["period"], set_={"value": counters.c.value + 1})
     return session.execute(stmt.returning(counters.c.value)).scalar_one()
+
+
+def number_in_insert(session: Session, series: str, period: str, counters: Table, prefix: str,
+                     width: int = 6) -> str | ColumnElement[str]:
+    """`prefix` and the next number of the series, zero-padded to `width` digits (never cut), as a value
+    to INSERT. On PostgreSQL a SQL expression drawing from the sequence inside the INSERT itself (read it
+    back with RETURNING): a hot insert saves the round trip of its own `SELECT nextval`. On SQLite the
+    string, from the counter row."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return f"{prefix}{next_number(session, series, period, counters):0{width}d}"
+    sequence = _sequence(bind, series, period)
+    return text(f"SELECT :prefix || lpad(n::text, greatest({int(width)}, length(n::text)), '0') AS v "
+                f"FROM nextval('{sequence}') AS n").bindparams(prefix=prefix) \
+        .columns(column("v", String)).scalar_subquery()
 
 
 _known: set[tuple[str, str]] = set()

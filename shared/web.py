@@ -7,9 +7,12 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from . import errors, metrics
+from . import errors, metrics, tracing
+from .admission import Admission
 from .auth import Verifier
+from .db import database_unavailable
 from .http import AccessLog, BodyLimit, SecurityHeaders, document_errors
 from .keys import jwks_source
 from .ratelimit import Limiter
@@ -19,11 +22,12 @@ from .runtime import ServiceRuntime
 class RequestIdMiddleware:
     """Gives every request an X-Request-ID (the client's, or a new one) and echoes it back.
 
-    The id becomes the correlation_id of every event the request causes.
+    The id becomes the correlation_id of every event the request causes, and is on every log line
+    the request writes (shared/tracing.py), with the service answering it.
     """
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, service: str | None = None):
+        self.app, self.service = app, service
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -44,11 +48,32 @@ class RequestIdMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        with tracing.context(service=self.service, role="api", request_id=rid, correlation_id=rid):
+            await self.app(scope, receive, send_with_id)
 
 
 def correlation_id(request: Request) -> str:
     return request.headers["x-request-id"]
+
+
+errors.register_messages({"service.database_unavailable": (
+    "服务暂时不可用（数据库连接中断），请稍后重试",
+    "The service's database cannot be reached right now; try again shortly")})
+
+
+def install_database_unavailable(app: FastAPI) -> None:
+    """A request that meets its database away (restarting, failing over, the connection cut) answers
+    503 service.database_unavailable with Retry-After at once, not a 500: nothing of it was committed
+    (or, if the COMMIT's answer was what got lost, a retry with the same Idempotency-Key finds it),
+    and the pool has already retired its dead connections, so the retry gets a fresh one."""
+
+    async def _unavailable(request: Request, exc: DBAPIError):
+        if not database_unavailable(exc):
+            raise exc  # a statement's own fault stays a 500, for the logs and the alert
+        return JSONResponse(errors.error_body("service.database_unavailable", errors.wants_english(request)),
+                            status_code=503, headers={"Retry-After": "1"})
+
+    app.add_exception_handler(DBAPIError, _unavailable)
 
 
 def amqp_reachable(url: str, timeout: float = 2.0) -> bool:
@@ -97,11 +122,15 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
     app.state.verifier = verifier
     app.state.limiter = Limiter(rt.settings)
     errors.install(app)
+    install_database_unavailable(app)
     document_errors(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, default=rt.settings.max_body_bytes, limits=rt.settings.body_limits)
+    # Outside the body's reading (a refusal reads nothing), inside the request id and the access log.
+    app.add_middleware(Admission, limit=rt.settings.admission_limit,
+                       retry_after=rt.settings.admission_retry_after_seconds, service=rt.name)
     app.add_middleware(AccessLog, service=rt.name)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, service=rt.name)
 
     health = APIRouter(prefix=prefix, tags=["运维 health"])
 
@@ -129,6 +158,11 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
     add_metrics_route(app, f"{prefix}/metrics", rt.settings)
     metrics.watch_outbox(rt)
     app.include_router(router, prefix=prefix)
+    if tracing.log_of(rt.outbox.table) is not None:  # a service keeping an event log answers its trace
+        from . import trace_api
+
+        trace_api.register(rt)
+        app.include_router(trace_api.router, prefix=f"{prefix}/v1")
     if rt.audit is not None:  # every service's trail, read the same way; every refusal an entry of it
         from .audit_api import record_refusals
         from .audit_api import router as audit_router

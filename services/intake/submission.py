@@ -13,17 +13,17 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from shared import phones
 from shared.auth import User
 from shared.config import local_zone
-from shared.db import utcnow
+from shared.db import upsert_insert, utcnow
 from shared.errors import ApiError
 from shared.events.intake import CaseReferred, CaseSubmitted, caller_phone_seal_context
 from shared.keys import BlindIndex
-from shared.numbering import next_number
+from shared.numbering import next_number, number_in_insert
 from shared.sealed import data_keys_in_use
 from shared.uow import Emit
 
@@ -44,6 +44,29 @@ def next_case_no(session: Session, now: datetime) -> str:
     a sequence per month on PostgreSQL, the `case_counters` row on SQLite)."""
     period = now.astimezone(local_zone()).strftime("%Y-%m")
     return f"{period}-{next_number(session, 'case_no', period, CaseCounter.__table__):06d}"
+
+
+def _insert_case(session: Session, case: Case) -> None:
+    """The case's row in one INSERT that also draws its number (RETURNING case_no): on PostgreSQL the
+    number comes from the month's sequence inside the statement, one round trip instead of two. The
+    object then joins the session as the stored row it is."""
+    period = case.created_at.astimezone(local_zone()).strftime("%Y-%m")
+    number = number_in_insert(session, "case_no", period, CaseCounter.__table__, f"{period}-")
+    table = Case.__table__
+    state = inspect(case)
+    values = {attr.columns[0].name: state.dict[attr.key] for attr in state.mapper.column_attrs
+              if attr.key in state.dict}
+    row = session.execute(insert(table).values(**values, case_no=number)
+                          .returning(*(table.c[name] for name in _GENERATED))).one()
+    for name in _GENERATED:
+        setattr(case, name, row._mapping[name])
+    make_transient_to_detached(case)
+    session.add(case)
+
+
+# Columns the INSERT fills that the object has not: its number, and what the table's defaults give.
+_GENERATED = tuple(["case_no"] + [c.name for c in Case.__table__.columns
+                                  if c.default is not None or c.server_default is not None])
 
 
 def suggest_urgency(category: Category, description: str) -> str:
@@ -110,6 +133,11 @@ def check_praised_unit(body: CaseCreate) -> str | None:
     return code
 
 
+# The appeals a 小事 category sends to the residents' consultation (居民议事); praise and questions go to
+# the unit as in any other category.
+CONSULTED_APPEALS = frozenset({"投诉", "求助", "建议"})
+
+
 def guidance_for(matter_class: str | None) -> bool | None:
     """三事分流: a private matter (私事: the category's class in the catalogue) is left to the resident or the
     market, with guidance; routing ends its order with that guidance instead of handling it as work. None
@@ -147,12 +175,13 @@ def caller_phone_for_notify(case_id: str, phone: str | None, consent: bool | Non
 
 def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalogue: Catalogue,
               index: BlindIndex | None = None, channels: Collection[str] | None = None,
-              external: External | None = None) -> tuple[Case, TimelineEntry]:
+              external: External | None = None, case_id: str | None = None) -> tuple[Case, TimelineEntry]:
     """Validate and store a new case; emit intake.case.submitted (and .referred for a dispute).
     `index`: the keyed hash a caller's phone is found by (privacy.phone_index). `channels`: the channels
     this filer may use when they are not her role's (policy.json channels_by_role): a government system's
     API key files on `gov_api` alone (open311/access.py), the 12345 platform's import on `hotline`.
-    `external`: the other platform's order this case is (its number, deadline, the requester's name)."""
+    `external`: the other platform's order this case is (its number, deadline, the requester's name).
+    `case_id`: the id the case takes (an Idempotency-Key claimed for it first), a new one otherwise."""
     node = catalogue.nodes.get(body.category)
     if node is None:
         raise ApiError(422, "case.unknown_category", field="category")
@@ -215,6 +244,12 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         route, status, closing_text = "direct", "self_resolved", f"网格员自办自结：{body.result}"
     elif route == "mediation":
         status = "referred"
+    elif route == "consultation" and body.appeal_type in CONSULTED_APPEALS and wgs is not None:
+        status = "consulting"
+    elif route == "consultation":
+        # Praise or a question about a 小事 category is answered by the unit, not put to a vote; and a
+        # matter with no point cannot be placed in the community whose residents would decide it.
+        route = "dispatch"
 
     lat = lon = cell = None
     if wgs is not None:
@@ -224,7 +259,7 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
 
     now = utcnow()
     case = Case(
-        id=str(uuid.uuid4()), case_no=next_case_no(session, now), reporter_id=reporter_id,
+        id=case_id or str(uuid.uuid4()), reporter_id=reporter_id,
         reporter_phone=phone, reporter_phone_index=phone_key, created_by_id=user.id, anonymous=body.anonymous,
         confidential=body.confidential, consent=body.consent, appeal_type=body.appeal_type, category=node.code,
         category_version=catalogue.version, matter_class=node.matter_class, clock_profile=node.clock_profile,
@@ -238,8 +273,7 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
         status_rank=rank(status), cycle_started_at=now, mediation_seq=0, interest_count=1,
         reopen_count=0, finished_at=now if status in FINISHED else None, created_at=now, updated_at=now,
     )
-    session.add(case)
-    session.flush()  # the case row first: attachments and events refer to it
+    _insert_case(session, case)  # the case row first: attachments and events refer to it
     attachments.claim(session, user.id, body.attachment_ids, case.id)
     entry = timeline.add(session, case.id, "submitted", f"已受理：诉求已登记，编号 {case.case_no}", at=now)
     if body.channel == "hotline":
@@ -262,10 +296,14 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
                          public=False, at=now)
     if route == "mediation":
         timeline.add(session, case.id, "referred", "纠纷类诉求，已转人民调解组织", at=now)
+    if route == "consultation":
+        timeline.add(session, case.id, "consulting", "属于社区“小事”，已转居民议事：经居民代表或住户联名提议后"
+                     "列入议程，由居民协商决定", at=now)
     emit(CaseSubmitted(
         case_id=case.id, case_no=case.case_no, category=case.category, channel=case.channel,
         urgency=case.urgency, appeal_type=case.appeal_type, matter_class=case.matter_class, lat=lat, lon=lon,
         reporter_id=None if case.anonymous else reporter_id, confidential=case.confidential, route=route,
+        closed_as=status if route == "direct" else None,
         clock_profile=case.clock_profile, submitted_at=now, guidance=guidance_for(case.matter_class),
         praised_unit_code=praised, external_source=case.external_source, external_no=case.external_no,
         external_deadline=case.external_deadline,
@@ -298,46 +336,56 @@ def _request_hash(body: CaseCreate) -> str:
                           .encode()).hexdigest()
 
 
-def _earlier(session: Session, user: User, key: str, digest: str) -> Case | None:
+def _claim(session: Session, user: User, key: str, digest: str, case_id: str) -> bool:
+    """Claim the Idempotency-Key for the case about to be filed, in the submission's own transaction:
+    True when it is this request's, False when an earlier one holds it. A copy of the same request
+    racing this one waits on the key's row until the other commits (then finds it) or rolls back (then
+    claims it), so two copies never file two cases and the loser never has to undo anything."""
+    table = IdempotencyKey.__table__
+    stmt = upsert_insert(session)(table).values(user_id=user.id, key=key, request_hash=digest, case_id=case_id,
+                                                created_at=utcnow())
+    return session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "key"])
+                           .returning(table.c.case_id)).first() is not None
+
+
+def _earlier(session: Session, user: User, key: str, digest: str) -> Case:
     row = session.get(IdempotencyKey, (user.id, key))
-    if row is None:
-        return None
     if row.request_hash != digest:
         raise ApiError(409, "idempotency.key_reused", field="Idempotency-Key")
     return session.get(Case, row.case_id)
+
+
+def _offers(session: Session, catalogue: Catalogue, body: CaseCreate, user: User) -> list[duplicates.Candidate]:
+    """Open cases nearby that may be the same problem, looked up before anything is written, so the
+    search holds no lock of the submission's. A body filing would refuse is offered nothing here:
+    file_case says what is wrong with it, in its own order."""
+    node = catalogue.nodes.get(body.category)
+    if node is None or not node.leaf or body.answer is not None or body.handling == "self":
+        return []  # unknown, refused, or closed at once (nobody joins an answered consultation)
+    try:
+        wgs = geo.point(body.lat, body.lon, body.coord_system)
+    except ApiError:
+        return []
+    if wgs is None:
+        return []
+    return duplicates.find(session, node, body.description, *wgs, now=utcnow(), user=user)
 
 
 def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
            idempotency_key: str | None = None, index: BlindIndex | None = None,
            channels: Collection[str] | None = None) -> Submission:
     """File a case in the current catalogue, or return the one an earlier try with the same
-    Idempotency-Key filed."""
+    Idempotency-Key filed. One transaction: the duplicate offers are read first, then the key is
+    claimed and the case written."""
     digest = None
     if idempotency_key is not None:
         if not 1 <= len(idempotency_key) <= 100:
             raise ApiError(400, "idempotency.key_invalid", field="Idempotency-Key")
         digest = _request_hash(body)
-        if (case := _earlier(session, user, idempotency_key, digest)) is not None:
-            return Submission(case, None)
     catalogue = current(session)
-    try:
-        case, first = file_case(session, emit, user, body, catalogue, index, channels)
-        if digest is not None:
-            # Flushed here, not at the commit: two copies of the same retried request racing meet
-            # on this row's key, and the loser must find out while it can still answer.
-            session.add(IdempotencyKey(user_id=user.id, key=idempotency_key, request_hash=digest,
-                                       case_id=case.id, created_at=case.created_at))
-            session.flush()
-    except IntegrityError:
-        if digest is None:
-            raise
-        # The other copy committed first: drop this one's case and events, answer with that case.
-        session.rollback()
-        if (case := _earlier(session, user, idempotency_key, digest)) is None:
-            raise
-        return Submission(case, None)
-    found = []
-    if case.lat is not None and case.route != "direct":
-        found = duplicates.find(session, catalogue.nodes[case.category], case.description, case.lat, case.lon,
-                                now=case.created_at, exclude_id=case.id, user=user)
+    found = _offers(session, catalogue, body, user)
+    case_id = str(uuid.uuid4())
+    if digest is not None and not _claim(session, user, idempotency_key, digest, case_id):
+        return Submission(_earlier(session, user, idempotency_key, digest), None)
+    case, first = file_case(session, emit, user, body, catalogue, index, channels, case_id=case_id)
     return Submission(case, first, found)
