@@ -1,0 +1,30 @@
+"""How the grid service reacts to intake's events: the cases grid workers file (channel grid_patrol).
+
+自办自结 is counted from them: intake closes a grid worker's own handling at once (route "direct", closed_as
+"self_resolved"); a question she answered on the spot is a finding, not 自办自结.
+"""
+
+from sqlalchemy.orm import Session
+
+from shared.events.intake import CaseSubmitted
+from shared.messaging.dispatcher import Handler, HandlerContext
+from shared.runtime import ServiceRuntime
+
+from . import directory
+from .models import GridReport
+
+
+def note_report(session: Session, event: CaseSubmitted) -> None:
+    if event.channel != "grid_patrol" or session.get(GridReport, event.case_id) is not None:
+        return
+    session.add(GridReport(case_id=event.case_id, case_no=event.case_no, reporter_id=event.reporter_id,
+                           grid_code=directory.grid_at(session, event.lat, event.lon),
+                           self_resolved=event.closed_as == "self_resolved", submitted_at=event.submitted_at))
+
+
+def on_case_submitted(ctx: HandlerContext, event: CaseSubmitted) -> None:
+    note_report(ctx.session, event)
+
+
+def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
+    return {"intake.case.submitted.v1": on_case_submitted}
