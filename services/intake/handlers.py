@@ -1,4 +1,5 @@
-"""How intake follows other services' events: routing's work orders and mediation's disputes.
+"""How intake follows other services' events: routing's work orders, mediation's disputes and the
+residents' consultation of 小事 (selfgov's matters).
 
 notify.message.* events also reach intake's queue; intake registers no handler for them, so
 the dispatcher acks them without touching the database (the resident's inbox is notify's).
@@ -10,6 +11,7 @@ from shared.config import local_zone
 from shared.db import utcnow
 from shared.events.mediation import DisputeEvent
 from shared.events.routing import WorkOrderEvent
+from shared.events.selfgov import MatterEvent
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
@@ -309,10 +311,46 @@ def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -
     timeline.add(session, case.id, status or "mediation_performed", public, at=event.at)
 
 
+# The residents' consultation (selfgov) of a 小事 case: event → (status, what the requester reads).
+SELFGOV: dict[str, tuple[str | None, str]] = {
+    "selfgov.matter.raised": (None, "已列为居民议事议题，待居民代表或住户联名提议"),
+    "selfgov.matter.on_agenda": ("consultation_agenda", "联名提议达到规定人数，已列入居民议事议程，将依次召开会议商议"),
+    "selfgov.matter.publicized": ("consultation_publicized",
+                                  "居民代表会议已表决通过，决议正在社区公示，公示期内可提出意见"),
+    "selfgov.matter.implementing": ("consultation_implementing", "公示期满，决议已分解为任务，正在组织实施"),
+    "selfgov.matter.settled": ("residents_settled", "决议已实施完毕，此事经居民议事解决；决议全文见社区居务公开"),
+    "selfgov.matter.rejected": ("consultation_rejected", "经居民议事，此提议未获通过；如有新情况可再次反映"),
+}
+
+
+def apply_selfgov(ctx: HandlerContext, event_type: str, event: MatterEvent) -> None:
+    """A step of the residents' consultation on the case it came from, in order (seq), up only."""
+    if event.case_id is None:
+        return  # a resident's or the committee's own proposal: no case of ours
+    session = ctx.session
+    case = session.get(Case, event.case_id, with_for_update=True)
+    if case is None:
+        raise CaseMissing(event.case_id)
+    if event.seq <= case.consultation_seq:
+        return  # stale or repeated
+    case.consultation_seq = event.seq
+    status, public = SELFGOV[event_type]
+    if case.status in ENDED_AT_INTAKE:
+        timeline.add(session, case.id, "consultation_note", public, public=False, at=event.at)
+        return
+    if status is not None and rank(status) > case.status_rank:
+        set_status(case, status)
+        if status == "residents_settled":
+            case.resolved_at = event.at
+    timeline.add(session, case.id, status or "consulting", public, at=event.at)
+
+
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     for kind in ROUTING_KINDS:
         table[f"routing.case.{kind}.v1"] = lambda ctx, e, kind=kind: apply_routing(ctx, kind, e)
     for event_type in MEDIATION:
         table[f"{event_type}.v1"] = lambda ctx, e, t=event_type: apply_mediation(ctx, t, e)
+    for event_type in SELFGOV:
+        table[f"{event_type}.v1"] = lambda ctx, e, t=event_type: apply_selfgov(ctx, t, e)
     return table

@@ -18,6 +18,7 @@ from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 from shared.sealed import Sealed
+from shared.tracing import event_log_table
 
 
 class SealedJSON(Sealed):
@@ -41,6 +42,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+event_log = event_log_table(Base.metadata)  # the admins' trace of a request (shared/tracing.py)
 auth = auth_tables(Base.metadata)
 audit = audit_table(Base.metadata)
 
@@ -117,6 +119,8 @@ class Case(Base):
     # routing placed before it kept finer areas). Who sees the case by area (see access.py).
     area_path: Mapped[str | None] = mapped_column(String(300))
     mediation_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The last step of the residents' consultation applied (selfgov's matter seq): an older one is dropped.
+    consultation_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     dispute_id: Mapped[str | None] = mapped_column(String(36))
     parent_case_id: Mapped[str | None] = mapped_column(String(36), index=True)  # merged into
     interest_count: Mapped[int] = mapped_column(Integer, default=1)  # the reporter plus those who joined

@@ -156,7 +156,8 @@ class CaseView(BaseModel):
     category: str = Field(description="类别编码 category code")
     category_name: str = Field(description="类别名称 category name")
     matter_class: str | None = Field(None, description="三事分类 大事/小事/私事")
-    route: str = Field("dispatch", description="去向：dispatch 派单，mediation 人民调解，direct 当场办结")
+    route: str = Field("dispatch", description="去向：dispatch 派单，mediation 人民调解，consultation 居民议事，"
+                                               "direct 当场办结")
     description: str = Field(description="问题描述 description")
     urgency: str = Field(description="紧急程度 一般/紧急/特急")
     requested_urgency: str | None = Field(
@@ -470,7 +471,7 @@ class KnowledgeEntryView(KnowledgeView):
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 MatterClass = Literal["大事", "小事", "私事"]
-Route = Literal["dispatch", "mediation"]
+Route = Literal["dispatch", "mediation", "consultation"]
 
 
 class Question(BaseModel):
@@ -500,7 +501,8 @@ class Node(BaseModel):
     urgency: Urgency | None = Field(None, description="默认紧急程度 default urgency")
     clock_profile: str | None = Field(None, max_length=40,
                                       description="办理时限方案，须为配置 clock_profiles 之一")
-    route: Route | None = Field(None, description="去向：dispatch 派单，mediation 人民调解")
+    route: Route | None = Field(None, description="去向：dispatch 派单，mediation 人民调解，"
+                                                  "consultation 居民议事（小事）")
     dispute_type: str | None = Field(None, max_length=40, description="纠纷类型（转调解时）dispute type")
     anonymous_allowed: bool | None = Field(None, description="允许匿名反映 anonymous reports allowed")
     duplicate: DuplicateRule | None = Field(None, description="重复诉求查找规则 duplicate lookup")

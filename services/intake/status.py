@@ -24,6 +24,12 @@ STATUSES: dict[str, tuple[int, str, str]] = {
     "awaiting_designation": (5, "已退回，待上级指定承办单位", "Returned, awaiting designation of the handling unit"),
     "referred": (5, "已转人民调解", "Referred to mediation"),
     "dispatched": (10, "已派单", "Dispatched"),
+    # A 小事 the catalogue routes to the residents' own consultation (居民议事, the selfgov service): no work
+    # order, the residents decide; each step of the matter moves the case (handlers.apply_selfgov).
+    "consulting": (10, "已转居民议事，待居民联名提议", "Taken up for the residents' consultation"),
+    "consultation_agenda": (20, "已列入居民议事议程", "On the residents' consultation agenda"),
+    "consultation_publicized": (30, "议事决议公示中", "The residents' resolution is published for comment"),
+    "consultation_implementing": (35, "议事决议实施中", "The residents' resolution is being carried out"),
     "mediation_applied": (10, "调解已登记", "Mediation registered"),
     "signed": (20, "已签收", "Signed for"),
     "mediation_accepted": (20, "调解已受理", "Mediation accepted"),
@@ -45,13 +51,15 @@ STATUSES: dict[str, tuple[int, str, str]] = {
     "mediation_refused": (60, "对方拒绝调解", "A party refused mediation"),
     "answered": (100, "已直接办结", "Answered on the spot"),
     "self_resolved": (100, "网格员已自办自结", "Handled by the grid worker on the spot"),
+    "residents_settled": (60, "居民议事已解决", "Settled by the residents' consultation"),
+    "consultation_rejected": (60, "居民议事未通过", "Not adopted by the residents' consultation"),
     "withdrawn": (100, "已撤回", "Withdrawn"),
     "merged": (100, "已合并", "Merged into another case"),
 }
 
 # Finished: nothing more can be added, joined or withdrawn.
 FINISHED = frozenset({"closed", "answered", "self_resolved", "withdrawn", "merged", "mediation_succeeded",
-                      "mediation_failed", "mediation_refused"})
+                      "mediation_failed", "mediation_refused", "residents_settled", "consultation_rejected"})
 # Still being worked on: what duplicates are looked for among and merges go into.
 OPEN = frozenset(s for s in STATUSES if s not in FINISHED and s not in ("resolved", "verified", "mediation_agreed",
                                                                          "suggestion_answered", "guided"))

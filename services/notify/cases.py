@@ -151,11 +151,14 @@ def _record(session: Session, case_id: str, p: Payload, secrets: Secrets | None)
 
 def facts(session: Session, cfg: Config, envelope: Envelope, payload: Payload, secrets: Secrets | None = None) -> dict:
     """Record what the event tells about its case; the case's facts as the rules read them (none for
-    an event that is not about a case)."""
-    if envelope.subject.kind != "case":
+    an event that is not about a case). An event about something else that came of a case (a matter of
+    the residents' consultation names the case it came from) reads the case's facts and records none."""
+    about_case = envelope.subject.kind == "case"
+    case_id = envelope.subject.id if about_case else getattr(payload, "case_id", None)
+    if not isinstance(case_id, str) or not case_id:
         return {}
-    case_id = envelope.subject.id
-    _record(session, case_id, payload, secrets)
+    if about_case:
+        _record(session, case_id, payload, secrets)
     row = session.get(CaseFacts, case_id)
     work_order_id = getattr(payload, "work_order_id", None)
     out = {"follower_ids": followers(session, case_id),

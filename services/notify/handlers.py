@@ -41,6 +41,6 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
 
     # A service's report that it saw an API key is for identity, not for people or webhooks.
     return {**{f"{etype}.v{version}": on_event for (etype, version) in registered()
-               if etype.split(".", 1)[0] in ("intake", "routing", "mediation")
+               if etype.split(".", 1)[0] in ("intake", "routing", "mediation", "grid", "selfgov")
                and not etype.endswith(".api_key.used")},
             "identity.code.requested.v1": on_code_requested, "identity.user.changed.v1": on_user_changed}

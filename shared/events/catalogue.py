@@ -1,3 +1,3 @@
 """Imports every payload module so that the registry is complete."""
 
-from . import identity, intake, mediation, notify, routing  # noqa: F401
+from . import grid, identity, intake, mediation, notify, routing, selfgov  # noqa: F401

@@ -86,5 +86,5 @@ class ApiKeyUsed(Payload):
 API_KEY_USED = {
     source: event(f"{source}.api_key.used", 1, subject=("api_key", "key_id"))(
         type(f"{source.capitalize()}ApiKeyUsed", (ApiKeyUsed,), {"__module__": __name__}))
-    for source in ("intake", "routing", "mediation", "notify")
+    for source in ("intake", "routing", "mediation", "notify", "grid", "selfgov")
 }

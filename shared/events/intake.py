@@ -25,8 +25,12 @@ class CaseSubmitted(Payload):
     reporter_id: str | None = None  # absent for anonymous reports
     confidential: bool = False  # 保密: handlers see the matter, not the person
     # dispatch: routing finds the owner; mediation: a dispute (see intake.case.referred);
-    # direct: closed at intake (a consultation answered on the spot), counted but not dispatched
-    route: Literal["dispatch", "mediation", "direct"] = "dispatch"
+    # consultation: a 小事 the residents settle themselves (selfgov's 议事), no work order;
+    # direct: closed at intake, counted but not dispatched — `closed_as` says how
+    route: Literal["dispatch", "mediation", "direct", "consultation"] = "dispatch"
+    # A direct case: a question answered on the spot (answered) or what a grid worker settled on patrol
+    # (self_resolved, 自办自结: the grid's statistics count these).
+    closed_as: Literal["answered", "self_resolved"] | None = None
     submitted_at: datetime
     # the catalogue node's clock profile (general / utility / life_safety / complex / …), when known:
     # the category's side of the choice, not the choice. Routing puts the case on the stricter of it

@@ -71,12 +71,17 @@ TOPOLOGY = Topology(
         QueueSpec("routing.events", "routing", ("intake.case.*.v1", "mediation.#.v1", IDENTITY)),
         # intake: the resident's view follows routing, mediation and what the resident was told
         QueueSpec("intake.events", "intake", ("routing.case.*.v1", "mediation.#.v1", "notify.message.*.v1",
-                                              IDENTITY)),
+                                              "selfgov.matter.*.v1", IDENTITY)),
         # mediation: disputes referred from intake, and their withdrawal
         QueueSpec("mediation.events", "mediation", ("intake.case.referred.v1", "intake.case.withdrawn.v1",
                                                     IDENTITY)),
         # notify: everything people may need to hear about, and the sign-in codes to send
-        QueueSpec("notify.events", "notify", ("intake.#.v1", "routing.#.v1", "mediation.#.v1", IDENTITY)),
+        QueueSpec("notify.events", "notify", ("intake.#.v1", "routing.#.v1", "mediation.#.v1", "selfgov.#.v1",
+                                              "grid.#.v1", IDENTITY)),
+        # grid: the cases grid workers file (a patrol's findings, 自办自结)
+        QueueSpec("grid.events", "grid", ("intake.case.submitted.v1", IDENTITY)),
+        # selfgov: 小事 cases become matters for the residents' consultation, and their withdrawal
+        QueueSpec("selfgov.events", "selfgov", ("intake.case.submitted.v1", "intake.case.withdrawn.v1", IDENTITY)),
     )
 )
 

@@ -301,3 +301,38 @@ def test_the_calendars_keepers_hear_that_next_years_holiday_notice_is_not_loaded
     assert set(heard) == {"u-admin-1", "u-supervisor-1"}
     [(template, body)] = heard["u-admin-1"]
     assert template == "calendar.not_covered" and "2027" in body and "周一至周五" in body
+
+
+# -- the grid's day and the residents' consultation (issues 16 and 17) --------------------------------------
+def test_a_grid_short_of_its_patrols_is_told_to_its_community_and_an_overdue_visit_to_the_grid_too(rt):
+    from shared.events.grid import PatrolMissed, VisitOverdue
+
+    from .payloads import COMMUNITY, GRID
+
+    env, _ = deliver(rt, PatrolMissed(grid_code=GRID, grid_id=unit_id(GRID), community_code=COMMUNITY,
+                                      community_id=unit_id(COMMUNITY), day="2026-11-02", required=2, done=1))
+    heard = inbox(rt, env)
+    [(template, body)] = heard["u-community-staff-001"]
+    assert template == "patrol.missed" and "巡查 1 次" in body and "每日 2 次" in body
+    assert "u-grid-worker-001001" not in heard  # the warning is the community's to follow up
+    env, _ = deliver(rt, VisitOverdue(person_id="p-1", grid_code=GRID, grid_id=unit_id(GRID), community_code=COMMUNITY,
+                                      community_id=unit_id(COMMUNITY), due_at=AT))
+    heard = inbox(rt, env)
+    assert {"u-grid-worker-001001", "u-community-staff-001"} <= set(heard)
+    assert all(t == "visit.overdue" and "p-1" not in b for msgs in heard.values() for t, b in msgs)
+
+
+def test_the_resident_who_raised_a_small_matter_hears_its_steps_and_the_representatives_their_meeting(rt):
+    from shared.events.selfgov import MatterOnAgenda, MatterSettled, MeetingConvened
+
+    deliver(rt, submitted(case_id="c-9"))
+    common = {"matter_id": "m-1", "case_id": "c-9", "community_code": "510107001001000", "at": AT}
+    env, _ = deliver(rt, MatterOnAgenda(**common, seq=2, representatives=5, households=0))
+    assert [t for t, _ in inbox(rt, env)[REQUESTER]] == ["matter.on_agenda"]
+    env, _ = deliver(rt, MeetingConvened(**common, seq=3, meeting_id="mt-1", stage="representatives",
+                                         stage_name="居民代表会议票决", starts_at=AT + timedelta(days=3),
+                                         invitee_user_ids=["u-resident-2"], raised_by=REQUESTER))
+    heard = inbox(rt, env)
+    assert set(heard) == {"u-resident-2", REQUESTER} and "居民代表会议票决" in heard["u-resident-2"][0][1]
+    env, _ = deliver(rt, MatterSettled(**common, seq=9, resolution_id="r-1", raised_by=REQUESTER))
+    assert [t for t, _ in inbox(rt, env)[REQUESTER]] == ["matter.settled"]  # once, though two rules reach her

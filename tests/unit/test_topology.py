@@ -104,7 +104,7 @@ def test_case_dispatched_reaches_intake_and_notify_but_not_routing():
 
 def test_case_submitted_reaches_routing_and_notify_and_a_referral_reaches_mediation():
     names = {q.name for q in TOPOLOGY.route("intake.case.submitted.v1")}
-    assert names == {"routing.events", "notify.events"}
+    assert names == {"routing.events", "notify.events", "grid.events", "selfgov.events"}
     names = {q.name for q in TOPOLOGY.route("intake.case.referred.v1")}
     assert names == {"routing.events", "mediation.events", "notify.events"}
 

@@ -14,6 +14,9 @@ Why these choices, where ours has no exact twin:
   NO_FURTHER_ACTION; the three others (solved, assisted, handled by law) FIXED.
 - A failed or refused mediation is NO_FURTHER_ACTION; a withdrawn case CANCELLED; a merged one DUPLICATE;
   a consultation answered on the spot CLOSED.
+- A 小事 taken up by the residents' consultation (居民议事) moves like an order: taken up INVESTIGATING, on the
+  agenda ACTION_SCHEDULED, its resolution published or carried out IN_PROGRESS, settled FIXED, voted down
+  NO_FURTHER_ACTION.
 """
 
 # status → (GeoReport v2 status, mySociety's extended status)
@@ -24,6 +27,10 @@ STATUS: dict[str, tuple[str, str]] = {
     "awaiting_designation": ("open", "OPEN"),
     "referred": ("open", "INVESTIGATING"),
     "dispatched": ("open", "INVESTIGATING"),
+    "consulting": ("open", "INVESTIGATING"),
+    "consultation_agenda": ("open", "ACTION_SCHEDULED"),
+    "consultation_publicized": ("open", "IN_PROGRESS"),
+    "consultation_implementing": ("open", "IN_PROGRESS"),
     "mediation_applied": ("open", "INVESTIGATING"),
     "signed": ("open", "ACTION_SCHEDULED"),
     "mediation_accepted": ("open", "ACTION_SCHEDULED"),
@@ -42,6 +49,8 @@ STATUS: dict[str, tuple[str, str]] = {
     "mediation_refused": ("closed", "NO_FURTHER_ACTION"),
     "answered": ("closed", "CLOSED"),
     "self_resolved": ("closed", "FIXED"),
+    "residents_settled": ("closed", "FIXED"),
+    "consultation_rejected": ("closed", "NO_FURTHER_ACTION"),
     "withdrawn": ("closed", "CANCELLED"),
     "merged": ("closed", "DUPLICATE"),
 }
