@@ -9,6 +9,8 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
+from shared.offline import idempotency_key_model
+from shared.tracing import event_log_table
 
 
 class Base(DeclarativeBase):
@@ -16,6 +18,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+event_log = event_log_table(Base.metadata)  # the admins' trace of a request (shared/tracing.py)
 auth = auth_tables(Base.metadata)
 audit = audit_table(Base.metadata)
 
@@ -41,6 +44,17 @@ class Unit(Base):
     geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON, WGS-84
 
 
+class Revision(Base):
+    """A number raised in the transaction of every change of a piece of reference data ("directory":
+    the units and their polygons), so a process rebuilds what it derived from it (the grid index) when
+    the number moved, and never otherwise."""
+
+    __tablename__ = "reference_revisions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class Staff(Base):
     __tablename__ = "staff"
 
@@ -53,6 +67,17 @@ class Staff(Base):
 
 # A work order in one of these still needs its unit's work (and counts as load).
 OPEN_STATUSES = ("dispatched", "signed", "in_progress", "resolved", "verified")
+
+
+class AssigneeLoad(Base):
+    """How many open work orders (OPEN_STATUSES) each person holds: dispatch reads one row per
+    candidate instead of counting their orders, which grew with each person's history (issue 15).
+    Kept by load.py in the transaction of every change of a work order; a missing row is 0."""
+
+    __tablename__ = "assignee_loads"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    open_orders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ResponsibilityVersion(Base):
@@ -258,3 +283,8 @@ class WatchEntry(Base):
     indicators: Mapped[str] = mapped_column(Text)  # JSON list
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+
+
+# A grid worker's phone replays the steps it queued offline (sign, contact, resolve, answer, return): a
+# replay with the same Idempotency-Key gets the first answer and changes nothing (shared/offline.py).
+IdempotencyKey = idempotency_key_model(Base, "routing")

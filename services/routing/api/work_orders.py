@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter
 
+from shared import offline
 from shared.auth import CurrentUser, StaffUser
 from shared.db import utcnow
 from shared.deps import SessionDep, Uow
 
 from .. import access, dispatch, views, workflow
+from ..models import IdempotencyKey
 from ..schemas import AnswerBody, ContactBody, ResolveBody, ReturnBody, UnitBody, VerifyBody
 from .deps import (
     FORBIDDEN,
@@ -50,45 +52,64 @@ def get_work_order(user: CurrentUser, order: ReadableOrder, uow: Uow) -> dict:
     return shown(uow.session, user, order, detail=True)
 
 
-@router.post("/work-orders/{order_id}/sign", summary="签收 sign for a work order", responses=ORDER_ACTION)
-def sign(user: CurrentUser, order: HandledOrder, uow: Uow) -> dict:
+# A grid worker's steps: also 400 for an empty Idempotency-Key, and 409 for a key reused with other content.
+STEP = {**ORDER_ACTION, 400: {"description": "幂等键格式不正确 idempotency.key_invalid"},
+        409: {"description": "工单当前状态不允许此操作，或该幂等键已用于不同内容 the status does not allow it, or "
+                             "the Idempotency-Key was used for something else"}}
+
+
+def once(uow: Uow, user, key: str | None, op: str, order, body, act) -> dict:
+    """A grid worker's step, once per Idempotency-Key: her phone replays what it queued offline and a
+    replay gets the first answer. The step's time is the server's: the clocks are the record the units
+    are scored on, and a phone's own clock is no evidence of when it was signed."""
+    def step() -> dict:
+        act()
+        return shown(uow.session, user, order)
+
+    return offline.once(uow.session, IdempotencyKey, user.id, key, op, order.id, body, step, 200)[1]
+
+
+@router.post("/work-orders/{order_id}/sign", summary="签收 sign for a work order", responses=STEP)
+def sign(user: CurrentUser, order: HandledOrder, uow: Uow, key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
-    workflow.sign(uow.session, uow.emit, order, user.id, utcnow())
-    return shown(uow.session, user, order)
+    return once(uow, user, key, "sign", order, None,
+                lambda: workflow.sign(uow.session, uow.emit, order, user.id, utcnow()))
 
 
 @router.post("/work-orders/{order_id}/contact", summary="首次联系诉求人 record the first contact",
-             responses=ORDER_ACTION)
-def contact(user: CurrentUser, order: HandledOrder, uow: Uow, body: ContactBody | None = None) -> dict:
+             responses=STEP)
+def contact(user: CurrentUser, order: HandledOrder, uow: Uow, body: ContactBody | None = None,
+            key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
-    workflow.contact(uow.session, uow.emit, order, user.id, utcnow(), body.note if body else None)
-    return shown(uow.session, user, order)
+    return once(uow, user, key, "contact", order, body, lambda: workflow.contact(
+        uow.session, uow.emit, order, user.id, utcnow(), body.note if body else None))
 
 
 @router.post("/work-orders/{order_id}/resolve", summary="办结 report the result with an outcome code",
              description="办结照片先以本人账号上传到 POST /intake/v1/attachments，再在 photo_ids 中填写返回的附件 id；"
                          "id 格式不正确或重复为 422。Upload the result photos to POST /intake/v1/attachments first "
                          "and give their ids in photo_ids; a malformed or repeated id is 422.",
-             responses=ORDER_ACTION)
-def resolve(user: CurrentUser, order: HandledOrder, body: ResolveBody, uow: Uow) -> dict:
+             responses=STEP)
+def resolve(user: CurrentUser, order: HandledOrder, body: ResolveBody, uow: Uow,
+            key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
     photos = workflow.photo_ids(body.photo_ids)
-    workflow.resolve(uow.session, uow.emit, order, user.id, utcnow(), outcome=body.outcome,
-                     result_text=body.result_text, photos=photos)
-    return shown(uow.session, user, order)
+    return once(uow, user, key, "resolve", order, body, lambda: workflow.resolve(
+        uow.session, uow.emit, order, user.id, utcnow(), outcome=body.outcome, result_text=body.result_text,
+        photos=photos))
 
 
-ANSWER = {**ORDER_ACTION, 409: {"description": "工单状态不允许答复，或该工单不是建议或私事引导 the status does not "
+ANSWER = {**STEP, 409: {"description": "工单状态不允许答复，或该工单不是建议或私事引导 the status does not "
                                               "allow it, or the order is not a suggestion or guidance"}}
 
 
 @router.post("/work-orders/{order_id}/answer", responses=ANSWER,
              summary="答复 answer a suggestion (adopted or not, 采纳) or give guidance on a private matter (私事)")
-def answer(user: CurrentUser, order: HandledOrder, body: AnswerBody, uow: Uow) -> dict:
+def answer(user: CurrentUser, order: HandledOrder, body: AnswerBody, uow: Uow,
+           key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
-    workflow.answer(uow.session, uow.emit, order, user.id, utcnow(), answer_text=body.answer_text,
-                    adopted=body.adopted)
-    return shown(uow.session, user, order)
+    return once(uow, user, key, "answer", order, body, lambda: workflow.answer(
+        uow.session, uow.emit, order, user.id, utcnow(), answer_text=body.answer_text, adopted=body.adopted))
 
 
 @router.post("/work-orders/{order_id}/verify", summary="核查 verify the result (optional)", responses=ORDER_ACTION)
@@ -105,14 +126,14 @@ def close(user: CurrentUser, order: DispatchersOrder, uow: Uow) -> dict:
     return shown(uow.session, user, order)
 
 
-@router.post("/work-orders/{order_id}/return", responses=ORDER_ACTION,
+@router.post("/work-orders/{order_id}/return", responses=STEP,
              summary="退单 return within the window with reason and legal basis; re-dispatched or awaits 指定")
 def return_order(user: CurrentUser, order: HandledOrder, body: ReturnBody, grid_index: GridIndex,
-                 uow: Uow) -> dict:
+                 uow: Uow, key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
-    dispatch.return_order(uow.session, uow.emit, grid_index, order, user.id, utcnow(), reason=body.reason,
-                          legal_basis=body.legal_basis)
-    return shown(uow.session, user, order)
+    return once(uow, user, key, "return", order, body, lambda: dispatch.return_order(
+        uow.session, uow.emit, grid_index, order, user.id, utcnow(), reason=body.reason,
+        legal_basis=body.legal_basis))
 
 
 @router.post("/work-orders/{order_id}/reassign", summary="改派 reassign to another unit (history kept)",
