@@ -49,6 +49,8 @@ register_messages({
     "notice.bad_period": ("公开截止时间须晚于开始时间", "The period ends before it starts"),
     "rating.already_given": ("本期您已评价过，每位居民每期只能评价一次", "You already rated this period"),
     "rating.bad_answers": ("请按题目逐项评分（1 至满分的整数）", "Answer every question with a whole score"),
+    "rating.grid_required": ("评价网格服务的题目须注明网格（grid_code），或不答这些题目",
+                             "Say which grid the grid questions are about (grid_code), or leave them out"),
     "rating.unknown_grid": ("所选网格不属于该社区", "That grid is not in this community"),
     "resolution.not_found": ("未找到该决议", "No such resolution"),
     "report.forbidden": ("只有社区、街道工作人员、督办人员和管理员可以查看议事统计",

@@ -45,6 +45,9 @@ def submit(session: Session, index: Index, member: Member, *, grid_code: str | N
     if grid_code is not None and grid_code not in {g.code for g in directory.grids_of(session, member.community_code)}:
         raise ApiError(422, "rating.unknown_grid", field="grid_code")
     wanted = {q.code for q in cfg.questions if q.about == "community" or grid_code is not None}
+    if grid_code is None and set(answers) & {q.code for q in cfg.questions if q.about == "grid"}:
+        # She answered about her grid without saying which one: name it, or leave those questions out.
+        raise ApiError(422, "rating.grid_required", field="grid_code")
     if set(answers) != wanted or any(not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= cfg.scale_max
                                      for v in answers.values()):
         raise ApiError(422, "rating.bad_answers", field="answers")

@@ -46,6 +46,9 @@ def test_only_residents_on_the_roster_rate_and_every_question_is_answered(client
     r = _rate(client, rt, RESIDENT, {**ALL, "grid_service": 6})
     assert r.json()["error"]["code"] == "rating.bad_answers"
     assert _rate(client, rt, RESIDENT, grid="510107001002001").json()["error"]["code"] == "rating.unknown_grid"
+    # About her grid without saying which: the refusal names the missing grid, not the answers.
+    r = _rate(client, rt, RESIDENT, grid=None)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "grid_code"
     no_grid = {k: v for k, v in ALL.items() if k != "grid_service"}
     assert _rate(client, rt, RESIDENT, no_grid, grid=None).status_code == 201
 
