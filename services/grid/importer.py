@@ -7,30 +7,23 @@ Columns are the kind's field names, in English or in the Chinese of the usual sh
 `grid_code`/网格代码 (else the query's grid), and for a parent `building`/楼栋 and `room`/门牌 (a household of a
 person, a rental of a tenant are found by building and room; a building by its name).
 
-The XLSX reader bounds what it unpacks before openpyxl reads a byte (a zip bomb) and reads at most 200
-columns, as identity's roster reader does; that reader is identity's own (its limits are identity's
-configuration), so the grid keeps its own copy here.
+The file is read by shared/spreadsheets.py (as identity's roster is), with the grid's own limits: it bounds
+what an XLSX unpacks before openpyxl reads a byte (a zip bomb) and reads at most 200 columns.
 """
 
-import csv
-import io
-import zipfile
 from dataclasses import dataclass
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.errors import ApiError, message
+from shared.spreadsheets import XLSX_TYPE as XLSX_TYPE  # the import endpoint documents it
+from shared.spreadsheets import SheetRefused, read_table
 from shared.uow import Emit
 
 from . import config, register
 from .models import Entry
 
-CSV_TYPES = frozenset({"text/csv", "application/csv"})
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_COLUMNS = 200
 HEADERS = {
     "网格代码": "grid_code", "网格": "grid_code", "楼栋": "building", "楼栋名称": "building", "地址名称": "name",
     "门牌": "room", "室号": "room", "门牌室号": "room", "名称": "name", "单位名称": "name", "地址": "address",
@@ -56,63 +49,22 @@ def _invalid(problems: list[str]) -> ApiError:
     return ApiError(422, "import.invalid", field="file", detail="\n".join(problems))
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "date") and hasattr(value, "hour"):
-        return value.date().isoformat()
-    return str(value).strip()
-
-
-def _csv_rows(data: bytes) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")  # what Excel in Chinese saves a CSV as
-        except UnicodeDecodeError:
-            raise _invalid(["无法识别文件编码（请使用 UTF-8 或 GBK）"]) from None
-    try:
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
-    except csv.Error:
-        raise _invalid(["CSV 格式错误"]) from None
-
-
-def _xlsx_rows(data: bytes, max_rows: int) -> list[list[str]]:
-    rules = config.get().rules
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError):
-        raise _invalid(["无法读取 XLSX 文件"]) from None
-    if unpacked > rules.import_max_unpacked_bytes:
-        raise ApiError(413, "import.too_large", field="file")
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            rows = []
-            for values in book.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True):
-                rows.append([_cell(v) for v in values])
-                if len(rows) > max_rows + 1:
-                    break
-            return rows
-        finally:
-            book.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError):
-        raise _invalid(["无法读取 XLSX 文件"]) from None
+def _refused(refused: SheetRefused) -> ApiError:
+    if refused.status == 415:
+        return ApiError(415, "import.bad_type", field="content_type")
+    if refused.status == 413:
+        return ApiError(413, "import.too_large", field="file", detail="\n".join(refused.problems) or None)
+    return _invalid(refused.problems)
 
 
 def read(content_type: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(row number, row by column) pairs, the header being row 1; blank rows skipped."""
     rules = config.get().rules
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if kind not in CSV_TYPES and kind != XLSX_TYPE:
-        raise ApiError(415, "import.bad_type", field="content_type")
-    if len(data) > rules.import_max_bytes:
-        raise ApiError(413, "import.too_large", field="file")
-    table = _xlsx_rows(data, rules.import_max_rows) if kind == XLSX_TYPE else _csv_rows(data)
+    try:
+        table = read_table(content_type, data, max_bytes=rules.import_max_bytes,
+                           max_unpacked_bytes=rules.import_max_unpacked_bytes, max_rows=rules.import_max_rows)
+    except SheetRefused as refused:
+        raise _refused(refused) from None
     if not table or not any(table[0]):
         raise _invalid(["第1行应为表头"])
     header = [HEADERS.get(h.strip(), h.strip().lower()) for h in table[0]]

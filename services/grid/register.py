@@ -8,7 +8,6 @@ fields, never their values) and an event (grid.register.changed), so the audit t
 """
 
 import json
-import re
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from shared import phones
 from shared.errors import ApiError
 from shared.events.grid import RegisterChanged
+from shared.idcards import valid_id_number
 from shared.masking import mask_address, mask_id_number, mask_name, mask_phone
 from shared.uow import Emit
 
@@ -37,15 +37,6 @@ PERSONAL = {
 }
 PARENTS = {"household": ("building",), "rental": ("building",), "person": ("household",), "tenant": ("rental",)}
 REQUIRED_PARENT = {"tenant"}
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def valid_id_number(value: str) -> bool:
-    """Resident ID (GB 11643): 17 digits and an ISO 7064 MOD 11-2 check character (as mediation's parties)."""
-    if not re.fullmatch(r"\d{17}[\dX]", value):
-        return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == value[17]
 
 
 def checked(kind: str, values: dict) -> dict:

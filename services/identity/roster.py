@@ -11,33 +11,27 @@ set one through an admin's reset or sign in with the identity provider). A dry r
 counts without writing.
 """
 
-import csv
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import STAFF_ROLES
 from shared.errors import ApiError
+from shared.spreadsheets import XLSX_TYPE as XLSX_TYPE  # the roster endpoint documents it
+from shared.spreadsheets import SheetRefused, read_table
 from shared.uow import Emit
 
 from . import config, directory, users
 from .directory import units_of
 from .models import User
 
-CSV_TYPES = frozenset({"text/csv", "application/csv"})
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS = ("username", "display_name", "role", "unit_codes", "active")
 REQUIRED = ("username", "display_name", "role", "unit_codes")
 HEADERS = {"用户名": "username", "账号": "username", "姓名": "display_name", "角色": "role", "单位代码": "unit_codes",
            "单位": "unit_codes", "启用": "active", "是否启用": "active"}
-MAX_COLUMNS = 200  # of an XLSX sheet, read; columns further right are not
 UNIT_SEPARATORS = re.compile(r"[;；、]")
 TRUE = frozenset({"", "true", "yes", "y", "1", "是", "启用", "在职"})
 FALSE = frozenset({"false", "no", "n", "0", "否", "停用", "禁用", "离职"})
@@ -66,67 +60,12 @@ def _invalid(problems: list[str]) -> ApiError:
     return ApiError(422, "roster.invalid", field="file", detail="\n".join(problems))
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a unit code typed as a number
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _csv_rows(data: bytes) -> list[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in Chinese saves CSV as GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise _invalid(["文件编码无法识别（请使用 UTF-8）"])
-    try:
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
-    except csv.Error as exc:
-        raise _invalid([f"CSV 格式错误：{exc}"]) from None
-
-
-def _refuse_bomb(data: bytes) -> None:
-    """An XLSX is a zip archive: one a few kilobytes long may unpack to gigabytes (a zip bomb).
-    Before openpyxl reads a byte of it, the sizes its members declare are summed and a roster over
-    directory.roster_max_unpacked_bytes refused (413). Python's zipfile, which openpyxl reads
-    through, never gives more of a member than its declared size, so the sum bounds what is
-    unpacked. A body that is no zip archive is no XLSX (422)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError):
-        raise _invalid(["无法读取 XLSX 文件（不是有效的 XLSX/ZIP 文件）"]) from None
-    if unpacked > config.get().directory.roster_max_unpacked_bytes:
-        raise ApiError(413, "roster.too_large", field="file", detail="XLSX 解压后过大 the XLSX unpacks too large")
-
-
-def _xlsx_rows(data: bytes) -> list[list[str]]:
-    _refuse_bomb(data)
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            limit = config.get().directory.roster_max_rows + 2
-            rows = []
-            # At most MAX_COLUMNS columns: one cell far to the right (XFD1) would otherwise pad
-            # every row to 16,384 cells, a tiny file costing gigabytes.
-            for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
-                rows.append([_cell(v) for v in values])
-                if len(rows) > limit:
-                    break
-            return rows
-        finally:
-            book.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError):
-        raise _invalid(["无法读取 XLSX 文件"]) from None
+def _refused(refused: SheetRefused) -> ApiError:
+    if refused.status == 415:
+        return ApiError(415, "roster.bad_type", field="content_type")
+    if refused.status == 413:
+        return ApiError(413, "roster.too_large", field="file", detail="\n".join(refused.problems) or None)
+    return _invalid(refused.problems)
 
 
 def refuse_oversize(declared_length: str | None) -> None:
@@ -139,14 +78,11 @@ def refuse_oversize(declared_length: str | None) -> None:
 def read(content_type: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(line number, row by column) pairs, the header being line 1; blank lines skipped."""
     policy = config.get().directory
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if kind not in CSV_TYPES and kind != XLSX_TYPE:
-        raise ApiError(415, "roster.bad_type", field="content_type")
-    if len(data) > policy.roster_max_bytes:
-        raise ApiError(413, "roster.too_large", field="file")
-    if not data:
-        raise _invalid(["文件为空"])
-    table = _xlsx_rows(data) if kind == XLSX_TYPE else _csv_rows(data)
+    try:
+        table = read_table(content_type, data, max_bytes=policy.roster_max_bytes,
+                           max_unpacked_bytes=policy.roster_max_unpacked_bytes, max_rows=policy.roster_max_rows)
+    except SheetRefused as refused:
+        raise _refused(refused) from None
     if not table or not any(table[0]):
         raise _invalid(["第1行应为表头：" + ", ".join(COLUMNS)])
     header = [HEADERS.get(h.strip(), h.strip().lower()) for h in table[0]]
