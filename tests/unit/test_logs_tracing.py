@@ -109,6 +109,9 @@ def test_configure_gives_a_process_without_handlers_json_lines_and_uvicorn_the_s
         assert {type(f) for f in handler.filters} == {logs.TraceFields, logs.RedactSecrets}
         # uvicorn given no logging configuration of its own adds no handler: its lines go up to the root's.
         names = ("uvicorn", "uvicorn.error", "uvicorn.access")
+        for name in names:  # as a fresh process has them (an earlier test may have run uvicorn's own dictConfig)
+            monkeypatch.setattr(logging.getLogger(name), "handlers", [])
+            monkeypatch.setattr(logging.getLogger(name), "propagate", True)
         before = {name: list(logging.getLogger(name).handlers) for name in names}
         uvicorn.Config(app=lambda *a: None, log_config=None, log_level="info")
         for name in names:
