@@ -9,9 +9,9 @@ ROLE ?= resident
 .PHONY: help install run test test-fast migrate seed up down token api-key bench deploy-files validate-deploy lint clean rabbit-cluster-up rabbit-cluster-down trace
 
 help:
-	@echo "make run     all five services embedded on http://127.0.0.1:8000 with demo data"
+	@echo "make run     all seven services embedded on http://127.0.0.1:8000 with demo data"
 	@echo "make test    the full suite (RabbitMQ/PostgreSQL tests skip when absent, unless CI=true)"
-	@echo "make up      services mode: 5 API + 5 worker processes on PostgreSQL and RabbitMQ; make down"
+	@echo "make up      services mode: an API and a worker per service (APIS=n WORKERS=n) on PostgreSQL and RabbitMQ; make down"
 	@echo "make migrate every service's Alembic migrations (services mode databases)"
 	@echo "make rabbit-cluster-up   three RabbitMQ nodes on 127.0.0.1:5701-5703 (docs/operations.md); make rabbit-cluster-down"
 	@echo "make token ROLE=resident   a bearer token for the demo user of a role (USER=grid-worker-001002: by username)"
