@@ -18,7 +18,9 @@ from shared.events.intake import Urgency
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "data"
 MATTER_CLASSES = ("大事", "小事", "私事")
-RATES = ("response", "resolution", "satisfaction", "completion", "on_time_completion", "whistle_report")
+# resident_rating: 居民直评, the score residents gave the community or grid (selfgov.ratings.scored)
+RATES = ("response", "resolution", "satisfaction", "completion", "on_time_completion", "whistle_report",
+         "resident_rating")
 
 
 def data_dir() -> Path:

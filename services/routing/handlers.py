@@ -3,6 +3,7 @@
 from functools import partial
 
 from shared.db import utcnow
+from shared.events.grid import PatrolFinished
 from shared.events.identity import UserChanged
 from shared.events.intake import (
     CaseEvaluated,
@@ -13,14 +14,22 @@ from shared.events.intake import (
     CaseWithdrawn,
 )
 from shared.events.mediation import RiskRaised
+from shared.events.selfgov import RatingsScored
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
-from . import clocks, directory, dispatch, supervision, workflow
+from . import clocks, directory, dispatch, scores, supervision, workflow
 from .locator import cached
 
 
 def on_submitted(rt: ServiceRuntime, ctx: HandlerContext, event: CaseSubmitted) -> None:
+    if event.route == "direct" and event.closed_as == "self_resolved" and event.channel == "grid_patrol":
+        # 自办自结: nothing to dispatch, counted in the grid's work where its point lies
+        located = (cached(rt, ctx.session).locate(event.lon, event.lat)
+                   if event.lat is not None and event.lon is not None else [])
+        scores.record_self_resolved(ctx.session, case_id=event.case_id, located=located,
+                                    worker_id=event.reporter_id, submitted_at=event.submitted_at)
+        return
     if event.route != "dispatch":
         return  # mediation and on-the-spot answers never reach a unit
     dispatch.dispatch_submitted(ctx.session, ctx.emit, cached(rt, ctx.session), event)
@@ -60,6 +69,16 @@ def on_user_changed(ctx: HandlerContext, event: UserChanged) -> None:
                             unit_codes=event.unit_codes, active=event.active)
 
 
+def on_ratings_scored(ctx: HandlerContext, event: RatingsScored) -> None:
+    scores.record_ratings(ctx.session, event.period, event.units, event.at)
+
+
+def on_patrol_finished(ctx: HandlerContext, event: PatrolFinished) -> None:
+    scores.record_patrol(ctx.session, patrol_id=event.patrol_id, grid_id=event.grid_id, worker_id=event.worker_id,
+                         day=event.day, distance_m=event.distance_m, findings=event.finding_count,
+                         counted=event.counts)
+
+
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
     return {
         # The grid index is the runtime's (rebuilt when stale), so the submitted handler needs it.
@@ -71,4 +90,6 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
         "intake.case.evaluated.v1": on_evaluated,
         "mediation.risk.raised.v1": on_risk,
         "identity.user.changed.v1": on_user_changed,
+        "selfgov.ratings.scored.v1": on_ratings_scored,
+        "grid.patrol.finished.v1": on_patrol_finished,
     }

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import audit_table
@@ -288,3 +288,38 @@ class WatchEntry(Base):
 # A grid worker's phone replays the steps it queued offline (sign, contact, resolve, answer, return): a
 # replay with the same Idempotency-Key gets the first answer and changes nothing (shared/offline.py).
 IdempotencyKey = idempotency_key_model(Base, "routing")
+
+
+class ResidentRating(Base):
+    """居民直评: a community's or grid's score from its residents in a rating period (selfgov.ratings.scored),
+    replaced whole by a newer event of the period (`as_of`)."""
+
+    __tablename__ = "resident_ratings"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # the rating period: 2026-Q4, 2026-11, …
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(20))
+    responses: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)  # 0–100; null below selfgov's minimum of responses
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GridActivity(Base):
+    """A grid's work beside its work orders, one row per patrol finished (grid.patrol.finished) or case settled
+    on the spot (自办自结: intake.case.submitted, route direct, closed_as self_resolved), by local month, with the
+    grid's community and street so the streets' rows add them up."""
+
+    __tablename__ = "grid_activity"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the patrol's or the case's id
+    kind: Mapped[str] = mapped_column(String(16))  # patrol | self_resolved
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM, local
+    grid_id: Mapped[str | None] = mapped_column(String(36))
+    community_id: Mapped[str | None] = mapped_column(String(36))
+    street_id: Mapped[str | None] = mapped_column(String(36))
+    worker_id: Mapped[str | None] = mapped_column(String(64))
+    distance_m: Mapped[float] = mapped_column(Float, default=0.0)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    counted: Mapped[bool] = mapped_column(Boolean, default=False)  # long enough for the daily patrol rule
+    __table_args__ = (Index("ix_grid_activity_period_grid", "period", "grid_id"),)

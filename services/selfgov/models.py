@@ -249,3 +249,15 @@ class RatingBallot(Base):
     __tablename__ = "rating_ballots"
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
     voter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class RatingPublication(Base):
+    """What routing was last told of a rating period's figures (selfgov.ratings.scored): a hash of them, so the
+    background job publishes only a change, and `final` once the period is over and told for the last time."""
+
+    __tablename__ = "rating_publications"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,6 +7,8 @@ resident rated in a period is a separate row holding only a keyed hash of her ve
 (`RatingBallot`), so the second answer is refused without anyone being able to tell which answers were hers.
 """
 
+import hashlib
+import json
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -108,3 +110,9 @@ def scores(session: Session, period: str, community_codes: list[str] | None) -> 
                      "level": about, "period": p.label, "responses": len(rated), "score": score,
                      "by_question": means})
     return rows
+
+
+def fingerprint(rows: list[dict]) -> str:
+    """A hash of a period's figures (who was rated, by how many, what score): the same figures, the same hash."""
+    figures = sorted((r["unit_code"], r["responses"], r["score"]) for r in rows)
+    return hashlib.sha256(json.dumps(figures, ensure_ascii=False).encode()).hexdigest()

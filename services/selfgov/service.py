@@ -1,6 +1,6 @@
 from shared.service import ServiceSpec
 
-from . import access, api, config, handlers, models, seed
+from . import access, api, clocks, config, handlers, models, seed
 
 SPEC = ServiceSpec(
     name="selfgov",
@@ -18,4 +18,5 @@ SPEC = ServiceSpec(
     handlers=handlers.handlers,
     config=config.get,
     seed=seed.seed,
+    background=clocks.background,
 )

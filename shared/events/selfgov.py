@@ -109,3 +109,27 @@ class NoticePublished(Payload):
     category: str
     publish_until: datetime
     at: datetime
+
+
+class UnitRatingScore(Payload):
+    """One unit's figures of a rating period: how many residents answered about it, and its score 0–100
+    (null below the configured number of responses)."""
+
+    unit_id: str  # routing's unit id (shared.ids.unit_id of the code)
+    unit_code: str
+    level: Literal["community", "grid"]
+    responses: int
+    score: float | None = None
+
+
+@event("selfgov.ratings.scored", 1, subject=("period", "period"))
+class RatingsScored(Payload):
+    """居民直评 figures of a rating period, every rated unit at once, as of `at`: a newer event replaces the
+    period's figures whole. Published by selfgov's background job when the figures changed (at most every
+    `publish_interval_seconds`) and once more when the period is over (`final`); never one event per rating,
+    whose timing would tell who answered."""
+
+    period: str  # the rating period (2026-Q4, 2026-11, 2026-H2 or 2026: data/rating.json `period`)
+    final: bool = False
+    units: list[UnitRatingScore]
+    at: datetime

@@ -8,6 +8,7 @@ import typing
 from datetime import date, datetime, timedelta
 from itertools import product
 
+import pydantic
 from pydantic.fields import FieldInfo
 
 from services.notify.config import load_config
@@ -42,6 +43,9 @@ def sample(name: str, annotation, i: int):
         return args[i % len(args)]
     if origin is list:
         return [sample(name.removesuffix("s"), args[0], i)] if args[0] is not int else [1]
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):  # a nested record
+        return annotation(**{n: sample(n, f.annotation, i) for n, f in annotation.model_fields.items()
+                             if f.is_required()})
     if annotation is bool:
         return bool(i % 2)
     if annotation is int:

@@ -62,9 +62,9 @@ def test_rates_and_composite_per_unit(data):
     g1 = rows[GRID1_CODE]
     assert g1["counts"] == {"dispatched": 4, "responded": 2, "evaluated": 2, "solved": 1, "satisfied": 2,
                             "completed": 3, "on_time": 2, "contact_denied": 0, "whistle_calls": 0,
-                            "whistle_on_time": 0}
+                            "whistle_on_time": 0, "rating_responses": 0}
     assert g1["rates"] == {"response": 50.0, "resolution": 50.0, "satisfaction": 100.0, "completion": 75.0,
-                           "on_time_completion": 50.0, "whistle_report": None}
+                           "on_time_completion": 50.0, "whistle_report": None, "resident_rating": None}
     assert g1["composite"] == 67.5  # (30×50 + 35×50 + 35×100) / 100
     assert rows[GRID2]["composite"] == 65.0  # (30×100 + 35×100 + 35×0) / 100
     # No evaluation yet: resolution and satisfaction are unknown, and only the response weight counts.
