@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     admission_limit: int = Field(24, ge=0)
     admission_retry_after_seconds: int = Field(1, ge=1, le=60)
 
+    # Connections each process keeps to its PostgreSQL database, and how many more at a peak
+    # (CG_DB_POOL_SIZE, CG_DB_MAX_OVERFLOW): processes × (size + overflow) must stay under the server's
+    # max_connections, or a PgBouncer in session mode sits in front (docs/operations.md).
+    db_pool_size: int = Field(20, ge=1, le=200)
+    db_max_overflow: int = Field(20, ge=0, le=200)
+
     relay_batch: int = 500
     # The relay wakes on a signal; this poll only covers a lost signal.
     relay_safety_poll_seconds: float = 5.0

@@ -56,6 +56,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     # A failed statement's error never carries its bound values (names, phones) into a log.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        kwargs.pop("pool_size", None)  # SQLite's pool is the driver's own, per thread
+        kwargs.pop("max_overflow", None)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _sqlite_tuning(engine)
         return engine

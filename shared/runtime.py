@@ -80,7 +80,8 @@ class ServiceRuntime:
 
 def build_runtime(name: str, settings: Settings, outbox_table: Table, inbox_table: Table,
                   url: str | None = None, audit_table: Table | None = None) -> ServiceRuntime:
-    engine = make_engine(url or settings.database_url(name))
+    engine = make_engine(url or settings.database_url(name), pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
     sessions = session_factory(engine)
     signal = threading.Event()
     signal_relay_after_commit(sessions)
