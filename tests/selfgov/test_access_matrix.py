@@ -161,6 +161,9 @@ RULES = {
     f"GET {P}/reports/outcomes.csv": (None, False, FIGURES,
                                       lambda c, s, h: c.get(f"{P}/reports/outcomes.csv", headers=h,
                                                             params={"period": "2026"})),
+    f"GET {P}/reports/outcomes.xlsx": (None, False, FIGURES,
+                                       lambda c, s, h: c.get(f"{P}/reports/outcomes.xlsx", headers=h,
+                                                             params={"period": "2026"})),
 }
 
 

@@ -4,6 +4,8 @@ as JSON and CSV, within the caller's area."""
 import csv
 import io
 
+from openpyxl import load_workbook
+
 from shared.config import local_zone
 from shared.db import utcnow
 
@@ -35,6 +37,9 @@ def test_outcome_figures_count_each_matter_and_each_stage_result(client, rt):
     assert r.headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert table[0][:5] == ["统计期", "区域编码", "区域", "层级", "提出议题"] and table[1][4] == "4"
+    x = client.get(f"{P}/reports/outcomes.xlsx", headers=staff(rt), params={"period": period})
+    sheet = load_workbook(io.BytesIO(x.content)).active
+    assert [c.value for c in sheet[1]][:5] == table[0][:5] and sheet.cell(2, 5).value == 4
     other = client.get(f"{P}/reports/outcomes", headers=staff(rt, "u-community-staff-002"), params={"period": period})
     assert other.json() == []
     assert client.get(f"{P}/reports/outcomes", headers=auth(rt, "u-resident-1"),

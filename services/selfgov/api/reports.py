@@ -1,4 +1,4 @@
-"""议事 outcome figures per community and period, as JSON and as a CSV export."""
+"""议事 outcome figures per community and period, as JSON and as a CSV or XLSX export."""
 
 from typing import Annotated
 
@@ -25,14 +25,26 @@ def outcomes(user: CurrentUser, uow: Uow, period: Period) -> list[OutcomeRow]:
     return [OutcomeRow(**r) for r in reports.outcomes(uow.session, periods.parse(period, "selfgov.bad_period"), within)]
 
 
+def _export(user, uow: Uow, period: str, fmt: str) -> Response:
+    within = access.report_scope(uow.session, user)
+    p = periods.parse(period, "selfgov.bad_period")
+    headers, rows = reports.table(reports.outcomes(uow.session, p, within))
+    uow.audit("export.outcomes", detail={"period": p.label, "rows": len(rows), "format": fmt})
+    return Response(exports.table(fmt, "议事结果", headers, rows), media_type=exports.MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="selfgov-outcomes-{p.label}.{fmt}"'})
+
+
 @router.get("/reports/outcomes.csv", response_class=Response,
             responses={200: {"description": "CSV 文件 the figures as CSV", "content": {"text/csv": {"schema": {
                 "type": "string"}}}}, **FORBIDDEN},
             summary="议事结果统计导出 CSV export")
 def outcomes_csv(user: CurrentUser, uow: Uow, period: Period) -> Response:
-    within = access.report_scope(uow.session, user)
-    p = periods.parse(period, "selfgov.bad_period")
-    headers, rows = reports.table(reports.outcomes(uow.session, p, within))
-    uow.audit("export.outcomes", detail={"period": p.label, "rows": len(rows)})
-    return Response(exports.csv_bytes(headers, rows), media_type=exports.MEDIA_TYPES["csv"],
-                    headers={"Content-Disposition": f'attachment; filename="selfgov-outcomes-{p.label}.csv"'})
+    return _export(user, uow, period, "csv")
+
+
+@router.get("/reports/outcomes.xlsx", response_class=Response,
+            responses={200: {"description": "XLSX 文件 the figures as a workbook", "content": {
+                exports.MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}}, **FORBIDDEN},
+            summary="议事结果统计导出 XLSX export")
+def outcomes_xlsx(user: CurrentUser, uow: Uow, period: Period) -> Response:
+    return _export(user, uow, period, "xlsx")
