@@ -10,7 +10,7 @@ import logging
 from shared.config import local_zone
 from shared.db import utcnow
 from shared.events.mediation import DisputeEvent
-from shared.events.routing import WorkOrderEvent
+from shared.events.routing import CaseLocated, WorkOrderEvent
 from shared.events.selfgov import MatterEvent
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
@@ -345,6 +345,16 @@ def apply_selfgov(ctx: HandlerContext, event_type: str, event: MatterEvent) -> N
     timeline.add(session, case.id, status or "consulting", public, at=event.at)
 
 
+def apply_location(ctx: HandlerContext, event: CaseLocated) -> None:
+    """Where an undispatched case lies (routing located its point): the area whose staff see it and whose
+    reports count it. A dispatched case's area comes with its dispatch and is never replaced here."""
+    case = ctx.session.get(Case, event.case_id, with_for_update=True)
+    if case is None:
+        raise CaseMissing(event.case_id)
+    if case.area_path is None:
+        case.area_path = event.area_path
+
+
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
     table: dict[str, Handler] = {}
     for kind in ROUTING_KINDS:
@@ -353,4 +363,5 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
         table[f"{event_type}.v1"] = lambda ctx, e, t=event_type: apply_mediation(ctx, t, e)
     for event_type in SELFGOV:
         table[f"{event_type}.v1"] = lambda ctx, e, t=event_type: apply_selfgov(ctx, t, e)
+    table["routing.case.located.v1"] = apply_location
     return table

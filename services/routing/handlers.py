@@ -14,6 +14,7 @@ from shared.events.intake import (
     CaseWithdrawn,
 )
 from shared.events.mediation import RiskRaised
+from shared.events.routing import CaseLocated
 from shared.events.selfgov import RatingsScored
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
@@ -23,15 +24,19 @@ from .locator import cached
 
 
 def on_submitted(rt: ServiceRuntime, ctx: HandlerContext, event: CaseSubmitted) -> None:
-    if event.route == "direct" and event.closed_as == "self_resolved" and event.channel == "grid_patrol":
-        # 自办自结: nothing to dispatch, counted in the grid's work where its point lies
+    if event.route != "dispatch":
+        # Mediation, on-the-spot answers, 自办自结 and the residents' consultation never reach a unit; intake
+        # is told where the case lies all the same, and 自办自结 counts in the grid's work there.
         located = (cached(rt, ctx.session).locate(event.lon, event.lat)
                    if event.lat is not None and event.lon is not None else [])
-        scores.record_self_resolved(ctx.session, case_id=event.case_id, located=located,
-                                    worker_id=event.reporter_id, submitted_at=event.submitted_at)
+        if located:
+            area = directory.unit(ctx.session, located[0].unit_id)
+            if area is not None and area.path:
+                ctx.emit(CaseLocated(case_id=event.case_id, area_path=area.path, at=utcnow()))
+        if event.route == "direct" and event.closed_as == "self_resolved" and event.channel == "grid_patrol":
+            scores.record_self_resolved(ctx.session, case_id=event.case_id, located=located,
+                                        worker_id=event.reporter_id, submitted_at=event.submitted_at)
         return
-    if event.route != "dispatch":
-        return  # mediation and on-the-spot answers never reach a unit
     dispatch.dispatch_submitted(ctx.session, ctx.emit, cached(rt, ctx.session), event)
 
 

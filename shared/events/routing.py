@@ -50,6 +50,17 @@ class CaseDispatched(WorkOrderEvent):
     urgency: str | None = None
 
 
+@event("routing.case.located", 1, subject=("case", "case_id"))
+class CaseLocated(Payload):
+    """Where a case routing dispatches no order for lies (answered on the spot, 自办自结, the residents'
+    consultation, a dispute for mediation): the path of the finest area holding its point, so intake
+    limits who sees it, and counts it in an area's reports, as it does for dispatched cases."""
+
+    case_id: str
+    area_path: str
+    at: datetime
+
+
 @event("routing.case.signed", 1, subject=("case", "case_id"))
 class CaseSigned(WorkOrderEvent):
     actor_id: str

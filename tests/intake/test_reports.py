@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from services.intake import geo
 from services.intake.models import Case, Evaluation
+from shared.config import local_zone
 
 from .conftest import COMMUNITY, DISTRICT, GRID, STREET
 
@@ -175,3 +176,23 @@ def test_the_monthly_ledgers_of_self_resolved_cases_and_consultations(data):
                 kind="self_resolved", format="xlsx")
     assert load_workbook(io.BytesIO(other.content)).active.max_row == 1
     assert get(data, "ledger", period="2026-10", role="admin", kind="everything").status_code == 422
+
+
+def test_a_case_routing_only_located_is_in_its_areas_ledger_and_a_dispatched_area_is_never_replaced(intake):
+    from shared.events.routing import CaseLocated
+
+    from .conftest import GRID_PATH
+
+    mine = intake.submit(role="grid_worker", channel="grid_patrol", handling="self", result="已清运")
+    period = datetime.fromisoformat(mine["created_at"]).astimezone(local_zone()).strftime("%Y-%m")
+    ledger = {"period": period, "kind": "self_resolved"}
+
+    def rows(units):
+        r = get(intake, "ledger", role="community_staff", units=units, **ledger)
+        return [row[0] for row in csv.reader(io.StringIO(r.content.decode("utf-8-sig")))][1:]
+
+    assert rows((COMMUNITY,)) == []  # not located yet: no area's staff see it
+    assert intake.deliver(CaseLocated(case_id=mine["id"], area_path=GRID_PATH, at=OCT)) == "ack"
+    assert rows((COMMUNITY,)) == [mine["case_no"]] and rows((OTHER_COMMUNITY,)) == []
+    intake.deliver(CaseLocated(case_id=mine["id"], area_path=OTHER_PATH, at=OCT))  # a repeat elsewhere: kept
+    assert rows((COMMUNITY,)) == [mine["case_no"]]
