@@ -133,7 +133,8 @@ def own_grid(uow: UnitOfWork, user: User, grid_code: str | None, roles: frozense
 
 
 def readable_patrol(uow: UnitOfWork, user: User, patrol_id: str, action: str, lock: bool = False) -> Patrol:
-    patrol = uow.session.get(Patrol, patrol_id, with_for_update=lock)
+    # A queued batch may name no patrol (a target left out): that is no patrol, not a query for one.
+    patrol = uow.session.get(Patrol, patrol_id, with_for_update=lock) if patrol_id else None
     s = sight(uow.session, user)
     if patrol is None or user.role not in AREA_ROLES or not s.covers_grid(patrol.grid_code):
         raise refuse(uow, action, 404, "patrol.not_found", "patrol", patrol.id if patrol else None, "patrol_id")
