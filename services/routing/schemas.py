@@ -94,3 +94,73 @@ class DutyBody(Strict):
 class ListBody(Strict):
     document: dict = Field(description="职责清单文档（rules、matter_classes、fallback_unit_code）The list document")
     note: str | None = Field(None, max_length=500, description="版本说明 What changed in this version")
+
+
+# --------------------------------------------------------------------------- scores (考核)
+
+
+class ScoreCounts(BaseModel):
+    dispatched: int = Field(description="计分工单数（主办、未撤销/退回/改派、未剔除）scored orders")
+    responded: int = Field(description="签收和首次联系均按时 signed and contacted in time")
+    evaluated: int = Field(description="已回访评价 evaluated")
+    solved: int = Field(description="评价为已解决 rated solved")
+    satisfied: int = Field(description="满意或基本满意 rated satisfied")
+    completed: int = Field(description="已办结 resolved")
+    on_time: int = Field(description="按期办结 resolved in time")
+    contact_denied: int = Field(description="诉求人回访称无人联系 the requester said nobody contacted her")
+    whistle_calls: int = Field(description="吹哨被召次数（部门）whistle calls")
+    whistle_on_time: int = Field(description="按时报到次数 reported in time")
+    rating_responses: int = Field(description="居民直评的答卷数（本统计期）residents' ratings counted")
+
+
+class ScoreRecord(BaseModel):
+    praise: int = Field(description="收到表扬 praise received")
+    suggestions: int = Field(description="建议 suggestions")
+    suggestions_answered: int = Field(description="已答复的建议 answered")
+    suggestions_adopted: int = Field(description="采纳的建议 adopted")
+    adoption_rate: float | None = Field(description="采纳率 % adopted / answered；无数据为 null")
+
+
+class ScoreRates(BaseModel):
+    response: float | None = Field(description="响应率 %")
+    resolution: float | None = Field(description="解决率 %")
+    satisfaction: float | None = Field(description="满意率 %")
+    completion: float | None = Field(description="办结率 %")
+    on_time_completion: float | None = Field(description="按期办结率 %")
+    whistle_report: float | None = Field(description="报到及时率 %（部门）")
+    resident_rating: float | None = Field(description="居民直评得分 0–100（社区、网格及其街道）residents' rating")
+
+
+class GridWork(BaseModel):
+    patrols: int = Field(description="巡查次数 patrols")
+    patrols_counted: int = Field(description="计入一日双巡的巡查 patrols that count towards the daily rule")
+    distance_km: float = Field(description="巡查里程（公里）distance")
+    findings: int = Field(description="巡查发现并上报的诉求 findings")
+    self_resolved: int = Field(description="自办自结 settled on the spot")
+
+
+class ScoreRow(BaseModel):
+    key: str | None = Field(description="分组键：单位 id 或类别编码 the group's key")
+    code: str | None = Field(description="单位编码或类别编码 the unit's or category's code")
+    name: str = Field(description="名称 the name")
+    counts: ScoreCounts
+    record: ScoreRecord = Field(description="记录在案、不计入综合得分 counted beside the rates, never in the composite")
+    grid_work: GridWork | None = Field(description="网格工作量（网格、社区、街道；部门为 null），不计入综合得分 "
+                                                   "the grid's work, never in the composite")
+    rates: ScoreRates = Field(description="各项比率；分母为 0 时为 null the rates, null without data")
+    composite: float | None = Field(description="综合得分（按 scoring.json 权重，null 的比率不计权重）the composite")
+    rank: int | None = Field(None, description="排名（仅排名接口；未达最少计分工单数为 null）the rank")
+    ranked: bool | None = Field(None, description="是否参与排名（仅排名接口）whether ranked")
+
+
+class ScoresView(BaseModel):
+    period: str = Field(description="统计期 the period")
+    group_by: str = Field(description="分组方式 grouped by")
+    rows: list[ScoreRow]
+
+
+class RankingView(BaseModel):
+    period: str = Field(description="统计期 the period")
+    level: str = Field(description="排名层级：街道或部门 the level ranked")
+    min_scored_orders: int = Field(description="参与排名的最少计分工单数 the fewest scored orders a ranked unit has")
+    rows: list[ScoreRow]

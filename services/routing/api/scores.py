@@ -11,6 +11,7 @@ from shared.masking import mask_free_text
 from shared.ratelimit import limit
 
 from .. import access, config, directory, ledger, scores
+from ..schemas import RankingView, ScoresView
 from .deps import FORBIDDEN, LedgerLimit, Period
 
 router = APIRouter(tags=["考核 scores"])
@@ -31,7 +32,8 @@ LEDGER = {
 }
 
 
-@router.get("/scores", summary="考核指标（任一统计期）rates and composite by unit/street/category for a period",
+@router.get("/scores", response_model=ScoresView, response_model_exclude_unset=True,
+            summary="考核指标（任一统计期）rates and composite by unit/street/category for a period",
             responses=FORBIDDEN)
 def get_scores(user: StaffUser, session: SessionDep, period: Period,
                group_by: Literal["unit", "street", "department", "category"] = "unit") -> dict:
@@ -41,7 +43,8 @@ def get_scores(user: StaffUser, session: SessionDep, period: Period,
     return {"period": period, "group_by": group_by, "rows": rows}
 
 
-@router.get("/rankings", summary="排名（月、季、半年、年）ranking of streets or departments for a period",
+@router.get("/rankings", response_model=RankingView,
+            summary="排名（月、季、半年、年）ranking of streets or departments for a period",
             responses=FORBIDDEN)
 def rankings(user: StaffUser, session: SessionDep, period: Period,
              level: Literal["street", "department"] = "street") -> dict:
