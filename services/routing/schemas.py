@@ -102,6 +102,8 @@ class ListBody(Strict):
 class ScoreCounts(BaseModel):
     dispatched: int = Field(description="计分工单数（主办、未撤销/退回/改派、未剔除）scored orders")
     responded: int = Field(description="签收和首次联系均按时 signed and contacted in time")
+    response_decided: int = Field(description="响应是否按时已有结论的工单（响应率的分母；时限未到的不计）"
+                                              "orders whose response is decided: the response rate's denominator")
     evaluated: int = Field(description="已回访评价 evaluated")
     solved: int = Field(description="评价为已解决 rated solved")
     satisfied: int = Field(description="满意或基本满意 rated satisfied")

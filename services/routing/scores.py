@@ -4,7 +4,8 @@ Counted over lead work orders (kind `work`: praise, suggestions and 私事 guida
 and never in 三率) of the period (month of dispatch, local time) that were neither cancelled,
 returned, reassigned, nor excluded with a recorded reason:
 - 响应率 response: signed and first contact both in time, and the requester did not answer the
-  callback that nobody contacted her / dispatched
+  callback that nobody contacted her / the orders whose response is decided (an order whose sign or
+  contact clock still runs is not yet a miss: it had counted as one until its clock ran out)
 - 解决率 resolution: rated solved / evaluated (an order whose result was reopened counts unsolved)
 - 满意率 satisfaction: rated 满意 or 基本满意 (configurable) / evaluated
 - 办结率 completion: resolved / dispatched;  按期办结率 on time: resolved before the deadline / dispatched
@@ -49,7 +50,8 @@ def _sum(cond):
     return func.coalesce(func.count().filter(cond), 0)
 
 
-COUNTS = ("dispatched", "responded", "evaluated", "solved", "satisfied", "completed", "on_time", "contact_denied")
+COUNTS = ("dispatched", "responded", "response_decided", "evaluated", "solved", "satisfied", "completed", "on_time",
+          "contact_denied")
 # Counted beside the rates: what the units' records hold besides scored work.
 RECORD_COUNTS = ("praise", "suggestions", "suggestions_answered", "suggestions_adopted")
 
@@ -68,6 +70,11 @@ def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str,
         select(key.label("key"), _sum(work).label("dispatched"),
                _sum(and_(work, w.sign_late.is_(False), w.contact_late.is_(False),
                          or_(w.contact_denied.is_(None), w.contact_denied.is_(False)))).label("responded"),
+               # Whether it responded in time is known: signed late, contacted (in time or not), past the
+               # contact clock, or the requester said nobody contacted her. An order whose clocks still
+               # run is neither a response nor a miss yet, so it is left out of the rate's denominator.
+               _sum(and_(work, or_(w.sign_late.is_(True), w.contact_late.is_not(None),
+                                   w.contact_denied.is_(True)))).label("response_decided"),
                _sum(and_(work, w.evaluated.is_(True))).label("evaluated"),
                _sum(and_(work, w.evaluated.is_(True), w.solved.is_(True))).label("solved"),
                _sum(and_(work, w.evaluated.is_(True), w.satisfaction.in_(satisfied_values))).label("satisfied"),
@@ -251,7 +258,7 @@ def scores(session: Session, period: str | tuple[str, ...], group_by: str, weigh
     for key, r in rows.items():
         calls, timely = whistles.get(key, (0, 0))
         responses, rating = rated.get(key, (0, None))
-        rates = {"response": _rate(r["responded"], r["dispatched"]),
+        rates = {"response": _rate(r["responded"], r["response_decided"]),
                  "resolution": _rate(r["solved"], r["evaluated"]),
                  "satisfaction": _rate(r["satisfied"], r["evaluated"]),
                  "completion": _rate(r["completed"], r["dispatched"]),

@@ -60,12 +60,13 @@ def test_rates_and_composite_per_unit(data):
     rows = by_code(data.client.get("/routing/v1/scores", params={"period": "2026-10"},
                                    headers=data.headers("supervisor")).json()["rows"])
     g1 = rows[GRID1_CODE]
-    assert g1["counts"] == {"dispatched": 4, "responded": 2, "evaluated": 2, "solved": 1, "satisfied": 2,
-                            "completed": 3, "on_time": 2, "contact_denied": 0, "whistle_calls": 0,
+    # The order still within its clocks (dispatched, not signed) is neither a response nor a miss yet.
+    assert g1["counts"] == {"dispatched": 4, "responded": 2, "response_decided": 3, "evaluated": 2, "solved": 1,
+                            "satisfied": 2, "completed": 3, "on_time": 2, "contact_denied": 0, "whistle_calls": 0,
                             "whistle_on_time": 0, "rating_responses": 0}
-    assert g1["rates"] == {"response": 50.0, "resolution": 50.0, "satisfaction": 100.0, "completion": 75.0,
+    assert g1["rates"] == {"response": 66.67, "resolution": 50.0, "satisfaction": 100.0, "completion": 75.0,
                            "on_time_completion": 50.0, "whistle_report": None, "resident_rating": None}
-    assert g1["composite"] == 67.5  # (30×50 + 35×50 + 35×100) / 100
+    assert g1["composite"] == 72.5  # (30×66.67 + 35×50 + 35×100) / 100
     assert rows[GRID2]["composite"] == 65.0  # (30×100 + 35×100 + 35×0) / 100
     # No evaluation yet: resolution and satisfaction are unknown, and only the response weight counts.
     assert rows[URBAN]["rates"]["resolution"] is None and rows[URBAN]["composite"] == 100.0
@@ -78,9 +79,9 @@ def test_a_quarter_or_a_year_adds_up_its_months(data):
         return by_code(r.json()["rows"]).get(GRID1_CODE)
 
     # Q4 holds October only; the year holds October and the September order too.
-    assert grid1("2026-Q4")["counts"]["dispatched"] == 4 and grid1("2026-Q4")["composite"] == 67.5
+    assert grid1("2026-Q4")["counts"]["dispatched"] == 4 and grid1("2026-Q4")["composite"] == 72.5
     assert grid1("2026-H2")["counts"]["dispatched"] == 5
-    assert grid1("2026")["counts"]["dispatched"] == 5 and grid1("2026")["rates"]["response"] == 40.0
+    assert grid1("2026")["counts"]["dispatched"] == 5 and grid1("2026")["rates"]["response"] == 50.0  # 2 of 4 decided
     assert grid1("2026-Q3")["counts"]["dispatched"] == 1
     assert grid1("2025") is None
     ledger = data.client.get("/routing/v1/ledger", params={"period": "2026-Q3"}, headers=data.headers("supervisor"))
@@ -124,13 +125,13 @@ def test_street_and_category_groups_and_the_ranking(data):
     with data.rt.uow() as s:
         street = by_code(scores.scores(s, "2026-10", "street"))[STREET]
         assert street["counts"]["dispatched"] == 5
-        assert street["rates"]["response"] == 60.0 and street["rates"]["resolution"] == 66.67
-        assert street["composite"] == 64.67
+        assert street["rates"]["response"] == 75.0 and street["rates"]["resolution"] == 66.67  # 3 of 4 decided
+        assert street["composite"] == 69.17
         cats = by_code(scores.scores(s, "2026-10", "category"))
         assert cats["env.garbage"]["counts"]["dispatched"] == 5 and cats["facility.road"]["counts"]["dispatched"] == 1
         # Configurable weights: response alone.
         only = by_code(scores.scores(s, "2026-10", "unit", {"response": 100, "resolution": 0, "satisfaction": 0}))
-        assert only[GRID1_CODE]["composite"] == 50.0
+        assert only[GRID1_CODE]["composite"] == 66.67
     r = data.client.get("/routing/v1/rankings", params={"period": "2026-10", "level": "department"},
                         headers=data.headers("supervisor")).json()
     # One scored order is below the minimum (scoring.json min_scored_orders): listed, not ranked.
@@ -223,3 +224,18 @@ def test_a_control_character_typed_into_a_reason_does_not_break_the_xlsx_ledger(
     assert r.status_code == 200
     values = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.values)
     assert values[1][values[0].index("不计入原因")] == "重复诉求"
+
+
+def test_an_order_whose_clock_still_runs_is_no_miss_of_the_response_rate_until_the_clock_runs_out(h):
+    running = order(GRID2, status="signed", contact_late=None, resolved=False)  # signed in time, contact due
+    with h.rt.uow() as s:
+        s.add_all([order(GRID2), running])
+
+    def response():
+        with h.rt.uow() as s:
+            return by_code(scores.scores(s, "2026-10", "unit"))[GRID2]["rates"]["response"]
+
+    assert response() == 100.0  # one responded, one not yet decided
+    with h.rt.uow() as s:
+        s.get(WorkOrder, running.id).contact_late = True  # the contact clock ran out
+    assert response() == 50.0
