@@ -16,6 +16,16 @@ def _sane(value: datetime | None) -> datetime | None:
 
 
 When = Annotated[AwareDatetime, AfterValidator(_sane)]
+
+
+def _sane_day(value: date | None) -> date | None:
+    """A day people could mean, as `_sane` for times (a day in year 0001 overflowed its UTC bounds: 500)."""
+    if value is not None and not date(2000, 1, 1) <= value < date(2100, 1, 1):
+        raise ValueError("between 2000 and 2100")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_sane_day)]
 ClientAt = Annotated[When | None, Field(None, description="手机上操作发生的时间（离线排队后补传时为原时间；缺省为"
                                                           "服务器收到的时间）the client's time of the act")]
 Lat = Annotated[float, Field(ge=-90, le=90, description="纬度 latitude")]

@@ -90,3 +90,11 @@ def test_self_resolved_cases_are_counted_from_intakes_events_and_findings_attach
     assert r.status_code == 403 and r.json()["error"]["code"] == "finding.not_yours"
     day = client.get(f"{P}/grids/{GRID}/days/2026-11-02", headers=h).json()
     assert day["self_resolved"] == 1 and day["findings"] == 1
+
+
+def test_a_day_no_one_could_mean_is_a_422_not_a_500(client, rt):
+    h = auth(rt, "u-community-staff-001")
+    for day in ("0001-01-01", "9999-12-31"):
+        r = client.get(f"{P}/grids/{GRID}/days/{day}", headers=h)
+        assert r.status_code == 422 and r.json()["error"]["field"] == "day"
+        assert client.get(f"{P}/patrols", params={"day": day}, headers=h).status_code == 422
