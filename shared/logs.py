@@ -41,6 +41,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class _CleanTracebacks:
+    """A traceback repeats what the exception said (an httpx error names its whole URL, query and all):
+    blanked as the message is, by both formatters."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+        return redact(super().formatException(ei))
+
+
 class TraceFields(logging.Filter):
     """Puts the ids of what runs now (shared.tracing.fields) on the record, as attributes."""
 
@@ -51,7 +59,7 @@ class TraceFields(logging.Filter):
         return True
 
 
-class JsonLines(JsonFormatter):
+class JsonLines(_CleanTracebacks, JsonFormatter):
     """One JSON object a line: time (UTC, ISO 8601), level, logger, message, then the trace fields
     present, and the traceback of an exception."""
 
@@ -60,7 +68,7 @@ class JsonLines(JsonFormatter):
                          rename_fields={"levelname": "level", "name": "logger"}, json_ensure_ascii=False)
 
 
-class Readable(logging.Formatter):
+class Readable(_CleanTracebacks, logging.Formatter):
     """`time LEVEL logger [service role cid=… event=… handler=…]: message`, the brackets only when known."""
 
     def __init__(self):
@@ -77,6 +85,7 @@ class Readable(logging.Formatter):
             if value:
                 parts.append(f"{label}={value}")
         record.trace = f" [{' '.join(parts)}]" if parts else ""
+        record.exc_text = None  # another handler may have cached the traceback uncleaned: format it anew
         return super().format(record)
 
 

@@ -1,5 +1,6 @@
 """The FastAPI application every service is served by: prefix, docs, health, errors, request ids."""
 
+import re
 import socket
 import uuid
 from urllib.parse import urlparse
@@ -18,6 +19,8 @@ from .keys import jwks_source
 from .ratelimit import Limiter
 from .runtime import ServiceRuntime
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}", re.ASCII)
+
 
 class RequestIdMiddleware:
     """Gives every request an X-Request-ID (the client's, or a new one) and echoes it back.
@@ -35,9 +38,12 @@ class RequestIdMiddleware:
         rid = ""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
-                rid = value.decode("latin-1").strip()[:64]
+                rid = value.decode("latin-1").strip()
                 break
-        rid = rid or str(uuid.uuid4())
+        # The client's id is kept only when it looks like an id: it is written on every log line and in the
+        # event log, so arbitrary text (or a colleague's id, merging two traces by accident) stays out.
+        if not REQUEST_ID.fullmatch(rid):
+            rid = str(uuid.uuid4())
         # One header, the one we echo: the correlation id of the events is exactly what the client sees.
         headers = [(n, v) for n, v in scope["headers"] if n != b"x-request-id"]
         scope = dict(scope, headers=[*headers, (b"x-request-id", rid.encode("latin-1"))])

@@ -283,3 +283,10 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path, settings):
 def test_docs_live_under_the_service_prefix(client):
     assert client.get("/demo/openapi.json").status_code == 200
     assert client.get("/openapi.json").status_code == 404
+
+
+def test_a_request_id_that_is_no_id_is_replaced_so_no_free_text_reaches_the_logs(client):
+    for rid in ("13800000001 zhang san", "x" * 65, "a\tb", "req;drop"):
+        r = client.get("/demo/v1/echo-id", headers={"X-Request-ID": rid})
+        assert uuid.UUID(r.headers["x-request-id"]) and r.json()["correlation_id"] == r.headers["x-request-id"]
+    assert client.get("/demo/v1/echo-id", headers={"X-Request-ID": "req-42"}).headers["x-request-id"] == "req-42"

@@ -85,6 +85,18 @@ def test_a_services_mode_line_is_one_json_object_with_the_process_and_the_reques
     assert "event_id" not in line and "handler" not in line  # only the fields present
 
 
+@pytest.mark.parametrize("mode", ["services", "embedded"])
+def test_a_traceback_is_cleaned_of_secrets_like_the_message(lines, mode):
+    handler, stream = lines
+    handler.setFormatter(logs.formatter(mode))
+    try:
+        raise RuntimeError("GET https://api.weixin.qq.com/sns/jscode2session?appid=a&secret=s3cr3t&js_code=0123")
+    except RuntimeError:
+        log.exception("换取会话失败")
+    out = stream.getvalue()
+    assert "s3cr3t" not in out and "0123" not in out and "secret=***" in out
+
+
 def test_an_embedded_line_is_readable_and_names_what_it_runs_for(lines):
     handler, stream = lines
     handler.setFormatter(logs.formatter("embedded"))
