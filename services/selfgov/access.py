@@ -14,6 +14,7 @@ roster is an entry of the service's audit trail; the trail itself (GET /selfgov/
 and by community and street staff the entries about the matters of their area.
 """
 
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Table, false, or_, select, true
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from shared.audit_api import about
 from shared.auth import User
+from shared.db import utcnow
 from shared.errors import ApiError
 from shared.uow import UnitOfWork
 
@@ -132,10 +134,18 @@ def narrowed(allowed: list[str] | None, community_code: str | None) -> list[str]
     return [community_code] if allowed is None or community_code in allowed else []
 
 
+def public_now(notice: Notice, now: datetime) -> bool:
+    """Within its publication period: what a resident may read (staff read their community's drafts too)."""
+    return notice.publish_from <= now < notice.publish_until
+
+
 def readable_notice(session: Session, user: User, notice_id: str) -> Notice:
     notice = session.get(Notice, notice_id)
     allowed = readable_communities(session, user) if notice is not None else []
-    if notice is None or (allowed is not None and notice.community_code not in allowed):
+    if notice is None or (allowed is not None and notice.community_code not in allowed) \
+            or (not user.is_staff and not public_now(notice, utcnow())):
+        # A resident opening by its id a notice not yet published, or whose period is over, is told what
+        # the list tells her: there is no such notice.
         raise ApiError(404, "notice.not_found", field="notice_id")
     return notice
 

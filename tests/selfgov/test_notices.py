@@ -43,3 +43,17 @@ def test_residents_of_the_community_read_it_and_the_committee_sees_how_many(clie
     r = client.post(f"{P}/notices", headers=staff(rt), json={
         "community_code": OTHER_COMMUNITY, "category": "affairs", "title": "t", "body": "b"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "community.not_yours"
+
+
+def test_a_resident_cannot_open_by_its_id_a_notice_not_yet_published(client, rt):
+    r = client.post(f"{P}/notices", headers=staff(rt), json={
+        "community_code": COMMUNITY, "category": "affairs", "title": "下月停水通知", "body": "草稿",
+        "publish_from": "2099-01-01T00:00:00+08:00", "publish_until": "2099-02-01T00:00:00+08:00"})
+    assert r.status_code == 201, r.text
+    draft = r.json()["id"]
+    hidden = client.get(f"{P}/notices/{draft}", headers=auth(rt, RESIDENT))
+    missing = client.get(f"{P}/notices/00000000-0000-0000-0000-000000000000", headers=auth(rt, RESIDENT))
+    assert hidden.status_code == missing.status_code == 404 and hidden.json() == missing.json()
+    assert client.get(f"{P}/notices/{draft}/versions", headers=auth(rt, RESIDENT)).status_code == 404
+    assert client.get(f"{P}/notices/{draft}", headers=staff(rt)).status_code == 200  # the committee's draft
+    assert client.get(f"{P}/notices/{draft}/reads", headers=staff(rt)).json()[0]["reads"] == 0  # nobody counted

@@ -53,7 +53,9 @@ def read_notice(notice_id: str, user: CurrentUser, uow: Uow) -> NoticeView:
             summary="各版本（更正记录，原版本保留不改）every version")
 def versions(notice_id: str, user: CurrentUser, uow: Uow) -> list[NoticeView]:
     notice = access.readable_notice(uow.session, user, notice_id)
-    return [views.notice(n) for n in notices.versions(uow.session, notice)]
+    now = utcnow()
+    return [views.notice(n) for n in notices.versions(uow.session, notice)
+            if user.is_staff or n.publish_from <= now]  # a resident sees the versions published so far
 
 
 @router.post("/notices/{notice_id}/corrections", status_code=201, response_model=NoticeView,
