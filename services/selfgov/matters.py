@@ -287,7 +287,9 @@ def answer_objection(session: Session, matter: MatterRow, objection: Objection, 
     if objection.replied_at is not None:
         raise ApiError(409, "objection.answered")
     objection.reply, objection.replied_by, objection.replied_at = reply, by, now
-    note(session, matter, "objection_answered", f"社区已答复异议：{reply}", now)
+    # The reply often quotes the objector: it stays with the objection (read under its own masking), and
+    # the timeline every member reads says only that it was answered, as it said only that one came.
+    note(session, matter, "objection_answered", "社区已答复一条异议", now)
     return objection
 
 

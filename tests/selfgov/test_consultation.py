@@ -163,6 +163,9 @@ def test_objections_during_publication_hold_the_tasks_until_answered(client, rt)
     assert client.post(f"{P}/matters/{matter_id}/tasks", headers=staff(rt), json=tasks).status_code == 201
     mine = client.get(f"{P}/matters/{matter_id}/objections", headers=auth(rt, HOUSEHOLD_2)).json()
     assert mine[0]["mine"] and mine[0]["reply"].startswith("一楼住户")
+    timeline = client.get(f"{P}/matters/{matter_id}/timeline", headers=auth(rt, RESIDENT)).json()
+    assert any(e["kind"] == "objection_answered" for e in timeline)
+    assert not any("一楼住户" in e["text"] for e in timeline)  # the reply stays with the objection
     assert client.get(f"{P}/matters/{matter_id}/objections", headers=auth(rt, RESIDENT)).json() == []
 
 
