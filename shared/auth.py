@@ -10,6 +10,7 @@ token in services mode: `issue_token` is the development helper of embedded mode
 
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from .keys import ALGORITHM, KeysUnavailable, SigningKey, UnknownKey, blind_inde
 from .phones import normalise
 
 log = logging.getLogger(__name__)
+
+LEEWAY_SECONDS = 30  # clocks of identity and this service may differ by this much (exp, nbf, iat)
 
 ROLES = (
     "resident",
@@ -112,10 +115,37 @@ def issue_token(settings: Settings, user_id: str, role: str, unit_code: str | No
 class Verifier:
     """Checks one service's incoming credentials; `app.state.verifier` of every service."""
 
+    # Tokens verified lately, by their text: a client sends the same token for its 15 minutes, and checking
+    # its ES256 signature and claims again on every request was most of what authentication cost (issue 15).
+    # What can change after the first check is checked on every request all the same: the key still
+    # published (the very key object the check used: a re-read JWKS makes new ones, so a token is verified
+    # afresh at least every max_age), the token not expired, its session or user not revoked.
+    CACHED_TOKENS = 4096
+
     def __init__(self, settings: Settings, jwks, state):
         self.settings, self.jwks, self.state = settings, jwks, state
+        self._verified: dict[str, tuple[User, str, object, float, datetime]] = {}
 
     def user(self, token: str) -> User:
+        known = self._verified.get(token)
+        if known is not None:
+            user, kid, key, exp, issued = known
+            try:
+                current = self.jwks.key(kid)
+            except (UnknownKey, KeysUnavailable):
+                current = None
+            if current is key and time.time() < exp + LEEWAY_SECONDS:
+                if self.state is not None and self.state.revoked(user.id, user.session_id, issued):
+                    raise ApiError(401, "auth.invalid_token")
+                return user
+            self._verified.pop(token, None)
+        user, kid, key, exp, issued = self._verify(token)
+        if len(self._verified) >= self.CACHED_TOKENS:
+            self._verified.pop(next(iter(self._verified), None), None)  # the oldest goes first
+        self._verified[token] = (user, kid, key, exp, issued)
+        return user
+
+    def _verify(self, token: str) -> tuple[User, str, object, float, datetime]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -131,7 +161,8 @@ class Verifier:
         s = self.settings
         try:
             claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=s.jwt_audience, issuer=s.jwt_issuer,
-                                leeway=30, options={"require": ["iss", "aud", "sub", "iat", "nbf", "exp", "sid"]})
+                                leeway=LEEWAY_SECONDS,
+                                options={"require": ["iss", "aud", "sub", "iat", "nbf", "exp", "sid"]})
         except jwt.PyJWTError:
             raise ApiError(401, "auth.invalid_token") from None
         iat, exp = claims["iat"], claims["exp"]
@@ -144,8 +175,9 @@ class Verifier:
         if self.state is not None and self.state.revoked(claims["sub"], claims["sid"], issued):
             raise ApiError(401, "auth.invalid_token")
         pix = claims.get("pix")
-        return User(id=claims["sub"], role=role, unit_code=claims.get("unit"), unit_codes=tuple(units),
+        user = User(id=claims["sub"], role=role, unit_code=claims.get("unit"), unit_codes=tuple(units),
                     session_id=claims["sid"], phone_index=pix if isinstance(pix, str) else None)
+        return user, header["kid"], key, float(exp), issued
 
     def api_client(self, secret: str) -> ApiClient:
         record = self.state.api_key(secret) if self.state is not None else None

@@ -260,6 +260,23 @@ def test_a_revoked_session_or_user_is_refused_and_a_later_sign_in_is_not(setting
     assert v.user(token).id == "u-1"  # enabled again: a new sign-in works
 
 
+def test_a_token_is_verified_once_and_checked_again_in_full_once_it_expires(settings, monkeypatch):
+    import shared.auth as auth
+
+    v = verifier(settings)
+    token = issue_token(settings, "u-1", "admin")
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    decoded = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **kw: decoded.append(1) or real_decode(*a, **kw))
+    for _ in range(5):
+        assert v.user(token).id == "u-1"
+    assert len(decoded) == 1  # the signature and claims were checked on the first request only
+    monkeypatch.setattr(auth.time, "time", lambda: expiry + auth.LEEWAY_SECONDS + 1)
+    v.user(token)  # (PyJWT reads the real clock, so the token passes again: what matters is who answered)
+    assert len(decoded) == 2  # past its expiry the remembered answer is not used: jwt.decode judges it
+
+
 # --------------------------------------------------------------------------- services mode
 
 
