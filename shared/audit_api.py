@@ -28,6 +28,7 @@ from .auth import User
 from .deps import Runtime, StaffUser, Uow, request_actor
 from .errors import ApiError
 from .http import route_template
+from .messaging import deferred
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def audit_trail(request: Request, user: StaffUser, rt: Runtime, uow: Uow,
                 before_id: Annotated[int | None, Query(ge=1, le=2**62, description="翻页：此编号之前")] = None,
                 ) -> AuditPage:
     t = rt.audit
+    deferred.write(uow.session)  # this request's own entries (uow.audit) are part of the trail it reads
     scope: AuditScope = getattr(request.app.state, "audit_scope", None) or admins_only
     query = select(t).where(scope(uow.session, user, t)).order_by(t.c.id.desc()).limit(limit)
     for column, value in ((t.c.subject_kind, subject_kind), (t.c.subject_id, subject_id),

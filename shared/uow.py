@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.events import Envelope, Payload
+from shared.messaging import deferred
 from shared.messaging.outbox import Outbox
 
 # What a domain function is given to publish an event: takes a payload, returns its envelope.
@@ -73,7 +74,11 @@ class UnitOfWork:
 
     def audit(self, action: str, *, subject_kind: str | None = None, subject_id: str | None = None,
               detail: dict | None = None) -> None:
-        """An audit entry in this transaction (a read of a confidential record, an export, ...)."""
+        """An audit entry in this transaction (a read of a confidential record, an export, ...), inserted
+        with the transaction's other entries at COMMIT (deferred.py): a statement of its own made the session
+        flush first, once per entry (a consumer's batch flushed its cases one by one; a submission flushed
+        its case, timeline and outbox rows twice)."""
         if self.audit_table is not None:
-            audit.record(self.session, self.audit_table, self.current_actor(subject_kind, subject_id), action,
-                         subject_kind=subject_kind, subject_id=subject_id, detail=detail)
+            deferred.insert_later(self.session, self.audit_table, [audit.entry(
+                self.current_actor(subject_kind, subject_id), action, subject_kind=subject_kind,
+                subject_id=subject_id, detail=detail)])

@@ -60,6 +60,7 @@ from shared.audit_api import about
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import ApiError
+from shared.messaging import deferred
 from shared.runtime import ServiceRuntime
 from shared.uow import UnitOfWork
 
@@ -141,6 +142,7 @@ def audit_entries(session: Session, seen: Access, limit: int, offset: int) -> li
     if seen.capacity != "supervisor":
         raise ApiError(403, "auth.forbidden")
     t = audit_table
+    deferred.write(session)  # this request's own entries (uow.audit) are part of the trail it reads
     return list(session.execute(select(t).where(t.c.subject_kind == "dispute", t.c.subject_id == seen.dispute.id)
                                 .order_by(t.c.id).limit(limit).offset(offset)))
 
