@@ -1,5 +1,9 @@
 """The dependencies every endpoint is written with, declared once as `Annotated` aliases.
 
+Those that only read what the request or the app already holds are `async def`: FastAPI runs a plain
+`def` dependency in its thread pool, a thread hop per dependency per request (issue 15). Anything that
+may wait on a database, Redis or the network stays `def`.
+
 An endpoint names what it needs and FastAPI provides it:
 
     @router.post("/cases/{case_id}/withdraw")
@@ -30,17 +34,21 @@ __all__ = ["CorrelationId", "CurrentUser", "EmitDep", "English", "Runtime", "Ses
            "User"]
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
 
 
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
-CorrelationId = Annotated[str, Depends(correlation_id)]
+async def get_correlation_id(request: Request) -> str:
+    return correlation_id(request)
 
 
-def get_english(request: Request) -> bool:
+CorrelationId = Annotated[str, Depends(get_correlation_id)]
+
+
+async def get_english(request: Request) -> bool:
     return wants_english(request)
 
 
@@ -75,14 +83,14 @@ def get_unit_of_work(rt: Runtime, request: Request, request_id: CorrelationId) -
 Uow = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
 
 
-def get_session(uow: Uow) -> Session:
+async def get_session(uow: Uow) -> Session:
     return uow.session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_emit(uow: Uow) -> Emit:
+async def get_emit(uow: Uow) -> Emit:
     return uow.emit
 
 

@@ -53,7 +53,7 @@ def readable_attachment(attachment_id: AttachmentId, uow: Uow,
     return attachment, case
 
 
-def phone_index(rt: Runtime) -> BlindIndex:
+async def phone_index(rt: Runtime) -> BlindIndex:
     return privacy.phone_index(rt)
 
 

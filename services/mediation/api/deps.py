@@ -31,7 +31,7 @@ def audited_unit_of_work(rt: Runtime, request: Request, request_id: CorrelationI
 AuditedUow = Annotated[UnitOfWork, Depends(audited_unit_of_work, scope="function")]
 
 
-def get_phone_index(rt: Runtime) -> PhoneIndex:
+async def get_phone_index(rt: Runtime) -> PhoneIndex:
     return phone_index(rt)
 
 
