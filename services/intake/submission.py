@@ -56,10 +56,15 @@ def _insert_case(session: Session, case: Case) -> None:
     state = inspect(case)
     values = {attr.columns[0].name: state.dict[attr.key] for attr in state.mapper.column_attrs
               if attr.key in state.dict}
-    row = session.execute(insert(table).values(**values, case_no=number)
-                          .returning(*(table.c[name] for name in _GENERATED))).one()
+    # The row's values go as parameters, not .values(): a statement of fifty bound values was built and
+    # keyed for the cache anew on every submission; this one is compiled once.
+    row = session.execute(insert(table).values(case_no=number).returning(*(table.c[name] for name in _GENERATED)),
+                          values).one()
     for name in _GENERATED:
         setattr(case, name, row._mapping[name])
+    for attr in state.mapper.column_attrs:  # what nobody gave is NULL in the row: known, not to be loaded
+        if attr.key not in state.dict:
+            setattr(case, attr.key, None)
     make_transient_to_detached(case)
     session.add(case)
 
