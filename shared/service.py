@@ -11,7 +11,7 @@ from .auth import Verifier
 from .auth_state import ApiKeyUseReporter, AuthState, AuthTables, auth_handlers
 from .config import Settings
 from .keys import data_keys, jwks_source
-from .messaging.dispatcher import Dispatcher, Handler
+from .messaging.dispatcher import Dispatcher, Handler, Preload
 from .runtime import ServiceRuntime, build_runtime
 from .sealed import use_data_keys
 from .web import create_app
@@ -31,6 +31,8 @@ class ServiceSpec:
     audit: Table
     router: APIRouter
     handlers: Callable[[ServiceRuntime], dict[str, Handler]]
+    # Reads a batch's rows before its messages are handled together (shared/messaging/preload.py).
+    preload: Preload | None = None
     # The service's typed configuration, loaded and validated when a runtime is built, so a
     # broken deployment file stops the process at start-up rather than at the first case.
     config: Callable[[], object] | None = None
@@ -91,7 +93,7 @@ class ServiceSpec:
         for key, own in self.handlers(rt).items():
             # The service's own reaction to an identity event runs beside keeping the revocation.
             handlers[key] = _both(handlers[key], own) if key in handlers else own
-        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, handlers, self.audit)
+        return Dispatcher(self.name, rt.sessions, self.inbox, rt.outbox, handlers, self.audit, self.preload)
 
 
 def _both(first: Handler, then: Handler) -> Handler:

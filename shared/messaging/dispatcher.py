@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import audit, metrics, tracing
+from shared import metrics, tracing
 from shared.audit import Actor
 from shared.db import DatabaseUnavailable, database_unavailable, unit_of_work, upsert_insert, utcnow
 from shared.events import Envelope, InvalidEvent, Payload, UnknownEvent, decode
 from shared.uow import UnitOfWork
 
-from . import deferred
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -50,17 +49,10 @@ class HandlerContext(UnitOfWork):
                          audit_table=audit_table, actor=lambda: actor)
         self.envelope = envelope
 
-    def audit(self, action: str, *, subject_kind: str | None = None, subject_id: str | None = None,
-              detail: dict | None = None) -> None:
-        """As a request's, but inserted with the batch's other entries at COMMIT (deferred.py): a
-        statement per event made the session flush the batch's cases one by one."""
-        if self.audit_table is not None:
-            deferred.insert_later(self.session, self.audit_table, [audit.entry(
-                self.current_actor(subject_kind, subject_id), action, subject_kind=subject_kind,
-                subject_id=subject_id, detail=detail)])
-
 
 Handler = Callable[[HandlerContext, Payload], None]
+# Before a batch's messages are handled together: read the rows they will ask for (shared/messaging/preload.py).
+Preload = Callable[[Session, list[Payload]], None]
 
 
 class Dispatcher:
@@ -72,6 +64,7 @@ class Dispatcher:
         outbox: Outbox,
         handlers: dict[str, Handler],
         audit_table: Table | None = None,
+        preload: Preload | None = None,
     ):
         """`handlers` maps a routing key (type.vN) to the one handler of this service for it."""
         self.service = service
@@ -80,6 +73,7 @@ class Dispatcher:
         self.outbox = outbox
         self.handlers = handlers
         self.audit_table = audit_table
+        self.preload = preload
 
     def handle(self, body: bytes) -> Result:
         return self.handle_batch([body])[0]
@@ -141,6 +135,8 @@ class Dispatcher:
         no savepoint and no flush of its own; any exception leaves the whole batch to the caller."""
         keys = list(dict.fromkeys((env.id, self._name(env)) for _, env, *_ in todo))
         claimed = self._claim_all(session, keys)
+        if self.preload is not None and len(claimed) > 1:
+            self.preload(session, [payload for _, env, payload, _ in todo if (env.id, self._name(env)) in claimed])
         for i, env, payload, handler in todo:
             key = (env.id, self._name(env))
             if key not in claimed:

@@ -6,13 +6,14 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from services.routing.models import OPEN_STATUSES, AssigneeLoad, ResponsibilityVersion, Staff, WorkOrder
 from shared.events import envelope_for
 from shared.events.intake import CaseEvaluated, CaseReopened, CaseSubmitted, CaseWithdrawn
 from shared.ids import unit_id
 
+from ..statements import Statements
 from .conftest import GRID1, GRID1_CODE, URBAN
 
 
@@ -35,23 +36,6 @@ def submitted(case_id: str | None = None) -> bytes:
         case_id=case_id or str(uuid.uuid4()), case_no=f"2026-{uuid.uuid4().int % 10**6:06d}", category="env.garbage",
         channel="app", urgency="一般", matter_class="小事", lon=GRID1[0], lat=GRID1[1], reporter_id="u-resident-1",
         submitted_at=datetime.now(UTC))).to_bytes()
-
-
-class Statements:
-    """The statements the service's engine runs, and its COMMITs."""
-
-    def __init__(self, engine):
-        self.sql: list[str] = []
-        self.commits = 0
-        event.listen(engine, "before_cursor_execute",
-                     lambda _c, _cur, stmt, *_a: self.sql.append(" ".join(stmt.split())))
-        event.listen(engine, "commit", lambda _c: setattr(self, "commits", self.commits + 1))
-
-    def reset(self) -> None:
-        self.sql, self.commits = [], 0
-
-    def starting(self, prefix: str) -> list[str]:
-        return [s for s in self.sql if s.upper().startswith(prefix.upper())]
 
 
 def test_each_persons_open_order_counter_equals_a_count_of_their_open_orders_through_every_change(h):
