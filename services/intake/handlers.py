@@ -12,6 +12,7 @@ from shared.db import utcnow
 from shared.events.mediation import DisputeEvent
 from shared.events.routing import CaseLocated, WorkOrderEvent
 from shared.events.selfgov import MatterEvent
+from shared.messaging import preload
 from shared.messaging.dispatcher import Handler, HandlerContext
 from shared.runtime import ServiceRuntime
 
@@ -111,9 +112,11 @@ ANSWERED_STATUS = {"suggestion": "suggestion_answered", "guidance": "guided"}
 
 def held_by(session, case: Case, unit_id: str, unit_path: str | None, role: str, at) -> None:
     """Remember a unit that holds (or held) a work order of the case: who may see it (access.py)."""
-    row = session.get(CaseUnit, (case.id, unit_id))
+    row = preload.get(session, CaseUnit, (case.id, unit_id))
     if row is None:
-        session.add(CaseUnit(case_id=case.id, unit_id=unit_id, unit_path=unit_path, role=role, at=at))
+        row = CaseUnit(case_id=case.id, unit_id=unit_id, unit_path=unit_path, role=role, at=at)
+        session.add(row)
+        preload.put(session, CaseUnit, (case.id, unit_id), row)
     elif unit_path and row.unit_path != unit_path:
         row.unit_path = unit_path
 
@@ -133,17 +136,18 @@ def record_units(session, case: Case, kind: str, event: WorkOrderEvent) -> None:
 
 def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None:
     session = ctx.session
-    case = session.get(Case, event.case_id, with_for_update=True)
+    case = preload.get(session, Case, event.case_id, lock=True)
     if case is None:
         raise CaseMissing(event.case_id)
     record_units(session, case, kind, event)
-    seen = session.get(WorkOrderSeen, event.work_order_id)
+    seen = preload.get(session, WorkOrderSeen, event.work_order_id)
     if seen is not None and event.seq <= seen.last_seq:
         return  # repeated or older than what was applied for this work order
     if seen is None:
         seen = WorkOrderSeen(work_order_id=event.work_order_id, case_id=case.id, last_seq=0,
                              role=getattr(event, "role", "lead"))
         session.add(seen)
+        preload.put(session, WorkOrderSeen, event.work_order_id, seen)
     seen.last_seq = event.seq
     public, internal = _public_text(kind, event), _internal_text(kind, event)
 
@@ -160,7 +164,7 @@ def apply_routing(ctx: HandlerContext, kind: str, event: WorkOrderEvent) -> None
             timeline.add(session, case.id, "assist", f"协办单位：{event.unit_name}", at=event.at)
             return None
         seen.dispatched_at = event.at
-        current = session.get(WorkOrderSeen, case.work_order_id) if case.work_order_id else None
+        current = preload.get(session, WorkOrderSeen, case.work_order_id) if case.work_order_id else None
         if (current is not None and current.work_order_id != event.work_order_id and case.status not in WAITING
                 and current.dispatched_at is not None and event.at < current.dispatched_at):
             return note_only("较早的工单")
@@ -287,7 +291,7 @@ def apply_mediation(ctx: HandlerContext, event_type: str, event: DisputeEvent) -
     if event.case_id is None:
         return  # a dispute that did not come through intake
     session = ctx.session
-    case = session.get(Case, event.case_id, with_for_update=True)
+    case = preload.get(session, Case, event.case_id, lock=True)
     if case is None:
         raise CaseMissing(event.case_id)
     if event.seq <= case.mediation_seq:
@@ -328,7 +332,7 @@ def apply_selfgov(ctx: HandlerContext, event_type: str, event: MatterEvent) -> N
     if event.case_id is None:
         return  # a resident's or the committee's own proposal: no case of ours
     session = ctx.session
-    case = session.get(Case, event.case_id, with_for_update=True)
+    case = preload.get(session, Case, event.case_id, lock=True)
     if case is None:
         raise CaseMissing(event.case_id)
     if event.seq <= case.consultation_seq:
@@ -348,7 +352,7 @@ def apply_selfgov(ctx: HandlerContext, event_type: str, event: MatterEvent) -> N
 def apply_location(ctx: HandlerContext, event: CaseLocated) -> None:
     """Where an undispatched case lies (routing located its point): the area whose staff see it and whose
     reports count it. A dispatched case's area comes with its dispatch and is never replaced here."""
-    case = ctx.session.get(Case, event.case_id, with_for_update=True)
+    case = preload.get(ctx.session, Case, event.case_id, lock=True)
     if case is None:
         raise CaseMissing(event.case_id)
     if case.area_path is None:
@@ -365,3 +369,16 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
         table[f"{event_type}.v1"] = lambda ctx, e, t=event_type: apply_selfgov(ctx, t, e)
     table["routing.case.located.v1"] = apply_location
     return table
+
+
+def preload_batch(session, payloads: list) -> None:
+    """The rows a batch of routing's, mediation's and the residents' events will ask for, read at once: their
+    cases (locked, as each handler locks its case), the work orders seen and the units holding them."""
+    case_ids = [getattr(p, "case_id", None) for p in payloads]
+    preload.load(session, Case, case_ids, lock=True)
+    orders = [p for p in payloads if isinstance(p, WorkOrderEvent)]
+    if orders:
+        preload.load(session, WorkOrderSeen, [p.work_order_id for p in orders])
+        units = [(p.case_id, p.unit_id) for p in orders]
+        units += [(p.case_id, p.department_unit_id) for p in orders if getattr(p, "department_unit_id", None)]
+        preload.load(session, CaseUnit, units)

@@ -37,6 +37,7 @@ SPEC = ServiceSpec(
     refusal_conceals=access.refusal_conceals,  # a resident refused on her own anonymous case: her pseudonym
     router=api.router,
     handlers=handlers.handlers,
+    preload=handlers.preload_batch,
     config=config.get,
     background=background,
     also_serves=("/open311",),  # Open311 GeoReport v2 for government systems (open311/, docs/interop.md)
