@@ -35,11 +35,12 @@ from shared.db import upsert_insert
 from shared.events import Envelope, Payload
 from shared.events.intake import caller_phone_seal_context
 from shared.keys import BlindIndex, DataKeys
+from shared.messaging import preload
 from shared.phones import BadPhone, normalise
 
 from .codes import sms_address
 from .config import Config
-from .models import CaseFacts, CaseFollower
+from .models import CaseFacts, CaseFollower, Recipient
 
 log = logging.getLogger(__name__)
 CALLER = "caller:"  # the recipient id of a case's hotline caller: CALLER + case id
@@ -77,7 +78,15 @@ def _learn_caller(row: CaseFacts, secrets: Secrets | None, case_id: str, sealed:
 
 
 def _row(session: Session, case_id: str) -> CaseFacts:
-    """The case's row, made if missing (once, whoever else makes it at the same time)."""
+    """The case's row, made if missing (once, whoever else makes it at the same time: in a preloaded batch
+    two processes making it at once make one of the batches fail, and be handled again one by one)."""
+    if preload.known(session, CaseFacts, case_id):
+        row = preload.get(session, CaseFacts, case_id)
+        if row is None:
+            row = CaseFacts(case_id=case_id, reopens=0, dissatisfied=False)
+            session.add(row)
+            preload.put(session, CaseFacts, case_id, row)
+        return row
     insert = upsert_insert(session)
     session.execute(insert(CaseFacts).values(case_id=case_id, reopens=0, dissatisfied=False)
                     .on_conflict_do_nothing())
@@ -85,12 +94,19 @@ def _row(session: Session, case_id: str) -> CaseFacts:
 
 
 def _follow(session: Session, case_id: str, user_ids: list[str]) -> None:
+    session.info.get(FOLLOWERS, {}).pop(case_id, None)  # read again from the table from now on
     insert = upsert_insert(session)
     for user_id in dict.fromkeys(u for u in user_ids if u):
         session.execute(insert(CaseFollower).values(case_id=case_id, user_id=user_id).on_conflict_do_nothing())
 
 
+FOLLOWERS = "notify.followers"  # session.info: {case id: its followers}, read for a whole batch (preload_batch)
+
+
 def followers(session: Session, case_id: str) -> list[str]:
+    known = session.info.get(FOLLOWERS, {}).get(case_id)
+    if known is not None:
+        return known
     return list(session.scalars(select(CaseFollower.user_id).where(CaseFollower.case_id == case_id)
                                 .order_by(CaseFollower.user_id)))
 
@@ -159,7 +175,7 @@ def facts(session: Session, cfg: Config, envelope: Envelope, payload: Payload, s
         return {}
     if about_case:
         _record(session, case_id, payload, secrets)
-    row = session.get(CaseFacts, case_id)
+    row = preload.get(session, CaseFacts, case_id)
     work_order_id = getattr(payload, "work_order_id", None)
     out = {"follower_ids": followers(session, case_id),
            "lead_order": row is None or work_order_id is None or row.lead_work_order_id in (None, work_order_id)}
@@ -176,3 +192,29 @@ def facts(session: Session, cfg: Config, envelope: Envelope, payload: Payload, s
         "reopenable": (deadline is not None and (now is None or now < deadline)
                        and (row.reopens or 0) < cfg.rules.reopen.max_reopens),
     }
+
+
+def preload_batch(session: Session, payloads: list[Payload]) -> None:
+    """What a batch of events will ask of its cases, read at once (shared/messaging/preload.py): the cases'
+    facts (locked, as `_row` locks them), their followers, and the people the events and the facts name
+    (the recipients the rules may reach)."""
+    case_ids = sorted({c for c in (getattr(p, "case_id", None) for p in payloads) if isinstance(c, str) and c})
+    if not case_ids:
+        return
+    preload.load(session, CaseFacts, case_ids, lock=True)
+    found: dict[str, list[str]] = {c: [] for c in case_ids}
+    for case_id, user_id in session.execute(select(CaseFollower.case_id, CaseFollower.user_id)
+                                            .where(CaseFollower.case_id.in_(case_ids))
+                                            .order_by(CaseFollower.case_id, CaseFollower.user_id)):
+        found[case_id].append(user_id)
+    session.info.setdefault(FOLLOWERS, {}).update(found)
+    people = {u for users in found.values() for u in users}
+    for p in payloads:
+        for name, value in p:
+            if name.endswith("_id") and isinstance(value, str):
+                people.add(value)
+    for case_id in case_ids:
+        row = preload.get(session, CaseFacts, case_id)
+        if row is not None and row.requester_id:
+            people.add(row.requester_id)
+    preload.load(session, Recipient, people)

@@ -11,7 +11,7 @@ dead-letter queue (messages with nothing left to try) with its requeue.
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, case, select
 from sqlalchemy.orm import Session
 
 from shared import metrics
@@ -93,11 +93,14 @@ def apply_receipt(session: Session, emit: Emit, cfg: Config, m: Message, deliver
 
 
 def of_subject(session: Session, subject_id: str, limit: int, scope: ColumnElement[bool] | None) -> list[Message]:
-    """The messages about a case or dispute, oldest first, within the reader's scope (access.delivery_scope)."""
+    """The messages about a case or dispute, oldest first, within the reader's scope (access.delivery_scope); of
+    an event's messages made together, the inbox copy before the channels that carry it (rows of one instant
+    come back in no set order: the inbox copy is written at COMMIT, after its channels)."""
     query = select(Message).where(Message.subject_id == subject_id)
     if scope is not None:
         query = query.where(scope)
-    return list(session.scalars(query.order_by(Message.created_at).limit(limit)))
+    inbox_first = case((Message.channel == "inbox", 0), else_=1)
+    return list(session.scalars(query.order_by(Message.created_at, inbox_first, Message.id).limit(limit)))
 
 
 def dead_letters(session: Session, limit: int) -> list[Message]:

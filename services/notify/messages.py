@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from shared import trace_api, tracing
 from shared.db import upsert_insert, utcnow
 from shared.events.notify import MessageSuppressed
+from shared.messaging import deferred, preload
 from shared.runtime import ServiceRuntime
 from shared.trace_api import TraceRecord
 from shared.uow import Emit, UnitOfWork
@@ -44,12 +45,22 @@ def insert_once(session: Session, **values) -> bool:
         insert = upsert_insert(session)
         table = Message.__table__
         stmt = _INSERT_ONCE[dialect] = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return session.execute(stmt, _message_row(values)).first() is not None
+
+
+def insert_once_at_commit(session: Session, **values) -> None:
+    """`insert_once` for a message nobody waits on (an inbox message): written with the transaction's other
+    rows at COMMIT (shared/messaging/deferred.py), not by a statement of its own."""
+    deferred.insert_later(session, Message.__table__, [_message_row(values)], skip_duplicates=True)
+
+
+def _message_row(values: dict) -> dict:
     row = {c.name: None for c in Message.__table__.columns}
     row.update(read_at=None, lease_until=None, **values)
     # Every message is recorded by a unit of work caused by one request (a handled event carries its
     # correlation id, a background job has its own): the context knows it, whichever way the message is made.
     row["correlation_id"] = row["correlation_id"] or tracing.correlation_id()
-    return session.execute(stmt, row).first() is not None
+    return row
 
 
 def for_request(uow: UnitOfWork, m: Message) -> UnitOfWork:
@@ -84,7 +95,7 @@ def record_message(session: Session, emit: Emit, cfg: Config, recipient_id: str,
     message was queued for the sender. `urgent`: urgent whatever the template says (a 特急 or 紧急
     work order, rules.json `urgent_orders`)."""
     t = cfg.catalogue[template]
-    who = session.get(Recipient, recipient_id)
+    who = preload.get(session, Recipient, recipient_id)
     lang = who.lang if who else "zh"
     title, body = cfg.catalogue.render(template, values, lang)
     now = utcnow()
@@ -93,7 +104,7 @@ def record_message(session: Session, emit: Emit, cfg: Config, recipient_id: str,
                 urgent=t.urgent or urgent, template_version=t.version,
                 variables=json.dumps({k: values.get(k) for k in t.variables}, ensure_ascii=False, default=str),
                 attempts=0)
-    insert_once(session, id=str(uuid.uuid4()), channel="inbox", status="delivered", delivered_at=now, **base)
+    insert_once_at_commit(session, id=str(uuid.uuid4()), channel="inbox", status="delivered", delivered_at=now, **base)
     channels = external_channels(cfg, session, who, template)
     if not channels:
         return False

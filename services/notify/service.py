@@ -4,7 +4,7 @@ from shared.keys import blind_index, data_keys
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceSpec
 
-from . import access, api, config, handlers, models, seed
+from . import access, api, cases, config, handlers, models, seed
 from .digest import run_daily
 
 
@@ -32,6 +32,7 @@ SPEC = ServiceSpec(
     audit_scope=access.audit_scope,  # who reads which entries of the trail
     router=api.router,
     handlers=handlers.handlers,
+    preload=cases.preload_batch,
     config=config.get,
     seed=seed.seed,
     background=background,

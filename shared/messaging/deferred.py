@@ -15,16 +15,20 @@ reads committed rows only).
 from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
+from shared.db import upsert_insert
+
 _ROWS = "cg_deferred_rows"  # session.info: [(table, row), ...] in the order added
 _MARKS = "cg_deferred_marks"  # session.info: {savepoint transaction: how many rows there were when it began}
 
 
-def insert_later(session: Session, table: Table, rows: list[dict]) -> None:
-    """Insert `rows` into `table` when the session's transaction commits (never after a rollback)."""
+def insert_later(session: Session, table: Table, rows: list[dict], *, skip_duplicates: bool = False) -> None:
+    """Insert `rows` into `table` when the session's transaction commits (never after a rollback).
+    `skip_duplicates`: a row whose unique key is taken already is left out (ON CONFLICT DO NOTHING), the first
+    of two such rows kept."""
     if not session.in_transaction():
         # Begun now, as a statement would have: a rollback before any statement must drop these rows.
         session.begin()
-    session.info.setdefault(_ROWS, []).extend((table, row) for row in rows)
+    session.info.setdefault(_ROWS, []).extend(((table, skip_duplicates), row) for row in rows)
 
 
 def write(session: Session) -> None:
@@ -32,14 +36,15 @@ def write(session: Session) -> None:
     rows = session.info.pop(_ROWS, None)
     if not rows:
         return
-    by_table: dict[Table, list[dict]] = {}
-    for table, row in rows:  # a table's rows keep their order; tables are independent of each other
-        by_table.setdefault(table, []).append(row)
-    for table, values in by_table.items():
+    by_table: dict[tuple[Table, bool], list[dict]] = {}
+    for key, row in rows:  # a table's rows keep their order; tables are independent of each other
+        by_table.setdefault(key, []).append(row)
+    for (table, skip_duplicates), values in by_table.items():
         # A list of parameters: SQLAlchemy sends it as one multi-row INSERT (insertmanyvalues, in pages
         # under the drivers' limit of parameters) and compiles it once, where .values(list) would be
         # compiled again for every batch.
-        session.execute(insert(table), values)
+        stmt = upsert_insert(session)(table).on_conflict_do_nothing() if skip_duplicates else insert(table)
+        session.execute(stmt, values)
 
 
 @event.listens_for(Session, "before_commit")
