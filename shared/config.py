@@ -87,8 +87,10 @@ class Settings(BaseSettings):
 
     # Requests in flight at once in one API process (shared/admission.py); more are answered 503
     # service.busy at once, with Retry-After in seconds. 0: no bound. Per process: N processes of a
-    # service behind one port take N times as many.
-    admission_limit: int = Field(24, ge=0)
+    # service behind one port take N times as many. 8, measured (bench/slice.py surge): a process runs its
+    # requests' Python one at a time (the GIL), so more in flight only makes every thread, and the event loop
+    # answering the refusals, wait longer for it: at 24 the surge's 503s took 3.4 s at p99, at 6 0.4 s.
+    admission_limit: int = Field(8, ge=0)
     admission_retry_after_seconds: int = Field(1, ge=1, le=60)
 
     # Connections each process keeps to its PostgreSQL database, and how many more at a peak
