@@ -7,15 +7,19 @@
 from sqlalchemy.orm import Session
 
 from shared.events.intake import CaseSubmitted
-from shared.messaging.dispatcher import Handler, HandlerContext
+from shared.messaging.dispatcher import Handler, HandlerContext, only
 from shared.runtime import ServiceRuntime
 
 from . import directory
 from .models import GridReport
 
 
+def filed_on_patrol(event: CaseSubmitted) -> bool:
+    return event.channel == "grid_patrol"
+
+
 def note_report(session: Session, event: CaseSubmitted) -> None:
-    if event.channel != "grid_patrol" or session.get(GridReport, event.case_id) is not None:
+    if not filed_on_patrol(event) or session.get(GridReport, event.case_id) is not None:
         return
     session.add(GridReport(case_id=event.case_id, case_no=event.case_no, reporter_id=event.reporter_id,
                            grid_code=directory.grid_at(session, event.lat, event.lon),
@@ -27,4 +31,4 @@ def on_case_submitted(ctx: HandlerContext, event: CaseSubmitted) -> None:
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
-    return {"intake.case.submitted.v1": on_case_submitted}
+    return {"intake.case.submitted.v1": only(filed_on_patrol, on_case_submitted)}

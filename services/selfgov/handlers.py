@@ -4,7 +4,7 @@ settled by the residents, seed 000), and its withdrawal ends a proposal nobody h
 from sqlalchemy import select
 
 from shared.events.intake import CaseSubmitted, CaseWithdrawn
-from shared.messaging.dispatcher import Handler, HandlerContext
+from shared.messaging.dispatcher import Handler, HandlerContext, only
 from shared.runtime import ServiceRuntime
 
 from . import config, directory, matters
@@ -16,11 +16,15 @@ TITLE = "诉求 {case_no}（{category}）"
 DESCRIPTION = "由“小事”诉求 {case_no} 转入居民议事；诉求内容见诉求服务。"
 
 
-def on_case_submitted(ctx: HandlerContext, event: CaseSubmitted) -> None:
-    rule = config.get().consultation
+def residents_matter(event: CaseSubmitted) -> bool:
     # Which cases are the residents' is intake's decision (its catalogue routes a 小事 category to
     # `consultation`); routing dispatches no work order for them.
-    if event.route not in rule.case_matters.routes:
+    return event.route in config.get().consultation.case_matters.routes
+
+
+def on_case_submitted(ctx: HandlerContext, event: CaseSubmitted) -> None:
+    rule = config.get().consultation
+    if not residents_matter(event):
         return
     if ctx.session.scalar(select(Matter.id).where(Matter.case_id == event.case_id)):
         return  # already taken up (a redelivery with another message id)
@@ -52,4 +56,5 @@ def on_case_withdrawn(ctx: HandlerContext, event: CaseWithdrawn) -> None:
 
 
 def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
-    return {"intake.case.submitted.v1": on_case_submitted, "intake.case.withdrawn.v1": on_case_withdrawn}
+    return {"intake.case.submitted.v1": only(residents_matter, on_case_submitted),
+            "intake.case.withdrawn.v1": on_case_withdrawn}

@@ -15,7 +15,7 @@ from shared.db import make_engine, session_factory, unit_of_work, utcnow
 from shared.events import Envelope, Subject, decode, envelope_for
 from shared.events.intake import CaseSubmitted
 from shared.events.routing import CaseDispatched
-from shared.messaging.dispatcher import Dispatcher, HandlerContext, Outcome
+from shared.messaging.dispatcher import NOT_CONCERNED, Dispatcher, HandlerContext, Outcome, only
 from shared.messaging.local_bus import LocalBus, deliveries
 from shared.messaging.outbox import Outbox, signal_relay_after_commit
 from shared.messaging.publisher import OutgoingMessage, PublishError
@@ -24,6 +24,8 @@ from shared.messaging.tables import messaging_tables
 from shared.messaging.topology import QueueSpec, Topology
 from shared.messaging.wakeup import LocalWakeup
 from shared.runtime import ServiceRuntime, build_runtime
+
+from ..statements import Statements
 
 metadata = MetaData()
 outbox_table, inbox_table = messaging_tables(metadata)
@@ -235,6 +237,20 @@ def test_a_known_type_without_a_handler_here_is_acked_without_an_inbox_row(rt):
     assert result.reason == "not handled by this service"
     assert calls == []
     assert count(rt.engine, inbox_table) == 0
+
+
+def test_an_event_its_handler_does_not_want_is_acked_without_a_transaction(rt):
+    calls = []
+    wanted = only(lambda e: e.case_no.endswith("1"), lambda ctx, e: calls.append(e.case_no))
+    dispatcher = make_dispatcher(rt, {SUBMITTED: wanted})
+    seen = Statements(rt.engine)
+
+    results = dispatcher.handle_batch([body_of(submitted("202405-000002")), body_of(submitted("202405-000003"))])
+
+    assert [(r.outcome, r.reason) for r in results] == [(Outcome.ACK, NOT_CONCERNED)] * 2
+    assert seen.sql == [] and seen.commits == 0 and calls == []
+    assert dispatcher.handle(body_of(submitted("202405-000001"))).reason == ""
+    assert calls == ["202405-000001"] and count(rt.engine, inbox_table) == 1
 
 
 def test_emit_from_a_handler_writes_an_outbox_row_caused_by_the_incoming_message(rt):
