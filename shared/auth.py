@@ -10,6 +10,7 @@ token in services mode: `issue_token` is the development helper of embedded mode
 
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -125,6 +126,7 @@ class Verifier:
     def __init__(self, settings: Settings, jwks, state):
         self.settings, self.jwks, self.state = settings, jwks, state
         self._verified: dict[str, tuple[User, str, object, float, datetime]] = {}
+        self._remembering = threading.Lock()  # the thread pool's requests add and evict at once
 
     def user(self, token: str) -> User:
         known = self._verified.get(token)
@@ -140,9 +142,10 @@ class Verifier:
                 return user
             self._verified.pop(token, None)
         user, kid, key, exp, issued = self._verify(token)
-        if len(self._verified) >= self.CACHED_TOKENS:
-            self._verified.pop(next(iter(self._verified), None), None)  # the oldest goes first
-        self._verified[token] = (user, kid, key, exp, issued)
+        with self._remembering:
+            if len(self._verified) >= self.CACHED_TOKENS:
+                self._verified.pop(next(iter(self._verified)), None)  # the oldest goes first
+            self._verified[token] = (user, kid, key, exp, issued)
         return user
 
     def _verify(self, token: str) -> tuple[User, str, object, float, datetime]:

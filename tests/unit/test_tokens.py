@@ -277,6 +277,15 @@ def test_a_token_is_verified_once_and_checked_again_in_full_once_it_expires(sett
     assert len(decoded) == 2  # past its expiry the remembered answer is not used: jwt.decode judges it
 
 
+def test_the_tokens_remembered_are_bounded_and_the_oldest_forgotten_first(settings):
+    v = verifier(settings)
+    v.CACHED_TOKENS = 2
+    tokens = [issue_token(settings, f"u-{i}", "admin") for i in range(3)]
+    for token in tokens:
+        v.user(token)
+    assert list(v._verified) == tokens[1:]
+
+
 # --------------------------------------------------------------------------- services mode
 
 
