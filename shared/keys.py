@@ -165,6 +165,9 @@ class LocalJwks:
         except KeyError:
             raise UnknownKey(kid) from None
 
+    def ready(self) -> bool:
+        return True
+
 
 class RemoteJwks:
     """The identity service's JWKS over HTTP, cached; an unknown `kid` (a rotation just began)
@@ -189,6 +192,20 @@ class RemoteJwks:
         keys = {k["kid"]: ECAlgorithm.from_jwk(json.dumps(k)) for k in response.json()["keys"] if k.get("kty") == "EC"}
         # Replaced, never merged: a key identity stopped publishing stops verifying here.
         self._keys, self._fetched_at = keys, time.monotonic()
+
+    def ready(self) -> bool:
+        """Whether tokens can be verified: the keys were read once (read now if not yet, at most once a
+        second: a readiness probe polls this while identity starts beside us). Later failures leave it
+        ready: the keys last read still verify."""
+        if self._keys:
+            return True
+        with self._lock:
+            if not self._keys and time.monotonic() - self._tried_at >= 1.0:
+                try:
+                    self._refresh()
+                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
+        return bool(self._keys)
 
     def key(self, kid: str):
         found = self._keys.get(kid)

@@ -146,16 +146,19 @@ def create_app(rt: ServiceRuntime, *, title: str, description: str, router: APIR
 
     @health.get("/readyz", summary="就绪检查 readiness: the service's database")
     def readyz():
-        """Ready when the API can do its job: its database answers. Not the broker: while RabbitMQ is
-        down the API still accepts work, and its outbox keeps the events until the worker's relay can
-        publish them, so a load balancer must not take it offline then. The broker is part of the
-        worker's readiness (shared/worker.py)."""
+        """Ready when the API can do its job: its database answers and it holds the keys tokens are verified
+        with (read from identity once: until then every signed-in request would be a 503, and the first
+        ones would wait for the fetch). Not identity after that (the keys read still verify), nor the broker:
+        while RabbitMQ is down the API still accepts work, and its outbox keeps the events until the worker's
+        relay can publish them, so a load balancer must not take it offline then. The broker is part of
+        the worker's readiness (shared/worker.py)."""
         try:
             with rt.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             checks = {"database": "ok"}
         except Exception as exc:
             checks = {"database": f"unreachable: {type(exc).__name__}"}
+        checks["token_keys"] = "ok" if app.state.verifier.jwks.ready() else "not yet read from identity"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "service": rt.name,
                              "checks": checks}, status_code=200 if ready else 503)

@@ -354,7 +354,7 @@ def test_without_the_broker_the_api_stays_ready_and_the_worker_is_not(vhost_url,
             uow.emit(submitted())
         assert until(lambda: worker_ready()[1]["relay"].startswith("failing"), timeout=5)
         r = api.get("/mediation/readyz")
-        assert r.status_code == 200 and r.json()["checks"] == {"database": "ok"}
+        assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "token_keys": "ok"}
         assert httpx.get(f"{probes}/healthz", timeout=5).status_code == 200  # alive: a restart mends nothing
 
         proxy.up()

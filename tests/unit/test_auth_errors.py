@@ -263,7 +263,7 @@ def test_readyz_with_the_database_reachable(client):
     body = r.json()
     assert body["status"] == "ready"
     assert body["service"] == "demo"
-    assert body["checks"] == {"database": "ok"}
+    assert body["checks"] == {"database": "ok", "token_keys": "ok"}
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(tmp_path, settings):

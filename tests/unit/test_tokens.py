@@ -228,6 +228,24 @@ def test_without_identity_and_without_cached_keys_the_answer_is_503_not_401(tmp_
     assert (info.value.status, info.value.code) == (503, "auth.unavailable")
 
 
+def test_an_api_is_ready_once_it_holds_the_keys_and_stays_ready_when_identity_goes_away(tmp_path, monkeypatch):
+    settings = get_settings(var_dir=tmp_path)
+    clock = [1000.0]
+    monkeypatch.setattr("shared.keys.time.monotonic", lambda: clock[0])
+    jwks = RemoteJwks("http://127.0.0.1:9/identity/.well-known/jwks.json", timeout=0.5)
+    assert not jwks.ready()  # identity not listening yet: not ready, so no request waits on the fetch
+    with JwksServer(signing_keys(settings).jwks()) as server:
+        jwks.url = server.url + "/identity/.well-known/jwks.json"
+        assert not jwks.ready()  # tried a moment ago: the next try waits a second
+        clock[0] += 1.0
+        assert jwks.ready() and server.fetches == 1
+        fetched = server.fetches
+        Verifier(settings, jwks, None).user(issue_token(settings, "u-1", "admin"))
+        assert server.fetches == fetched  # the keys read for readiness verify the first token
+    clock[0] += 400.0  # identity gone and the keys past their age: still ready, they still verify
+    assert jwks.ready()
+
+
 # --------------------------------------------------------------------------- revocation
 
 
