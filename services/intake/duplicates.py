@@ -7,13 +7,16 @@ time window; only those few are compared by distance and by text (character bigr
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import Integer, Text, bindparam, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from shared.auth import User
 from shared.db import utcnow
 from shared.errors import ApiError
+from shared.sealed import data_keys_in_use
 
 from . import access, config, geo, textsim
 from .catalogue import Category, current
@@ -22,11 +25,46 @@ from .schemas import DuplicateQuery
 from .status import OPEN
 
 
+class Offered(NamedTuple):
+    """What an offer shows of a case near the new one."""
+    id: str
+    case_no: str
+    category: str
+    status: str
+    description: str
+    interest_count: int
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class Candidate:
-    case: Case  # or a row with the columns find() selects
+    case: Offered | Case
     distance_m: float
     similarity: float
+
+
+_cases = Case.__table__
+# Only the columns an offer shows, the description as stored (sealed): the same open cases are compared
+# with every report near them, and in a surge (a burst main) that is fifty of them per submission. Built
+# once: the statement was built and keyed for the cache anew on every submission.
+_NEAR = (
+    select(_cases.c.id, _cases.c.case_no, _cases.c.category, _cases.c.lat, _cases.c.lon,
+           type_coerce(_cases.c.description, Text()).label("sealed"), _cases.c.status, _cases.c.interest_count,
+           _cases.c.created_at)
+    .where(_cases.c.category == bindparam("category"), _cases.c.grid_cell.in_(bindparam("cells", expanding=True)),
+           _cases.c.created_at >= bindparam("since"), _cases.c.status.in_(sorted(OPEN)))
+    .order_by(_cases.c.created_at.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_RESIDENTS = _NEAR.where(_cases.c.confidential.is_(False))
+
+
+@lru_cache(maxsize=65536)
+def _opened(sealed: str) -> tuple[str, frozenset[str]]:
+    """A description as sealed → its text and its bigrams, opened once per process (keyed by the sealed
+    value itself, so a resealed or masked description is simply another entry)."""
+    text = data_keys_in_use().open(sealed, _cases.c.description.type.context)
+    return text, textsim.bigrams(text)
 
 
 def find(session: Session, category: Category, description: str, lat: float, lon: float, *,
@@ -38,16 +76,10 @@ def find(session: Session, category: Category, description: str, lat: float, lon
         return []
     cells = geo.cells_around(lat, lon, category.radius_m, rules.cell_degrees)
     since = now - timedelta(days=category.window_days)
-    # Only the columns an offer shows: the full rows of a busy corner's cases are not needed.
-    query = (
-        select(Case.id, Case.case_no, Case.category, Case.lat, Case.lon, Case.description, Case.status,
-               Case.interest_count, Case.created_at)
-        .where(Case.category == category.code, Case.grid_cell.in_(cells), Case.created_at >= since,
-               Case.status.in_(OPEN))
-    )
-    confidential = access.staff_scope(user) if user.is_staff else false()
-    query = query.where(or_(Case.confidential.is_(False), confidential))
-    rows = session.execute(query.order_by(Case.created_at.desc()).limit(rules.max_candidates)).all()
+    query = _NEAR.where(or_(Case.confidential.is_(False), access.staff_scope(user))) if user.is_staff else _RESIDENTS
+    # The connection's Core path: plain rows, no ORM bookkeeping for what is only read and shown.
+    rows = session.connection().execute(query, {"category": category.code, "cells": cells, "since": since,
+                                                "limit": rules.max_candidates}).all()
     mine = textsim.bigrams(description)
     found = []
     for row in rows:
@@ -56,9 +88,11 @@ def find(session: Session, category: Category, description: str, lat: float, lon
         d = geo.distance_m(lat, lon, row.lat, row.lon)
         if d > category.radius_m:
             continue
-        s = textsim.similarity(mine, row.description)
+        text, grams = _opened(row.sealed)
+        s = textsim.similarity(mine, grams)
         if s >= rules.min_similarity:
-            found.append(Candidate(row, round(d, 1), round(s, 3)))
+            offered = Offered(row.id, row.case_no, row.category, row.status, text, row.interest_count, row.created_at)
+            found.append(Candidate(offered, round(d, 1), round(s, 3)))
     found.sort(key=lambda c: (-c.similarity, c.distance_m))
     return found[: rules.max_offers]
 
