@@ -280,30 +280,34 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
     )
     _insert_case(session, case)  # the case row first: attachments and events refer to it
     attachments.claim(session, user.id, body.attachment_ids, case.id)
-    entry = timeline.add(session, case.id, "submitted", f"已受理：诉求已登记，编号 {case.case_no}", at=now)
+    # Its timeline is written at COMMIT with its events: nothing reads it back before.
+    entry = timeline.add(session, case.id, "submitted", f"已受理：诉求已登记，编号 {case.case_no}", at=now,
+                         deferred=True)
     if body.channel == "hotline":
         timeline.add(session, case.id, "call_recorded",
                      f"热线来电登记：来电人{'同意' if body.consent else '不同意'}登记信息"
-                     f"{'，要求保密' if body.confidential else ''}", public=False, at=now)
+                     f"{'，要求保密' if body.confidential else ''}", public=False, at=now, deferred=True)
     if external is not None:
         timeline.add(session, case.id, "imported",
                      f"{external.source} 平台工单导入：工单号 {external.order_no}；"
                      f"平台受理渠道 {external.channel or '未提供'}；平台受理时间 {_stamp(external.received_at)}；"
-                     f"平台办理时限 {_stamp(external.deadline)}（本平台办理时限以派单时限为准）", public=False, at=now)
+                     f"平台办理时限 {_stamp(external.deadline)}（本平台办理时限以派单时限为准）", public=False, at=now,
+                     deferred=True)
     if requested_urgency is not None:
         # Public: the requester sees her wish was recorded; staff see it and decide.
         timeline.add(session, case.id, "urgency_requested",
-                     f"反映人希望紧急程度为“{requested_urgency}”（当前“{urgency}”），已记录，由工作人员研判", at=now)
+                     f"反映人希望紧急程度为“{requested_urgency}”（当前“{urgency}”），已记录，由工作人员研判", at=now,
+                     deferred=True)
     if closing_text:
-        timeline.add(session, case.id, status, closing_text, at=now)
+        timeline.add(session, case.id, status, closing_text, at=now, deferred=True)
         if cited is not None:
             timeline.add(session, case.id, "knowledge", f"答复依据知识库条目 {cited.id}（第 {cited.version} 版）",
-                         public=False, at=now)
+                         public=False, at=now, deferred=True)
     if route == "mediation":
-        timeline.add(session, case.id, "referred", "纠纷类诉求，已转人民调解组织", at=now)
+        timeline.add(session, case.id, "referred", "纠纷类诉求，已转人民调解组织", at=now, deferred=True)
     if route == "consultation":
         timeline.add(session, case.id, "consulting", "属于社区“小事”，已转居民议事：经居民代表或住户联名提议后"
-                     "列入议程，由居民协商决定", at=now)
+                     "列入议程，由居民协商决定", at=now, deferred=True)
     emit(CaseSubmitted(
         case_id=case.id, case_no=case.case_no, category=case.category, channel=case.channel,
         urgency=case.urgency, appeal_type=case.appeal_type, matter_class=case.matter_class, lat=lat, lon=lon,

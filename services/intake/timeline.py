@@ -7,14 +7,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
+from shared.messaging.deferred import insert_later
 
 from .models import TimelineEntry
 
 
 def add(session: Session, case_id: str, kind: str, text: str, *, public: bool = True,
-        at: datetime | None = None) -> TimelineEntry:
+        at: datetime | None = None, deferred: bool = False) -> TimelineEntry:
+    """`deferred`: the row is inserted at COMMIT with the transaction's events (shared.messaging.deferred),
+    not flushed through the ORM: for a case just filed, whose timeline nothing reads back before the
+    COMMIT. The returned entry is then not in the session (nor has its id)."""
     entry = TimelineEntry(case_id=case_id, at=at or utcnow(), kind=kind, text=text, public=public)
-    session.add(entry)
+    if deferred:
+        insert_later(session, TimelineEntry.__table__, [{"case_id": case_id, "at": entry.at, "kind": kind,
+                                                         "text": text, "public": public}])
+    else:
+        session.add(entry)
     return entry
 
 
