@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.routing import replace_params
 
 from . import metrics
+from .admission import EXEMPT
 from .errors import error_body
 
 
@@ -189,15 +190,18 @@ STANDARD = {
     "413": "请求内容过大 the body is too large",
     "422": "输入不合法：错误代码、说明和字段 invalid input, with the code, a message and the field",
     "429": "操作过于频繁（见 Retry-After）too many requests (see Retry-After)",
-    "503": "依赖的服务暂时不可用 a service it needs cannot be reached",
+    "503": "系统繁忙（service.busy）或依赖的服务暂时不可用，未作任何改动，请按 Retry-After 稍后重试 "
+           "busy, or a service it needs cannot be reached: nothing was changed, retry after Retry-After",
 }
+RETRY_AFTER = {"Retry-After": {"description": "建议重试前等待的秒数 seconds to wait before retrying",
+                               "schema": {"type": "integer"}}}
 
 
 def document_errors(app: FastAPI) -> None:
     """Every operation's error answers in the OpenAPI document: what the shared layer may answer
-    (401 when it needs a token, 413/422 when it takes input, 429 when it is rate-limited, 503 when it
-    verifies tokens), plus what the endpoint declares itself (403, 404, 409 …), each with the one
-    error body every service uses."""
+    (401 when it needs a token, 413/422 when it takes input, 429 when it is rate-limited, 503 always: the
+    admission bound, the database or identity away), plus what the endpoint declares itself (403, 404,
+    409 …), each with the one error body every service uses."""
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -210,9 +214,10 @@ def document_errors(app: FastAPI) -> None:
                    for m in r.methods]
         for path, operations in schema.get("paths", {}).items():
             for method, op in operations.items():
-                wanted = set()
+                # Health, readiness and metrics are never refused (shared/admission.py) and say their own.
+                wanted = set() if path.endswith(EXEMPT) else {"503"}
                 if op.get("security"):
-                    wanted |= {"401", "503"}
+                    wanted.add("401")
                 if op.get("parameters") or op.get("requestBody"):
                     wanted.add("422")
                 if op.get("requestBody"):
@@ -222,6 +227,9 @@ def document_errors(app: FastAPI) -> None:
                 responses = op.setdefault("responses", {})
                 for code in wanted:
                     responses.setdefault(code, {"description": STANDARD[code]})
+                for code in ("429", "503"):
+                    if code in responses:
+                        responses[code].setdefault("headers", RETRY_AFTER)
                 for code, answer in responses.items():
                     if code.startswith(("4", "5")):
                         answer["content"] = {"application/json": {"schema": ref}}

@@ -127,6 +127,20 @@ def test_the_openapi_document_lists_the_errors_the_shared_layer_answers(tmp_path
     assert error == {"$ref": "#/components/schemas/Error"}
 
 
+def test_every_operation_but_the_probes_documents_the_busy_503_with_retry_after(tmp_path):
+    """The admission bound refuses any request (shared/admission.py), signed in or not: its 503 belongs in
+    every operation's answers, with the Retry-After a client must honour."""
+    client, _ = app_for(tmp_path)
+    paths = client.get("/demo/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            if path.endswith(("/healthz", "/readyz", "/metrics")):
+                continue
+            busy = op["responses"].get("503")
+            assert busy and "Retry-After" in busy["headers"], (method, path)
+    assert "Retry-After" in paths["/demo/v1/costly"]["post"]["responses"]["429"]["headers"]
+
+
 def test_a_failed_statement_does_not_quote_the_values_it_failed_on(tmp_path):
     metadata = MetaData()
     people = Table("people", metadata, Column("id", Integer, primary_key=True), Column("phone", String(20),
