@@ -23,6 +23,10 @@ register_messages({"service.busy": ("当前反映人数较多，系统繁忙，�
 
 # Paths never refused (their endings: every service serves them under its own prefix).
 EXEMPT = ("/healthz", "/readyz", "/metrics")
+# app.state.busy_answers: [(path prefix, answer)], a refusal under the prefix answered by
+# `answer(scope, english, retry_after)` (an ASGI response) instead of our error body: for a protocol with an
+# error format of its own (Open311 GeoReport's error list, services/intake/open311).
+ANSWERS = "busy_answers"
 
 
 class Admission:
@@ -49,6 +53,10 @@ class Admission:
 
     async def _busy(self, scope, send) -> None:
         english = any(n == b"accept-language" and v.lower().startswith(b"en") for n, v in scope["headers"])
+        app = scope.get("app")
+        for prefix, answer in getattr(getattr(app, "state", None), ANSWERS, ()):
+            if scope.get("path", "").startswith(prefix):
+                return await answer(scope, english, self.retry_after)(scope, _nothing, send)
         body = json.dumps(error_body("service.busy", english), ensure_ascii=False).encode()
         # The connection stays open: a client that retries after Retry-After reuses it.
         await send({"type": "http.response.start", "status": 503,
@@ -56,3 +64,8 @@ class Admission:
                                 (b"retry-after", str(self.retry_after).encode()), (b"cache-control", b"no-store"),
                                 (b"x-content-type-options", b"nosniff")]})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _nothing() -> dict:
+    # A refusal reads no body; a response that asks gets the end of it.
+    return {"type": "http.disconnect"}

@@ -22,8 +22,8 @@ from .api import ERROR_DOC, router
 __all__ = ["router", "serve"]
 
 # Statuses the shared layer documents for every operation that the Open311 endpoint never answers: a missing
-# or bad key is 403 here (GeoReport v2), input intake calls 422 is 400, and a key is checked locally.
-NEVER = ("401", "422", "503")
+# or bad key is 403 here (GeoReport v2), and input intake calls 422 is 400.
+NEVER = ("401", "422")
 
 
 def _documented(app: FastAPI) -> None:
@@ -41,7 +41,7 @@ def _documented(app: FastAPI) -> None:
                 for code in NEVER:
                     responses.pop(code, None)
                 for code, answer in responses.items():
-                    if code.startswith("4") and code != "413":
+                    if code.startswith(("4", "5")) and code != "413":
                         answer["content"] = ERROR_DOC
         return schema
 
@@ -53,5 +53,6 @@ def serve(app: FastAPI) -> FastAPI:
     config.get()  # a broken open311.json stops the API at start-up, not at the first request
     app.include_router(router)
     errors.install(app)
+    app.state.busy_answers = [*getattr(app.state, "busy_answers", ()), (errors.PREFIX, errors.busy)]
     _documented(app)
     return app

@@ -6,19 +6,21 @@ The answer is decided by the app's exception handlers (`install`), after the req
 rolled back: a refused request changes nothing, as everywhere else. GeoReport v2 knows 400 (bad input),
 403 (a missing or invalid api_key) and 404 (no such service or request); so intake's 422 is 400 here and a
 401 (no key, a bad key) is 403. Statuses outside the specification are kept where a client must act on
-them: 409 (an Idempotency-Key reused for another request), 429 (over a rate limit, with Retry-After).
+them: 409 (an Idempotency-Key reused for another request), 429 (over a rate limit, with Retry-After), 503
+(the process is at its admission bound, or the database is away: with Retry-After, nothing written).
 A 403 or 404 answered to a key is an entry of intake's audit trail (`refused.<code>`), as for a person.
 """
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import audit
+from shared.db import database_unavailable
 from shared.deps import request_actor
 from shared.errors import ApiError, message, register_messages, wants_english
 from shared.http import route_template
@@ -143,7 +145,7 @@ def install(app: FastAPI) -> None:
     """Answer every refusal under /open311 as the specification does; leave the rest to the app's own
     handlers (shared/errors.py, shared/audit_api.py)."""
     own = {kind: app.exception_handlers[kind] for kind in (ApiError, RequestValidationError, DataError,
-                                                           StarletteHTTPException)}
+                                                           StarletteHTTPException, DBAPIError)}
 
     async def api_error(request: Request, exc: ApiError):
         if not is_open311(request):
@@ -172,7 +174,21 @@ def install(app: FastAPI) -> None:
         return render.errors(render.fmt_of(request), status, [describe(code, wants_english(request))],
                              getattr(exc, "headers", None))
 
+    async def database_away(request: Request, exc: DBAPIError):
+        if not is_open311(request) or not database_unavailable(exc):
+            return await own[DBAPIError](request, exc)  # a statement's own fault stays a 500 there
+        return render.errors(render.fmt_of(request), 503,
+                             [describe("service.database_unavailable", wants_english(request))], {"Retry-After": "1"})
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(DBAPIError, database_away)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def busy(scope, english: bool, retry_after: int) -> Response:
+    """The admission bound's refusal (shared/admission.py) of a request under /open311, as the
+    specification's error list in the format its path asked for."""
+    return render.errors(render.fmt_of_path(scope.get("path", "")), 503, [describe("service.busy", english)],
+                         {"Retry-After": str(retry_after), "Cache-Control": "no-store"})

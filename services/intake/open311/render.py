@@ -40,7 +40,11 @@ def w3c(at: datetime | None) -> str | None:
 def fmt_of(request: Request) -> Fmt:
     """The format a request asked for by its path's extension (an error answers in it too); XML, the
     specification's required format, when the path says neither."""
-    return "json" if request.url.path.endswith(".json") else "xml"
+    return fmt_of_path(request.url.path)
+
+
+def fmt_of_path(path: str) -> Fmt:
+    return "json" if path.endswith(".json") else "xml"
 
 
 def _text(value) -> str:
