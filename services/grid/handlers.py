@@ -19,7 +19,8 @@ def filed_on_patrol(event: CaseSubmitted) -> bool:
 
 
 def note_report(session: Session, event: CaseSubmitted) -> None:
-    if not filed_on_patrol(event) or session.get(GridReport, event.case_id) is not None:
+    """A case filed on patrol (the handler hears no other: `only(filed_on_patrol, …)`)."""
+    if session.get(GridReport, event.case_id) is not None:
         return
     session.add(GridReport(case_id=event.case_id, case_no=event.case_no, reporter_id=event.reporter_id,
                            grid_code=directory.grid_at(session, event.lat, event.lon),

@@ -23,9 +23,8 @@ def residents_matter(event: CaseSubmitted) -> bool:
 
 
 def on_case_submitted(ctx: HandlerContext, event: CaseSubmitted) -> None:
+    """A residents' matter (the handler hears no other: `only(residents_matter, …)`)."""
     rule = config.get().consultation
-    if not residents_matter(event):
-        return
     if ctx.session.scalar(select(Matter.id).where(Matter.case_id == event.case_id)):
         return  # already taken up (a redelivery with another message id)
     community = directory.community_at(ctx.session, event.lat, event.lon)
