@@ -14,6 +14,7 @@ from services.intake.service import SPEC
 from shared.auth import access_claims, demo_token, demo_users, sign
 from shared.config import get_settings
 from shared.events import envelope_for
+from shared.events.routing import CaseContacted, CaseDispatched, CaseResolved, CaseSigned
 from shared.keys import blind_index, signing_keys
 from shared.migrate import upgrade
 from shared.phones import normalise
@@ -116,3 +117,18 @@ def work_order(case: dict, seq: int, wo: str = "wo-1", unit: str = "玉林北路
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def dispatched(case, seq=1, wo="wo-1", unit="玉林北路社区第一网格", minute=0, role="lead", unit_path=GRID_PATH,
+               area_path=STREET_PATH):
+    return CaseDispatched(**work_order(case, seq, wo, unit, minute), unit_code=unit_path.split("/")[-2],
+                          unit_level="grid", rule=f"网格 {GRID} 包含该点", role=role, unit_path=unit_path,
+                          area_path=area_path)
+
+
+def resolve(intake, case, wo="wo-1", seq=4):
+    assert intake.deliver(dispatched(case, 1, wo)) == "ack"
+    intake.deliver(CaseSigned(**work_order(case, 2, wo), actor_id="u-grid-worker-001001"))
+    intake.deliver(CaseContacted(**work_order(case, 3, wo), actor_id="u-grid-worker-001001"))
+    intake.deliver(CaseResolved(**work_order(case, seq, wo), actor_id="u-grid-worker-001001", outcome="解决到位",
+                                result_text="已安排环卫车清运"))

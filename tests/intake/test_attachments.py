@@ -68,7 +68,7 @@ def test_attachments_join_a_case_and_only_its_readers_download_them(intake):
     assert r.status_code == 409 and r.json()["error"]["code"] == "case.attachment_used"
     stranger = intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("resident", "u-x"))
     assert stranger.status_code == 404
-    from .test_lifecycle import dispatched
+    from .conftest import dispatched
     # a handler reads the files of the cases its unit holds (see test_scope.py)
     assert intake.client.get(f"/intake/v1/attachments/{att['id']}", headers=intake.auth("grid_worker")
                              ).status_code == 404
@@ -99,7 +99,7 @@ def test_an_upload_whose_row_is_not_committed_leaves_no_file_behind(intake):
 
 
 def test_a_files_own_name_is_not_shown_to_handlers_who_may_not_see_the_person(intake):
-    from .test_lifecycle import dispatched
+    from .conftest import dispatched
 
     def named(name: str, data: bytes, content_type: str) -> str:
         r = intake.client.post("/intake/v1/attachments", params={"filename": name}, content=data,

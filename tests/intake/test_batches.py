@@ -6,7 +6,7 @@ from shared.events import envelope_for
 from shared.events.routing import CaseSigned
 
 from ..statements import Statements
-from .test_lifecycle import dispatched
+from .conftest import dispatched
 
 
 def order_events(case: dict) -> list[bytes]:

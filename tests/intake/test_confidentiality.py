@@ -4,8 +4,7 @@ reporters of merged cases see the matter only; and what each user's list holds."
 
 from shared.events.routing import CaseResolved
 
-from .conftest import DISTRICT, GRID_POINT, NEAR, work_order
-from .test_lifecycle import dispatched, resolve
+from .conftest import DISTRICT, GRID_POINT, NEAR, dispatched, resolve, work_order
 
 DEPARTMENT = "510107900001000"  # the first demo department
 DEPARTMENT_PATH = f"/{DISTRICT}/{DEPARTMENT}/"

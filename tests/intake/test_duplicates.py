@@ -2,8 +2,7 @@
 
 from shared.events.routing import CaseResolved
 
-from .conftest import GRID_POINT, NEAR, work_order
-from .test_lifecycle import dispatched
+from .conftest import GRID_POINT, NEAR, dispatched, work_order
 
 FAR = {"lat": 30.6367, "lon": 104.06122, "coord_system": "wgs84"}  # about 1.3 km away
 

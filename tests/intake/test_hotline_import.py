@@ -17,8 +17,7 @@ from shared.events.intake import caller_phone_seal_context
 from shared.events.routing import CaseExtended
 from shared.keys import data_keys
 
-from .conftest import GRID_POINT, _intake, work_order
-from .test_lifecycle import dispatched
+from .conftest import GRID_POINT, _intake, dispatched, work_order
 from .test_open311_world import issue, open311_intake
 
 IMPORT = "/intake/v1/hotline/orders/import"

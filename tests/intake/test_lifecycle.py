@@ -16,7 +16,6 @@ from shared.events.routing import (
     CaseClosed,
     CaseContacted,
     CaseDesignated,
-    CaseDispatched,
     CaseExtended,
     CaseResolved,
     CaseReturned,
@@ -25,22 +24,7 @@ from shared.events.routing import (
     CaseWarned,
 )
 
-from .conftest import GRID, GRID_PATH, GRID_POINT, NEAR, STREET_PATH, at, work_order
-
-
-def dispatched(case, seq=1, wo="wo-1", unit="玉林北路社区第一网格", minute=0, role="lead", unit_path=GRID_PATH,
-               area_path=STREET_PATH):
-    return CaseDispatched(**work_order(case, seq, wo, unit, minute), unit_code=unit_path.split("/")[-2],
-                          unit_level="grid", rule=f"网格 {GRID} 包含该点", role=role, unit_path=unit_path,
-                          area_path=area_path)
-
-
-def resolve(intake, case, wo="wo-1", seq=4):
-    assert intake.deliver(dispatched(case, 1, wo)) == "ack"
-    intake.deliver(CaseSigned(**work_order(case, 2, wo), actor_id="u-grid-worker-001001"))
-    intake.deliver(CaseContacted(**work_order(case, 3, wo), actor_id="u-grid-worker-001001"))
-    intake.deliver(CaseResolved(**work_order(case, seq, wo), actor_id="u-grid-worker-001001", outcome="解决到位",
-                                result_text="已安排环卫车清运"))
+from .conftest import GRID_POINT, NEAR, at, dispatched, resolve, work_order
 
 
 def test_status_follows_routing_and_the_public_timeline_hides_internal_notes(intake):

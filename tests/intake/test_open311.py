@@ -15,8 +15,7 @@ from services.intake.service import SPEC
 from services.intake.status import STATUSES
 from shared.events.routing import CaseContacted, CaseResolved, CaseSigned
 
-from .conftest import GRID_PATH, work_order
-from .test_lifecycle import dispatched
+from .conftest import GRID_PATH, dispatched, work_order
 from .test_open311_world import (
     ALL_READ,
     POINT,

@@ -16,8 +16,7 @@ from georeport import GeoReport
 from shared.events.routing import CaseSigned
 from tests.loopback import served
 
-from .conftest import GRID_PATH, work_order
-from .test_lifecycle import dispatched
+from .conftest import GRID_PATH, dispatched, work_order
 from .test_open311_world import ALL_READ, issue, open311_intake
 
 

@@ -17,8 +17,7 @@ from xml.etree import ElementTree as ET
 from shared.auth_state import key_hash
 from shared.events.identity import ApiKeyChanged
 
-from .conftest import COMMUNITY, GRID_PATH, STREET_PATH, _intake
-from .test_lifecycle import dispatched
+from .conftest import COMMUNITY, GRID_PATH, STREET_PATH, _intake, dispatched
 
 V2 = "/open311/v2"
 OTHER_COMMUNITY, OTHER_GRID = "510107001002000", "510107001002001"

@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from services.intake.models import Case
 from shared.events.routing import CaseAnswered, CaseClosed, CaseResolved
 
-from .conftest import work_order
-from .test_lifecycle import dispatched, resolve
+from .conftest import dispatched, resolve, work_order
 
 UNIT = "510107001001001"  # 玉林北路社区第一网格
 

@@ -24,9 +24,8 @@ from shared.events.routing import CaseContacted, CaseResolved, CaseSigned
 from shared.keys import blind_index, signing_keys
 from shared.migrate import alembic_config, upgrade
 
-from .conftest import GRID_POINT, _intake, work_order
+from .conftest import GRID_POINT, _intake, dispatched, work_order
 from .test_attachments import jpeg_with_gps, upload
-from .test_lifecycle import dispatched
 
 PHONE, ADDRESS = "13876543210", "光华村街 77 号 9 栋 3 单元"
 ID_NUMBER = "510107199001011234"

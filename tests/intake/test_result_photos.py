@@ -12,10 +12,9 @@ from services.intake.models import Attachment
 from services.intake.service import SPEC
 from shared.events.routing import CaseContacted, CaseResolved, CaseSigned
 
-from .conftest import work_order
+from .conftest import dispatched, work_order
 from .test_access_matrix import FILES_OF_A
 from .test_attachments import jpeg_with_gps, upload
-from .test_lifecycle import dispatched
 from .world import CALLER_PHONE, PRINCIPALS, build, headers
 
 HANDLER = "u-grid-worker-001001"  # the grid's worker, whose unit the demo dispatches the grid point to

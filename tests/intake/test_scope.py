@@ -8,8 +8,7 @@ from services.intake.models import Case, Evaluation
 from shared.events.routing import CaseReported
 from shared.ids import unit_id
 
-from .conftest import GRID_PATH, STREET_PATH, work_order
-from .test_lifecycle import dispatched, resolve
+from .conftest import GRID_PATH, STREET_PATH, dispatched, resolve, work_order
 from .world import DEPARTMENT_PATH, LISTS, OTHER_DEPARTMENT, OTHER_GRID, PRINCIPALS, build, headers
 
 

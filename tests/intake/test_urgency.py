@@ -12,8 +12,7 @@ from shared.auth import access_claims, demo_token, sign
 from shared.config import get_settings
 from shared.keys import signing_keys
 
-from .conftest import GRID_POINT
-from .test_lifecycle import dispatched
+from .conftest import GRID_POINT, dispatched
 
 
 def test_a_residents_higher_urgency_is_recorded_as_a_request_and_staff_decide(intake):

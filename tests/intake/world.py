@@ -4,9 +4,8 @@ one filed by an operator for a caller, and a principal of every role in and out 
 
 from dataclasses import dataclass, field
 
-from .conftest import DISTRICT, GRID_PATH, NEAR, STREET, STREET_PATH
+from .conftest import DISTRICT, GRID_PATH, NEAR, STREET, STREET_PATH, dispatched
 from .test_attachments import jpeg_with_gps, upload
-from .test_lifecycle import dispatched
 
 OTHER_COMMUNITY, OTHER_GRID = "510107001002000", "510107001002001"
 OTHER_GRID_PATH = f"{STREET_PATH}{OTHER_COMMUNITY}/{OTHER_GRID}/"
