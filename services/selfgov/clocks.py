@@ -1,4 +1,5 @@
-"""居民直评 figures told to routing (selfgov.ratings.scored), run by the worker's scanner.
+"""居民直评 figures told to routing (selfgov.ratings.scored), run by the worker's scanner, after the ratings waiting
+to be counted are released in shuffled batches (selfgov.ratings.release) in a transaction of their own.
 
 Per rating period, at most every PUBLISH_EVERY seconds, the period's figures are recomputed and published only
 when they changed, and once more, `final`, when the period is over; then the period is left alone. One event
@@ -46,6 +47,8 @@ def publish(rt: ServiceRuntime, now: datetime | None = None, batch: int = BATCH)
     """One pass; returns how many events it emitted."""
     now = now or utcnow()
     emitted = 0
+    with rt.unit_of_work() as uow:  # its own transaction: none of a resident's requests is in it
+        ratings.release(uow.session, now)
     with rt.unit_of_work() as uow:
         session = uow.session
         _open_periods(session)

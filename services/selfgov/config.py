@@ -110,6 +110,9 @@ class Rating(Data):
     scale_max: int = Field(ge=2, le=10)
     questions: list[Question] = Field(min_length=1)
     min_responses: PositiveInt = 1
+    # Ratings are counted in batches of at least this many per community (or all of them once the period is
+    # over), shuffled: a batch's answers cannot be told apart by order, transaction or day (ratings.release).
+    release_batch: PositiveInt = 5
 
     @model_validator(mode="after")
     def _unique(self) -> "Rating":

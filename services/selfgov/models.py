@@ -231,7 +231,8 @@ class NoticeRead(Base):
 
 
 class Rating(Base):
-    """One resident's answers, without who gave them: a random id, the day only (no time to match a ballot by)."""
+    """One resident's answers, without who gave them: a random id, and the day its batch was counted (ratings
+    wait in `ratings_waiting` and come here in shuffled batches: selfgov.ratings.release)."""
 
     __tablename__ = "ratings"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -241,6 +242,20 @@ class Rating(Base):
     answers: Mapped[dict] = mapped_column(JSON)  # question code → score
     submitted_on: Mapped[date] = mapped_column(Date)
     __table_args__ = (Index("ix_ratings_period_community", "period", "community_code"),)
+
+
+class WaitingRating(Base):
+    """A rating given and not yet counted. Written in the transaction that writes her ballot, so the two rows
+    share that transaction (PostgreSQL's xmin) and their insertion order: kept here only until a batch of the
+    community's ratings is released into `ratings` in random order, in a transaction of its own."""
+
+    __tablename__ = "ratings_waiting"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_code: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(7))
+    grid_code: Mapped[str | None] = mapped_column(String(32))
+    answers: Mapped[dict] = mapped_column(JSON)
+    __table_args__ = (Index("ix_ratings_waiting_period_community", "period", "community_code"),)
 
 
 class RatingBallot(Base):

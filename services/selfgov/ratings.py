@@ -2,16 +2,23 @@
 that serves them, once per period, anonymously; the scores feed the units' assessment beside the per-case
 evaluations (routing's scores combine them by unit id, the weights are configuration).
 
-Anonymous in results: a rating row holds the answers, the community, the grid and the day, never who; that a
-resident rated in a period is a separate row holding only a keyed hash of her verified phone and the period
-(`RatingBallot`), so the second answer is refused without anyone being able to tell which answers were hers.
+Anonymous in results: a rating row holds the answers, the community, the grid and the day it was counted, never
+who; that a resident rated in a period is a separate row holding only a keyed hash of her verified phone and
+the period (`RatingBallot`), so the second answer is refused without anyone being able to tell which answers
+were hers. The answers and the ballot are written in one transaction, which ties them together (the
+transaction id, the insertion order, the time) for whoever reads the database with the index key: so the
+answers first wait (`WaitingRating`) and are counted in batches of at least `release_batch` per community, or
+all at once when the period is over, shuffled, in a transaction of the background job (`release`). Until
+then they are not in the scores.
 """
 
 import hashlib
 import json
+import random
+import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +28,7 @@ from shared.errors import ApiError
 from shared.ids import unit_id
 
 from . import config, directory
-from .models import Area, Member, Rating, RatingBallot
+from .models import Area, Member, Rating, RatingBallot, WaitingRating
 from .roster import Index
 
 
@@ -42,7 +49,8 @@ def local_day(now: datetime) -> date:
 
 
 def submit(session: Session, index: Index, member: Member, *, grid_code: str | None, answers: dict[str, int],
-           now: datetime) -> tuple[Rating, str]:
+           now: datetime) -> tuple[WaitingRating, str]:
+    """Her answers, waiting to be counted (`release`), and her ballot for the period."""
     cfg = config.get().rating
     if grid_code is not None and grid_code not in {g.code for g in directory.grids_of(session, member.community_code)}:
         raise ApiError(422, "rating.unknown_grid", field="grid_code")
@@ -63,11 +71,39 @@ def submit(session: Session, index: Index, member: Member, *, grid_code: str | N
             session.add(RatingBallot(period=period, voter_key=key))
     except IntegrityError:
         raise ApiError(409, "rating.already_given") from None
-    rating = Rating(community_code=member.community_code, period=period, grid_code=grid_code, answers=answers,
-                    submitted_on=day)
-    session.add(rating)
+    waiting = WaitingRating(community_code=member.community_code, period=period, grid_code=grid_code, answers=answers)
+    session.add(waiting)
     session.flush()
-    return rating, period
+    return waiting, period
+
+
+_SHUFFLE = random.SystemRandom()
+
+
+def release(session: Session, now: datetime, batch: int | None = None) -> int:
+    """Count the waiting ratings of each community and period of which at least `batch` (`release_batch`) wait,
+    and all of a period that is over: into `ratings` in random order, with new ids and today's date. Rows
+    another scanner holds are left to it. Returns how many were counted."""
+    size = batch or config.get().rating.release_batch
+    groups = session.execute(select(WaitingRating.period, WaitingRating.community_code, func.count())
+                             .group_by(WaitingRating.period, WaitingRating.community_code)
+                             .order_by(WaitingRating.period, WaitingRating.community_code)).all()
+    counted = 0
+    for period, community, _ in groups:
+        over = periods.parse(period).end <= now
+        rows = list(session.scalars(select(WaitingRating).where(WaitingRating.period == period,
+                                                                WaitingRating.community_code == community)
+                                    .with_for_update(skip_locked=True)))
+        if not rows or (len(rows) < size and not over):
+            continue
+        _SHUFFLE.shuffle(rows)
+        day = local_day(now)
+        session.execute(insert(Rating), [
+            {"id": str(uuid.uuid4()), "community_code": r.community_code, "period": r.period,
+             "grid_code": r.grid_code, "answers": r.answers, "submitted_on": day} for r in rows])
+        session.execute(delete(WaitingRating).where(WaitingRating.id.in_([r.id for r in rows])))
+        counted += len(rows)
+    return counted
 
 
 def rating_periods(p: periods.Period) -> list[str]:

@@ -59,3 +59,13 @@ def events(rt, event_type: str | None = None) -> list[dict]:
         rows = session.execute(select(table.c.body).order_by(table.c.id)).scalars().all()
     envs = [json.loads(b) for b in rows]
     return [e for e in envs if event_type is None or e["type"] == event_type]
+
+
+@pytest.fixture
+def counted_one_by_one(monkeypatch):
+    """Each rating counted by the next scan (release_batch 1): for tests of the figures, not of the batches."""
+    from services.selfgov import config
+
+    cfg = config.get()
+    one = cfg.model_copy(update={"rating": cfg.rating.model_copy(update={"release_batch": 1})})
+    monkeypatch.setattr(config, "get", lambda: one)

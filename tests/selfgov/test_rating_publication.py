@@ -4,6 +4,8 @@ over; never an event per rating."""
 
 from datetime import timedelta
 
+import pytest
+
 from services.selfgov import clocks, ratings
 from shared import periods
 from shared.db import utcnow
@@ -14,6 +16,7 @@ from .helpers import HOUSEHOLD_2, RESIDENT
 from .test_ratings import GRID, _rate
 
 TYPE = "selfgov.ratings.scored"
+pytestmark = pytest.mark.usefixtures("counted_one_by_one")
 
 
 def test_ratings_are_published_as_one_aggregate_of_the_period_not_one_event_each(client, rt):
