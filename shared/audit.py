@@ -63,6 +63,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     event,
     false,
     func,
@@ -316,14 +317,19 @@ def _seal(session: Session, table: Table, keys: AuditKeys, limit: int, settle_se
     if last is not None:  # never below the chain: an entry there lost its seal, which verify reports
         query = query.where(table.c.id > last.id)
     cutoff = _cutoff(session, settle_seconds)
-    sealed = []
+    sealed, seals = [], []
     for row in session.execute(query).all():
         if cutoff is not None and row.at >= cutoff:
             break
         digest = keys.digest(prev, row)
-        session.execute(update(table).where(table.c.id == row.id).values(prev_hash=prev, hash=digest))
+        seals.append({"sealed_id": row.id, "sealed_prev": prev, "sealed_hash": digest})
         prev = digest
         sealed.append((row.id, digest, row.at))
+    if seals:
+        # One statement for the round, executed for every entry (psycopg sends them in one pipeline): an
+        # UPDATE per entry was a round trip per entry, and every service's worker seals every entry it wrote.
+        session.execute(update(table).where(table.c.id == bindparam("sealed_id"))
+                        .values(prev_hash=bindparam("sealed_prev"), hash=bindparam("sealed_hash")), seals)
     return last, sealed
 
 
