@@ -4,7 +4,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import Engine, Table, delete, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, or_, select, update
 
 from shared.db import utcnow
 
@@ -41,22 +41,25 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.published = 0
         self.failing: str | None = None  # why the last batch failed; None once one succeeds (readiness)
+        # Built once: the relay runs this after every commit that wrote an event.
+        t = table
+        self._due = (
+            select(t.c.id, t.c.message_id, t.c.routing_key, t.c.body, t.c.attempts)
+            .where(or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= bindparam("now")))
+            .order_by(t.c.id)
+            .limit(batch)
+        )
+        if engine.dialect.name == "postgresql":
+            # Several relays can share one outbox; each takes rows no other relay holds.
+            self._due = self._due.with_for_update(skip_locked=True)
+        self._published = delete(t).where(t.c.id.in_(bindparam("done", expanding=True)))
 
     def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows it looked at."""
         t = self.table
         now = utcnow()
-        query = (
-            select(t.c.id, t.c.message_id, t.c.routing_key, t.c.body, t.c.attempts)
-            .where(or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
-            .order_by(t.c.id)
-            .limit(self.batch)
-        )
-        if self.engine.dialect.name == "postgresql":
-            # Several relays can share one outbox; each takes rows no other relay holds.
-            query = query.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(self._due, {"now": now}).all()
             if not rows:
                 return 0
             messages = [
@@ -66,7 +69,7 @@ class OutboxRelay:
             outcomes = self.publisher.publish_batch(messages)
             done = [r.id for r, error in zip(rows, outcomes, strict=True) if error is None]
             if done:
-                conn.execute(delete(t).where(t.c.id.in_(done)))
+                conn.execute(self._published, {"done": done})
             for row, error in zip(rows, outcomes, strict=True):
                 if error is not None:
                     delay = min(300.0, 2.0 ** min(row.attempts, 8))
