@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import Integer, Text, bindparam, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from shared.auth import User
@@ -44,19 +44,40 @@ class Candidate:
 
 
 _cases = Case.__table__
-# Only the columns an offer shows, the description as stored (sealed): the same open cases are compared
-# with every report near them, and in a surge (a burst main) that is fifty of them per submission. Built
-# once: the statement was built and keyed for the cache anew on every submission.
-_NEAR = (
-    select(_cases.c.id, _cases.c.case_no, _cases.c.category, _cases.c.lat, _cases.c.lon,
-           type_coerce(_cases.c.description, Text()).label("sealed"), _cases.c.status, _cases.c.interest_count,
-           _cases.c.created_at)
-    .where(_cases.c.category == bindparam("category"), _cases.c.grid_cell.in_(bindparam("cells", expanding=True)),
-           _cases.c.created_at >= bindparam("since"), _cases.c.status.in_(sorted(OPEN)))
-    .order_by(_cases.c.created_at.desc())
-    .limit(bindparam("limit", type_=Integer))
-)
-_RESIDENTS = _NEAR.where(_cases.c.confidential.is_(False))
+# Above this many cells around a point (a category's radius of kilometres), one lookup over all of them.
+MAX_RANGES = 16
+
+
+def _near(cells: int, shown: ColumnElement[bool]) -> Select:
+    """The newest open cases of the category in each of `cells` cells (bound cell0, cell1 …) that `shown` lets
+    the reader be offered, each cell's at most `limit`: one backward range of ix_cases_dup per cell. With
+    `grid_cell IN (…)` PostgreSQL read every case of the cells in the window and sorted them for the newest
+    fifty, so in a surge at one place (a burst main: thousands of open reports in one cell) every submission
+    cost more than the one before. Only the columns an offer shows; the description as stored (sealed)."""
+    if cells > MAX_RANGES:  # a category searched kilometres around: one lookup over its many cells
+        return _ranges(1, shown, _cases.c.grid_cell.in_(bindparam("cells", expanding=True)))
+    return _ranges(cells, shown)
+
+
+def _ranges(cells: int, shown: ColumnElement[bool], where_cell: ColumnElement[bool] | None = None) -> Select:
+    parts = []
+    for i in range(cells):
+        part = (select(_cases.c.id, _cases.c.case_no, _cases.c.category, _cases.c.lat, _cases.c.lon,
+                       type_coerce(_cases.c.description, Text()).label("sealed"), _cases.c.status,
+                       _cases.c.interest_count, _cases.c.created_at)
+                .where(_cases.c.category == bindparam("category"),
+                       _cases.c.grid_cell == bindparam(f"cell{i}") if where_cell is None else where_cell,
+                       _cases.c.created_at >= bindparam("since"), _cases.c.status.in_(sorted(OPEN)), shown)
+                .order_by(_cases.c.created_at.desc())
+                .limit(bindparam("limit", type_=Integer)))
+        parts.append(select(part.subquery(f"cell{i}")))
+    return parts[0] if cells == 1 else union_all(*parts)
+
+
+@lru_cache(maxsize=16)
+def _near_for_residents(cells: int) -> Select:
+    # Built once per number of cells: a resident is offered no confidential case, whoever she is.
+    return _near(cells, _cases.c.confidential.is_(False))
 
 
 @lru_cache(maxsize=65536)
@@ -76,10 +97,15 @@ def find(session: Session, category: Category, description: str, lat: float, lon
         return []
     cells = geo.cells_around(lat, lon, category.radius_m, rules.cell_degrees)
     since = now - timedelta(days=category.window_days)
-    query = _NEAR.where(or_(Case.confidential.is_(False), access.staff_scope(user))) if user.is_staff else _RESIDENTS
+    params = {"category": category.code, "since": since, "limit": rules.max_candidates, "cells": cells,
+              **{f"cell{i}": cell for i, cell in enumerate(cells)}}
+    if user.is_staff:  # the confidential cases of her own scope too: a condition of hers, built per request
+        query = _near(len(cells), or_(Case.confidential.is_(False), access.staff_scope(user)))
+    else:
+        query = _near_for_residents(len(cells))
     # The connection's Core path: plain rows, no ORM bookkeeping for what is only read and shown.
-    rows = session.connection().execute(query, {"category": category.code, "cells": cells, "since": since,
-                                                "limit": rules.max_candidates}).all()
+    found_rows = session.connection().execute(query, params).all()
+    rows = sorted(found_rows, key=lambda r: r.created_at, reverse=True)[: rules.max_candidates]
     mine = textsim.bigrams(description)
     found = []
     for row in rows:

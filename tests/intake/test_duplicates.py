@@ -1,5 +1,7 @@
 """Duplicates offered before and at submission; joining (它也影响我); staff merges."""
 
+import pytest
+
 from shared.events.routing import CaseResolved
 
 from .conftest import GRID_POINT, NEAR, dispatched, work_order
@@ -96,3 +98,48 @@ def test_a_merged_case_follows_its_parents_status_and_outcome(intake):
                               headers=h).json()["error"]["code"] == "case.merge_invalid"
     assert intake.client.post(f"/intake/v1/cases/{child['id']}/merge", json={"parent_case_id": other["id"]},
                               headers=h).json()["error"]["code"] == "case.already_merged"
+
+
+@pytest.mark.postgres
+def test_the_duplicate_lookup_reads_a_bounded_number_of_rows_however_many_open_cases_share_its_cells(pg_intake):
+    """In a surge at one place (a burst main) thousands of open reports share a cell. With `grid_cell IN (…)`
+    over the cells around the point, PostgreSQL read every one of them in the window to sort out the newest
+    fifty, so each submission cost more than the one before; one index range per cell reads at most fifty."""
+    from sqlalchemy import event, text
+
+    from services.intake import duplicates, geo
+    from services.intake.catalogue import current
+    from services.intake.config import get as policy
+    from shared.auth import User
+    from shared.db import utcnow
+
+    rules = policy().duplicates
+    size = rules.cell_degrees
+    # On the line between two rows of cells: the lookup spans two cells (or four), one of them crowded.
+    border = {"lat": round((round((30.6283 + 90) / size) * size) - 90 + 1e-6, 7), "lon": 104.052115,
+              "coord_system": "wgs84"}
+    pg_intake.submit(**border)
+    with pg_intake.rt.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO cases SELECT (jsonb_populate_record(NULL::cases, to_jsonb(c) || jsonb_build_object("
+            "'id', gen_random_uuid()::text, 'case_no', c.case_no || '-' || g, "
+            "'created_at', c.created_at - g * interval '1 second'))).* FROM cases c, generate_series(1, 3000) g"))
+        conn.execute(text("ANALYZE cases"))
+    seen = []
+    event.listen(pg_intake.rt.engine, "before_cursor_execute", lambda *a: seen.append((a[2], a[3])))
+    with pg_intake.rt.sessions() as session:
+        node = current(session).leaf("env.garbage")
+        cells = geo.cells_around(border["lat"], border["lon"], node.radius_m, size)
+        offered = duplicates.find(session, node, "小区东门垃圾桶三天没有清运，气味很大。", border["lat"], border["lon"],
+                                  now=utcnow(), user=User(id="u-resident-x", role="resident"))
+    assert len(cells) >= 2 and len(offered) == rules.max_offers
+    statement, params = next((s, p) for s, p in seen if "grid_cell" in s)
+    with pg_intake.rt.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        plan = raw.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params).fetchone()[0][0]["Plan"]
+
+    def rows_read(node) -> int:
+        own = node.get("Actual Rows", 0) * node.get("Actual Loops", 1) if "Relation Name" in node else 0
+        return own + sum(rows_read(child) for child in node.get("Plans", []))
+
+    assert rows_read(plan) <= len(cells) * rules.max_candidates
