@@ -58,7 +58,9 @@ def publish(rt: ServiceRuntime, now: datetime | None = None, batch: int = BATCH)
                           RatingPublication.checked_at <= now - timedelta(seconds=PUBLISH_EVERY)))
                .order_by(RatingPublication.period).limit(batch).with_for_update(skip_locked=True))
         for row in session.scalars(due):
-            final = periods.parse(row.period).end <= now
+            # Final only once none of the period's ratings waits: another worker may be counting a batch of them
+            # right now, and after `final` the period is never told again.
+            final = periods.parse(row.period).end <= now and not ratings.waiting(session, row.period)
             figures = ratings.scores(session, row.period, None)
             digest = ratings.fingerprint(figures)
             row.checked_at = now

@@ -82,18 +82,22 @@ _SHUFFLE = random.SystemRandom()
 
 def release(session: Session, now: datetime, batch: int | None = None) -> int:
     """Count the waiting ratings of each community and period of which at least `batch` (`release_batch`) wait,
-    and all of a period that is over: into `ratings` in random order, with new ids and today's date. Rows
-    another scanner holds are left to it. Returns how many were counted."""
+    and all of a period that is over: into `ratings` in random order, with new ids and today's date. A group of
+    which another scanner holds rows is left to it. Returns how many were counted."""
     size = batch or config.get().rating.release_batch
     groups = session.execute(select(WaitingRating.period, WaitingRating.community_code, func.count())
                              .group_by(WaitingRating.period, WaitingRating.community_code)
                              .order_by(WaitingRating.period, WaitingRating.community_code)).all()
     counted = 0
-    for period, community, _ in groups:
+    for period, community, seen in groups:
         over = periods.parse(period).end <= now
         rows = list(session.scalars(select(WaitingRating).where(WaitingRating.period == period,
                                                                 WaitingRating.community_code == community)
                                     .with_for_update(skip_locked=True)))
+        if len(rows) < seen:
+            # Another scanner holds some of them: it counts the group, and a rating committed meanwhile must not
+            # be counted here as a batch of its own.
+            continue
         if not rows or (len(rows) < size and not over):
             continue
         _SHUFFLE.shuffle(rows)
@@ -152,3 +156,8 @@ def fingerprint(rows: list[dict]) -> str:
     """A hash of a period's figures (who was rated, by how many, what score): the same figures, the same hash."""
     figures = sorted((r["unit_code"], r["responses"], r["score"]) for r in rows)
     return hashlib.sha256(json.dumps(figures, ensure_ascii=False).encode()).hexdigest()
+
+
+def waiting(session: Session, period: str) -> bool:
+    """Whether ratings of the period wait to be counted (held by a scanner that is counting them, too)."""
+    return session.scalar(select(WaitingRating.id).where(WaitingRating.period == period).limit(1)) is not None

@@ -2,10 +2,11 @@
 what is kept (counted in shuffled batches, apart from the ballots), and scored 0–100 per community and grid by
 the configured weights."""
 
+import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from services.selfgov import clocks, ratings
 from services.selfgov.models import Rating, RatingBallot, WaitingRating
@@ -134,3 +135,27 @@ def test_whatever_waits_is_counted_once_the_period_is_over(client, rt):
     assert counted(rt) == 0  # one alone: it waits for four more
     period = ratings.period_of(ratings.local_day(utcnow()))
     assert counted(rt, periods.parse(period).end + timedelta(minutes=1)) == 1
+
+
+def test_ratings_given_before_the_batches_are_rewritten_as_one_shuffled_batch_by_the_migration(tmp_path):
+    """Ratings written beside their ballots before the batches existed keep that link unless rewritten."""
+    from alembic import command
+
+    from shared.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    cfg = alembic_config("selfgov", url)
+    command.upgrade(cfg, "selfgov_0003")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for i in range(30):
+            conn.execute(text("INSERT INTO ratings (id, community_code, period, grid_code, answers, submitted_on) "
+                              "VALUES (:id, :c, '2026-Q4', NULL, :a, '2026-11-02')"),
+                         {"id": f"old-{i:03d}", "c": COMMUNITY, "a": f'{{"n": {i}}}'})
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, answers FROM ratings ORDER BY rowid")).all()
+    engine.dispose()
+    order = [json.loads(a)["n"] for _, a in rows]
+    assert sorted(order) == list(range(30)) and order != list(range(30))
+    assert not any(r.id.startswith("old-") for r in rows)
