@@ -203,7 +203,7 @@ class RemoteJwks:
             if not self._keys and time.monotonic() - self._tried_at >= 1.0:
                 try:
                     self._refresh()
-                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                except Exception as exc:  # whatever the answer was (a bad URL, a key that will not load): not ready
                     log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
         return bool(self._keys)
 
@@ -217,7 +217,7 @@ class RemoteJwks:
             if wanted and now - self._tried_at >= self.min_refresh:
                 try:
                     self._refresh()
-                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                except Exception as exc:  # unreachable, or an answer that is no JWKS (not a 500 for the caller)
                     # Identity unreachable: the keys last read still verify (tokens are short-lived);
                     # the next try waits min_refresh.
                     log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)

@@ -246,6 +246,19 @@ def test_an_api_is_ready_once_it_holds_the_keys_and_stays_ready_when_identity_go
     assert jwks.ready()
 
 
+def test_an_answer_that_is_no_jwks_leaves_the_api_not_ready_and_the_request_a_503_not_a_500(tmp_path, monkeypatch):
+    settings = get_settings(var_dir=tmp_path)
+    clock = [1000.0]
+    monkeypatch.setattr("shared.keys.time.monotonic", lambda: clock[0])
+    with JwksServer(["not", "a", "jwks"]) as server:
+        jwks = RemoteJwks(server.url + "/identity/.well-known/jwks.json", timeout=0.5)
+        assert not jwks.ready()
+        clock[0] += 60.0
+        with pytest.raises(ApiError) as info:
+            Verifier(settings, jwks, None).user(issue_token(settings, "u-1", "admin"))
+        assert (info.value.status, info.value.code) == (503, "auth.unavailable")
+
+
 # --------------------------------------------------------------------------- revocation
 
 
