@@ -80,10 +80,12 @@ def _near_for_residents(cells: int) -> Select:
     return _near(cells, _cases.c.confidential.is_(False))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _opened(sealed: str) -> tuple[str, frozenset[str]]:
     """A description as sealed → its text and its bigrams, opened once per process (keyed by the sealed
-    value itself, so a resealed or masked description is simply another entry)."""
+    value itself, so a resealed or masked description is simply another entry). Bounded to the open cases
+    recent submissions were compared with (4,096: a few MB of typical descriptions), so what leaves the
+    working set — a case closed, masked by retention — leaves memory as new cases come."""
     text = data_keys_in_use().open(sealed, _cases.c.description.type.context)
     return text, textsim.bigrams(text)
 

@@ -11,8 +11,9 @@ from functools import lru_cache
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
 
 
-# The same open cases are compared against every new submission near them: keep their grams.
-@lru_cache(maxsize=65536)
+# The same open cases are compared against every new submission near them: keep their grams (bounded: a
+# description may be thousands of characters, and its grams several times its size).
+@lru_cache(maxsize=4096)
 def bigrams(text: str) -> frozenset[str]:
     grams: set[str] = set()
     for run in _KEEP.findall(text.lower()):
