@@ -108,7 +108,7 @@ def managed_community(session: Session, user: User, code: str) -> Area:
         raise ApiError(403, "auth.forbidden")
     area = community(session, code)
     if not _covers(directory.user_paths(session, user), area.path):
-        raise ApiError(403, "community.not_yours", field="community_code")
+        raise ApiError(404, "community.not_yours", field="community_code")  # out of scope is 404
     return area
 
 

@@ -39,7 +39,8 @@ def on_matter(managers: int, residents: int, readers: int) -> dict[str, int]:
 
 READ = on_matter(200, 200, 200)
 MANAGE = on_matter(200, 403, 403)
-KEEPERS = {**everyone(403), **dict.fromkeys(MANAGERS, 200)}
+# Another community's staff keep rosters and notices, but not this community's: out of scope, 404.
+KEEPERS = {**everyone(403), **dict.fromkeys(MANAGERS, 200), "other_staff": 404}
 NOTICE_READ = {**on_matter(200, 200, 200)}
 NOTICE_MANAGE = {**on_matter(200, 403, 403)}
 FIGURES = {**everyone(200), "raiser": 403, "member": 403, "outsider": 403, "operator": 403, "grid_worker": 403,
@@ -104,7 +105,8 @@ RULES = {
         None, False, {**KEEPERS, "staff": 201, "street": 201},
         lambda c, s, h: c.post(f"{P}/communities/{COMMUNITY}/members", headers=h, json={
             "name": "新居民", "phone": str(next(_phones)), "household": "3栋101"})),
-    f"POST {P}/matters": (None, False, {**everyone(403), "raiser": 201, "member": 201, "staff": 201, "street": 201},
+    f"POST {P}/matters": (None, False, {**everyone(403), "raiser": 201, "member": 201, "staff": 201, "street": 201,
+                                         "other_staff": 404},
                           lambda c, s, h: c.post(f"{P}/matters", headers=h, json={
                               "community_code": COMMUNITY, "title": "议题", "description": "说明"})),
     f"GET {M}": (proposed, False, READ, lambda c, s, h: c.get(f"{P}/matters/{s}", headers=h)),

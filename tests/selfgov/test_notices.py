@@ -42,7 +42,7 @@ def test_residents_of_the_community_read_it_and_the_committee_sees_how_many(clie
     assert client.get(f"{P}/notices/{notice['id']}", headers=staff(rt, "u-community-staff-002")).status_code == 404
     r = client.post(f"{P}/notices", headers=staff(rt), json={
         "community_code": OTHER_COMMUNITY, "category": "affairs", "title": "t", "body": "b"})
-    assert r.status_code == 403 and r.json()["error"]["code"] == "community.not_yours"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "community.not_yours"
 
 
 def test_a_resident_cannot_open_by_its_id_a_notice_not_yet_published(client, rt):
