@@ -132,3 +132,15 @@ def resolve(intake, case, wo="wo-1", seq=4):
     intake.deliver(CaseContacted(**work_order(case, 3, wo), actor_id="u-grid-worker-001001"))
     intake.deliver(CaseResolved(**work_order(case, seq, wo), actor_id="u-grid-worker-001001", outcome="解决到位",
                                 result_text="已安排环卫车清运"))
+
+
+def shown_text(value) -> str:
+    """The words a view shows, without its ids, numbers and timestamps: those may hold any run of digits (a
+    uuid's "502", a timestamp's microseconds "…5678…"), so a check for a house number or the end of a phone
+    number must not look at them."""
+    if isinstance(value, dict):
+        return " ".join(shown_text(v) for k, v in value.items()
+                        if k not in ("id", "at", "case_no") and not k.endswith(("_id", "_ids", "_at", "_no")))
+    if isinstance(value, list):
+        return " ".join(shown_text(v) for v in value)
+    return value if isinstance(value, str) else ""
