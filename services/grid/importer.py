@@ -133,7 +133,8 @@ def import_rows(session: Session, emit: Emit, kind: str, rows: list[tuple[int, d
                     bad.append(f"身份证号与第{seen_ids[data['id_number']]}行重复")
                 seen_ids.setdefault(data["id_number"], n)
         except ApiError as exc:
-            bad.append(f"{exc.field or ''}：{_reason(exc.code)}")
+            # The sheet's column, as the sheet names it (the API's error says fields.<column>).
+            bad.append(f"{(exc.field or '').removeprefix('fields.')}：{_reason(exc.code)}")
         if bad:
             problems.append(f"第{n}行：" + "；".join(bad))
         else:

@@ -56,15 +56,15 @@ def checked(kind: str, values: dict) -> dict:
             try:
                 data[name] = phones.normalise(data[name])
             except phones.BadPhone:
-                raise ApiError(422, "register.bad_phone", field=name) from None
+                raise ApiError(422, "register.bad_phone", field=f"fields.{name}") from None
         if name == "id_number" and data[name]:
             data[name] = data[name].upper()
             if not valid_id_number(data[name]):
-                raise ApiError(422, "register.bad_id_number", field=name)
+                raise ApiError(422, "register.bad_id_number", field=f"fields.{name}")
     if kind == "person":
         category = config.get().category(data["category"])
         if category is None:
-            raise ApiError(422, "register.unknown_category", field="category")
+            raise ApiError(422, "register.unknown_category", field="fields.category")
     return data
 
 

@@ -96,3 +96,17 @@ def test_a_stale_edit_is_a_conflict_with_both_versions_and_changes_nothing(clien
     assert now["version"] == 2 and now["fields"]["phone"] == "+8613812345678"
     r = client.patch(f"{P}/register/entries/{entry}", json={"fields": {"phone": "13700000000"}}, headers=h)
     assert r.status_code == 428
+
+
+def test_a_bad_phone_id_number_or_category_names_its_field_under_fields_and_the_sheet_its_column(client, rt):
+    entry = post_csv(client, rt, HEADER + GOOD_1).json()["entry_ids"][0]
+    h = auth(rt, WORKER)
+    for fields, code, field in (({"phone": "12345"}, "register.bad_phone", "fields.phone"),
+                                ({"id_number": "110105194912310037"}, "register.bad_id_number", "fields.id_number"),
+                                ({"category": "no_such_list"}, "register.unknown_category", "fields.category")):
+        r = client.patch(f"{P}/register/entries/{entry}", json={"version": 1, "fields": fields}, headers=h)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+        assert r.json()["error"]["field"] == field  # as a schema error names it: fields.<name>
+    sheet = HEADER + "孙小明,110105194912310037,12345,独居老人,\n"
+    problem = post_csv(client, rt, sheet).json()["error"]["detail"]
+    assert problem.startswith("第2行：") and "fields." not in problem and "id_number：" in problem
