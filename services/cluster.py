@@ -4,6 +4,7 @@ private RabbitMQ vhost. Used by the end-to-end tests and the benchmark."""
 import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,10 +21,22 @@ from shared.config import SERVICES
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Below Linux's ephemeral range (32768–60999) and clear of the Erlang distribution ports (AMQP port + 20000):
+# a port the kernel handed out as free was later taken by some process's outgoing connection or a broker
+# node booting meanwhile, and a worker then failed to bind its probes (a CI run lost a test to it).
+_PORTS = [*range(20000, 25000), *range(26000, 32000)]
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now on 127.0.0.1, for a process started in a moment."""
+    for port in random.sample(_PORTS, 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def wait_for(fn, timeout: float = 30.0, what: str = "condition", interval: float = 0.1):
