@@ -15,7 +15,6 @@ then they are not in the scores.
 import hashlib
 import json
 import random
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, select
@@ -28,7 +27,7 @@ from shared.errors import ApiError
 from shared.ids import unit_id
 
 from . import config, directory
-from .models import Area, Member, Rating, RatingBallot, WaitingRating
+from .models import Area, Member, Rating, RatingBallot, WaitingRating, new_id
 from .roster import Index
 
 
@@ -91,6 +90,8 @@ def release(session: Session, now: datetime, batch: int | None = None) -> int:
     counted = 0
     for period, community, seen in groups:
         over = periods.parse(period).end <= now
+        if seen < size and not over:
+            continue  # not a batch yet: nothing to lock
         rows = list(session.scalars(select(WaitingRating).where(WaitingRating.period == period,
                                                                 WaitingRating.community_code == community)
                                     .with_for_update(skip_locked=True)))
@@ -98,12 +99,12 @@ def release(session: Session, now: datetime, batch: int | None = None) -> int:
             # Another scanner holds some of them: it counts the group, and a rating committed meanwhile must not
             # be counted here as a batch of its own.
             continue
-        if not rows or (len(rows) < size and not over):
+        if not rows:
             continue
         _SHUFFLE.shuffle(rows)
         day = local_day(now)
         session.execute(insert(Rating), [
-            {"id": str(uuid.uuid4()), "community_code": r.community_code, "period": r.period,
+            {"id": new_id(), "community_code": r.community_code, "period": r.period,
              "grid_code": r.grid_code, "answers": r.answers, "submitted_on": day} for r in rows])
         session.execute(delete(WaitingRating).where(WaitingRating.id.in_([r.id for r in rows])))
         counted += len(rows)
