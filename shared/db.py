@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache, lru_cache
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -50,6 +51,45 @@ class UTCDateTime(TypeDecorator):
 
 POOL_RECYCLE_SECONDS = 1800
 CONNECT_TIMEOUT_SECONDS = 2
+# Statements up to this size keep their parsed form (see _cursor_factory): routing's clocks of a batch of 20
+# cases are one INSERT of 20 KB. The entries kept are bounded in number, so in memory (at most some tens of MB,
+# in practice a few: few statements are that long).
+CACHED_STATEMENT_BYTES = 65_536
+CACHED_STATEMENTS = 256
+
+
+@cache
+def _cursor_factory():
+    """psycopg's cursor, keeping the parsed form of more statements than psycopg does.
+
+    psycopg turns a statement's %(name)s placeholders into $n anew for every execution of one over 50
+    parameters (it keeps 128 shorter ones), which is every multi-row INSERT: the events, trail and timeline
+    rows a batch writes at COMMIT (shared/messaging/deferred.py). That parsing was 8 % of the routing
+    worker's CPU and 4 % of notify's (issue 15). The variety of such statements is bounded here by the
+    batch sizes (prefetch), so they are worth keeping too, within the bounds above."""
+    import psycopg
+    from psycopg import _queries
+
+    converted = lru_cache(maxsize=CACHED_STATEMENTS)(_queries._query2pg_nocache)
+
+    class Query(_queries.PostgresQuery):
+        __slots__ = ()
+
+        def convert(self, query, vars) -> None:
+            if vars is None or not isinstance(query, str | bytes):
+                return super().convert(query, vars)
+            query = self._ensure_bytes(query)
+            if len(query) > CACHED_STATEMENT_BYTES:
+                return super().convert(query, vars)
+            self.query, self._want_formats, self._order, self._parts = converted(query, self._tx.encoding)
+            self.dump(vars)
+
+    class Cursor(psycopg.Cursor):
+        __slots__ = ()
+        _query_cls = Query
+        statements = converted  # the parsed statements kept (its cache_info() says how often one was reused)
+
+    return Cursor
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -75,6 +115,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     # While PostgreSQL is away, connecting must fail within seconds (libpq's minimum is 2), not hang
     # a request for the operating system's TCP timeout.
     kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.get("connect_args", {})}
+    if url.startswith("postgresql+psycopg:"):
+        kwargs["connect_args"].setdefault("cursor_factory", _cursor_factory())
     return create_engine(url, **kwargs)
 
 
