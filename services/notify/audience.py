@@ -8,6 +8,7 @@ provider never holds the consumer.
 
 import logging
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -31,12 +32,15 @@ def fields_of(payload: Payload, facts: dict) -> dict:
     return {**facts, **{name: value for name, value in payload if value is not None or name not in facts}}
 
 
-def event_values(fields: dict, rule: Rule) -> dict:
-    """The template's values: the fields, times as people read them (local time)."""
-    values = {name: value.astimezone(local_zone()).strftime("%m-%d %H:%M") if isinstance(value, datetime) else value
-              for name, value in fields.items()}
-    for name, source in rule.vars.items():
-        values[name] = values.get(source)
+def event_values(fields: dict, rule: Rule, names: Iterable[str]) -> dict:
+    """The values of the template's variables `names`: the fields (or the one `rule.vars` names instead),
+    times as people read them (local time). Only those: an event's facts are some forty fields, and every
+    message of it is rendered from a handful."""
+    values = {}
+    for name in names:
+        value = fields.get(rule.vars.get(name, name))
+        values[name] = value.astimezone(local_zone()).strftime("%m-%d %H:%M") if isinstance(value, datetime) \
+            else value
     return values
 
 
@@ -62,7 +66,7 @@ def announce(session: Session, emit: Emit, cfg: Config, envelope: Envelope, payl
     for rule in cfg.rules.events.get(payload.event_type, []):
         if not rule.applies(fields):
             continue
-        values = event_values(fields, rule)
+        values = event_values(fields, rule, cfg.catalogue[rule.template].variables)
         urgent = cfg.rules.urgent_orders.applies(rule.template, fields.get("urgency"))
         try:
             cfg.catalogue.render(rule.template, values)

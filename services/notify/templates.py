@@ -13,6 +13,7 @@ rendered by the email channel from the message's values at send time, where the 
 import re
 import string
 from dataclasses import dataclass
+from functools import cached_property
 
 SMS_SEGMENT = 70
 # WeChat subscription message field types and their length limits (characters)
@@ -43,7 +44,7 @@ class Template:
     wechat: dict | None
     email: dict | None = None  # {"subject": [zh, en], "text": [zh, en]}: the mail as sent, if not title and body
 
-    @property
+    @cached_property  # read for every message rendered
     def variables(self) -> set[str]:
         names = set().union(*(_fields(t) for t in (*self.title, *self.body)))
         if self.email:
