@@ -99,7 +99,7 @@ def topology(rabbitmq_url):
     from shared.messaging.topology import QueueSpec, Topology, queue_declarations
 
     prefix = f"t.{uuid.uuid4().hex[:12]}"
-    queue = QueueSpec(f"{prefix}.q", "test", ("intake.case.*.v1",), retry_delays_ms=(100, 200))
+    queue = QueueSpec(f"{prefix}.q", "test", ("intake.case.*.v1.#",), retry_delays_ms=(100, 200))
     topo = Topology(exchange=f"{prefix}.events", dlx=f"{prefix}.dlx", queues=(queue,))
     yield topo
     with pika.BlockingConnection(pika.URLParameters(rabbitmq_url)) as conn:

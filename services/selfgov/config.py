@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 from shared import config as shared_config
+from shared.messaging.topology import TOPOLOGY
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -46,6 +47,16 @@ class Stage(Data):
 class CaseMatters(Data):
     routes: list[str] = Field(description="intake 的分流去向：这些去向的诉求转为议题"
                                           "（intake 目录决定哪些“小事”类别去居民议事）")
+
+    @model_validator(mode="after")
+    def _delivered(self) -> "CaseMatters":
+        # The broker delivers selfgov the submitted cases of the routes its queue binds to (the topology's
+        # one table): a route configured here but not bound there would never arrive, silently.
+        for route in self.routes:
+            if not any(q.service == "selfgov" for q in TOPOLOGY.route(f"intake.case.submitted.v1.app.{route}")):
+                raise ValueError(f"route {route}: selfgov's queue is not bound to the cases of this route "
+                                 "(shared/messaging/topology.py)")
+        return self
 
 
 class Consultation(Data):

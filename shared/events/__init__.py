@@ -1,5 +1,5 @@
 from .envelope import Envelope, Subject, routing_key
-from .registry import InvalidEvent, Payload, UnknownEvent, decode, envelope_for, payload_model, registered
+from .registry import InvalidEvent, Payload, UnknownEvent, decode, envelope_for, payload_model, registered, topic
 
 __all__ = [
     "Envelope",
@@ -12,4 +12,5 @@ __all__ = [
     "payload_model",
     "registered",
     "routing_key",
+    "topic",
 ]

@@ -13,6 +13,7 @@ Satisfaction = Literal["满意", "基本满意", "不满意"]
 
 @event("intake.case.submitted", 1, subject=("case", "case_id"))
 class CaseSubmitted(Payload):
+    topic_fields = ("channel", "route")  # intake.case.submitted.v1.<channel>.<route> on the bus
     case_id: str
     case_no: str
     category: str

@@ -25,6 +25,10 @@ class Payload(BaseModel):
     event_version: ClassVar[int]
     subject_kind: ClassVar[str]
     subject_field: ClassVar[str]
+    # Fields whose values follow the routing key as further words on the bus (`topic`), so that a queue binds
+    # to the events of a type it wants and the broker keeps the others from it (intake.case.submitted:
+    # the channel and the route; grid hears the cases filed on patrol, selfgov the residents' matters).
+    topic_fields: ClassVar[tuple[str, ...]] = ()
 
 
 _REGISTRY: dict[tuple[str, int], type[Payload]] = {}
@@ -70,6 +74,18 @@ def envelope_for(
         subject=Subject(kind=payload.subject_kind, id=str(getattr(payload, payload.subject_field))),
         data=payload.model_dump(mode="json"),
     )
+
+
+def topic(envelope: Envelope) -> str:
+    """The key the event is published with: its routing key (type.vN), then the values of its type's
+    `topic_fields` as words (none when absent; a dot would split a word in two)."""
+    key = envelope.routing_key
+    _load_catalogue()
+    model = _REGISTRY.get((envelope.type, envelope.version))
+    for name in getattr(model, "topic_fields", ()):
+        value = envelope.data.get(name)
+        key += "." + ("none" if value in (None, "") else str(value).replace(".", "_"))
+    return key
 
 
 def decode(body: bytes) -> tuple[Envelope, Payload]:

@@ -24,7 +24,7 @@ from shared.db import DatabaseUnavailable
 
 from .dispatcher import Dispatcher, Outcome, Result
 from .publisher import OutgoingMessage, PublishError
-from .topology import TOPOLOGY, QueueSpec, Topology, queue_declarations
+from .topology import TOPOLOGY, QueueSpec, Topology, event_key, queue_declarations
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ class _ConfirmLink:
                 message_id=m.message_id,
                 content_type="application/json",
                 delivery_mode=2,
-                type=m.routing_key,
+                type=event_key(m.routing_key),
                 headers=m.headers,
             )
             self._channel.basic_publish(

@@ -19,7 +19,7 @@ from shared.db import BigIntId, UTCDateTime, make_engine, utcnow
 
 from .dispatcher import Dispatcher, Outcome
 from .publisher import OutgoingMessage
-from .topology import TOPOLOGY, QueueSpec, Topology
+from .topology import TOPOLOGY, QueueSpec, Topology, event_key
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class LocalBus:
         for r in rows:
             if r.deliveries >= queue.delivery_limit:
                 self._settle(r.id, dead=f"delivery limit {queue.delivery_limit} reached")
-                metrics.event_outcome(service, r.routing_key, "dead_lettered")
+                metrics.event_outcome(service, event_key(r.routing_key), "dead_lettered")
         results = dispatcher.handle_batch([r.body.encode() for r in live]) if live else []
         failed_at = utcnow()  # retry delays count from the failure, not from the fetch
         with self.engine.begin() as conn:

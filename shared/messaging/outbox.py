@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared import tracing
 from shared.db import utcnow
-from shared.events import Envelope, Payload, envelope_for
+from shared.events import Envelope, Payload, envelope_for, topic
 
 from . import deferred
 
@@ -33,7 +33,8 @@ def wake_after_commit(session: Session, signal: threading.Event | None) -> None:
 
 
 def _row(envelope: Envelope) -> dict:
-    return {"message_id": envelope.id, "routing_key": envelope.routing_key, "body": envelope.model_dump_json(),
+    # The key it is published with (its type's topic words after type.vN: shared/events/registry.py).
+    return {"message_id": envelope.id, "routing_key": topic(envelope), "body": envelope.model_dump_json(),
             "created_at": utcnow()}
 
 

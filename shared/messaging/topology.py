@@ -63,13 +63,20 @@ class Topology:
 # Every service keeps identity's revocations and API keys (shared/auth_state.py).
 IDENTITY = "identity.*.*.v1"
 
+# Bindings end in `.#` where an event of theirs may carry topic words after its version (Payload.topic_fields:
+# intake.case.submitted.v1.<channel>.<route>), so they take it whatever the words. Grid and selfgov bind to
+# the words they want: the broker keeps from them the cases they would only drop (issue 15: every submitted
+# case cost each of them a delivery, a decode and an ack, and RabbitMQ a quorum-queue write and delivery).
+# A deployment upgraded in place keeps its earlier exact bindings (declaring never unbinds): harmless, the
+# handlers still drop what is not theirs (shared/messaging/dispatcher.py `only`).
+
 TOPOLOGY = Topology(
     queues=(
         # identity: the last use of a government system's key, as each service saw it
         QueueSpec("identity.events", "identity", ("*.api_key.used.v1",)),
         # routing: new, reopened, withdrawn and evaluated cases; risk and outcomes of disputes; residents'
         # ratings and finished patrols for the scores
-        QueueSpec("routing.events", "routing", ("intake.case.*.v1", "mediation.#.v1", "selfgov.ratings.scored.v1",
+        QueueSpec("routing.events", "routing", ("intake.case.*.v1.#", "mediation.#.v1", "selfgov.ratings.scored.v1",
                                                 "grid.patrol.finished.v1", IDENTITY)),
         # intake: the resident's view follows routing, mediation and what the resident was told
         QueueSpec("intake.events", "intake", ("routing.case.*.v1", "mediation.#.v1", "notify.message.*.v1",
@@ -78,14 +85,25 @@ TOPOLOGY = Topology(
         QueueSpec("mediation.events", "mediation", ("intake.case.referred.v1", "intake.case.withdrawn.v1",
                                                     IDENTITY)),
         # notify: everything people may need to hear about, and the sign-in codes to send
-        QueueSpec("notify.events", "notify", ("intake.#.v1", "routing.#.v1", "mediation.#.v1", "selfgov.#.v1",
+        QueueSpec("notify.events", "notify", ("intake.#.v1.#", "routing.#.v1", "mediation.#.v1", "selfgov.#.v1",
                                               "grid.#.v1", IDENTITY)),
-        # grid: the cases grid workers file (a patrol's findings, 自办自结)
-        QueueSpec("grid.events", "grid", ("intake.case.submitted.v1", IDENTITY)),
-        # selfgov: 小事 cases become matters for the residents' consultation, and their withdrawal
-        QueueSpec("selfgov.events", "selfgov", ("intake.case.submitted.v1", "intake.case.withdrawn.v1", IDENTITY)),
+        # grid: the cases grid workers file (a patrol's findings, 自办自结): channel grid_patrol
+        QueueSpec("grid.events", "grid", ("intake.case.submitted.v1.grid_patrol.*", IDENTITY)),
+        # selfgov: 小事 cases become matters for the residents' consultation (route consultation), and their
+        # withdrawal
+        QueueSpec("selfgov.events", "selfgov", ("intake.case.submitted.v1.*.consultation", "intake.case.withdrawn.v1",
+                                                IDENTITY)),
     )
 )
+
+
+def event_key(key: str) -> str:
+    """The routing key (type.vN) of a key published with topic words after it: what logs and metrics name."""
+    words = key.split(".")
+    for i, word in enumerate(words):
+        if word[:1] == "v" and word[1:].isdigit():
+            return ".".join(words[:i + 1])
+    return key
 
 
 @lru_cache(maxsize=4096)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from services.intake.service import SPEC
 from shared.auth import access_claims, demo_token, demo_users, sign
@@ -81,7 +81,9 @@ class Intake:
     def events(self, event_type: str) -> list[dict]:
         table = SPEC.outbox
         with self.rt.engine.connect() as conn:
-            rows = conn.execute(select(table.c.body).where(table.c.routing_key == f"{event_type}.v1")
+            key = f"{event_type}.v1"  # and its topic words after it, if its type has some
+            rows = conn.execute(select(table.c.body).where(or_(table.c.routing_key == key,
+                                                               table.c.routing_key.startswith(f"{key}.")))
                                 .order_by(table.c.id)).all()
         return [json.loads(r.body) for r in rows]
 

@@ -40,7 +40,7 @@ effects = Table(
 SUBMITTED = "intake.case.submitted.v1"
 DISPATCHED = "routing.case.dispatched.v1"
 
-QUEUE_A = QueueSpec("a.events", "a", ("intake.case.*.v1",), retry_delays_ms=(50, 100), delivery_limit=5)
+QUEUE_A = QueueSpec("a.events", "a", ("intake.case.*.v1.#",), retry_delays_ms=(50, 100), delivery_limit=5)
 QUEUE_B = QueueSpec("b.events", "b", ("intake.#", "routing.case.*.v1"), retry_delays_ms=(50, 100))
 QUEUE_C = QueueSpec("c.events", "c", ("mediation.#",), retry_delays_ms=(50, 100))
 SMALL = Topology(exchange="t.events", dlx="t.dlx", queues=(QUEUE_A, QUEUE_B, QUEUE_C))

@@ -1,14 +1,18 @@
 """The message topology: topic matching, routing of every event, queue arguments, definitions."""
 
+from datetime import UTC, datetime
+
 import pytest
 
-from shared.events import registered, routing_key
+from shared.events import envelope_for, registered, routing_key, topic
+from shared.events.intake import CaseSubmitted
 from shared.messaging.topology import (
     DLX,
     EXCHANGE,
     TOPOLOGY,
     QueueSpec,
     Topology,
+    event_key,
     queue_declarations,
     rabbitmq_definitions,
     topic_matches,
@@ -102,9 +106,39 @@ def test_case_dispatched_reaches_intake_and_notify_but_not_routing():
     assert "routing.events" not in names
 
 
-def test_case_submitted_reaches_routing_and_notify_and_a_referral_reaches_mediation():
-    names = {q.name for q in TOPOLOGY.route("intake.case.submitted.v1")}
-    assert names == {"routing.events", "notify.events", "grid.events", "selfgov.events"}
+def _submitted(channel: str, route: str) -> str:
+    return topic(envelope_for(CaseSubmitted(case_id="c-1", case_no="2026-11-000001", category="env.garbage",
+                                            channel=channel, route=route, submitted_at=datetime.now(UTC))))
+
+
+def test_a_submitted_case_is_published_with_its_channel_and_route_after_its_type():
+    assert _submitted("grid_patrol", "direct") == "intake.case.submitted.v1.grid_patrol.direct"
+    assert event_key(_submitted("app", "dispatch")) == "intake.case.submitted.v1"
+    assert event_key("routing.case.dispatched.v1") == "routing.case.dispatched.v1"
+
+
+def test_a_case_filed_in_the_app_reaches_routing_and_notify_and_neither_grid_nor_selfgov():
+    """The broker keeps from grid and selfgov the submitted cases they would only drop (issue 15)."""
+    assert {q.name for q in TOPOLOGY.route(_submitted("app", "dispatch"))} == {"routing.events", "notify.events"}
+    assert {q.name for q in TOPOLOGY.route(_submitted("hotline", "mediation"))} == {"routing.events",
+                                                                                      "notify.events"}
+
+
+def test_a_case_filed_on_patrol_reaches_grid_and_a_residents_matter_reaches_selfgov():
+    assert {q.name for q in TOPOLOGY.route(_submitted("grid_patrol", "direct"))} == {
+        "routing.events", "notify.events", "grid.events"}
+    assert {q.name for q in TOPOLOGY.route(_submitted("app", "consultation"))} == {
+        "routing.events", "notify.events", "selfgov.events"}
+    assert {q.name for q in TOPOLOGY.route(_submitted("grid_patrol", "consultation"))} == {
+        "routing.events", "notify.events", "grid.events", "selfgov.events"}
+
+
+def test_a_submitted_case_published_before_its_topic_words_still_reaches_routing_and_notify():
+    """An outbox row written by the previous release (no words after the version) is not lost on upgrade."""
+    assert {q.name for q in TOPOLOGY.route("intake.case.submitted.v1")} == {"routing.events", "notify.events"}
+
+
+def test_a_referral_reaches_routing_mediation_and_notify():
     names = {q.name for q in TOPOLOGY.route("intake.case.referred.v1")}
     assert names == {"routing.events", "mediation.events", "notify.events"}
 
