@@ -54,7 +54,7 @@ CONNECT_TIMEOUT_SECONDS = 2
 # Statements up to this size keep their parsed form (see _cursor_factory): routing's clocks of a batch of 20
 # cases are one INSERT of 20 KB. The entries kept are bounded in number, so in memory (at most some tens of MB,
 # in practice a few: few statements are that long).
-CACHED_STATEMENT_BYTES = 65_536
+CACHED_STATEMENT_CHARS = 65_536
 CACHED_STATEMENTS = 256
 
 
@@ -70,16 +70,17 @@ def _cursor_factory():
     import psycopg
     from psycopg import _queries
 
-    converted = lru_cache(maxsize=CACHED_STATEMENTS)(_queries._query2pg_nocache)
+    @lru_cache(maxsize=CACHED_STATEMENTS)
+    def converted(query: str, encoding: str):
+        # Keyed by the text as SQLAlchemy hands it over: its compiled statements are the same str objects
+        # every time, whose hash Python keeps, so a hit neither encodes nor hashes kilobytes again.
+        return _queries._query2pg_nocache(query.encode(encoding), encoding)
 
     class Query(_queries.PostgresQuery):
         __slots__ = ()
 
         def convert(self, query, vars) -> None:
-            if vars is None or not isinstance(query, str | bytes):
-                return super().convert(query, vars)
-            query = self._ensure_bytes(query)
-            if len(query) > CACHED_STATEMENT_BYTES:
+            if vars is None or not isinstance(query, str) or len(query) > CACHED_STATEMENT_CHARS:
                 return super().convert(query, vars)
             self.query, self._want_formats, self._order, self._parts = converted(query, self._tx.encoding)
             self.dump(vars)

@@ -3,7 +3,7 @@ engines keep those too (shared/db.py `_cursor_factory`), since every batch's mul
 
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 
-from shared.db import CACHED_STATEMENT_BYTES, make_engine
+from shared.db import CACHED_STATEMENT_CHARS, make_engine
 
 
 def _table() -> Table:
@@ -34,7 +34,7 @@ def test_a_statement_longer_than_the_bound_is_not_kept(pg_database):
     with engine.connect() as conn:
         statements = conn.connection.dbapi_connection.cursor_factory.statements
         before = statements.cache_info()
-        long = "SELECT %(a)s::int + %(b)s::int" + " " * CACHED_STATEMENT_BYTES
+        long = "SELECT %(a)s::int + %(b)s::int" + " " * CACHED_STATEMENT_CHARS
         assert conn.exec_driver_sql(long, {"a": 1, "b": 2}).scalar_one() == 3
         assert statements.cache_info().currsize == before.currsize
     engine.dispose()
