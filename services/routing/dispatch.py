@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.config import local_zone
@@ -27,6 +27,15 @@ from .locator import Located, Locator
 from .models import AssigneeLoad, RoutingCase, Staff, Unit, WorkOrder
 from .responsibility import decide
 
+# Built once (bound parameters): each is run for every case dispatched, and building a statement, coercing its
+# clauses and keying it for the cache was as much as running it (issue 15).
+_CANDIDATES = (select(Staff.user_id, func.coalesce(AssigneeLoad.open_orders, 0))
+               .outerjoin(AssigneeLoad, AssigneeLoad.user_id == Staff.user_id)
+               .where(Staff.unit_id == bindparam("unit_id"), Staff.on_duty.is_(True),
+                      Staff.role == bindparam("role")))
+_DISPATCHED = select(or_(exists().where(RoutingCase.case_id == bindparam("case_id")),
+                         exists().where(WorkOrder.case_id == bindparam("case_id"))))
+
 
 def choose_assignee(session: Session, unit: Unit) -> str | None:
     """The on-duty staff member of the unit with the least open work: each candidate's counter
@@ -34,11 +43,7 @@ def choose_assignee(session: Session, unit: Unit) -> str | None:
     has not flushed yet (a batch's earlier cases), so a batch spreads its cases as one by one would."""
     role = config.get().levels.handler_role(unit.level)
     with session.no_autoflush:
-        rows = session.execute(
-            select(Staff.user_id, func.coalesce(AssigneeLoad.open_orders, 0))
-            .outerjoin(AssigneeLoad, AssigneeLoad.user_id == Staff.user_id)
-            .where(Staff.unit_id == unit.id, Staff.on_duty.is_(True), Staff.role == role)
-        ).all()
+        rows = session.execute(_CANDIDATES, {"unit_id": unit.id, "role": role}).all()
         if not rows:
             return None
         pending = load.changes(session)
@@ -172,9 +177,8 @@ def dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: Ca
 
 def _dispatch_submitted(session: Session, emit: Emit, locator: Locator, event: CaseSubmitted) -> None:
     # One query for both: its routing record, or a work order of it (a replay from another handler path).
-    done = select(or_(exists().where(RoutingCase.case_id == event.case_id),
-                      exists().where(WorkOrder.case_id == event.case_id)))
-    if session.scalar(done) or any(isinstance(o, RoutingCase) and o.case_id == event.case_id for o in session.new):
+    if session.scalar(_DISPATCHED, {"case_id": event.case_id}) \
+            or any(isinstance(o, RoutingCase) and o.case_id == event.case_id for o in session.new):
         return  # the second: dispatched earlier in this transaction, not flushed yet
     kind = kind_of(event)
     unit = praised_unit(session, event) if kind == "praise" else None
