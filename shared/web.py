@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -56,6 +57,17 @@ class RequestIdMiddleware:
 
         with tracing.context(service=self.service, role="api", request_id=rid, correlation_id=rid):
             await self.app(scope, receive, send_with_id)
+
+
+def model_answer(model: BaseModel, response: Response, status_code: int) -> Response:
+    """`model` as the answer, with the status (`status_code` unless the endpoint set another on `response`)
+    and headers the endpoint set: the JSON FastAPI would send for it under the route's response_model, which
+    still documents it. Without this FastAPI validates the model it already is once more (for a plain `def`
+    endpoint in a thread hop of its own) before serialising it: the hot path's answer (issue 15)."""
+    answer = Response(model.model_dump_json(by_alias=True), status_code=response.status_code or status_code,
+                      media_type="application/json")
+    answer.headers.raw.extend(response.headers.raw)
+    return answer
 
 
 def correlation_id(request: Request) -> str:

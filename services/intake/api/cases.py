@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from shared.deps import CurrentUser, English, SessionDep, Uow
 from shared.ratelimit import limit
+from shared.web import model_answer
 
 from .. import access, duplicates, privacy, submission, views
 from ..schemas import ORDER_NO, CaseCreate, CasePage, CaseView, DuplicateQuery, DuplicateView
@@ -31,7 +32,7 @@ router = APIRouter(tags=["诉求 cases"])
                               "model": CaseView}, **answers(400, 403, 409)})
 def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English, response: Response,
                 index: PhoneIndex,
-                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> CaseView:
+                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     if access.conceals(user, body.anonymous, body.confidential):  # her own anonymous or confidential report
         uow.conceal_actor()
     done = submission.submit(uow.session, uow.emit, user, body, idempotency_key, index)
@@ -39,13 +40,13 @@ def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English,
     if done.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-        return views.case_view(uow.session, done.case, user, rel, english=english)
+        return model_answer(views.case_view(uow.session, done.case, user, rel, english=english), response, 201)
     # Built from what is in hand (no re-reading the timeline): submission is the hot path.
     view = views.case_view(uow.session, done.case, user, rel, english=english, full=False,
                            first_entries=[done.first_entry])
     masked = privacy.masks_free_text(user, "staff")
     view.possible_duplicates = [views.duplicate_view(c, english, masked) for c in done.possible_duplicates]
-    return view
+    return model_answer(view, response, 201)
 
 
 @router.post("/cases/duplicates", response_model=list[DuplicateView],
