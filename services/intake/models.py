@@ -75,7 +75,7 @@ class Case(Base):
     category_version: Mapped[int] = mapped_column(Integer, default=1)
     matter_class: Mapped[str | None] = mapped_column(String(4))
     clock_profile: Mapped[str | None] = mapped_column(String(40))
-    route: Mapped[str] = mapped_column(String(10), default="dispatch")
+    route: Mapped[str] = mapped_column(String(16), default="dispatch")  # dispatch, mediation, direct, consultation
     answers: Mapped[dict | None] = mapped_column(SealedJSON("intake.cases.answers"))  # the category's questions
     description: Mapped[str] = mapped_column(Sealed("intake.cases.description"))
     lat: Mapped[float | None] = mapped_column(Float)  # WGS-84
@@ -107,7 +107,7 @@ class Case(Base):
     # Routing's result deadline of the current lead order, as its events said (dispatched, extended, a
     # result clock's warning or overdue): what the platform's deadline is compared with.
     result_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)  # status.py: the longest is 25
     # A status only moves forward within a cycle (see status.py); a reopen starts a new cycle.
     status_rank: Mapped[int] = mapped_column(Integer, default=0)
     cycle_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -66,6 +66,43 @@ def test_the_slice_runs_across_separate_processes(cluster):
         assert httpx.get(f"{cluster.url(name)}/{name}/docs", timeout=10).status_code == 200
 
 
+def test_a_case_filed_on_patrol_reaches_grid_and_a_residents_matter_reaches_selfgov_over_rabbitmq(cluster):
+    """A submitted case travels as intake.case.submitted.v1.<channel>.<route>: grid's queue is bound to the
+    cases filed on patrol and selfgov's to the residents' matters (the topology's tests show the others
+    never reach them)."""
+    from datetime import datetime
+
+    from shared.config import local_zone
+
+    r = httpx.post(f"{cluster.url('intake')}/intake/v1/cases", headers=_headers("grid_worker", cluster), timeout=10,
+                   json={"category": "env.garbage", "description": "巡查发现垃圾桶满溢，已当场联系保洁清运",
+                         "channel": "grid_patrol", "handling": "self", "result": "已当场清运", **GRID_POINT})
+    assert r.status_code == 201, r.text
+    day = datetime.now(local_zone()).date().isoformat()
+
+    def self_resolved() -> int:
+        r = httpx.get(f"{cluster.url('grid')}/grid/v1/grids/510107001001002/days/{day}", timeout=10,
+                      headers=_headers("community_staff", cluster))
+        assert r.status_code == 200, r.text
+        return r.json()["self_resolved"]
+
+    wait_for(lambda: self_resolved() == 1, what="the patrol's case counted by grid")
+
+    r = httpx.post(f"{cluster.url('intake')}/intake/v1/cases", headers=_headers("resident", cluster), timeout=10,
+                   json={"category": "community.public_space", "description": "建议把小区空地改成儿童游乐场",
+                         "appeal_type": "建议", **GRID_POINT})
+    assert r.status_code == 201 and r.json()["status"] == "consulting", r.text
+    case_no = r.json()["case_no"]
+
+    def matters() -> list:
+        r = httpx.get(f"{cluster.url('selfgov')}/selfgov/v1/matters", headers=_headers("resident", cluster),
+                      timeout=10)
+        assert r.status_code == 200, r.text
+        return [m for m in r.json() if m["case_no"] == case_no]
+
+    assert wait_for(matters, what="the residents' matter raised by selfgov")[0]["status"]
+
+
 def test_cases_accepted_while_a_worker_is_down_are_delivered_when_it_returns(cluster):
     cluster.stop("routing-worker")
     cases = [_submit(cluster) for _ in range(5)]

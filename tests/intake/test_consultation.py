@@ -1,7 +1,14 @@
 """A 小事 the catalogue routes to the residents' consultation (居民议事): no work order, the case follows
 the matter's steps (selfgov's events) to settled by the residents, or not adopted."""
 
-from shared.events.selfgov import MatterOnAgenda, MatterPublicized, MatterRaised, MatterRejected, MatterSettled
+from shared.events.selfgov import (
+    MatterImplementing,
+    MatterOnAgenda,
+    MatterPublicized,
+    MatterRaised,
+    MatterRejected,
+    MatterSettled,
+)
 
 from .conftest import at, new_id
 
@@ -46,3 +53,22 @@ def test_praise_or_a_question_about_such_a_category_or_one_with_no_point_is_disp
     nowhere = intake.submit(category="community.public_space", description="小区公共收益怎么用，希望开会决定。",
                             lat=None, lon=None, coord_system=None, address="玉林北路 2 号院")
     assert nowhere["route"] == "dispatch" and nowhere["status"] == "submitted"
+
+
+def test_a_small_matter_is_filed_and_follows_every_step_on_postgresql_too(pg_intake):
+    """SQLite does not enforce a column's length; PostgreSQL refused `consultation` in cases.route (10) and the
+    later steps' statuses (up to 25 characters) in cases.status (20): a resident's 小事 was a 422 there."""
+    case = pg_intake.submit(category="community.elevator_retrofit", description=LIFT, appeal_type="求助")
+    assert case["status"] == "consulting" and case["route"] == "consultation"
+    resolution = new_id()
+    seen = []
+    for seq, kind, extra in ((1, MatterRaised, {"level": "community", "source": "case"}),
+                             (2, MatterOnAgenda, {"representatives": 5, "households": 0}),
+                             (3, MatterPublicized, {"resolution_id": resolution, "notice_id": new_id(),
+                                                    "ends_at": at(9)}),
+                             (4, MatterImplementing, {"resolution_id": resolution, "task_count": 1}),
+                             (5, MatterSettled, {"resolution_id": resolution})):
+        assert pg_intake.deliver(step(case, kind, seq, **extra)) == "ack"
+        seen.append(pg_intake.get(case["id"])["status"])
+    assert seen == ["consulting", "consultation_agenda", "consultation_publicized", "consultation_implementing",
+                    "residents_settled"]
