@@ -70,6 +70,10 @@ def _cursor_factory():
     import psycopg
     from psycopg import _queries
 
+    if not hasattr(_queries, "_query2pg_nocache") or not hasattr(_queries.PostgresQuery, "dump"):
+        # psycopg's internals moved (a release after 3.3): its own cursor, slower but right.
+        return psycopg.Cursor
+
     @lru_cache(maxsize=CACHED_STATEMENTS)
     def converted(query: str, encoding: str):
         # Keyed by the text as SQLAlchemy hands it over: its compiled statements are the same str objects

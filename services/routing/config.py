@@ -266,7 +266,8 @@ class Target(BaseModel):
 
 
 class Rule(Target):
-    id: NonEmpty
+    # Work orders keep it as rule_id "rule:<id>" in 64 characters (models.WorkOrder.rule_id).
+    id: Annotated[str, StringConstraints(min_length=1, max_length=48)]
     category: NonEmpty  # a code, a prefix pattern ("env.*") or "*"
     area: str | None = "*"  # a unit code whose area the case must be in, or "*"
     reason: NonEmpty  # why this unit: quoted in every work order it dispatches

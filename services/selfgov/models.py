@@ -211,7 +211,7 @@ class Notice(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     community_code: Mapped[str] = mapped_column(String(32), index=True)
     category: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(128))  # a resolution's: 议事决议公示： and a 120-character matter title
     body: Mapped[str] = mapped_column(Text)
     publish_from: Mapped[datetime] = mapped_column(UTCDateTime)
     publish_until: Mapped[datetime] = mapped_column(UTCDateTime)

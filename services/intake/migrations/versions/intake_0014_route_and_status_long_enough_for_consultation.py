@@ -20,17 +20,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# column: (length before, length now)
+WIDENED = {"route": (10, 16), "status": (20, 32)}
+
+
 def upgrade() -> None:
     with op.batch_alter_table('cases') as batch:
-        batch.alter_column('route', existing_type=sa.String(length=10), type_=sa.String(length=16),
-                           existing_nullable=False)
-        batch.alter_column('status', existing_type=sa.String(length=20), type_=sa.String(length=32),
-                           existing_nullable=False)
+        for column, (before, now) in WIDENED.items():
+            batch.alter_column(column, existing_type=sa.String(length=before), type_=sa.String(length=now),
+                               existing_nullable=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('cases') as batch:
-        batch.alter_column('status', existing_type=sa.String(length=32), type_=sa.String(length=20),
-                           existing_nullable=False)
-        batch.alter_column('route', existing_type=sa.String(length=16), type_=sa.String(length=10),
-                           existing_nullable=False)
+        for column, (before, now) in WIDENED.items():
+            batch.alter_column(column, existing_type=sa.String(length=now), type_=sa.String(length=before),
+                               existing_nullable=False)
