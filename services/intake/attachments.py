@@ -19,10 +19,10 @@ from shared.errors import ApiError
 from shared.runtime import ServiceRuntime
 
 from . import config
+from .config import EXTENSIONS
 from .models import Attachment
 
 Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
 
 
 def root(var_dir: Path) -> Path:

@@ -9,13 +9,14 @@ rather than failing the first case. A deployment points CG_INTAKE_DATA_DIR at it
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared import config as shared_config
 from shared import geo as shared_geo
 from shared.auth import ROLES
+from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
 
 from .schemas import PLATFORM_CODE, AnswerValue, AppealType, CatalogueDoc, Channel, KnowledgeDoc, Urgency
 from .status import STATUSES
@@ -61,6 +62,11 @@ class DuplicateRules(Section):
     max_offers: int = Field(gt=0, description="提供给居民的疑似重复诉求上限")
 
 
+# The types an upload may have, by the extension its file is stored under (attachments.py): what a deployment
+# accepts is chosen among these.
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
+
+
 class AttachmentRules(Section):
     max_bytes: int = Field(gt=0, description="单个附件大小上限（字节）")
     max_per_case: int = Field(gt=0, description="每件诉求的附件数上限")
@@ -69,6 +75,15 @@ class AttachmentRules(Section):
     document_types: dict[str, str] = Field(
         description="接受的文档类型 → 文件头 content type → the bytes it must start with")
     thumbnail_px: int = Field(gt=0, description="缩略图最长边（像素）")
+
+    @field_validator("image_types", "document_types")
+    @classmethod
+    def _storable(cls, value: dict[str, str]) -> dict[str, str]:
+        # Any other type would pass the upload's type check and then fail its storing with a 500.
+        unknown = sorted(set(value) - set(EXTENSIONS))
+        if unknown:
+            raise ValueError(f"content types intake cannot store: {unknown}; it stores {sorted(EXTENSIONS)}")
+        return value
 
 
 class RetentionRules(Section):
@@ -118,7 +133,9 @@ class Policy(Section):
     unit_code_pattern: str = Field(r"^[0-9]{15}$", min_length=1, max_length=200,
                                    description="单位编码格式（正则）the pattern of a unit code a resident may name")
     # Routing's configuration maps each of these names to its time limits (see routing's config).
-    clock_profiles: tuple[str, ...] = Field(min_length=1, description="类别目录可使用的办理时限方案名称")
+    # A case keeps its profile, and routing the one a case requests, in CLOCK_PROFILE_MAX_LENGTH characters.
+    clock_profiles: tuple[Annotated[str, StringConstraints(min_length=1, max_length=CLOCK_PROFILE_MAX_LENGTH)],
+                          ...] = Field(min_length=1, description="类别目录可使用的办理时限方案名称")
 
     check_roles = field_validator("catalogue_editor_roles", "merge_roles", "knowledge_editor_roles")(_known_roles)
     check_statuses = field_validator("withdrawable_statuses", "reopenable_statuses", "evaluable_statuses")(

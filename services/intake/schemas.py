@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AllowInfNan, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
 from shared.geo import CoordSystem
 
 AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
@@ -499,7 +500,7 @@ class Node(BaseModel):
     name_en: str = Field(min_length=1, max_length=80, description="英文名称 English name")
     class_: MatterClass | None = Field(None, alias="class", description="三事分类 大事/小事/私事")
     urgency: Urgency | None = Field(None, description="默认紧急程度 default urgency")
-    clock_profile: str | None = Field(None, max_length=40,
+    clock_profile: str | None = Field(None, max_length=CLOCK_PROFILE_MAX_LENGTH,
                                       description="办理时限方案，须为配置 clock_profiles 之一")
     route: Route | None = Field(None, description="去向：dispatch 派单，mediation 人民调解，"
                                                   "consultation 居民议事（小事）")
@@ -515,7 +516,8 @@ class Defaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
     class_: MatterClass = Field("小事", alias="class", description="三事分类 大事/小事/私事")
     urgency: Urgency = Field("一般", description="默认紧急程度 default urgency")
-    clock_profile: str = Field("general", description="办理时限方案，须为配置 clock_profiles 之一")
+    clock_profile: str = Field("general", max_length=CLOCK_PROFILE_MAX_LENGTH,
+                               description="办理时限方案，须为配置 clock_profiles 之一")
     route: Route = Field("dispatch", description="去向 route")
     anonymous_allowed: bool = Field(True, description="允许匿名反映 anonymous reports allowed")
     duplicate: DuplicateRule = Field(DuplicateRule(radius_m=200, window_days=7),

@@ -148,7 +148,7 @@ def _record(session: Session, case_id: str, p: Payload, secrets: Secrets | None)
             row.lead_work_order_id = p.work_order_id
             row.requester_id = p.requester_id or row.requester_id
             if p.area_path or p.unit_path:
-                row.area_path, row.unit_path = (p.area_path or "")[:300] or None, (p.unit_path or "")[:300] or None
+                row.area_path, row.unit_path = p.area_path or None, p.unit_path or None
         case "intake.case.referred":
             _row(session, case_id).category = p.category[:100]
         case "routing.case.closed":

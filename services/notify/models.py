@@ -82,7 +82,7 @@ class Unit(Base):
     __tablename__ = "units"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # the organisation file's, as routing's units.code
     name: Mapped[str] = mapped_column(String(100))
     parent_id: Mapped[str | None] = mapped_column(String(36))
 
@@ -206,8 +206,9 @@ class CaseFacts(Base):
     dissatisfied: Mapped[bool] = mapped_column(Boolean, default=False)  # the latest result was rated 不满意
     # For webhook subscriptions' filters (intake's events name the category, only routing's dispatch the area).
     category: Mapped[str | None] = mapped_column(String(100))
-    area_path: Mapped[str | None] = mapped_column(String(300))  # the newest lead dispatch's
-    unit_path: Mapped[str | None] = mapped_column(String(300))
+    # The newest lead dispatch's, whole (a cut path would miss a webhook's filter): as long as routing's units.path.
+    area_path: Mapped[str | None] = mapped_column(String(400))
+    unit_path: Mapped[str | None] = mapped_column(String(400))
     # A case another platform gave us ("12345" and its order number): its progress is written back there.
     external_source: Mapped[str | None] = mapped_column(String(20))
     external_no: Mapped[str | None] = mapped_column(String(100), index=True)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared import config as shared_config
-from shared.events.intake import Urgency
+from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH, Urgency
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "data"
 MATTER_CLASSES = ("大事", "小事", "私事")
@@ -86,14 +86,18 @@ class Profile(Data):
     result: Duration
 
 
+# A case may request any profile name routing knows, and its work orders keep the name they are timed by.
+ProfileName = Annotated[str, StringConstraints(min_length=1, max_length=CLOCK_PROFILE_MAX_LENGTH)]
+
+
 class Clocks(Data):
     version: int = 1
     note: str | None = None
     warn_ratio: float = Field(gt=0, lt=1)
     urgencies: list[str] = Field(min_length=1)  # least strict first; each names its own profile
-    profiles: dict[str, Profile]
+    profiles: dict[ProfileName, Profile]
     # Profile names intake's catalogue sends → routing's profiles.
-    requested_profiles: dict[str, str] = {}
+    requested_profiles: dict[ProfileName, str] = {}
     # Category code or prefix pattern ("utility.*") → profile, when intake requests none it knows.
     categories: dict[str, str] = {}
     return_window: Duration

@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
+from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
 from shared.messaging.tables import messaging_tables
 from shared.offline import idempotency_key_model
 from shared.tracing import event_log_table
@@ -109,7 +110,7 @@ class RoutingCase(Base):
     category: Mapped[str] = mapped_column(String(64))
     matter_class: Mapped[str | None] = mapped_column(String(4))
     urgency: Mapped[str] = mapped_column(String(4))
-    clock_profile: Mapped[str | None] = mapped_column(String(20))
+    clock_profile: Mapped[str | None] = mapped_column(String(CLOCK_PROFILE_MAX_LENGTH))  # as intake's event gave it
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     requester_id: Mapped[str | None] = mapped_column(String(64))
@@ -152,7 +153,7 @@ class WorkOrder(Base):
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     category: Mapped[str] = mapped_column(String(64))
     urgency: Mapped[str] = mapped_column(String(4))
-    clock_profile: Mapped[str | None] = mapped_column(String(20))
+    clock_profile: Mapped[str | None] = mapped_column(String(CLOCK_PROFILE_MAX_LENGTH))  # clocks.json's name
     external_no: Mapped[str | None] = mapped_column(String(64))  # the 12345 platform's order number (RoutingCase)
     role: Mapped[str] = mapped_column(String(10), default="lead")  # lead 主办 | assist 协办
     kind: Mapped[str] = mapped_column(String(12), default="work", server_default="work")  # KINDS

@@ -9,6 +9,9 @@ Urgency = Literal["一般", "紧急", "特急"]
 MatterClass = Literal["大事", "小事", "私事"]
 AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
 Satisfaction = Literal["满意", "基本满意", "不满意"]
+# The longest clock profile name intake's catalogue may request and routing's clocks may define: the
+# columns that keep one (intake's cases, routing's routing_cases and work_orders) are sized by it.
+CLOCK_PROFILE_MAX_LENGTH = 40
 
 
 @event("intake.case.submitted", 1, subject=("case", "case_id"))

@@ -230,3 +230,18 @@ def test_community_staff_see_the_cases_located_in_their_community_wherever_they_
         assert (case["id"] in listed(intake, headers(intake, name))) is sees, name
         status = intake.client.get(f"/intake/v1/cases/{case['id']}", headers=headers(intake, name)).status_code
         assert status == (200 if sees else 404), name
+
+
+def test_a_dispatch_to_a_unit_as_deep_as_routing_keeps_is_applied_on_postgresql(pg_intake):
+    """Routing keeps a unit's path in 400 characters (an organisation of many levels, codes up to 32);
+    intake kept the case's area and its units' paths in 300, which only PostgreSQL enforced."""
+    from services.intake.models import CaseUnit
+    from services.routing.models import Unit
+
+    deepest = ("/" + "5" * 32) * 12 + "/55/"
+    assert len(deepest) == Unit.__table__.c.path.type.length
+    case = pg_intake.submit()
+    assert pg_intake.deliver(dispatched(case, 1, unit_path=deepest, area_path=deepest)) == "ack"
+    with pg_intake.rt.uow() as session:
+        assert session.get(Case, case["id"]).area_path == deepest
+        assert session.scalars(select(CaseUnit.unit_path).where(CaseUnit.case_id == case["id"])).all() == [deepest]

@@ -17,7 +17,8 @@ from services.routing.models import RoutingCase, WorkOrder
 from services.routing.service import SPEC
 from shared.config import get_settings
 from shared.db import utcnow
-from shared.events.intake import CaseUrgencyChanged
+from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH, CaseUrgencyChanged
+from shared.migrate import upgrade
 
 from .conftest import Harness, scanned
 
@@ -223,5 +224,29 @@ def test_the_scanner_takes_the_next_case_seq_while_an_api_change_holds_the_case(
         with rt.uow() as session:
             assert session.get(RoutingCase, case_id).seq == start + 2
             assert session.scalar(select(WorkOrder.seq).where(WorkOrder.case_id == case_id)) == start + 2
+    finally:
+        rt.dispose()
+
+
+def test_a_clock_profile_name_as_long_as_intake_may_send_is_kept_on_postgresql(pg_database, tmp_path, monkeypatch):
+    """Intake's catalogue names a profile in up to 40 characters and routing may define it by that name; the
+    case and its work order kept it in 20, which only PostgreSQL enforced: the case was never dispatched."""
+    longest = "c" * CLOCK_PROFILE_MAX_LENGTH
+    data = tmp_path / "data"
+    shutil.copytree(config.DEFAULT_DIR, data)
+    clocks = json.loads((data / "clocks.json").read_text(encoding="utf-8"))
+    clocks["profiles"][longest] = clocks["profiles"].pop("complex")
+    clocks["requested_profiles"]["complex"] = longest
+    (data / "clocks.json").write_text(json.dumps(clocks, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("CG_ROUTING_DATA_DIR", str(data))
+    upgrade("routing", pg_database)
+    rt = SPEC.runtime(get_settings(var_dir=tmp_path, mode="embedded"), pg_database)
+    SPEC.seed(rt)
+    try:
+        h = Harness(rt)
+        case_id = h.submit(clock_profile=longest)
+        with rt.uow() as session:
+            assert session.get(RoutingCase, case_id).clock_profile == longest
+        assert h.lead(case_id)["clock_profile"] == longest
     finally:
         rt.dispose()
