@@ -5,12 +5,24 @@ cases to the few of the same category in the cells around the point within the c
 time window; only those few are compared by distance and by text (character bigrams).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, Select, Text, bindparam, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from shared.auth import User
@@ -59,6 +71,13 @@ def _near(cells: int, shown: ColumnElement[bool]) -> Select:
     return _ranges(cells, shown)
 
 
+# The open statuses written into the statement: as a bound list (`IN (__[POSTCOMPILE_…]`) every execution
+# rendered it again, once per cell. Status codes are the code's own words; anything else is not written as SQL.
+if not all(re.fullmatch("[a-z_]+", s) for s in OPEN):
+    raise RuntimeError("an open status that is not a plain word cannot be written into a statement")
+_IS_OPEN = _cases.c.status.in_([literal_column(f"'{s}'") for s in sorted(OPEN)])
+
+
 def _ranges(cells: int, shown: ColumnElement[bool], where_cell: ColumnElement[bool] | None = None) -> Select:
     parts = []
     for i in range(cells):
@@ -67,11 +86,16 @@ def _ranges(cells: int, shown: ColumnElement[bool], where_cell: ColumnElement[bo
                        _cases.c.interest_count, _cases.c.created_at)
                 .where(_cases.c.category == bindparam("category"),
                        _cases.c.grid_cell == bindparam(f"cell{i}") if where_cell is None else where_cell,
-                       _cases.c.created_at >= bindparam("since"), _cases.c.status.in_(sorted(OPEN)), shown)
+                       _cases.c.created_at >= bindparam("since"), _IS_OPEN, shown)
                 .order_by(_cases.c.created_at.desc())
                 .limit(bindparam("limit", type_=Integer)))
         parts.append(select(part.subquery(f"cell{i}")))
-    return parts[0] if cells == 1 else union_all(*parts)
+    if cells == 1:
+        return parts[0]
+    # The newest `limit` of all the cells, merged by the database (each cell's range is already in order):
+    # only those rows travel, not `limit` from every cell.
+    near = union_all(*parts).subquery("near")
+    return select(near).order_by(near.c.created_at.desc()).limit(bindparam("limit", type_=Integer))
 
 
 @lru_cache(maxsize=16)
@@ -106,8 +130,7 @@ def find(session: Session, category: Category, description: str, lat: float, lon
     else:
         query = _near_for_residents(len(cells))
     # The connection's Core path: plain rows, no ORM bookkeeping for what is only read and shown.
-    found_rows = session.connection().execute(query, params).all()
-    rows = sorted(found_rows, key=lambda r: r.created_at, reverse=True)[: rules.max_candidates]
+    rows = session.connection().execute(query, params).all()
     mine = textsim.bigrams(description)
     found = []
     for row in rows:
