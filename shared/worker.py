@@ -105,7 +105,7 @@ class AmqpTransport:
         from .messaging.amqp import AmqpConsumer
 
         consumer = AmqpConsumer(self.settings.broker_urls, queue, dispatcher, prefetch=self.settings.consumer_prefetch,
-                                batch=self.settings.consumer_batch)
+                                batch=self.settings.consumer_batch, linger=self.settings.consumer_linger_seconds)
         self._consumers.append(consumer)
         return consumer.run
 
@@ -136,7 +136,8 @@ class Worker:
         rt, settings = self.rt, self.rt.settings
         self._publisher = self.transport.publisher()
         relay = OutboxRelay(rt.engine, self.spec.outbox, self._publisher, self.transport.relay_wakeup(rt),
-                            batch=settings.relay_batch, safety_poll=settings.relay_safety_poll_seconds)
+                            batch=settings.relay_batch, safety_poll=settings.relay_safety_poll_seconds,
+                            linger=settings.relay_linger_seconds)
         self.relay = relay
         metrics.watch_outbox(rt)
         loops: list[tuple[str, Loop]] = [(f"relay-{rt.name}", relay.run)]

@@ -377,6 +377,7 @@ class AmqpConsumer:
         prefetch: int = 200,
         batch: int = 100,
         heartbeat: int = 30,
+        linger: float = 0.0,
     ):
         def configure(params: pika.URLParameters) -> None:
             params.heartbeat = heartbeat
@@ -392,6 +393,7 @@ class AmqpConsumer:
         self.topology = topology
         self.prefetch = prefetch
         self.batch = batch
+        self.linger = linger
         self._backoff = _FIRST_BACKOFF  # reset once a connection is up
         # Set while consuming (the worker's readiness reads it), cleared when the connection is lost.
         self.connected = threading.Event()
@@ -443,7 +445,10 @@ class AmqpConsumer:
                 if cancelled.is_set():
                     raise ConsumerCancelled(f"{self.queue.name}: consumer cancelled by the broker")
                 # Wait only when idle; otherwise just pick up what has arrived meanwhile.
+                idle = not arrived
                 connection.process_data_events(time_limit=0 if arrived else _POLL_SECONDS)
+                if arrived and idle and self.linger:
+                    self._gather(connection, arrived)
                 if arrived:
                     batch = [arrived.popleft() for _ in range(min(self.batch, len(arrived)))]
                     results = self._dispatch(connection, batch, stop)
@@ -454,6 +459,15 @@ class AmqpConsumer:
             # Unacked deliveries (including those still in `arrived`) go back to the queue.
             if connection.is_open:
                 connection.close()
+
+    def _gather(self, connection: pika.BlockingConnection, arrived: deque) -> None:
+        """After an idle wait, give the first delivery `linger` seconds of company before handling it: a batch
+        costs about as much to begin and commit as it does per message, so at a steady moderate rate, where
+        each message would otherwise be a batch of its own, the worker spends half the CPU for a few ms more
+        latency. A backlog never waits: deliveries that piled up during the last batch are handled at once."""
+        deadline = time.monotonic() + self.linger
+        while len(arrived) < self.batch and (left := deadline - time.monotonic()) > 0:
+            connection.process_data_events(time_limit=left)
 
     def _dispatch(self, connection: pika.BlockingConnection, batch: list[_Delivery],
                   stop: threading.Event) -> list[Result] | None:

@@ -28,6 +28,7 @@ class OutboxRelay:
         batch: int = 500,
         safety_poll: float = 5.0,
         max_backoff: float = 1.0,
+        linger: float = 0.0,
     ):
         self.engine = engine
         self.table = table
@@ -39,6 +40,9 @@ class OutboxRelay:
         # long, or sooner when a commit writes new rows: it publishes within about this long of the
         # broker's return. An attempt against a broker that is down is one refused connection.
         self.max_backoff = max_backoff
+        # Woken by a commit, the relay waits this long for the commits right behind it: one batch (a SELECT,
+        # a publish, a DELETE) for the few rows of a moderate rate instead of one for each.
+        self.linger = linger
         self.published = 0
         self.failing: str | None = None  # why the last batch failed; None once one succeeds (readiness)
         # Built once: the relay runs this after every commit that wrote an event.
@@ -105,6 +109,8 @@ class OutboxRelay:
                 continue
             if seen < self.batch:
                 self.wakeup.wait(self.safety_poll)
+                if self.linger:
+                    stop.wait(self.linger)
 
     def _back_off(self, delay: float, stop: threading.Event) -> None:
         """Wait `delay`, or less when new rows are committed meanwhile (never less than MIN_RETRY)."""

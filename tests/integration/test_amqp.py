@@ -106,8 +106,8 @@ def outgoing(env: Envelope) -> OutgoingMessage:
 
 
 @contextmanager
-def consuming(url: str, topology: Topology, dispatcher: Dispatcher) -> Iterator[None]:
-    consumer = AmqpConsumer(url, topology.queues[0], dispatcher, topology, prefetch=50, batch=20)
+def consuming(url: str, topology: Topology, dispatcher: Dispatcher, linger: float = 0.0) -> Iterator[None]:
+    consumer = AmqpConsumer(url, topology.queues[0], dispatcher, topology, prefetch=50, batch=20, linger=linger)
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     thread.start()
@@ -259,6 +259,30 @@ def test_handled_messages_are_acked_and_committed(rabbitmq_url, topology, publis
 
     assert sorted(service.handler_calls) == sorted(e.id for e in envelopes)
     assert sum(total_in(rabbitmq_url, topology).values()) == 0
+
+
+class BatchSizes:
+    """A dispatcher that notes the size of each batch it is handed."""
+
+    def __init__(self, dispatcher: Dispatcher):
+        self.dispatcher, self.sizes = dispatcher, []
+
+    def handle_batch(self, bodies):
+        self.sizes.append(len(bodies))
+        return self.dispatcher.handle_batch(bodies)
+
+
+@pytest.mark.parametrize("linger, first_batch", [(0.5, 5), (0.0, 1)])
+def test_an_idle_consumer_waits_its_linger_for_the_messages_right_behind_the_first(
+        rabbitmq_url, topology, publisher, service, linger, first_batch):
+    batches = BatchSizes(service.dispatcher())
+    with consuming(rabbitmq_url, topology, batches, linger=linger):
+        time.sleep(0.3)  # connected and idle
+        publisher.publish_batch([outgoing(submitted("C0"))])
+        time.sleep(0.1)
+        publisher.publish_batch([outgoing(submitted(f"C{i}")) for i in range(1, 5)])
+        wait_until(lambda: service.effect_count() == 5)
+    assert batches.sizes[0] == first_batch
 
 
 def test_failing_handler_is_retried_through_the_retry_queues(rabbitmq_url, topology, publisher, service):

@@ -579,6 +579,39 @@ def test_the_relay_thread_publishes_a_new_row_promptly_after_commit(rt, bus):
     assert not thread.is_alive()
 
 
+class RecordingPublisher:
+    """The bus, noting how many messages each batch published."""
+
+    def __init__(self, bus):
+        self.bus, self.batches = bus, []
+
+    def publish_batch(self, messages):
+        self.batches.append(len(messages))
+        return self.bus.publish_batch(messages)
+
+
+def test_a_woken_relay_waits_its_linger_and_publishes_the_commits_right_behind_in_the_same_batch(rt, bus):
+    wakeup = ObservedWakeup(rt.relay_signal)
+    publisher = RecordingPublisher(bus)
+    relay = OutboxRelay(rt.engine, outbox_table, publisher, wakeup, safety_poll=30.0, linger=0.5)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert wakeup.sleeping.wait(5), "the relay never went idle"
+        time.sleep(0.05)
+        emit_committed(rt, submitted())
+        time.sleep(0.1)  # well inside the linger
+        emit_committed(rt, submitted(), submitted())
+        assert wait_until(lambda: bus.depth("a.events") == 3, timeout=3.0)
+        assert publisher.batches == [3]
+    finally:
+        stop.set()
+        rt.relay_signal.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
 # --------------------------------------------------------------------------- local bus
 
 
