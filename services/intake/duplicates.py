@@ -5,6 +5,7 @@ cases to the few of the same category in the cells around the point within the c
 time window; only those few are compared by distance and by text (character bigrams).
 """
 
+import heapq
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -132,20 +133,21 @@ def find(session: Session, category: Category, description: str, lat: float, lon
     # The connection's Core path: plain rows, no ORM bookkeeping for what is only read and shown.
     rows = session.connection().execute(query, params).all()
     mine = textsim.bigrams(description)
-    found = []
-    for row in rows:
-        if row.id == exclude_id or row.status not in OPEN:
+    close = []  # (similarity, distance, the offer's fields) of each case close enough in place and words
+    # Unpacked in the select's column order: a row's attributes by name cost more than comparing them.
+    for case_id, case_no, code, row_lat, row_lon, sealed, status, interest, created in rows:
+        if case_id == exclude_id or status not in OPEN:
             continue
-        d = geo.distance_m(lat, lon, row.lat, row.lon)
+        d = geo.distance_m(lat, lon, row_lat, row_lon)
         if d > category.radius_m:
             continue
-        text, grams = _opened(row.sealed)
+        text, grams = _opened(sealed)
         s = textsim.similarity(mine, grams)
         if s >= rules.min_similarity:
-            offered = Offered(row.id, row.case_no, row.category, row.status, text, row.interest_count, row.created_at)
-            found.append(Candidate(offered, round(d, 1), round(s, 3)))
-    found.sort(key=lambda c: (-c.similarity, c.distance_m))
-    return found[: rules.max_offers]
+            close.append((round(s, 3), round(d, 1), (case_id, case_no, code, status, text, interest, created)))
+    # Only the few offered become offers: in a surge at one place every candidate is close.
+    best = heapq.nsmallest(rules.max_offers, close, key=lambda c: (-c[0], c[1]))
+    return [Candidate(Offered(*fields), d, s) for s, d, fields in best]
 
 
 def before_submitting(session: Session, query: DuplicateQuery, user: User) -> list[Candidate]:
