@@ -17,11 +17,12 @@ endpoint raises. Its events carry the request's X-Request-ID as their correlatio
 Services add their own loaders (a locked work order, a readable case) in `api/deps.py`.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from .audit import Actor
 from .auth import ApiClient, CurrentUser, StaffUser, User
@@ -73,10 +74,20 @@ def conceal_request(request: Request, actor: Actor) -> None:
     request.state.audit_actor = actor
 
 
-def get_unit_of_work(rt: Runtime, request: Request, request_id: CorrelationId) -> Iterator[UnitOfWork]:
-    with rt.unit_of_work(request_id, actor=lambda: request_actor(request),
-                         on_conceal=lambda actor: conceal_request(request, actor)) as uow:
+async def get_unit_of_work(rt: Runtime, request: Request, request_id: CorrelationId) -> AsyncIterator[UnitOfWork]:
+    """Opened in the event loop, since opening waits for nothing (the session connects at its first
+    statement); only its COMMIT or ROLLBACK goes to a worker thread. As a plain generator it cost two thread
+    hops, one of them to open."""
+    work = rt.unit_of_work(request_id, actor=lambda: request_actor(request),
+                           on_conceal=lambda actor: conceal_request(request, actor))
+    uow = work.__enter__()
+    try:
         yield uow
+    except BaseException as exc:
+        if not await run_in_threadpool(work.__exit__, type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await run_in_threadpool(work.__exit__, None, None, None)
 
 
 # scope="function": the commit runs when the endpoint returns, before the response goes out.
