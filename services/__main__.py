@@ -1,6 +1,7 @@
 """python -m services embedded | api NAME | worker NAME | seed"""
 
 import argparse
+import gc
 import signal
 import socket
 import threading
@@ -25,12 +26,22 @@ def proxy_trust(settings) -> dict:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
+def freeze_startup_heap() -> None:
+    """Everything allocated to start (modules, the app, its models, compiled configuration) moved out of
+    the collector's sight: it lives as long as the process. Each full collection had walked it all again,
+    stopping the process for 100-400 ms under load (measured with gc.callbacks), long enough for an API's
+    admission bound to refuse residents at a third of its capacity and for a worker to stall the pipeline."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_embedded(args) -> None:
     from .embedded import Embedded
 
     system = Embedded(get_settings(mode="embedded"))
     system.prepare(seed=not args.no_seed)
     system.start()
+    freeze_startup_heap()
     try:
         uvicorn.run(system.asgi(), host=args.host, port=args.port, log_level="info", access_log=False,
                     log_config=None, **proxy_trust(system.settings))
@@ -50,6 +61,7 @@ def run_api(args) -> None:
     app = service.app(rt)
     config = uvicorn.Config(app, host=args.host, port=args.port or PORTS[args.name], log_level="warning",
                             access_log=False, log_config=None, **proxy_trust(settings))
+    freeze_startup_heap()
     uvicorn.Server(config).run(sockets=[shared_listener(config.host, config.port)])
 
 
@@ -73,6 +85,7 @@ def run_worker(args) -> None:
     worker = Worker(service, rt, AmqpTransport(rt))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.signal_stop())
+    freeze_startup_heap()
     # A thread that died of an unexpected error must not leave a half-working process running:
     # the exit code tells the supervisor to restart the worker.
     raise SystemExit(worker.run(rt.settings.worker_health_address))
