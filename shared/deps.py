@@ -20,9 +20,9 @@ Services add their own loaders (a locked work order, a readable case) in `api/de
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from .audit import Actor
 from .auth import ApiClient, CurrentUser, StaffUser, User
@@ -81,13 +81,17 @@ async def get_unit_of_work(rt: Runtime, request: Request, request_id: Correlatio
     work = rt.unit_of_work(request_id, actor=lambda: request_actor(request),
                            on_conceal=lambda actor: conceal_request(request, actor))
     uow = work.__enter__()
+    # A thread of its own, not one of the shared pool's: endpoints waiting on this transaction's row locks (or
+    # for a pooled connection) may hold every thread of the pool, and the COMMIT that would free them must
+    # not queue behind them.
+    own = anyio.CapacityLimiter(1)
     try:
         yield uow
     except BaseException as exc:
-        if not await run_in_threadpool(work.__exit__, type(exc), exc, exc.__traceback__):
+        if not await anyio.to_thread.run_sync(work.__exit__, type(exc), exc, exc.__traceback__, limiter=own):
             raise
     else:
-        await run_in_threadpool(work.__exit__, None, None, None)
+        await anyio.to_thread.run_sync(work.__exit__, None, None, None, limiter=own)
 
 
 # scope="function": the commit runs when the endpoint returns, before the response goes out.
