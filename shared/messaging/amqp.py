@@ -444,11 +444,12 @@ class AmqpConsumer:
             while not stop.is_set():
                 if cancelled.is_set():
                     raise ConsumerCancelled(f"{self.queue.name}: consumer cancelled by the broker")
-                # Wait only when idle; otherwise just pick up what has arrived meanwhile.
-                idle = not arrived
-                connection.process_data_events(time_limit=0 if arrived else _POLL_SECONDS)
-                if arrived and idle and self.linger:
-                    self._gather(connection, arrived)
+                # What arrived meanwhile (pika hands deliveries over only in here); wait only when nothing did.
+                connection.process_data_events(time_limit=0)
+                if not arrived:
+                    connection.process_data_events(time_limit=_POLL_SECONDS)
+                    if arrived and self.linger:
+                        self._gather(connection, arrived)
                 if arrived:
                     batch = [arrived.popleft() for _ in range(min(self.batch, len(arrived)))]
                     results = self._dispatch(connection, batch, stop)
@@ -466,7 +467,8 @@ class AmqpConsumer:
         each message would otherwise be a batch of its own, the worker spends half the CPU for a few ms more
         latency. A backlog never waits: deliveries that piled up during the last batch are handled at once."""
         deadline = time.monotonic() + self.linger
-        while len(arrived) < self.batch and (left := deadline - time.monotonic()) > 0:
+        full = min(self.batch, self.prefetch)  # the broker sends no more than prefetch unacked
+        while len(arrived) < full and (left := deadline - time.monotonic()) > 0:
             connection.process_data_events(time_limit=left)
 
     def _dispatch(self, connection: pika.BlockingConnection, batch: list[_Delivery],

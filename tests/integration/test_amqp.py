@@ -262,14 +262,24 @@ def test_handled_messages_are_acked_and_committed(rabbitmq_url, topology, publis
 
 
 class BatchSizes:
-    """A dispatcher that notes the size of each batch it is handed."""
+    """A dispatcher that notes the size of each batch it is handed, and when it began and ended; the first
+    batch takes `first_takes` seconds."""
 
-    def __init__(self, dispatcher: Dispatcher):
-        self.dispatcher, self.sizes = dispatcher, []
+    def __init__(self, dispatcher: Dispatcher, first_takes: float = 0.0):
+        self.dispatcher, self.first_takes = dispatcher, first_takes
+        self.sizes, self.began, self.ended = [], [], []
+        self.handling = threading.Event()
 
     def handle_batch(self, bodies):
+        self.began.append(time.monotonic())
         self.sizes.append(len(bodies))
-        return self.dispatcher.handle_batch(bodies)
+        self.handling.set()
+        if len(self.sizes) == 1:
+            time.sleep(self.first_takes)
+        try:
+            return self.dispatcher.handle_batch(bodies)
+        finally:
+            self.ended.append(time.monotonic())
 
 
 @pytest.mark.parametrize("linger, first_batch", [(0.5, 5), (0.0, 1)])
@@ -283,6 +293,19 @@ def test_an_idle_consumer_waits_its_linger_for_the_messages_right_behind_the_fir
         publisher.publish_batch([outgoing(submitted(f"C{i}")) for i in range(1, 5)])
         wait_until(lambda: service.effect_count() == 5)
     assert batches.sizes[0] == first_batch
+
+
+def test_deliveries_that_piled_up_during_a_batch_are_handled_at_once_without_lingering(
+        rabbitmq_url, topology, publisher, service):
+    batches = BatchSizes(service.dispatcher(), first_takes=0.5)
+    with consuming(rabbitmq_url, topology, batches, linger=1.0):
+        time.sleep(0.3)
+        publisher.publish_batch([outgoing(submitted("C0"))])
+        assert batches.handling.wait(5)
+        publisher.publish_batch([outgoing(submitted(f"C{i}")) for i in range(1, 4)])  # while the first is handled
+        wait_until(lambda: service.effect_count() == 4)
+    assert batches.sizes == [1, 3]
+    assert batches.began[1] - batches.ended[0] < 0.5  # not the linger's second
 
 
 def test_failing_handler_is_retried_through_the_retry_queues(rabbitmq_url, topology, publisher, service):
