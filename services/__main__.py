@@ -41,9 +41,10 @@ def run_embedded(args) -> None:
     system = Embedded(get_settings(mode="embedded"))
     system.prepare(seed=not args.no_seed)
     system.start()
+    app = system.asgi()
     freeze_startup_heap()
     try:
-        uvicorn.run(system.asgi(), host=args.host, port=args.port, log_level="info", access_log=False,
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
                     log_config=None, **proxy_trust(system.settings))
     finally:
         system.stop()

@@ -96,7 +96,7 @@ def _ranges(cells: int, shown: ColumnElement[bool], where_cell: ColumnElement[bo
     # The newest `limit` of all the cells, merged by the database (each cell's range is already in order):
     # only those rows travel, not `limit` from every cell.
     near = union_all(*parts).subquery("near")
-    return select(near).order_by(near.c.created_at.desc()).limit(bindparam("limit", type_=Integer))
+    return select(near).order_by(near.c.created_at.desc(), near.c.id).limit(bindparam("limit", type_=Integer))
 
 
 @lru_cache(maxsize=16)
