@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata, utcnow
+from shared.events.routing import UNIT_PATH_MAX_LENGTH
 from shared.messaging.tables import messaging_tables
 from shared.offline import idempotency_key_model
 from shared.sealed import Sealed
@@ -45,7 +46,7 @@ class Grid(Base):
     name: Mapped[str] = mapped_column(String(120))
     community_code: Mapped[str | None] = mapped_column(String(32), index=True)
     # "/district/street/community/grid/": every unit above the grid, so a scope is one prefix match.
-    path: Mapped[str] = mapped_column(String(400))
+    path: Mapped[str] = mapped_column(String(UNIT_PATH_MAX_LENGTH))
     area_geojson: Mapped[str | None] = mapped_column(Text)
 
 

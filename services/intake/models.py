@@ -17,6 +17,7 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
+from shared.events.routing import UNIT_PATH_MAX_LENGTH
 from shared.messaging.tables import messaging_tables
 from shared.sealed import Sealed
 from shared.tracing import event_log_table
@@ -118,7 +119,7 @@ class Case(Base):
     # Where the case is in the organisation, as routing's last lead dispatch gave it: the path of the
     # finest area holding its point ("/district/street/community/grid/"; the street's for a case
     # routing placed before it kept finer areas). Who sees the case by area (see access.py).
-    area_path: Mapped[str | None] = mapped_column(String(400))  # as long as routing's units.path
+    area_path: Mapped[str | None] = mapped_column(String(UNIT_PATH_MAX_LENGTH))
     mediation_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The last step of the residents' consultation applied (selfgov's matter seq): an older one is dropped.
     consultation_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -180,7 +181,7 @@ class CaseUnit(Base):
 
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
-    unit_path: Mapped[str | None] = mapped_column(String(400))  # as long as routing's units.path
+    unit_path: Mapped[str | None] = mapped_column(String(UNIT_PATH_MAX_LENGTH))
     role: Mapped[str] = mapped_column(String(10), default="lead")  # lead / assist, as first seen
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

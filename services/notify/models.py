@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import UTCDateTime, service_metadata
+from shared.events.routing import UNIT_PATH_MAX_LENGTH
 from shared.messaging.tables import messaging_tables
 from shared.sealed import Sealed
 from shared.tracing import event_log_table
@@ -206,9 +207,9 @@ class CaseFacts(Base):
     dissatisfied: Mapped[bool] = mapped_column(Boolean, default=False)  # the latest result was rated 不满意
     # For webhook subscriptions' filters (intake's events name the category, only routing's dispatch the area).
     category: Mapped[str | None] = mapped_column(String(100))
-    # The newest lead dispatch's, whole (a cut path would miss a webhook's filter): as long as routing's units.path.
-    area_path: Mapped[str | None] = mapped_column(String(400))
-    unit_path: Mapped[str | None] = mapped_column(String(400))
+    # The newest lead dispatch's, whole (a cut path would miss a webhook's filter).
+    area_path: Mapped[str | None] = mapped_column(String(UNIT_PATH_MAX_LENGTH))
+    unit_path: Mapped[str | None] = mapped_column(String(UNIT_PATH_MAX_LENGTH))
     # A case another platform gave us ("12345" and its order number): its progress is written back there.
     external_source: Mapped[str | None] = mapped_column(String(20))
     external_no: Mapped[str | None] = mapped_column(String(100), index=True)

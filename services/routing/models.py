@@ -9,6 +9,7 @@ from shared.audit import audit_table
 from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata
 from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
+from shared.events.routing import UNIT_PATH_MAX_LENGTH
 from shared.messaging.tables import messaging_tables
 from shared.offline import idempotency_key_model
 from shared.tracing import event_log_table
@@ -40,7 +41,7 @@ class Unit(Base):
     parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
     depth: Mapped[int] = mapped_column(Integer)  # 0 for the root; deeper is finer
     # Codes from the root down, "/a/b/c/": a subtree is one indexed prefix match.
-    path: Mapped[str | None] = mapped_column(String(400), index=True)
+    path: Mapped[str | None] = mapped_column(String(UNIT_PATH_MAX_LENGTH), index=True)
     households: Mapped[int] = mapped_column(Integer, default=0)
     geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON, WGS-84
 

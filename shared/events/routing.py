@@ -7,7 +7,14 @@ to it, so a consumer can drop an event older than one it already applied.
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import Field
+
 from .registry import Payload, event
+
+# The longest path of a unit in the organisation ("/district/street/community/grid/", unit codes of up to 32
+# characters from the root): routing keeps its units' paths in this many characters, and every service that
+# keeps a path from its events as many.
+UNIT_PATH_MAX_LENGTH = 400
 
 Outcome = Literal["解决到位", "解释到位", "帮扶到位", "依法处理"]
 Clock = Literal["sign", "contact", "result"]
@@ -42,8 +49,8 @@ class CaseDispatched(WorkOrderEvent):
     # the root) and where the case is (the path of the finest area holding it: a grid or community;
     # the street's for a case placed before routing kept finer areas): another service limits who
     # may see the case to the units above either, without knowing the tree.
-    unit_path: str | None = None
-    area_path: str | None = None
+    unit_path: str | None = Field(None, max_length=UNIT_PATH_MAX_LENGTH)
+    area_path: str | None = Field(None, max_length=UNIT_PATH_MAX_LENGTH)
     kind: OrderKind = "work"
     # The order's urgency (特急 / 紧急 / 一般) when it was dispatched: notify lets the messages of
     # urgent orders through quiet hours and limits (a later change arrives as intake's urgency_changed).
@@ -57,7 +64,7 @@ class CaseLocated(Payload):
     limits who sees it, and counts it in an area's reports, as it does for dispatched cases."""
 
     case_id: str
-    area_path: str
+    area_path: str = Field(max_length=UNIT_PATH_MAX_LENGTH)
     at: datetime
 
 

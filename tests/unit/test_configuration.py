@@ -105,17 +105,26 @@ def test_notify_keeps_every_unit_code_routing_keeps():
     assert NotifyUnit.__table__.c.code.type.length >= longest
 
 
-def test_intake_and_notify_keep_every_unit_path_routing_keeps():
-    """Routing's dispatch events carry its units' paths (units.path, 400); intake kept 300, notify cut them to 300."""
+def test_every_service_keeps_every_unit_path_routings_events_may_carry():
+    """Routing's dispatch events carry its units' paths; intake kept 300 characters, notify cut them to 300.
+    The events now say how long a path may be, and every column that keeps one is as long."""
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from services.grid.models import Grid
     from services.intake.models import Case, CaseUnit
     from services.notify.models import CaseFacts
     from services.routing.models import Unit
+    from shared.events.routing import UNIT_PATH_MAX_LENGTH, CaseLocated
 
-    longest = Unit.__table__.c.path.type.length
-    assert Case.__table__.c.area_path.type.length >= longest
-    assert CaseUnit.__table__.c.unit_path.type.length >= longest
-    assert CaseFacts.__table__.c.area_path.type.length >= longest
-    assert CaseFacts.__table__.c.unit_path.type.length >= longest
+    for column in (Unit.__table__.c.path, Case.__table__.c.area_path, CaseUnit.__table__.c.unit_path,
+                   CaseFacts.__table__.c.area_path, CaseFacts.__table__.c.unit_path, Grid.__table__.c.path):
+        assert column.type.length >= UNIT_PATH_MAX_LENGTH, column
+    at = datetime.now(UTC)
+    CaseLocated(case_id="c1", area_path="/" + "5" * (UNIT_PATH_MAX_LENGTH - 1), at=at)
+    with pytest.raises(ValidationError):
+        CaseLocated(case_id="c1", area_path="/" + "5" * UNIT_PATH_MAX_LENGTH, at=at)
 
 
 def test_every_actor_id_the_services_write_fits_the_audit_trail():
