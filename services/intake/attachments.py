@@ -19,7 +19,6 @@ from shared.errors import ApiError
 from shared.runtime import ServiceRuntime
 
 from . import config
-from .config import EXTENSIONS
 from .models import Attachment
 
 Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
@@ -80,7 +79,7 @@ def store(session: Session, var_dir: Path, owner_id: str, content_type: str, fil
     att_id = str(uuid.uuid4())
     folder = root(var_dir) / att_id[:2]
     folder.mkdir(parents=True, exist_ok=True)
-    rel = f"{att_id[:2]}/{att_id}.{EXTENSIONS[content_type]}"
+    rel = f"{att_id[:2]}/{att_id}.{config.EXTENSIONS[content_type]}"
     (root(var_dir) / rel).write_bytes(data)
     thumb_rel = None
     if thumb is not None:

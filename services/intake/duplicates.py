@@ -136,7 +136,7 @@ def find(session: Session, category: Category, description: str, lat: float, lon
     close = []  # (similarity, distance, the offer's fields) of each case close enough in place and words
     # Unpacked in the select's column order: a row's attributes by name cost more than comparing them.
     for case_id, case_no, code, row_lat, row_lon, sealed, status, interest, created in rows:
-        if case_id == exclude_id or status not in OPEN:
+        if case_id == exclude_id:  # open ones only: the statement says so
             continue
         d = geo.distance_m(lat, lon, row_lat, row_lon)
         if d > category.radius_m:

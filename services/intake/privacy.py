@@ -20,7 +20,7 @@ from shared.runtime import ServiceRuntime
 
 from . import config
 from .access import REQUESTER
-from .attachments import EXTENSIONS
+from .config import EXTENSIONS
 from .models import Attachment, Case
 
 PHONE = "phone"  # the blind index's purpose: the same as identity's for a verified phone

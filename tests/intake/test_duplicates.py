@@ -124,6 +124,12 @@ def test_the_duplicate_lookup_reads_a_bounded_number_of_rows_however_many_open_c
             "INSERT INTO cases SELECT (jsonb_populate_record(NULL::cases, to_jsonb(c) || jsonb_build_object("
             "'id', gen_random_uuid()::text, 'case_no', c.case_no || '-' || g, "
             "'created_at', c.created_at - g * interval '1 second'))).* FROM cases c, generate_series(1, 3000) g"))
+        # A crowd just across the line too, its cases between the first crowd's in time.
+        conn.execute(text(
+            "INSERT INTO cases SELECT (jsonb_populate_record(NULL::cases, to_jsonb(c) || jsonb_build_object("
+            "'id', gen_random_uuid()::text, 'case_no', c.case_no || '-b' || g, 'grid_cell', c.grid_cell - 1000000, "
+            "'lat', c.lat - 2e-6, 'created_at', c.created_at - (g + 0.5) * interval '1 second'))).* "
+            "FROM cases c, generate_series(1, 3000) g WHERE c.case_no NOT LIKE '%-%-%-%'"))
         conn.execute(text("ANALYZE cases"))
     seen = []
     event.listen(pg_intake.rt.engine, "before_cursor_execute", lambda *a: seen.append((a[2], a[3])))
@@ -145,3 +151,10 @@ def test_the_duplicate_lookup_reads_a_bounded_number_of_rows_however_many_open_c
         return own + sum(rows_read(child) for child in node.get("Plans", []))
 
     assert rows_read(plan) <= len(cells) * rules.max_candidates
+    # Only the newest of all the cells come back, merged by the database, not the newest of each cell.
+    with pg_intake.rt.engine.connect() as conn:
+        returned = [r[0] for r in conn.connection.driver_connection.execute(statement, params).fetchall()]
+        newest = list(conn.execute(text(
+            "SELECT id FROM cases WHERE grid_cell = ANY(:cells) ORDER BY created_at DESC, id LIMIT :n"),
+            {"cells": cells, "n": rules.max_candidates}).scalars())
+    assert returned == newest
