@@ -17,8 +17,8 @@ endpoint raises. Its events carry the request's X-Request-ID as their correlatio
 Services add their own loaders (a locked work order, a readable case) in `api/deps.py`.
 """
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -31,8 +31,10 @@ from .runtime import ServiceRuntime
 from .uow import Emit, UnitOfWork
 from .web import correlation_id
 
-__all__ = ["CorrelationId", "CurrentUser", "EmitDep", "English", "Runtime", "SessionDep", "StaffUser", "Uow",
-           "User"]
+T = TypeVar("T")
+
+__all__ = ["CorrelationId", "CurrentUser", "EmitDep", "English", "InThreadDep", "Runtime", "SessionDep", "StaffUser",
+           "Uow", "User"]
 
 
 async def get_runtime(request: Request) -> ServiceRuntime:
@@ -76,11 +78,19 @@ def conceal_request(request: Request, actor: Actor) -> None:
 
 async def get_unit_of_work(rt: Runtime, request: Request, request_id: CorrelationId) -> AsyncIterator[UnitOfWork]:
     """Opened in the event loop, since opening waits for nothing (the session connects at its first
-    statement); only its COMMIT or ROLLBACK goes to a worker thread. As a plain generator it cost two thread
-    hops, one of them to open."""
+    statement); only its COMMIT or ROLLBACK goes to a worker thread, unless the endpoint already committed in
+    its own (`InThread`). As a plain generator it cost two thread hops, one of them to open."""
     work = rt.unit_of_work(request_id, actor=lambda: request_actor(request),
                            on_conceal=lambda actor: conceal_request(request, actor))
     uow = work.__enter__()
+    ended = False
+
+    def end(*exc_info) -> bool | None:
+        nonlocal ended
+        ended = True  # before __exit__: a COMMIT that fails has still ended the transaction
+        return work.__exit__(*exc_info)
+
+    request.state.end_unit_of_work = end
     # A thread of its own, not one of the shared pool's: endpoints waiting on this transaction's row locks (or
     # for a pooled connection) may hold every thread of the pool, and the COMMIT that would free them must
     # not queue behind them.
@@ -88,10 +98,11 @@ async def get_unit_of_work(rt: Runtime, request: Request, request_id: Correlatio
     try:
         yield uow
     except BaseException as exc:
-        if not await anyio.to_thread.run_sync(work.__exit__, type(exc), exc, exc.__traceback__, limiter=own):
+        if ended or not await anyio.to_thread.run_sync(end, type(exc), exc, exc.__traceback__, limiter=own):
             raise
     else:
-        await anyio.to_thread.run_sync(work.__exit__, None, None, None, limiter=own)
+        if not ended:
+            await anyio.to_thread.run_sync(end, None, None, None, limiter=own)
 
 
 # scope="function": the commit runs when the endpoint returns, before the response goes out.
@@ -110,3 +121,28 @@ async def get_emit(uow: Uow) -> Emit:
 
 
 EmitDep = Annotated[Emit, Depends(get_emit)]
+
+
+class InThread:
+    """Runs an `async def` endpoint's work and then the request's COMMIT in one worker thread: one thread hop
+    where a plain `def` endpoint takes two (its body, then the commit). For the hot path (POST /cases).
+    A refusal raised by the work is not committed here: the unit of work decides as for any endpoint
+    (rolled back, or kept when the refusal says so)."""
+
+    def __init__(self, request: Request):
+        self.end = request.state.end_unit_of_work
+
+    async def __call__(self, work: Callable[..., T], /, *args) -> T:
+        return await anyio.to_thread.run_sync(self._then_commit, work, args)
+
+    def _then_commit(self, work: Callable[..., T], args: tuple) -> T:
+        result = work(*args)
+        self.end(None, None, None)
+        return result
+
+
+async def get_in_thread(request: Request, uow: Uow) -> InThread:  # after Uow, whose end it calls
+    return InThread(request)
+
+
+InThreadDep = Annotated[InThread, Depends(get_in_thread)]

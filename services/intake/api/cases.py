@@ -4,8 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from shared.deps import CurrentUser, English, SessionDep, Uow
+from shared.auth import User
+from shared.deps import CurrentUser, English, InThreadDep, SessionDep, Uow
+from shared.keys import BlindIndex
 from shared.ratelimit import limit
+from shared.uow import UnitOfWork
 from shared.web import model_answer
 
 from .. import access, duplicates, privacy, submission, views
@@ -30,9 +33,15 @@ router = APIRouter(tags=["诉求 cases"])
              dependencies=[SubmissionLimit],
              responses={200: {"description": "同一幂等键的重试：返回原诉求 a retry: the case filed before",
                               "model": CaseView}, **answers(400, 403, 409)})
-def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English, response: Response,
-                index: PhoneIndex,
-                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+async def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English, response: Response,
+                      index: PhoneIndex, in_thread: InThreadDep,
+                      idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+    # The hot path (issue 15): filing and its COMMIT in one thread hop.
+    return await in_thread(_submit_case, body, user, uow, english, response, index, idempotency_key)
+
+
+def _submit_case(body: CaseCreate, user: User, uow: UnitOfWork, english: bool, response: Response,
+                 index: BlindIndex, idempotency_key: str | None) -> Response:
     if access.conceals(user, body.anonymous, body.confidential):  # her own anonymous or confidential report
         uow.conceal_actor()
     done = submission.submit(uow.session, uow.emit, user, body, idempotency_key, index)
