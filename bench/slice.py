@@ -32,7 +32,7 @@ SURGE_SECONDS = float(os.environ.get("CG_BENCH_SURGE_SECONDS", "30"))
 # Processes per service, and how much lower the workers run than the APIs (services.cluster.Cluster).
 APIS = int(os.environ.get("CG_BENCH_APIS", "1"))
 WORKERS = int(os.environ.get("CG_BENCH_WORKERS", "1"))
-WORKER_NICE = int(os.environ.get("CG_BENCH_WORKER_NICE", "5"))
+WORKER_NICE = int(os.environ.get("CG_BENCH_WORKER_NICE", "15"))
 # Closed-loop runs keep this many requests in flight: below an API's admission bound (CG_ADMISSION_LIMIT),
 # so the peak measures work done, not a loop of fast refusals.
 PEAK_CONCURRENCY = int(os.environ.get("CG_BENCH_PEAK_CONCURRENCY", "8"))

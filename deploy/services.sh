@@ -3,7 +3,7 @@
 # against PostgreSQL (one database per service) and RabbitMQ.
 #   deploy/services.sh up | down | status
 # Scale-out: APIS=n and WORKERS=n processes per service (default 1), or per service INTAKE_APIS=n,
-# ROUTING_WORKERS=n …; a service's APIs share its port (SO_REUSEPORT). WORKER_NICE (default 5): how
+# ROUTING_WORKERS=n …; a service's APIs share its port (SO_REUSEPORT). WORKER_NICE (default 15): how
 # much lower the workers run than the APIs, so a saturated pipeline never starves the APIs of the cores.
 #   make up APIS=2 WORKERS=2
 set -euo pipefail
@@ -56,7 +56,7 @@ up() {
       start "$s-api-$i" $BIN/python -m services api "$s" --port "${PORTS[$s]}"
     done
     for i in $(seq 1 "$(count "$s" WORKERS)"); do
-      start "$s-worker-$i" nice -n "${WORKER_NICE:-5}" $BIN/python -m services worker "$s"
+      start "$s-worker-$i" nice -n "${WORKER_NICE:-15}" $BIN/python -m services worker "$s"
     done
   done
   for s in "${SERVICES[@]}"; do
