@@ -87,22 +87,27 @@ async def get_unit_of_work(rt: Runtime, request: Request, request_id: Correlatio
 
     def end(*exc_info) -> bool | None:
         nonlocal ended
+        if ended:  # work after the COMMIT would be written by nobody: a fault of the endpoint, never silent
+            raise RuntimeError("the request's unit of work has already ended")
         ended = True  # before __exit__: a COMMIT that fails has still ended the transaction
         return work.__exit__(*exc_info)
 
     request.state.end_unit_of_work = end
-    # A thread of its own, not one of the shared pool's: endpoints waiting on this transaction's row locks (or
-    # for a pooled connection) may hold every thread of the pool, and the COMMIT that would free them must
-    # not queue behind them.
-    own = anyio.CapacityLimiter(1)
     try:
         yield uow
     except BaseException as exc:
-        if ended or not await anyio.to_thread.run_sync(end, type(exc), exc, exc.__traceback__, limiter=own):
+        if ended or not await _apart(end, type(exc), exc, exc.__traceback__):
             raise
     else:
         if not ended:
-            await anyio.to_thread.run_sync(end, None, None, None, limiter=own)
+            await _apart(end, None, None, None)
+
+
+async def _apart(end: Callable[..., bool | None], *exc_info) -> bool | None:
+    """The unit of work's end in a thread of its own, not one of the shared pool's: endpoints waiting on this
+    transaction's row locks (or for a pooled connection) may hold every thread of the pool, and the COMMIT
+    that would free them must not queue behind them."""
+    return await anyio.to_thread.run_sync(end, *exc_info, limiter=anyio.CapacityLimiter(1))
 
 
 # scope="function": the commit runs when the endpoint returns, before the response goes out.
@@ -127,7 +132,8 @@ class InThread:
     """Runs an `async def` endpoint's work and then the request's COMMIT in one worker thread: one thread hop
     where a plain `def` endpoint takes two (its body, then the commit). For the hot path (POST /cases).
     A refusal raised by the work is not committed here: the unit of work decides as for any endpoint
-    (rolled back, or kept when the refusal says so)."""
+    (rolled back, or kept when the refusal says so). Once per request, and nothing of the unit of work after
+    it: its transaction has ended."""
 
     def __init__(self, request: Request):
         self.end = request.state.end_unit_of_work

@@ -116,7 +116,7 @@ def _opened(sealed: str) -> tuple[str, frozenset[str]]:
 
 
 def find(session: Session, category: Category, description: str, lat: float, lon: float, *,
-         now: datetime, user: User, exclude_id: str | None = None) -> list[Candidate]:
+         now: datetime, user: User) -> list[Candidate]:
     """A resident is never offered (nor shown the text of) a case whose reporter asked for
     confidentiality (保密); staff are offered those in their scope (access.py)."""
     rules = config.get().duplicates
@@ -136,8 +136,6 @@ def find(session: Session, category: Category, description: str, lat: float, lon
     close = []  # (similarity, distance, the offer's fields) of each case close enough in place and words
     # Unpacked in the select's column order: a row's attributes by name cost more than comparing them.
     for case_id, case_no, code, row_lat, row_lon, sealed, status, interest, created in rows:
-        if case_id == exclude_id:  # open ones only: the statement says so
-            continue
         d = geo.distance_m(lat, lon, row_lat, row_lon)
         if d > category.radius_m:
             continue

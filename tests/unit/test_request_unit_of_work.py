@@ -94,6 +94,11 @@ def one_thread_app(rt: RecordingRuntime) -> FastAPI:
             raise ApiError(409, "conflict")
         return {"ok": True}
 
+    @app.post("/things/twice")
+    async def add_two_things(uow: Uow, in_thread: InThreadDep):
+        await in_thread(work, uow, False)
+        return await in_thread(work, uow, False)
+
     @app.post("/things")
     async def add_thing(uow: Uow, in_thread: InThreadDep, refuse: bool = False):
         answer = await in_thread(work, uow, refuse)
@@ -130,3 +135,9 @@ def test_a_commit_that_fails_in_the_work_thread_is_not_answered_as_success_nor_e
     rt = RecordingRuntime(fail_commit=True)
     assert post(one_thread_app(rt), "/things") == 500
     assert rt.ends == [("failed commit", rt.work_thread)]
+
+
+def test_work_after_the_commit_is_refused_not_silently_left_uncommitted():
+    rt = RecordingRuntime()
+    assert post(one_thread_app(rt), "/things/twice") == 500
+    assert [how for how, _ in rt.ends] == ["commit"]  # the first work's; the second's is a fault, not a success
