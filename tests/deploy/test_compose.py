@@ -49,6 +49,14 @@ def test_every_service_runs_its_api_and_its_worker_from_the_image_once_the_migra
         assert container["environment"]["CG_MODE"] == "services"
 
 
+def test_workers_weigh_less_than_the_apis_on_the_hosts_cores(compose):
+    """As `nice` under make up: in a surge a saturated pipeline drains behind the APIs, never starves them."""
+    docker_default = 1024
+    for name, container in app_containers(compose).items():
+        shares = container.get("cpu_shares", docker_default)
+        assert shares < docker_default / 10 if name.endswith("-worker") else shares == docker_default, name
+
+
 def test_every_api_is_published_and_identity_is_reached_on_the_loopback_the_containers_share(compose):
     net = compose["services"]["app-net"]
     published = {int(p.rsplit(":", 1)[1]) for p in net["ports"]}
