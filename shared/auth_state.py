@@ -150,6 +150,16 @@ class AuthState:
     def revoked(self, user_id: str, session_id: str | None, issued_at: datetime) -> bool:
         """Was a token of this user and session issued before either was revoked?"""
         self._refresh()
+        return self._revoked(user_id, session_id, issued_at)
+
+    def revoked_known(self, user_id: str, session_id: str | None, issued_at: datetime) -> bool | None:
+        """`revoked` where it needs no reading of the tables now, else None (a check that must not block
+        asks this first)."""
+        if time.monotonic() - self._checked >= self.refresh_seconds:
+            return None
+        return self._revoked(user_id, session_id, issued_at)
+
+    def _revoked(self, user_id: str, session_id: str | None, issued_at: datetime) -> bool:
         user = self._users.get(user_id)
         if user is not None and issued_at <= user:
             return True

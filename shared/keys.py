@@ -168,6 +168,10 @@ class LocalJwks:
     def ready(self) -> bool:
         return True
 
+    def known(self, kid: str):
+        """The key, or None (nothing here ever needs a fetch)."""
+        return self._keys.get(kid)
+
 
 class RemoteJwks:
     """The identity service's JWKS over HTTP, cached; an unknown `kid` (a rotation just began)
@@ -207,9 +211,15 @@ class RemoteJwks:
                     log.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
         return bool(self._keys)
 
-    def key(self, kid: str):
+    def known(self, kid: str):
+        """The key as `key` would return it without fetching, or None where `key` might fetch (unknown, or
+        the keys older than max_age): a check that must not block asks this first."""
         found = self._keys.get(kid)
-        if found is not None and time.monotonic() - self._fetched_at < self.max_age:
+        return found if found is not None and time.monotonic() - self._fetched_at < self.max_age else None
+
+    def key(self, kid: str):
+        found = self.known(kid)
+        if found is not None:
             return found
         with self._lock:
             now = time.monotonic()

@@ -317,6 +317,86 @@ def test_the_tokens_remembered_are_bounded_and_the_oldest_forgotten_first(settin
     assert list(v._verified) == tokens[1:]
 
 
+def test_a_token_seen_lately_is_known_without_io_and_one_never_seen_or_due_a_check_is_not(settings, tmp_path):
+    metadata = MetaData()
+    tables = auth_tables(metadata)
+    engine = make_engine(f"sqlite:///{tmp_path / 'known.sqlite'}")
+    metadata.create_all(engine)
+    auth = AuthState(engine, tables, horizon_seconds=3600, refresh_seconds=60.0)
+    v = verifier(settings, auth)
+    token = issue_token(settings, "u-1", "admin", session_id="s-1")
+    assert v.known_user(token) is None  # never verified: the event loop must hand it to a thread
+    assert v.user(token).id == "u-1"
+    assert v.known_user(token).id == "u-1"  # verified, the revocations read within their period
+    with unit_of_work(session_factory(engine)) as session:
+        record_revocation(session, tables, "session", "s-1", datetime.now(UTC))
+    auth.forget()  # the revocations are due a read: only a thread may tell now
+    assert v.known_user(token) is None
+    refused(v, token)  # and the thread, reading them, refuses the token
+    with pytest.raises(ApiError):  # from then on the event loop refuses it without a thread
+        v.known_user(token)
+    engine.dispose()
+
+
+def test_a_remembered_token_of_a_revoked_session_is_refused_by_the_event_loop_too(settings, tmp_path):
+    metadata = MetaData()
+    tables = auth_tables(metadata)
+    engine = make_engine(f"sqlite:///{tmp_path / 'known.sqlite'}")
+    metadata.create_all(engine)
+    auth = AuthState(engine, tables, horizon_seconds=3600, refresh_seconds=60.0)
+    v = verifier(settings, auth)
+    token = issue_token(settings, "u-1", "admin", session_id="s-1")
+    v.user(token)
+    with unit_of_work(session_factory(engine)) as session:
+        record_revocation(session, tables, "user", "u-1", datetime.now(UTC))
+    auth.forget()
+    auth.revoked("u-2", None, datetime.now(UTC))  # another request's thread read the revocations
+    with pytest.raises(ApiError) as info:
+        v.known_user(token)
+    assert info.value.status == 401
+    engine.dispose()
+
+
+def test_remote_keys_older_than_their_max_age_are_not_known_without_a_fetch(tmp_path):
+    settings = get_settings(var_dir=tmp_path, mode="embedded")
+    with JwksServer(signing_keys(settings).jwks()) as server:
+        jwks = RemoteJwks(server.url + "/identity/.well-known/jwks.json", min_refresh=0.0, max_age=0.0)
+        v = Verifier(settings, jwks, None)
+        token = issue_token(settings, "u-1", "admin")
+        assert v.user(token).id == "u-1"
+        assert v.known_user(token) is None  # max_age 0: every check is due a fetch, so a thread's
+        fresh = RemoteJwks(server.url + "/identity/.well-known/jwks.json", min_refresh=0.0, max_age=300.0)
+        v = Verifier(settings, fresh, None)
+        v.user(token)
+        assert v.known_user(token).id == "u-1"
+
+
+def test_a_signed_in_request_takes_a_thread_for_who_it_is_only_when_the_token_is_new(settings, monkeypatch):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    import shared.auth as auth
+    from shared import errors
+
+    app = FastAPI()
+    errors.install(app)
+    app.state.verifier = verifier(settings)
+
+    @app.get("/me")
+    async def me(user: auth.CurrentUser) -> dict:
+        return {"id": user.id}
+
+    hops = []
+    real = auth.run_in_threadpool
+    monkeypatch.setattr(auth, "run_in_threadpool", lambda fn, *a: hops.append(fn) or real(fn, *a))
+    token = issue_token(settings, "u-1", "admin")
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json() == {"id": "u-1"}
+        assert client.get("/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    assert len(hops) == 2  # the first sight of each token; the two repeats were answered on the event loop
+
+
 # --------------------------------------------------------------------------- services mode
 
 
