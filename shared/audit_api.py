@@ -14,16 +14,16 @@ words, marks the error (`shared.audit.recorded`) and it is not recorded twice.
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Table, select, true
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from . import audit
+from . import audit, fields
 from .auth import User
 from .deps import Runtime, StaffUser, Uow, request_actor
 from .errors import ApiError
@@ -49,13 +49,7 @@ def about(table: Table, kind: str, ids) -> ColumnElement[bool]:
     return (table.c.subject_kind == kind) & table.c.subject_id.in_(ids)
 
 
-def _sane(value: datetime | None) -> datetime | None:
-    if value is not None and not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2100, 1, 1, tzinfo=UTC):
-        raise ValueError("between 2000 and 2100")
-    return value
-
-
-When = Annotated[AwareDatetime | None, AfterValidator(_sane)]
+When = fields.When | None
 
 
 class AuditEntry(BaseModel):

@@ -27,6 +27,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation.extra_field": ("不支持的字段", "Unknown field"),
     "validation.invalid": ("输入不合法", "Invalid input"),
     "validation.bad_json": ("请求体不是合法的 JSON", "The request body is not valid JSON"),
+    "validation.blank": ("内容不能为空白", "This must not be blank"),
+    "validation.control_character": ("内容含有不允许的控制字符", "This contains a control character"),
 }
 
 
@@ -54,6 +56,8 @@ _VALIDATION_CODES = {
     "enum": "validation.not_allowed",
     "extra_forbidden": "validation.extra_field",
     "json_invalid": "validation.bad_json",
+    "text_blank": "validation.blank",  # shared/fields.py
+    "text_control": "validation.control_character",
 }
 
 

@@ -1,31 +1,13 @@
 """Request and response bodies of the grid service: the API's contract, every field described."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import When
 from shared.geo import CoordSystem
 
-
-def _sane(value: datetime | None) -> datetime | None:
-    """A time people could mean (a year such as 0001 is a typo, beyond what a database stores in UTC)."""
-    if value is not None and not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2100, 1, 1, tzinfo=UTC):
-        raise ValueError("between 2000 and 2100")
-    return value
-
-
-When = Annotated[AwareDatetime, AfterValidator(_sane)]
-
-
-def _sane_day(value: date | None) -> date | None:
-    """A day people could mean, as `_sane` for times (a day in year 0001 overflowed its UTC bounds: 500)."""
-    if value is not None and not date(2000, 1, 1) <= value < date(2100, 1, 1):
-        raise ValueError("between 2000 and 2100")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_sane_day)]
 ClientAt = Annotated[When | None, Field(None, description="手机上操作发生的时间（离线排队后补传时为原时间；缺省为"
                                                           "服务器收到的时间）the client's time of the act")]
 Lat = Annotated[float, Field(ge=-90, le=90, description="纬度 latitude")]

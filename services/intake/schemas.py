@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AllowInfNan, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
+from shared.fields import Meaningful
 from shared.geo import CoordSystem
 
 AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
@@ -60,7 +61,7 @@ class CaseCreate(BaseModel):
 
     category: str = Field(min_length=1, max_length=64, description="类别编码 category code from the catalogue")
     appeal_type: AppealType = Field("投诉", description="诉求类型 咨询/求助/投诉/举报/建议/表扬")
-    description: str = Field(min_length=1, max_length=4000, description="问题描述（最多 4000 字）")
+    description: Meaningful = Field(min_length=1, max_length=4000, description="问题描述（最多 4000 字）")
     lat: float | None = Field(None, ge=-90, le=90, description=LAT)
     lon: float | None = Field(None, ge=-180, le=180, description=LON)
     coord_system: CoordSystem | None = Field(None, description=COORD_SYSTEM)

@@ -1,13 +1,14 @@
 """Request and response bodies of the mediation API: its contract, every field described (Chinese first)."""
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.errors import ApiError
+from shared.fields import When
 from shared.geo import CoordSystem
 from shared.idcards import valid_id_number
 
@@ -15,18 +16,6 @@ from .config import Route
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-
-
-def _sane(value: datetime | None) -> datetime | None:
-    """A time people could mean: a year such as 0001 or 9999 is a typo (and beyond what a database
-    stores once converted to UTC), answered as bad input."""
-    if value is not None and not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2100, 1, 1, tzinfo=UTC):
-        raise ValueError("between 2000 and 2100")
-    return value
-
-
-# A time with its zone, between 2000 and 2100 (a body field or a query parameter).
-When = Annotated[AwareDatetime, AfterValidator(_sane)]
 
 
 class Strict(BaseModel):

@@ -1,26 +1,12 @@
 """Request and response bodies of the selfgov API: its contract, every field described (Chinese first)."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import Day, When
 
-def _sane(value: datetime) -> datetime:
-    """A year such as 0001 or 9999 is a typo, answered as bad input."""
-    if not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2100, 1, 1, tzinfo=UTC):
-        raise ValueError("between 2000 and 2100")
-    return value
-
-
-def _sane_day(value: date) -> date:
-    if not date(2000, 1, 1) <= value <= date(2100, 1, 1):
-        raise ValueError("between 2000 and 2100")
-    return value
-
-
-When = Annotated[AwareDatetime, AfterValidator(_sane)]
-Day = Annotated[date, AfterValidator(_sane_day)]
 Level = Literal["building", "community", "street"]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 

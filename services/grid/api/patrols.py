@@ -6,10 +6,11 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
 from shared.deps import CurrentUser, Uow
+from shared.fields import Day
 
 from .. import access, patrols, views, writes
 from ..models import Patrol
-from ..schemas import Day, DayView, FindingsIn, PatrolFinish, PatrolPoints, PatrolStart, PatrolView
+from ..schemas import DayView, FindingsIn, PatrolFinish, PatrolPoints, PatrolStart, PatrolView
 from .deps import IdempotencyKey, answered, answers
 
 router = APIRouter(tags=["巡查 patrols"])
@@ -52,7 +53,7 @@ def get_patrol(patrol_id: PatrolId, user: CurrentUser, uow: Uow) -> PatrolView:
 @router.get("/grids/{grid_code}/days/{day}", response_model=DayView, responses=answers(404),
             summary="网格某日巡查情况（对照一日双巡）a grid's day against the patrol rule")
 def grid_day(grid_code: Annotated[str, Path(max_length=32, description="网格代码")],
-             day: Annotated[Day, Path(description="日期（当地）YYYY-MM-DD，2000—2099 年")], user: CurrentUser,
+             day: Annotated[Day, Path(description="日期（当地）YYYY-MM-DD，2000—2100 年")], user: CurrentUser,
              uow: Uow) -> DayView:
     grid = access.readable_grid(uow, user, grid_code, "read.grid_day")
     access.audit(uow, "read.grid_day", True, "grid", grid.code, day=day.isoformat())
@@ -63,7 +64,7 @@ def grid_day(grid_code: Annotated[str, Path(max_length=32, description="网格�
             summary="巡查列表（本辖区）patrols in my area")
 def list_patrols(user: CurrentUser, uow: Uow,
                  grid_code: Annotated[str | None, Query(max_length=32, description="网格代码")] = None,
-                 day: Annotated[Day | None, Query(description="日期（当地），2000—2099 年")] = None,
+                 day: Annotated[Day | None, Query(description="日期（当地），2000—2100 年")] = None,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50,
                  offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[PatrolView]:
     sight = access.area_reader(uow, user, "read.patrols")

@@ -1,12 +1,11 @@
 """The sign-in audit trail, for admins and supervisors; every reading of it is itself audited."""
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, AwareDatetime
 
 from shared.deps import Uow
+from shared.fields import When
 
 from .. import audit, views
 from ..schemas import SignInAttemptPage
@@ -14,18 +13,7 @@ from .deps import ID_PATTERN, MAX_PAGE, AuditReader
 
 router = APIRouter(tags=["登录审计 audit"])
 
-EARLIEST, LATEST = 2000, 2100
-
-
-def _sane(since: datetime) -> datetime:
-    """A time the database can compare (0001-01-01T00:00+14:00 is before the first representable
-    instant in UTC): between the years 2000 and 2100, in its own zone and in UTC alike."""
-    if not EARLIEST <= since.year <= LATEST or not EARLIEST <= since.astimezone(UTC).year <= LATEST:
-        raise ValueError(f"since must fall within the years {EARLIEST}-{LATEST}")
-    return since
-
-
-Since = Annotated[AwareDatetime, AfterValidator(_sane)]
+Since = When
 
 
 @router.get("/sign-in-attempts", response_model=SignInAttemptPage, summary="登录尝试记录 the sign-in audit trail",

@@ -1,9 +1,8 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator
 
+from shared import fields
 from shared.deps import SessionDep
 
 from .. import digest, views
@@ -13,13 +12,7 @@ from .deps import ReadableUnit
 router = APIRouter(tags=["汇总 digest"])
 
 
-def _sane(value: date) -> date:
-    if not date(2000, 1, 1) <= value <= date(2100, 1, 1):
-        raise ValueError("between 2000-01-01 and 2100-01-01")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_sane), Query(description="当地日期 the local day, YYYY-MM-DD")]
+Day = Annotated[fields.Day, Query(description="当地日期 the local day, YYYY-MM-DD")]
 
 
 @router.get("/digests/{unit_id}", name="digest",
