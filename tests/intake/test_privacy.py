@@ -420,6 +420,21 @@ def test_a_resident_files_at_most_twenty_cases_an_hour_and_staff_on_the_phone_mo
     assert all(intake.client.post("/intake/v1/cases", json=call, headers=op).status_code == 201 for _ in range(21))
 
 
+def test_refused_submissions_and_retries_do_not_use_up_a_residents_hour(intake):
+    h = intake.auth("resident")
+    body = {"category": "env.garbage", "description": "垃圾没人收", **GRID_POINT}
+    refused = [{**body, "lat": 39.9, "lon": 116.4},  # outside the service area
+               {**body, "category": "no.such.category"}, {**body, "description": "   "}, {**body, "lat": "north"}]
+    for bad in refused * 6:  # 24 refusals
+        assert intake.client.post("/intake/v1/cases", json=bad, headers=h).status_code == 422
+    key = {**h, "Idempotency-Key": "retry-1"}
+    assert intake.client.post("/intake/v1/cases", json=body, headers=key).status_code == 201
+    for _ in range(5):  # a weak connection's retries of one report: one case, counted once
+        assert intake.client.post("/intake/v1/cases", json=body, headers=key).status_code == 200
+    codes = [intake.client.post("/intake/v1/cases", json=body, headers=h).status_code for _ in range(20)]
+    assert codes == [201] * 19 + [429]
+
+
 def test_lookups_uploads_and_duplicate_searches_are_limited_per_user(limited):
     op = limited.auth("operator")
     lookups = [limited.client.post("/intake/v1/hotline/lookup", json={"phone": PHONE}, headers=op) for _ in range(4)]

@@ -44,7 +44,8 @@ def test_text_with_a_control_character_is_refused(text):
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation.control_character"
 
 
-@pytest.mark.parametrize("text", ["小区东门垃圾桶满了", "第一行\n第二行\r\n\t第三行", " 前后有空格 ", "ok", "\u200b看得见"])
+@pytest.mark.parametrize("text", ["小区东门垃圾桶满了", "第一行\n第二行\r\n\t第三行", " 前后有空格 ", "ok",
+                                  "\u200b看得见"])
 def test_text_that_says_something_is_kept_as_typed(text):
     r = client.post("/things", json={"text": text})
     assert r.status_code == 200 and r.json()["text"] == text

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.auth import CurrentUser, issue_token
 from shared.config import get_settings
 from shared.db import make_engine
+from shared.errors import ApiError
 from shared.messaging.tables import messaging_tables
 from shared.ratelimit import Limiter, limit
 from shared.runtime import build_runtime
@@ -37,6 +38,13 @@ def costly() -> dict:
 
 @router.post("/mine", dependencies=[limit("demo.mine", "2/minute", per="user")])
 def mine(user: CurrentUser) -> dict:
+    return {"user": user.id}
+
+
+@router.post("/quota", dependencies=[limit("demo.quota", "2/minute", per="both", counts="done")])
+def quota(user: CurrentUser, body: dict = Body(...)) -> dict:
+    if body.get("refuse"):
+        raise ApiError(422, "validation.invalid", "refuse")
     return {"user": user.id}
 
 
@@ -88,6 +96,19 @@ def test_a_rate_limit_answers_429_with_retry_after_per_address_and_per_user(tmp_
     b = {"Authorization": f"Bearer {issue_token(settings, 'u-b', 'resident')}"}
     assert [client.post("/demo/v1/mine", headers=a).status_code for _ in range(3)] == [200, 200, 429]
     assert client.post("/demo/v1/mine", headers=b).status_code == 200
+
+
+def test_a_quota_of_work_counts_only_what_was_done_not_what_was_refused(tmp_path):
+    client, settings = app_for(tmp_path)
+    a = {"Authorization": f"Bearer {issue_token(settings, 'u-a', 'resident')}"}
+    for bad in [{"refuse": True}] * 5 + ["not an object"] * 5:  # refused by the endpoint, or by validation
+        assert client.post("/demo/v1/quota", headers=a, json=bad).status_code == 422
+    assert [client.post("/demo/v1/quota", headers=a, json={}).status_code for _ in range(3)] == [200, 200, 429]
+    r = client.post("/demo/v1/quota", headers=a, json={})
+    assert r.json()["error"]["code"] == "rate.limited" and 1 <= int(r.headers["retry-after"]) <= 60
+    # and the address's count, which the user's two took up, refuses another user from there too
+    b = {"Authorization": f"Bearer {issue_token(settings, 'u-b', 'resident')}"}
+    assert client.post("/demo/v1/quota", headers=b, json={}).status_code == 429
 
 
 def test_a_deployment_changes_a_limit_without_a_release(tmp_path):

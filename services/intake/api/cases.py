@@ -7,13 +7,13 @@ from fastapi import APIRouter, Header, Query, Response
 from shared.auth import User
 from shared.deps import CurrentUser, English, InThreadDep, SessionDep, Uow
 from shared.keys import BlindIndex
-from shared.ratelimit import limit
+from shared.ratelimit import Quota, limit
 from shared.uow import UnitOfWork
 from shared.web import model_answer
 
 from .. import access, duplicates, privacy, submission, views
 from ..schemas import ORDER_NO, CaseCreate, CasePage, CaseView, DuplicateQuery, DuplicateView
-from .deps import PhoneIndex, ReadableCase, SubmissionLimit, answers
+from .deps import PhoneIndex, ReadableCase, SubmissionQuota, answers
 
 router = APIRouter(tags=["诉求 cases"])
 
@@ -30,18 +30,17 @@ router = APIRouter(tags=["诉求 cases"])
                          "且须在服务范围内，否则 422（case.coord_system_required、case.outside_service_area）。"
                          "居民填写的 urgency 是请求，记为 requested_urgency，由工作人员研判；"
                          "引用知识库条目（knowledge_id）须为现行条目，否则 422。",
-             dependencies=[SubmissionLimit],
              responses={200: {"description": "同一幂等键的重试：返回原诉求 a retry: the case filed before",
                               "model": CaseView}, **answers(400, 403, 409)})
 async def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: English, response: Response,
-                      index: PhoneIndex, in_thread: InThreadDep,
+                      index: PhoneIndex, quota: SubmissionQuota, in_thread: InThreadDep,
                       idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     # The hot path (issue 15): filing and its COMMIT in one thread hop.
-    return await in_thread(_submit_case, body, user, uow, english, response, index, idempotency_key)
+    return await in_thread(_submit_case, body, user, uow, english, response, index, quota, idempotency_key)
 
 
 def _submit_case(body: CaseCreate, user: User, uow: UnitOfWork, english: bool, response: Response,
-                 index: BlindIndex, idempotency_key: str | None) -> Response:
+                 index: BlindIndex, quota: Quota, idempotency_key: str | None) -> Response:
     if access.conceals(user, body.anonymous, body.confidential):  # her own anonymous or confidential report
         uow.conceal_actor()
     done = submission.submit(uow.session, uow.emit, user, body, idempotency_key, index)
@@ -50,6 +49,7 @@ def _submit_case(body: CaseCreate, user: User, uow: UnitOfWork, english: bool, r
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
         return model_answer(views.case_view(uow.session, done.case, user, rel, english=english), response, 201)
+    quota.count()  # a case filed (a retry, or a refusal raised above, is not)
     # Built from what is in hand (no re-reading the timeline): submission is the hot path.
     view = views.case_view(uow.session, done.case, user, rel, english=english, full=False,
                            first_entries=[done.first_entry])

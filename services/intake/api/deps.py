@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Request
 from shared.auth import User
 from shared.deps import CurrentUser, Runtime, SessionDep, Uow
 from shared.keys import BlindIndex
-from shared.ratelimit import Limiter, LimiterDep, client_address
+from shared.ratelimit import Limiter, LimiterDep, Quota, client_address
 from shared.uow import UnitOfWork
 
 from .. import access, privacy
@@ -75,13 +75,14 @@ def per_user_and_address(name: str, per_user: str, per_address: str):
     return Depends(check)
 
 
-def submission_limit(request: Request, user: CurrentUser, limiter: LimiterDep) -> None:
+def submission_quota(request: Request, user: CurrentUser, limiter: LimiterDep) -> Quota:
     """Cases filed per user and per address: a resident files a few an hour at most; staff taking
-    calls many more."""
-    if user.role == "resident":
-        _per_user_and_address(limiter, request, user.id, "intake.case.submit", "20/hour", "100/hour")
-    else:
-        _per_user_and_address(limiter, request, user.id, "intake.case.submit_staff", "600/hour", "6000/hour")
+    calls many more. Only a case filed counts (the endpoint counts it): a submission refused for a
+    wrong map point, say, does not use up her hour."""
+    name, per_user, per_address = (("intake.case.submit", "20/hour", "100/hour") if user.role == "resident" else
+                                   ("intake.case.submit_staff", "600/hour", "6000/hour"))
+    return Quota(limiter, [(name, per_user, f"u:{user.id}"),
+                           (f"{name}.address", per_address, f"a:{client_address(request)}")]).check()
 
 
 # A case and the caller's relation to it (reporter, follower, staff).
@@ -92,7 +93,7 @@ JoinableCase = Annotated[Case, Depends(joinable_case)]
 # A file the caller may download, and the case it belongs to (None: an upload not yet used).
 ReadableAttachment = Annotated[tuple[Attachment, Case | None], Depends(readable_attachment)]
 PhoneIndex = Annotated[BlindIndex, Depends(phone_index)]
-SubmissionLimit = Depends(submission_limit)
+SubmissionQuota = Annotated[Quota, Depends(submission_quota)]
 # Uploads and the hotline's phone lookups, per user and per address.
 UploadLimit = per_user_and_address("intake.upload", "60/hour", "300/hour")
 LookupLimit = per_user_and_address("intake.hotline.lookup", "60/hour", "600/hour")
