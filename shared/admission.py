@@ -18,8 +18,7 @@ import json
 from . import metrics
 from .errors import error_body, register_messages
 
-register_messages({"service.busy": ("当前反映人数较多，系统繁忙，请稍后重试",
-                                    "The service is busy: try again in a moment")})
+register_messages({"service.busy": ("系统繁忙，请稍后重试", "The service is busy: try again in a moment")})
 
 # Paths never refused (their endings: every service serves them under its own prefix).
 EXEMPT = ("/healthz", "/readyz", "/metrics")
@@ -57,7 +56,8 @@ class Admission:
         for prefix, answer in getattr(getattr(app, "state", None), ANSWERS, ()):
             if scope.get("path", "").startswith(prefix):
                 return await answer(scope, english, self.retry_after)(scope, _nothing, send)
-        body = json.dumps(error_body("service.busy", english), ensure_ascii=False).encode()
+        # Serialised as every other answer (starlette's JSONResponse): one shape for a client to parse.
+        body = json.dumps(error_body("service.busy", english), ensure_ascii=False, separators=(",", ":")).encode()
         # The connection stays open: a client that retries after Retry-After reuses it.
         await send({"type": "http.response.start", "status": 503,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

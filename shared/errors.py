@@ -61,6 +61,10 @@ _VALIDATION_CODES = {
 }
 
 
+# A 401 for a bearer token says how to authenticate (RFC 6750 §3): a client library acts on the header.
+CHALLENGES = {"auth.missing_token": "Bearer", "auth.invalid_token": 'Bearer error="invalid_token"'}
+
+
 class ApiError(Exception):
     """A refusal the client can act on. `keep=True`: what the request wrote before refusing is
     committed all the same, because the refusal is itself a fact to keep (a failed sign-in counted
@@ -97,8 +101,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         extra = {"detail": exc.detail} if exc.detail else {}
+        headers = exc.headers
+        if exc.code in CHALLENGES:
+            headers = {"WWW-Authenticate": CHALLENGES[exc.code], **(headers or {})}
         return JSONResponse(error_body(exc.code, wants_english(request), exc.field, **extra),
-                            status_code=exc.status, headers=exc.headers)
+                            status_code=exc.status, headers=headers)
 
     BODY_UNPARSED = "There was an error parsing the body"  # FastAPI's own 400
 

@@ -196,6 +196,10 @@ STANDARD = {
 RETRY_AFTER = {"Retry-After": {"description": "建议重试前等待的秒数 seconds to wait before retrying",
                                "schema": {"type": "integer"}}}
 
+WWW_AUTHENTICATE = {"WWW-Authenticate": {
+    "description": "以访问令牌登录时：Bearer，令牌无效时带 error=\"invalid_token\"（RFC 6750）"
+                   "for a bearer token: how to authenticate", "schema": {"type": "string"}}}
+
 
 def document_errors(app: FastAPI) -> None:
     """Every operation's error answers in the OpenAPI document: what the shared layer may answer
@@ -230,6 +234,8 @@ def document_errors(app: FastAPI) -> None:
                 for code in ("429", "503"):
                     if code in responses:
                         responses[code].setdefault("headers", RETRY_AFTER)
+                if "401" in responses:
+                    responses["401"].setdefault("headers", WWW_AUTHENTICATE)
                 for code, answer in responses.items():
                     if code.startswith(("4", "5")):
                         answer["content"] = {"application/json": {"schema": ref}}

@@ -111,6 +111,16 @@ def test_a_quota_of_work_counts_only_what_was_done_not_what_was_refused(tmp_path
     assert client.post("/demo/v1/quota", headers=b, json={}).status_code == 429
 
 
+def test_a_401_for_a_bearer_token_says_how_to_authenticate(tmp_path):
+    client, _ = app_for(tmp_path)
+    missing = client.post("/demo/v1/mine")
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    invalid = client.post("/demo/v1/mine", headers={"Authorization": "Bearer nonsense"})
+    assert invalid.status_code == 401 and invalid.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    documented = client.get("/demo/openapi.json").json()["paths"]["/demo/v1/mine"]["post"]["responses"]["401"]
+    assert "WWW-Authenticate" in documented["headers"]
+
+
 def test_a_deployment_changes_a_limit_without_a_release(tmp_path):
     client, _ = app_for(tmp_path, rate_limits={"demo.costly": "1/minute"})
     assert [client.post("/demo/v1/costly").status_code for _ in range(2)] == [200, 429]
