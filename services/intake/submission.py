@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -382,10 +382,11 @@ def _offers(session: Session, catalogue: Catalogue, body: CaseCreate, user: User
 
 def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
            idempotency_key: str | None = None, index: BlindIndex | None = None,
-           channels: Collection[str] | None = None) -> Submission:
+           channels: Collection[str] | None = None, before_filing: Callable[[], None] | None = None) -> Submission:
     """File a case in the current catalogue, or return the one an earlier try with the same
     Idempotency-Key filed. One transaction: the duplicate offers are read first, then the key is
-    claimed and the case written."""
+    claimed and the case written. `before_filing`: called once it is known a new case is to be filed (a
+    quota's check: a retry of a case filed already is answered with it even when her hour is used up)."""
     digest = None
     if idempotency_key is not None:
         if not 1 <= len(idempotency_key) <= 100:
@@ -396,5 +397,7 @@ def submit(session: Session, emit: Emit, user: User, body: CaseCreate,
     case_id = str(uuid.uuid4())
     if digest is not None and not _claim(session, user, idempotency_key, digest, case_id):
         return Submission(_earlier(session, user, idempotency_key, digest), None)
+    if before_filing is not None:
+        before_filing()
     case, first = file_case(session, emit, user, body, catalogue, index, channels, case_id=case_id)
     return Submission(case, first, found)

@@ -433,6 +433,9 @@ def test_refused_submissions_and_retries_do_not_use_up_a_residents_hour(intake):
         assert intake.client.post("/intake/v1/cases", json=body, headers=key).status_code == 200
     codes = [intake.client.post("/intake/v1/cases", json=body, headers=h).status_code for _ in range(20)]
     assert codes == [201] * 19 + [429]
+    # her hour used up, a retry of the report she filed first is still answered with it
+    again = intake.client.post("/intake/v1/cases", json=body, headers=key)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
 
 
 def test_lookups_uploads_and_duplicate_searches_are_limited_per_user(limited):

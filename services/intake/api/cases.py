@@ -42,10 +42,10 @@ async def submit_case(body: CaseCreate, user: CurrentUser, uow: Uow, english: En
 
 def _submit_case(body: CaseCreate, user: User, uow: UnitOfWork, english: bool, response: Response,
                  index: BlindIndex, quota: Quota, idempotency_key: str | None) -> Response:
-    quota.check()  # before anything is written: a 429 changes nothing
     if access.conceals(user, body.anonymous, body.confidential):  # her own anonymous or confidential report
         uow.conceal_actor()
-    done = submission.submit(uow.session, uow.emit, user, body, idempotency_key, index)
+    # A 429 rolls back what was written before it (the key's claim): it changes nothing.
+    done = submission.submit(uow.session, uow.emit, user, body, idempotency_key, index, before_filing=quota.check)
     rel = "reporter" if access.is_reporter(done.case, user) else "staff"
     if done.replayed:
         response.status_code = 200
