@@ -28,8 +28,9 @@ an order they may read but not act on: 403 with the reason):
   order's unit (or, for `AREA_READERS`, where its case is) in their subtrees (`workorder.out_of_scope`);
 - whistle: the role, and above the order or its handler; report: a department whistled for it;
 - answer a suggestion or give guidance on a private matter: as sign (a handling role of the unit);
-- approve an extension beyond the order's cap (clocks.json `extensions`): the district level only
-  (`district_level`: an admin, or a supervisor of the root unit).
+- approve an extension beyond the order's cap (clocks.json `extensions`), publish the responsibility
+  list, load the holiday notices: the district level only (`district_level`: an admin, or a
+  supervisor of the root unit).
 
 Cases waiting for 指定 are listed (`GET /v1/designations`) for those who may designate them
 (`DESIGNATORS`: supervisors and admins), limited to those whose last order they stand above
@@ -319,13 +320,13 @@ def audit_scope(session: Session, user: User, table: Table) -> ColumnElement[boo
                about("staff", staff), about("user", staff))
 
 
-# --------------------------------------------------------------------------- the working calendar
+# --------------------------------------------------------------------------- the whole deployment's
 
 
-def require_calendar_keeper(session: Session, user: User) -> None:
-    """Who loads the State Council's holiday notices and reads their versions (who loaded which): the
-    admin, and a supervisor of the root unit. The calendar is the whole deployment's (every unit's
-    clocks count on it), so a supervisor of a street is refused like any other role (403)."""
-    if user.role == "admin" or (user.role == "supervisor" and scope(session, user).everything):
-        return
-    raise ApiError(403, "auth.forbidden")
+def require_district_level(session: Session, user: User) -> None:
+    """What is the whole deployment's is governed by the district level (`district_level`): the State
+    Council's holiday notices (loading them and reading who loaded which) every unit's clocks count on,
+    and the responsibility list every case of every area is dispatched by. A supervisor of a street
+    is refused like any other role (403): her scope is one subtree, their reach the whole tree."""
+    if not district_level(session, user):
+        raise ApiError(403, "auth.forbidden")

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from shared import config as shared_config
 from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH, Urgency
+from shared.fields import Meaningful
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "data"
 MATTER_CLASSES = ("大事", "小事", "私事")
+REASON_MAX_LENGTH = 500  # a rule's reason, as every reason a request body takes (schemas.py)
 # resident_rating: 居民直评, the score residents gave the community or grid (selfgov.ratings.scored)
 RATES = ("response", "resolution", "satisfaction", "completion", "on_time_completion", "whistle_report",
          "resident_rating")
@@ -256,7 +258,9 @@ class Calendar(Data):
 # through the API). Extra keys are ignored as they always were; responsibility.problems() adds the
 # checks that need the directory (units that exist, known levels) and names every problem in Chinese.
 
-NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+# Why a unit acts: quoted in the rule text of every work order the rule dispatches, on its timeline and
+# in the ledger, so it says something and stays the length of a reason typed anywhere else.
+Reason = Annotated[Meaningful, StringConstraints(max_length=REASON_MAX_LENGTH)]
 
 
 class Target(BaseModel):
@@ -264,17 +268,17 @@ class Target(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    unit_code: str | None = None
-    unit_type: str | None = None
-    level: str | None = None
+    unit_code: Annotated[str, StringConstraints(max_length=32)] | None = None
+    unit_type: Annotated[str, StringConstraints(max_length=40)] | None = None
+    level: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
 class Rule(Target):
     # Work orders keep it as rule_id "rule:<id>" in 64 characters (models.WorkOrder.rule_id).
     id: Annotated[str, StringConstraints(min_length=1, max_length=48)]
-    category: NonEmpty  # a code, a prefix pattern ("env.*") or "*"
-    area: str | None = "*"  # a unit code whose area the case must be in, or "*"
-    reason: NonEmpty  # why this unit: quoted in every work order it dispatches
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64)]  # a code, a prefix ("env.*") or "*"
+    area: Annotated[str, StringConstraints(max_length=32)] | None = "*"  # a unit code holding the case, or "*"
+    reason: Reason
     assist: list[Target] = []
 
 
@@ -285,7 +289,7 @@ class MatterClass(BaseModel):
     level: str = "grid"  # target "area": the unit of this level where the case is
     fallback_level: str = "street"  # target "department" with no department in the rules
     guidance: bool = False  # 私事: the unit guides the requester rather than doing the work
-    reason: str = ""
+    reason: Annotated[str, StringConstraints(max_length=REASON_MAX_LENGTH)] = ""
 
 
 class ResponsibilityList(BaseModel):

@@ -70,7 +70,10 @@ def _shape_problems(doc) -> list[tuple[tuple, str]]:
             else:
                 pattern = tuple("*" if isinstance(p, int) or (i == 1 and loc[0] == "matter_classes") else p
                                 for i, p in enumerate(loc))
-            found.append((loc, _SHAPE.get(pattern) or f"格式不正确（{err['msg']}）"))
+            if err["type"] in ("string_too_long", "too_long"):
+                found.append((loc, f"过长（最多 {err['ctx']['max_length']} 个字符）"))
+            else:
+                found.append((loc, _SHAPE.get(pattern) or f"格式不正确（{err['msg']}）"))
         return found
     return []
 

@@ -260,7 +260,7 @@ def watch(days: OfficialDays, today: date | None = None) -> list[dict]:
 
 
 def keepers(session: Session) -> list[str]:
-    """Who keeps the calendar (access.require_calendar_keeper): admins, and supervisors of the root unit."""
+    """Who keeps the calendar (access.require_district_level): admins, and supervisors of the root unit."""
     from .models import Staff, Unit
 
     roots = select(Unit.id).where(Unit.parent_id.is_(None))

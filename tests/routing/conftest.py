@@ -22,6 +22,8 @@ USERS = {
     "community": ("u-community-staff-001", "community_staff", COMMUNITY1),
     "street": ("u-street-dispatcher-1", "street_dispatcher", STREET),
     "supervisor": ("u-supervisor-1", "supervisor", DISTRICT),
+    "street_supervisor": ("u-supervisor-2", "supervisor", STREET),
+    "admin": ("u-admin-1", "admin", DISTRICT),
     "urban": ("u-department-handler-900001", "department_handler", URBAN),
     "police": ("u-department-handler-900002", "department_handler", POLICE),
     "water": ("u-department-handler-900006", "department_handler", WATER),

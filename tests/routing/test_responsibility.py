@@ -92,3 +92,26 @@ def test_the_shipped_list_is_valid_against_the_demo_directory(h):
 
     with h.rt.uow() as session:
         assert responsibility.problems(session, config.default_document()) == []
+
+
+def test_a_street_supervisor_cannot_publish_the_district_responsibility_list(h):
+    everything_to_one_grid = {"rules": [{"id": "a", "category": "*", "area": "*", "unit_code": "510107001001001",
+                                         "reason": "测试"}]}
+    r = h.post("/responsibility", "street_supervisor", {"document": everything_to_one_grid})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "auth.forbidden"
+    assert h.client.get("/routing/v1/responsibility", headers=h.headers("street_supervisor")).json()["version"] == 1
+    for who in ("supervisor", "admin"):  # the district level
+        assert h.post("/responsibility", who, {"document": everything_to_one_grid}).status_code == 201, who
+
+
+def test_a_rule_reason_must_say_something_and_stay_the_length_of_a_reason(h):
+    rule = {"id": "a", "category": "env.garbage", "unit_code": URBAN}
+    for reason, problem in (("x" * 501, "rules[0].reason: 过长（最多 500 个字符）"),
+                            ("  \u200b ", "rules[0].reason: 必须写明依据"), ("\x00依据", "rules[0].reason: ")):
+        r = h.post("/responsibility", "supervisor", {"document": {"rules": [{**rule, "reason": reason}]}})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "responsibility.invalid", reason
+        assert problem in r.json()["error"]["detail"], r.json()
+    long_class = {"rules": [], "matter_classes": {"小事": {"target": "area", "reason": "x" * 501}}}
+    assert h.post("/responsibility", "supervisor", {"document": long_class}).status_code == 422
+    assert h.post("/responsibility", "supervisor", {"document": {"rules": [{**rule, "reason": "x" * 500}]}}
+                  ).status_code == 201

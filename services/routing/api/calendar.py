@@ -43,7 +43,7 @@ def calendar_days(user: StaffUser, session: SessionDep, year: Year) -> dict:
 @router.get("/calendar/notices", summary="已导入的节假日通知各版本（谁、何时）every version loaded, by whom and when",
             responses=FORBIDDEN)
 def notice_versions(user: StaffUser, session: SessionDep, year: OptionalYear = None) -> list[dict]:
-    access.require_calendar_keeper(session, user)
+    access.require_district_level(session, user)
     in_use = {row.id for row in notices.current(session).values()}
     return [{"year": row.year, "version": row.version, "current": row.id in in_use, "loaded_by": row.loaded_by,
              "loaded_at": row.loaded_at, "digest": row.digest, "notice": notices.parse(row).model_dump(mode="json")}
@@ -61,7 +61,7 @@ def load_notice(user: StaffUser, body: notices.Notice, uow: Uow) -> dict:
     a fixed date made a working day. The new version is used at once by every clock; the running clocks
     whose span reaches a day it changes are re-timed (`retimed_work_orders`)."""
     session = uow.session
-    access.require_calendar_keeper(session, user)
+    access.require_district_level(session, user)
     notices.check(body)
     before = workcalendar.official_days(session)
     previous = before.sources.get(body.year)

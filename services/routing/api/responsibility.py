@@ -19,10 +19,16 @@ def current_list(user: StaffUser, session: SessionDep) -> dict:
     return {"version": version, "document": document}
 
 
-@router.post("/responsibility", status_code=201, responses=FORBIDDEN,
+PUBLISH = {403: {"description": "仅区级（管理员或区级督办员）可发布：清单适用于全区 only the district level (an "
+                              "admin, or a supervisor of the root unit) publishes: the list is the whole district's"},
+           422: {"description": "清单有误（responsibility.invalid，detail 列出每个问题），未保存 the list is invalid: "
+                              "every problem in detail, nothing saved"}}
+
+
+@router.post("/responsibility", status_code=201, responses=PUBLISH,
              summary="发布新版职责清单 publish a new version (validated; nothing saved when invalid)")
 def publish_list(user: StaffUser, body: ListBody, uow: Uow) -> dict:
-    access.require_role(user, access.SUPERVISORS)
+    access.require_district_level(uow.session, user)
     version = responsibility.publish(uow.session, body.document, created_by=user.id, note=body.note, now=utcnow())
     # Where every new case goes changed, without an event: the trail says who published which version.
     uow.audit("routing.responsibility.published", subject_kind="responsibility", subject_id=str(version))
