@@ -69,6 +69,9 @@ class Staff(Base):
 
 # A work order in one of these still needs its unit's work (and counts as load).
 OPEN_STATUSES = ("dispatched", "signed", "in_progress", "resolved", "verified")
+# Ended: closed, or left to another order of the case (returned, reassigned) or to nobody (cancelled).
+FINISHED_STATUSES = ("closed", "returned", "reassigned", "cancelled")
+STATUSES = OPEN_STATUSES + FINISHED_STATUSES
 
 
 class AssigneeLoad(Base):

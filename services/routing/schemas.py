@@ -1,5 +1,6 @@
 """Request bodies of routing's API: what a client may send, each field described."""
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -166,3 +167,35 @@ class RankingView(BaseModel):
     level: str = Field(description="排名层级：街道或部门 the level ranked")
     min_scored_orders: int = Field(description="参与排名的最少计分工单数 the fewest scored orders a ranked unit has")
     rows: list[ScoreRow]
+
+
+# --------------------------------------------------------------------------- work orders (工单)
+
+STATUS = ("工单状态 the status: dispatched 待签收 / signed 已签收 / in_progress 办理中 / resolved 已办结 / "
+          "verified 已核查 / closed 已结案 / returned 已退单 / reassigned 已改派 / cancelled 已撤销")
+
+
+class OrderSummary(BaseModel):
+    id: str = Field(description="工单编号 the work order's id")
+    case_id: str = Field(description="诉求编号 the case's id")
+    case_no: str = Field(description="诉求受理号 the case's number")
+    external_no: str | None = Field(description="12345 平台工单编号（平台转来的诉求）the platform's order number")
+    status: str = Field(description=STATUS)
+    category: str = Field(description="诉求类别编码 the category's code")
+    urgency: str = Field(description="紧急程度 the urgency")
+    unit_name: str = Field(description="承办单位名称 the unit handling it")
+    rule: str = Field(description="派单依据 why this unit (the responsibility rule)")
+    role: str = Field(description="lead 主办 / assist 协办 leading or assisting")
+    sign_deadline: datetime | None = Field(description="签收时限 when it must be signed for")
+    result_deadline: datetime | None = Field(description="办结时限 when the result is due")
+    created_at: datetime = Field(description="派单时间 when it was dispatched")
+    whistled: bool = Field(description="因本单位被吹哨而列出，尚待报到 listed because one of my units was "
+                                       "whistled for it and must still report")
+
+
+class MyWorkOrders(BaseModel):
+    items: list[OrderSummary] = Field(description="本页工单：未办结的在前，各按派单时间从新到旧 this page: open "
+                                                  "orders first, each newest first")
+    total: int = Field(description="符合条件的工单总数 how many orders match")
+    page: int = Field(description="页码 page number, from 1")
+    page_size: int = Field(description="每页条数 page size")

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.errors import ApiError
@@ -18,7 +18,7 @@ from shared.uow import Emit
 
 from . import clocks, config
 from .journal import case_of, event_fields, timeline
-from .models import RoutingCase, Unit, Whistle, WorkOrder
+from .models import FINISHED_STATUSES, OPEN_STATUSES, RoutingCase, Unit, Whistle, WorkOrder
 
 # action → the statuses it may start from (anything else is refused with workorder.illegal_transition)
 ALLOWED = {
@@ -47,22 +47,31 @@ def check(order: WorkOrder, action: str) -> None:
 
 
 def assigned_to(session: Session, user_id: str, reach: ColumnElement[bool], whistled_units: Collection[str] = (),
-                limit: int = 200) -> list[tuple[WorkOrder, str, bool]]:
-    """A handler's own work orders and those one of `whistled_units` was whistled for (吹哨) and must
-    still report to, newest first, with their units' names and whether each is there for a whistle;
-    all within `reach` (the orders the handler reads, access.visible_orders)."""
+                *, state: str = "open", page: int = 1, page_size: int = 50,
+                ) -> tuple[list[tuple[WorkOrder, str, bool]], int]:
+    """A page of a handler's own work orders and those one of `whistled_units` was whistled for (吹哨) and
+    must still report to, with their units' names and whether each is there for a whistle, and how many
+    there are in all; all within `reach` (the orders the handler reads, access.visible_orders).
+    `state`: "open" (OPEN_STATUSES: what she must still act on), "finished" or "all". Open orders come
+    first, then newest first: a long history must never push an open order off the page she reads."""
     pending = (select(Whistle.work_order_id).where(Whistle.department_unit_id.in_(list(whistled_units)),
                                                    Whistle.reported_at.is_(None)) if whistled_units else None)
     mine = WorkOrder.assignee_id == user_id
     if pending is not None:
         mine = or_(mine, and_(WorkOrder.id.in_(pending), WorkOrder.status.in_(ALLOWED["report"])))
+    where = [mine, reach]
+    if state != "all":
+        where.append(WorkOrder.status.in_(OPEN_STATUSES if state == "open" else FINISHED_STATUSES))
+    total = session.scalar(select(func.count()).select_from(WorkOrder).where(*where)) or 0
     rows = session.execute(
-        select(WorkOrder, Unit.name).join(Unit, Unit.id == WorkOrder.unit_id)
-        .where(mine, reach).order_by(WorkOrder.created_at.desc()).limit(limit)
+        select(WorkOrder, Unit.name).join(Unit, Unit.id == WorkOrder.unit_id).where(*where)
+        .order_by(case((WorkOrder.status.in_(OPEN_STATUSES), 0), else_=1), WorkOrder.created_at.desc(),
+                  WorkOrder.id)
+        .offset((page - 1) * page_size).limit(page_size)
     ).all()
     waiting = set(session.scalars(pending.where(Whistle.work_order_id.in_([o.id for o, _ in rows])))) \
         if pending is not None and rows else set()
-    return [(order, name, order.id in waiting and order.status in ALLOWED["report"]) for order, name in rows]
+    return [(order, name, order.id in waiting and order.status in ALLOWED["report"]) for order, name in rows], total
 
 
 def sign(session: Session, emit: Emit, order: WorkOrder, actor_id: str, now: datetime) -> None:

@@ -46,7 +46,7 @@ def test_a_case_from_report_to_score(system, client):
     wait_for(lambda: case_status(client, system, case_id) == "dispatched", what="dispatched")
 
     worker = h(system, "grid_worker")
-    orders = [o for o in client.get("/routing/v1/work-orders/mine", headers=worker).json() if o["case_id"] == case_id]
+    orders = [o for o in client.get("/routing/v1/work-orders/mine", headers=worker).json()["items"] if o["case_id"] == case_id]
     assert len(orders) == 1
     order = orders[0]["id"]
     for step, body in (("sign", None), ("contact", {"note": "已电话联系居民"}),
@@ -96,5 +96,5 @@ def test_a_dispute_goes_to_mediation_and_the_resident_sees_it(system, client):
     assert disputes[0]["source"] == "intake"
     wait_for(lambda: case_status(client, system, case_id) == "mediation_applied", what="intake follows mediation")
     # routing never dispatched it
-    orders = client.get("/routing/v1/work-orders/mine", headers=h(system, "grid_worker")).json()
+    orders = client.get("/routing/v1/work-orders/mine", headers=h(system, "grid_worker")).json()["items"]
     assert case_id not in [o["case_id"] for o in orders]

@@ -61,7 +61,7 @@ def test_case_reaches_the_grid_worker_and_everyone_is_told(system):
     assert {m["title"] for m in resident_msgs} == {"诉求已受理", "诉求已派单"}
     worker_msgs = wait_for(lambda: inbox("grid_worker", 1))
     assert worker_msgs[0]["title"] == "新工单待签收"
-    orders = client.get("/routing/v1/work-orders/mine", headers=auth(s, "grid_worker")).json()
+    orders = client.get("/routing/v1/work-orders/mine", headers=auth(s, "grid_worker")).json()["items"]
     assert [o["case_id"] for o in orders] == [case["id"]]
     assert "510107001001001" in orders[0]["rule"]
 

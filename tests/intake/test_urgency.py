@@ -77,7 +77,7 @@ def test_a_follower_does_not_see_the_reporters_request(intake):
 
 def _order(client, headers, case_id):
     """The case's work order as routing shows its handler: its clock profile and deadlines."""
-    orders = client.get("/routing/v1/work-orders/mine", headers=headers).json()
+    orders = client.get("/routing/v1/work-orders/mine", headers=headers).json()["items"]
     found = next((o for o in orders if o["case_id"] == case_id), None)
     return found and client.get(f"/routing/v1/work-orders/{found['id']}", headers=headers).json()
 

@@ -19,7 +19,7 @@ def test_the_platforms_order_number_is_shown_on_every_work_order_and_in_the_ledg
     first = h.lead(case_id)
     assert (first["unit_code"], first["external_no"]) == (GRID1_CODE, ORDER_NO)
     assert h.lead(plain)["external_no"] is None
-    mine = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("grid")).json()
+    mine = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("grid")).json()["items"]
     assert {o["case_id"]: o["external_no"] for o in mine} == {case_id: ORDER_NO, plain: None}
 
     # 退单: the next unit's order is the same platform order.

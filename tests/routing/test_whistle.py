@@ -102,15 +102,15 @@ def test_a_department_that_reads_an_order_but_was_not_whistled_for_it_cannot_rep
 def test_a_whistled_department_finds_the_order_it_must_report_to_in_its_own_list(h):
     oid = h.lead(h.submit(category="safety.other", matter_class="大事"))["id"]  # lands on the street
     h.post(f"/work-orders/{oid}/sign", "street")
-    assert h.client.get("/routing/v1/work-orders/mine", headers=h.headers("urban")).json() == []
+    assert h.client.get("/routing/v1/work-orders/mine", headers=h.headers("urban")).json()["items"] == []
     assert h.post(f"/work-orders/{oid}/whistle", "street", {"department_codes": [URBAN]}).status_code == 200
-    mine = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("urban")).json()
+    mine = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("urban")).json()["items"]
     assert [(o["id"], o["whistled"]) for o in mine] == [(oid, True)]
     # Nobody else's list: another department, and the street's own order is not marked whistled.
-    assert h.client.get("/routing/v1/work-orders/mine", headers=h.headers("water")).json() == []
-    street = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("street")).json()
+    assert h.client.get("/routing/v1/work-orders/mine", headers=h.headers("water")).json()["items"] == []
+    street = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("street")).json()["items"]
     assert [(o["id"], o["whistled"]) for o in street] == [(oid, False)]
     # Once reported, the department works on its own assisting order instead.
     assert h.post(f"/work-orders/{oid}/report", "urban").status_code == 200
-    mine = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("urban")).json()
+    mine = h.client.get("/routing/v1/work-orders/mine", headers=h.headers("urban")).json()["items"]
     assert [(o["role"], o["whistled"]) for o in mine] == [("assist", False)]

@@ -262,3 +262,30 @@ def test_result_photos_are_upload_ids_and_anything_else_is_refused_with_the_fiel
     assert r.status_code == 200 and r.json()["photo_ids"] == [PHOTO]
     [(_, resolved)] = h.events()
     assert resolved.photo_ids == [PHOTO] and resolved.photo_count == 1
+
+
+def test_a_workers_list_shows_her_open_orders_first_a_page_at_a_time_and_never_drops_one(h):
+    oldest_open = h.lead(h.submit())["id"]
+    finished = [h.lead(h.submit())["id"] for _ in range(3)]
+    for oid in finished:  # newer, and no longer hers to act on
+        r = h.post(f"/work-orders/{oid}/return", "grid", {"reason": "不属本网格职责", "legal_basis": "职责清单"})
+        assert r.status_code == 200, r.text
+    newest_open = h.lead(h.submit())["id"]
+
+    def mine(**params) -> dict:
+        r = h.client.get("/routing/v1/work-orders/mine", params=params, headers=h.headers("grid"))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    by_default = mine()
+    assert [o["id"] for o in by_default["items"]] == [newest_open, oldest_open] and by_default["total"] == 2
+    first = mine(page_size=1)
+    assert [o["id"] for o in first["items"]] == [newest_open] and (first["total"], first["page_size"]) == (2, 1)
+    assert [o["id"] for o in mine(page_size=1, page=2)["items"]] == [oldest_open]
+    everything = mine(state="all", page_size=2)
+    assert [o["id"] for o in everything["items"]] == [newest_open, oldest_open] and everything["total"] == 5
+    closed = mine(state="finished")
+    assert {o["id"] for o in closed["items"]} == set(finished) and {o["status"] for o in closed["items"]} == {
+        "returned"}
+    r = h.client.get("/routing/v1/work-orders/mine", params={"state": "closed"}, headers=h.headers("grid"))
+    assert r.status_code == 422

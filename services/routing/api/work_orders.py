@@ -1,6 +1,8 @@
 """工单: a handler's list, a work order's detail and every transition of its life."""
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 
 from shared import offline
 from shared.auth import CurrentUser, StaffUser
@@ -9,7 +11,7 @@ from shared.deps import SessionDep, Uow
 
 from .. import access, dispatch, views, workflow
 from ..models import IdempotencyKey
-from ..schemas import AnswerBody, ContactBody, ResolveBody, ReturnBody, UnitBody, VerifyBody
+from ..schemas import AnswerBody, ContactBody, MyWorkOrders, ResolveBody, ReturnBody, UnitBody, VerifyBody
 from .deps import (
     FORBIDDEN,
     NOT_FOUND,
@@ -31,16 +33,27 @@ DESIGNATION = {**FORBIDDEN, 404: {"description": "诉求不存在或不在您的
                409: {"description": "该诉求未处于待指定状态 the case is not awaiting designation"}}
 
 
-@router.get("/work-orders/mine", responses=FORBIDDEN,
+@router.get("/work-orders/mine", response_model=MyWorkOrders, responses=FORBIDDEN,
             summary="我的工单 work orders assigned to me, and those my unit was whistled for (吹哨) and must report to",
-            description="被吹哨且尚未报到的工单也列出，标记 whistled: true。Orders one of my units was whistled for "
-                        "and has not reported to yet are listed too, with whistled: true.")
-def my_work_orders(user: StaffUser, session: SessionDep) -> list[dict]:
+            description="默认只列未办结的工单（待签收、已签收、办理中、已办结待结案、已核查），分页；"
+                        "state=finished 列已结案、已退单、已改派、已撤销的，state=all 全部（未办结的在前）。"
+                        "被吹哨且尚未报到的工单也列出，标记 "
+                        "whistled: true。By default only the open orders, a page at a time; state=finished lists the "
+                        "closed, returned, reassigned and cancelled ones, state=all both (open first). Orders one of "
+                        "my units was whistled for and has not reported to yet are listed too, with whistled: true.")
+def my_work_orders(user: StaffUser, session: SessionDep,
+                   state: Annotated[Literal["open", "finished", "all"], Query(
+                       description="open 未办结（默认）/ finished 已结束 / all 全部 which orders")] = "open",
+                   page: Annotated[int, Query(ge=1, le=10000, description="页码 page, from 1")] = 1,
+                   page_size: Annotated[int, Query(ge=1, le=200, description="每页条数 page size")] = 50,
+                   ) -> MyWorkOrders:
     access.require_role(user, access.ORDER_ROLES)
     s = access.scope(session, user)
     units = s.unit_ids if user.role in access.handlers() else frozenset()
-    rows = workflow.assigned_to(session, user.id, access.visible_orders(s), units)
-    return [views.order_summary(order, unit_name, whistled) for order, unit_name, whistled in rows]
+    rows, total = workflow.assigned_to(session, user.id, access.visible_orders(s), units, state=state, page=page,
+                                       page_size=page_size)
+    return MyWorkOrders(items=[views.order_summary(order, unit_name, whistled) for order, unit_name, whistled in rows],
+                        total=total, page=page, page_size=page_size)
 
 
 @router.get("/work-orders/{order_id}", summary="工单详情（含时间线、时限）a work order with its timeline",
