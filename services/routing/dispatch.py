@@ -261,8 +261,13 @@ def reopen(session: Session, emit: Emit, *, case_id: str, previous_unit_id: str 
 
 def reassign(session: Session, emit: Emit, order: WorkOrder, unit_code: str, actor_id: str, now: datetime,
              reason: str) -> WorkOrder:
-    """改派 to another unit; the old order ends as reassigned, its history kept."""
+    """改派 to another unit; the old order ends as reassigned, its history kept. To the unit that holds it
+    already it is refused (409 `workorder.same_unit`): the same unit would get fresh clocks while the
+    old order, overdue perhaps, left its scores (reassigned orders are not counted)."""
     unit = unit_by_code(session, unit_code)
+    workflow.check(order, "reassign")
+    if unit.id == order.unit_id:
+        raise ApiError(409, "workorder.same_unit", field="unit_code")
     workflow.reassign_close(session, order, actor_id, now, reason)
     rc = case_of(session, order)
     rule = f"改派：{reason}；由{unit.name}（{unit.code}）办理"

@@ -37,6 +37,8 @@ register_messages({
                                 "A result photo is an attachment id: upload it to /intake/v1/attachments first "
                                 "and give the id returned"),
     "workorder.photo_duplicate": ("同一张办结照片填写了两次", "The same result photo is given twice"),
+    "workorder.same_unit": ("该工单已由此单位承办，改派须选择其他单位",
+                            "This unit handles the work order already; reassign it to another unit"),
     "unit.not_found": ("未找到该单位", "No such unit"),
     "unit.not_department": ("只能向职能部门或公共服务企业吹哨", "Only departments and utilities can be whistled for"),
     "case.not_awaiting_designation": ("该诉求未处于待指定状态", "This case is not awaiting designation"),

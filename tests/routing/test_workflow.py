@@ -118,6 +118,16 @@ def test_reassignment_keeps_history(h):
     assert statuses == {GRID1_CODE: "reassigned", URBAN: "dispatched"}
 
 
+def test_reassigning_an_order_to_the_unit_that_holds_it_is_refused_and_changes_nothing(h):
+    case_id = h.submit()
+    before = h.lead(case_id)
+    r = h.post(f"/work-orders/{before['id']}/reassign", "street", {"unit_code": GRID1_CODE, "reason": "改派到同一单位"})
+    assert r.status_code == 409, r.text
+    assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("workorder.same_unit", "unit_code")
+    assert [(o["id"], o["status"], o["deadlines"]) for o in h.orders(case_id)] == [
+        (before["id"], "dispatched", before["deadlines"])]
+
+
 def test_reassigning_an_assisting_order_does_not_make_a_second_lead(h):
     case_id = h.submit(category="safety.group_rental", matter_class="大事")
     lead = h.lead(case_id)

@@ -149,8 +149,13 @@ def return_order(user: CurrentUser, order: HandledOrder, body: ReturnBody, grid_
         legal_basis=body.legal_basis))
 
 
+REASSIGN = {**ORDER_ACTION, 409: {"description": "工单当前状态不允许改派，或改派给已承办的同一单位 "
+                                                "（workorder.same_unit）the status does not allow it, or the unit "
+                                                "handles it already"}}
+
+
 @router.post("/work-orders/{order_id}/reassign", summary="改派 reassign to another unit (history kept)",
-             responses=ORDER_ACTION)
+             responses=REASSIGN)
 def reassign(user: CurrentUser, order: DispatchersOrder, body: UnitBody, uow: Uow) -> dict:
     access.require_scope(uow.session, user, order, access.DISPATCHERS)
     new = dispatch.reassign(uow.session, uow.emit, order, body.unit_code, user.id, utcnow(), body.reason)
