@@ -59,7 +59,8 @@ RECORD_COUNTS = ("praise", "suggestions", "suggestions_answered", "suggestions_a
 def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str,
                within: str | tuple[str, ...] | None = None):
     """One row per group: key, then COUNTS (over scored work) and RECORD_COUNTS.
-    `within`: only orders of units in these subtrees (unit path prefixes); None for the whole tree."""
+    `within`: only orders of units in these subtrees (unit path prefixes), and by street only the streets
+    in them; None for the whole tree."""
     satisfied_values = config.get().scoring.satisfied_values
     key = {"unit": WorkOrder.unit_id, "department": WorkOrder.unit_id, "street": WorkOrder.street_id,
            "category": WorkOrder.category}[group_by]
@@ -91,6 +92,12 @@ def raw_counts(session: Session, period: str | tuple[str, ...], group_by: str,
                w.kind != "guidance")
         .group_by(key)
     )
+    if group_by == "street" and within is not None:
+        # The street a row adds up must itself be in scope, and then every order located in it counts:
+        # a community's staff are not shown a street's rates made of their community's orders alone (nor
+        # ranked on them), and whoever sees a street's row sees the same figures (as grid_work).
+        stmt = stmt.join(Unit, Unit.id == w.street_id).where(under(Unit.path, within))
+        return session.execute(stmt).all()
     if group_by == "department" or within is not None:
         stmt = stmt.join(Unit, Unit.id == w.unit_id)
     if group_by == "department":

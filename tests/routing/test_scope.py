@@ -223,3 +223,22 @@ def test_the_migration_places_the_cases_routing_already_holds(tmp_path):
         assert orders_placed == {"o-c-located": unit_id(GRID1_CODE), "o-c-nowhere": None}
     finally:
         rt.dispose()
+
+
+def test_community_staff_get_no_street_row_made_of_their_community_alone(h):
+    h.submit()  # grid 1, community 1, street 玉林街道
+    h.submit(point=None)  # not located: the fallback owner's, outside the street
+    period = this_month()
+    community = h.headers("community")
+    rows = h.client.get("/routing/v1/scores", params={"period": period, "group_by": "street"},
+                        headers=community).json()["rows"]
+    assert rows == []
+    ranked = h.client.get("/routing/v1/rankings", params={"period": period}, headers=community).json()["rows"]
+    assert ranked == []
+    # Whoever sees the street's row sees the same figures.
+    seen = {}
+    for who in ("street", "supervisor"):
+        rows = h.client.get("/routing/v1/scores", params={"period": period, "group_by": "street"},
+                            headers=h.headers(who)).json()["rows"]
+        seen[who] = {r["code"]: r["counts"] for r in rows if r["code"]}
+    assert seen["street"] == seen["supervisor"] and seen["street"][STREET]["dispatched"] == 1
