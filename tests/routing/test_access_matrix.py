@@ -122,7 +122,8 @@ RULES = {
                                                    supervisor=SEES, admin=SEES, street_other=BLIND,
                                                    supervisor_other=BLIND)),
     "GET /routing/v1/scores": ("dispatched", SCORE_READERS),
-    "GET /routing/v1/rankings": ("dispatched", SCORE_READERS),
+    # A street is ranked for those whose scope holds it: a community's staff are not shown one made of theirs.
+    "GET /routing/v1/rankings": ("dispatched", {**SCORE_READERS, "community": BLIND}),
     "GET /routing/v1/ledger": ("dispatched", LEDGER_READERS),
     "GET /routing/v1/audit": ("none", AUDITORS),
     # A request's trace (shared/trace_api.py): the admins'; for anybody else it does not exist.
