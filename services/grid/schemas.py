@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.fields import When
+from shared.fields import Meaningful, When
 from shared.geo import CoordSystem
 
 ClientAt = Annotated[When | None, Field(None, description="手机上操作发生的时间（离线排队后补传时为原时间；缺省为"
@@ -35,7 +35,7 @@ class Track(Strict):
 
 class PatrolStart(Track):
     grid_code: str | None = Field(None, max_length=32, description="网格代码；只负责一个网格时可省略")
-    note: str | None = Field(None, max_length=2000, description="备注 note")
+    note: Meaningful | None = Field(None, max_length=2000, description="备注 note")
     client_at: ClientAt
 
 
@@ -44,7 +44,7 @@ class PatrolPoints(Track):
 
 
 class PatrolFinish(Track):
-    note: str | None = Field(None, max_length=2000, description="巡查小结 summary")
+    note: Meaningful | None = Field(None, max_length=2000, description="巡查小结 summary")
     client_at: ClientAt
 
 
@@ -100,20 +100,20 @@ class GridView(BaseModel):
 
 # ---- the register --------------------------------------------------------------------------------
 
-Name = Annotated[str, Field(min_length=1, max_length=60)]
+Name = Annotated[Meaningful, Field(min_length=1, max_length=60)]
 Phone = Annotated[str, Field(max_length=20, description="电话（手机或座机）phone")]
 IdNumber = Annotated[str, Field(max_length=18, description="居民身份证号码 resident ID number")]
 
 
 class BuildingFields(Strict):
-    name: str = Field(min_length=1, max_length=120, description="楼栋或地址名称，如“玉林北路2号3栋”")
+    name: Meaningful = Field(min_length=1, max_length=120, description="楼栋或地址名称，如“玉林北路2号3栋”")
     address: str | None = Field(None, max_length=200, description="门牌地址（楼栋的，非个人）the building's address")
     floors: int | None = Field(None, ge=0, le=200, description="层数")
     note: str | None = Field(None, max_length=2000, description="备注")
 
 
 class HouseholdFields(Strict):
-    room: str = Field(min_length=1, max_length=40, description="门牌室号，如“2单元501”")
+    room: Meaningful = Field(min_length=1, max_length=40, description="门牌室号，如“2单元501”")
     head_name: Name | None = Field(None, description="户主姓名（个人信息）")
     phone: Phone | None = None
     members: int | None = Field(None, ge=0, le=100, description="在住人数")
@@ -133,7 +133,7 @@ class PersonFields(Strict):
 
 
 class RentalFields(Strict):
-    room: str = Field(min_length=1, max_length=40, description="出租屋门牌室号")
+    room: Meaningful = Field(min_length=1, max_length=40, description="出租屋门牌室号")
     landlord_name: Name | None = Field(None, description="房东姓名（个人信息）")
     landlord_phone: Phone | None = None
     rooms: int | None = Field(None, ge=0, le=100, description="出租间数")
@@ -150,7 +150,7 @@ class TenantFields(Strict):
 
 
 class OrganisationFields(Strict):
-    name: str = Field(min_length=1, max_length=120, description="单位名称（商户、物业公司等）")
+    name: Meaningful = Field(min_length=1, max_length=120, description="单位名称（商户、物业公司等）")
     org_kind: Literal["shop", "property", "company", "social", "other"] = Field(
         "other", description="shop 商户；property 物业；company 企业；social 社会组织；other 其他")
     address: str | None = Field(None, max_length=200, description="经营地址（单位的）")
@@ -249,12 +249,12 @@ class ImportReport(BaseModel):
 
 class VisitIn(Strict):
     person_id: str = Field(max_length=36, description="走访对象（台账中的人员记录 id）")
-    note: str = Field(min_length=1, max_length=4000, description="走访情况（个人信息，加密保存）")
+    note: Meaningful = Field(min_length=1, max_length=4000, description="走访情况（个人信息，加密保存）")
     lat: Lat | None = None
     lon: Lon | None = None
     coord_system: CoordSystem | None = Field(None, description="位置的坐标系（有位置时必填）gcj02 / wgs84 / bd09")
     help_needed: bool = Field(False, description="对象需要帮助（求助）：应答中附带可提交诉求服务的诉求草稿")
-    help_text: str | None = Field(None, max_length=2000, description="需要什么帮助（写入诉求草稿）")
+    help_text: Meaningful | None = Field(None, max_length=2000, description="需要什么帮助（写入诉求草稿）")
     client_at: ClientAt
 
 

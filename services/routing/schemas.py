@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.routing import Outcome
+from shared.fields import Meaningful
 
 
 class Strict(BaseModel):
@@ -13,13 +14,13 @@ class Strict(BaseModel):
 
 
 class ContactBody(Strict):
-    note: str | None = Field(None, max_length=500,
+    note: Meaningful | None = Field(None, max_length=500,
                              description="联系情况（不含个人信息）How the contact went, no personal data")
 
 
 class ResolveBody(Strict):
     outcome: Outcome = Field(description="办理结果：解决到位/解释到位/帮扶到位/依法处理 The outcome code")
-    result_text: str = Field(min_length=2, max_length=4000, description="办理情况说明 What was done")
+    result_text: Meaningful = Field(min_length=2, max_length=4000, description="办理情况说明 What was done")
     # Ids of uploads, not addresses: an address could point anywhere and the requester could never open it;
     # an upload is checked, stripped of EXIF/GPS, and shown to the case's requester by intake. Their form is
     # checked by workflow.photo_ids (422 workorder.photo_invalid naming the item), whose files by intake.
@@ -36,7 +37,7 @@ class ResolveBody(Strict):
 
 
 class AnswerBody(Strict):
-    answer_text: str = Field(min_length=2, max_length=4000,
+    answer_text: Meaningful = Field(min_length=2, max_length=4000,
                              description="答复内容：对建议的答复，或对私事的引导 The answer to the suggestion, or the "
                                          "guidance given on a private matter")
     adopted: bool | None = Field(None, description="建议是否采纳（仅建议类；私事引导不填）Whether the suggestion is "
@@ -47,45 +48,46 @@ class AnswerBody(Strict):
 
 class VerifyBody(Strict):
     passed: bool = Field(description="核查是否通过，不通过则退回办理 Whether the result holds, else back to handling")
-    note: str | None = Field(None, max_length=500, description="核查意见 The verifier's note")
+    note: Meaningful | None = Field(None, max_length=500, description="核查意见 The verifier's note")
 
 
 class ReturnBody(Strict):
-    reason: str = Field(min_length=2, max_length=500, description="退单理由 Why it is not this unit's")
-    legal_basis: str = Field(min_length=2, max_length=500, description="法律/职责依据 The legal or listed basis")
+    reason: Meaningful = Field(min_length=2, max_length=500, description="退单理由 Why it is not this unit's")
+    legal_basis: Meaningful = Field(min_length=2, max_length=500, description="法律/职责依据 The legal or listed basis")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"reason": "该路段属市政道路，不属本网格职责", "legal_basis": "《城市道路管理条例》第六条"}]})
 
 
 class ExtensionBody(Strict):
     working_days: int = Field(ge=1, le=30, description="申请延长的工作日数 Working days asked for")
-    reason: str = Field(min_length=2, max_length=500, description="延期理由 Why more time is needed")
+    reason: Meaningful = Field(min_length=2, max_length=500, description="延期理由 Why more time is needed")
 
 
 class DecisionBody(Strict):
     approve: bool = Field(description="是否批准 Approve (true) or reject (false)")
-    note: str | None = Field(None, max_length=500, description="审批意见 The supervisor's note")
+    note: Meaningful | None = Field(None, max_length=500, description="审批意见 The supervisor's note")
 
 
 class WhistleBody(Strict):
     department_codes: list[Annotated[str, Field(max_length=32)]] = Field(
         min_length=1, max_length=10, description="被吹哨的职能部门或公共服务企业编码 Codes of the departments called")
-    note: str | None = Field(None, max_length=500, description="吹哨说明 What they are needed for")
+    note: Meaningful | None = Field(None, max_length=500, description="吹哨说明 What they are needed for")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"department_codes": ["510107900001000"], "note": "占道经营需执法部门到场"}]})
 
 
 class NoteBody(Strict):
-    note: str = Field(min_length=2, max_length=500, description="督办意见 The supervision note, sent to the handler")
+    note: Meaningful = Field(min_length=2, max_length=500,
+                             description="督办意见 The supervision note, sent to the handler")
 
 
 class ReasonBody(Strict):
-    reason: str = Field(min_length=2, max_length=500, description="不计入考核的原因 Why it is not scored")
+    reason: Meaningful = Field(min_length=2, max_length=500, description="不计入考核的原因 Why it is not scored")
 
 
 class UnitBody(Strict):
     unit_code: str = Field(min_length=1, max_length=32, description="承办单位编码 The code of the unit that takes it")
-    reason: str = Field(min_length=2, max_length=500, description="改派或指定的理由 Why this unit")
+    reason: Meaningful = Field(min_length=2, max_length=500, description="改派或指定的理由 Why this unit")
 
 
 class DutyBody(Strict):
@@ -94,7 +96,7 @@ class DutyBody(Strict):
 
 class ListBody(Strict):
     document: dict = Field(description="职责清单文档（rules、matter_classes、fallback_unit_code）The list document")
-    note: str | None = Field(None, max_length=500, description="版本说明 What changed in this version")
+    note: Meaningful | None = Field(None, max_length=500, description="版本说明 What changed in this version")
 
 
 # --------------------------------------------------------------------------- scores (考核)

@@ -23,3 +23,14 @@ def test_an_overdue_visit_is_warned_once_and_a_visit_schedules_the_next(client, 
     assert person["id"] not in [d["person_id"] for d in due]  # next due in a week
     street = client.get(f"{P}/register/entries/{person['id']}", headers=auth(rt, "u-street-dispatcher-1")).json()
     assert street["last_visit_at"] is not None
+
+
+def test_a_visit_note_or_a_register_name_of_blanks_or_control_characters_is_refused(client, rt):
+    h = auth(rt, WORKER)
+    person = client.get(f"{P}/register/entries", params={"kind": "person"}, headers=h).json()[0]
+    for note, code in (("  \u3000", "validation.blank"), ("情况\x00良好", "validation.control_character")):
+        r = client.post(f"{P}/visits", json={"person_id": person["id"], "note": note}, headers=h)
+        assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (code, "note")
+    r = client.post(f"{P}/register/entries", json={"kind": "building", "name": " \u200b "}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation.blank", r.text
+    assert client.get(f"{P}/register/entries/{person['id']}", headers=h).json()["last_visit_at"] is None

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from services.routing.models import RoutingCase, WorkOrder
 from shared.auth import issue_token
 from shared.db import utcnow
@@ -299,3 +301,37 @@ def test_a_workers_list_shows_her_open_orders_first_a_page_at_a_time_and_never_d
         "returned"}
     r = h.client.get("/routing/v1/work-orders/mine", params={"state": "closed"}, headers=h.headers("grid"))
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize("blank", ["   ", "\u3000\u200b ", "\x00\x00", "办理\x00完毕"])
+def test_a_required_text_of_blanks_or_control_characters_is_refused_and_changes_nothing(h, blank):
+    code = "validation.control_character" if "\x00" in blank else "validation.blank"
+    oid = h.lead(h.submit())["id"]
+    steps = [
+        ("return", {"reason": blank, "legal_basis": "职责清单"}, "reason"),
+        ("return", {"reason": "不属本网格职责", "legal_basis": blank}, "legal_basis"),
+        ("extensions", {"working_days": 3, "reason": blank}, "reason"),
+    ]
+    for step, body, field in steps:
+        r = h.post(f"/work-orders/{oid}/{step}", "grid", body)
+        assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (code, field), r.text
+    for step, body, field in [("supervise", {"note": blank}, "note"), ("exclusion", {"reason": blank}, "reason"),
+                              ("reassign", {"unit_code": URBAN, "reason": blank}, "reason")]:
+        r = h.post(f"/work-orders/{oid}/{step}", "supervisor", body)
+        assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (code, field), r.text
+    assert h.post(f"/work-orders/{oid}/sign", "grid").status_code == 200
+    assert h.post(f"/work-orders/{oid}/contact", "grid", {"note": blank}).status_code == 422
+    assert h.post(f"/work-orders/{oid}/contact", "grid").status_code == 200
+    r = h.post(f"/work-orders/{oid}/resolve", "grid", {"outcome": "解决到位", "result_text": blank})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "result_text"
+    order = h.get(oid)
+    assert (order["status"], order["result_text"], order["excluded"]) == ("in_progress", None, False)
+    assert [t["kind"] for t in order["timeline"]] == ["dispatched", "signed", "contacted"]
+
+
+def test_an_answer_to_the_resident_of_blanks_is_refused(h):
+    oid = h.lead(h.submit(appeal_type="建议"))["id"]
+    r = h.post(f"/work-orders/{oid}/answer", "grid", {"answer_text": "  \u200b", "adopted": True})
+    assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (
+        "validation.blank", "answer_text")
+    assert h.get(oid)["status"] == "dispatched"
