@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.fields import Meaningful, When
+from shared.fields import Flag, Meaningful, When
 from shared.geo import CoordSystem
 
 ClientAt = Annotated[When | None, Field(None, description="手机上操作发生的时间（离线排队后补传时为原时间；缺省为"
@@ -200,12 +200,13 @@ EntryIn = Annotated[BuildingIn | HouseholdIn | PersonIn | RentalIn | TenantIn | 
 
 
 class EntryPatch(Strict):
-    version: int | None = Field(None, ge=1, description="您最后看到的版本号（也可用 If-Match 头）；与当前版本不同则"
-                                                        "409，不作修改 the version you last saw")
+    version: int | None = Field(None, strict=True, ge=1,
+                                description="您最后看到的版本号（也可用 If-Match 头）；与当前版本不同则"
+                                            "409，不作修改 the version you last saw")
     fields: dict[str, Any] = Field(default_factory=dict, description="要修改的字段（同创建时该类型的字段；null 清空"
                                                                      "可选字段）the fields to change")
     parent_id: str | None = Field(None, max_length=36, description="改挂到另一上级记录")
-    active: bool | None = Field(None, description="false：搬离、注销（记录保留）")
+    active: Flag | None = Field(None, description="false：搬离、注销（记录保留）")
     client_at: ClientAt
 
 
@@ -253,7 +254,7 @@ class VisitIn(Strict):
     lat: Lat | None = None
     lon: Lon | None = None
     coord_system: CoordSystem | None = Field(None, description="位置的坐标系（有位置时必填）gcj02 / wgs84 / bd09")
-    help_needed: bool = Field(False, description="对象需要帮助（求助）：应答中附带可提交诉求服务的诉求草稿")
+    help_needed: Flag = Field(False, description="对象需要帮助（求助）：应答中附带可提交诉求服务的诉求草稿")
     help_text: Meaningful | None = Field(None, max_length=2000, description="需要什么帮助（写入诉求草稿）")
     client_at: ClientAt
 

@@ -98,7 +98,7 @@ class Notice(config.Data):
         "holidays": [{"name": "元旦", "first": "2027-01-01", "last": "2027-01-03"},
                      {"name": "春节", "first": "2027-02-05", "last": "2027-02-13", "workdays": ["2027-02-20"]}]}]})
 
-    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR, description="年度 The year the notice arranges")
+    year: int = Field(strict=True, ge=FIRST_YEAR, le=LAST_YEAR, description="年度 The year the notice arranges")
     title: str | None = Field(None, max_length=200, description="通知标题 The notice's title")
     document_no: str | None = Field(None, max_length=100, description="文号 Its number, e.g. 国办发明电〔2025〕7号")
     published_on: date | None = Field(None, description="发布日期 When it was published")

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.routing import Outcome
-from shared.fields import Meaningful
+from shared.fields import Flag, Meaningful
 
 
 class Strict(BaseModel):
@@ -40,14 +40,14 @@ class AnswerBody(Strict):
     answer_text: Meaningful = Field(min_length=2, max_length=4000,
                              description="答复内容：对建议的答复，或对私事的引导 The answer to the suggestion, or the "
                                          "guidance given on a private matter")
-    adopted: bool | None = Field(None, description="建议是否采纳（仅建议类；私事引导不填）Whether the suggestion is "
+    adopted: Flag | None = Field(None, description="建议是否采纳（仅建议类；私事引导不填）Whether the suggestion is "
                                                    "adopted (suggestions only; leave out for guidance)")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"answer_text": "感谢建议，已在小区增设分类垃圾桶。", "adopted": True}]})
 
 
 class VerifyBody(Strict):
-    passed: bool = Field(description="核查是否通过，不通过则退回办理 Whether the result holds, else back to handling")
+    passed: Flag = Field(description="核查是否通过，不通过则退回办理 Whether the result holds, else back to handling")
     note: Meaningful | None = Field(None, max_length=500, description="核查意见 The verifier's note")
 
 
@@ -59,12 +59,12 @@ class ReturnBody(Strict):
 
 
 class ExtensionBody(Strict):
-    working_days: int = Field(ge=1, le=30, description="申请延长的工作日数 Working days asked for")
+    working_days: int = Field(strict=True, ge=1, le=30, description="申请延长的工作日数 Working days asked for")
     reason: Meaningful = Field(min_length=2, max_length=500, description="延期理由 Why more time is needed")
 
 
 class DecisionBody(Strict):
-    approve: bool = Field(description="是否批准 Approve (true) or reject (false)")
+    approve: Flag = Field(description="是否批准 Approve (true) or reject (false)")
     note: Meaningful | None = Field(None, max_length=500, description="审批意见 The supervisor's note")
 
 
@@ -91,7 +91,7 @@ class UnitBody(Strict):
 
 
 class DutyBody(Strict):
-    on_duty: bool = Field(description="是否在岗（在岗才会分到新工单）On duty: only staff on duty get new work")
+    on_duty: Flag = Field(description="是否在岗（在岗才会分到新工单）On duty: only staff on duty get new work")
 
 
 class ListBody(Strict):

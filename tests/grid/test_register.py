@@ -110,3 +110,18 @@ def test_a_bad_phone_id_number_or_category_names_its_field_under_fields_and_the_
     sheet = HEADER + "孙小明,110105194912310037,12345,独居老人,\n"
     problem = post_csv(client, rt, sheet).json()["error"]["detail"]
     assert problem.startswith("第2行：") and "fields." not in problem and "id_number：" in problem
+
+
+def test_a_no_is_no_boolean_and_a_version_of_text_is_no_number_in_an_edit(client, rt):
+    entry = post_csv(client, rt, HEADER + GOOD_1).json()["entry_ids"][0]
+    h = auth(rt, WORKER)
+    for body, field in (({"version": 1, "active": "no"}, "active"), ({"version": "1", "active": False}, "version"),
+                        ({"version": 1, "active": 0}, "active")):
+        r = client.patch(f"{P}/register/entries/{entry}", json=body, headers=h)
+        assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (
+            "validation.bad_type", field), r.text
+    assert client.get(f"{P}/register/entries/{entry}", headers=h).json()["active"] is True
+    person = client.get(f"{P}/register/entries", params={"kind": "person"}, headers=h).json()[0]
+    body = {"person_id": person["id"], "note": "情况良好", "help_needed": "yes"}
+    r = client.post(f"{P}/visits", json=body, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "help_needed"

@@ -335,3 +335,23 @@ def test_an_answer_to_the_resident_of_blanks_is_refused(h):
     assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (
         "validation.blank", "answer_text")
     assert h.get(oid)["status"] == "dispatched"
+
+
+def test_a_yes_or_a_one_is_no_boolean_and_a_true_is_no_number(h):
+    oid = h.lead(h.submit())["id"]
+    assert h.post(f"/work-orders/{oid}/sign", "grid").status_code == 200
+    for body in ({"working_days": True, "reason": "需要协调物业"}, {"working_days": "3", "reason": "需要协调物业"}):
+        r = h.post(f"/work-orders/{oid}/extensions", "grid", body)
+        assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (
+            "validation.bad_type", "working_days"), r.text
+    ext = h.post(f"/work-orders/{oid}/extensions", "grid", {"working_days": 3, "reason": "需要协调物业"}).json()
+    for approve in ("yes", 1, "true"):
+        r = h.post(f"/extensions/{ext['id']}/decision", "supervisor", {"approve": approve})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation.bad_type", r.text
+    assert h.get(oid)["extensions"][0]["status"] == "pending"
+    r = h.client.put("/routing/v1/staff/u-grid-worker-001001/duty", json={"on_duty": 0}, headers=h.headers("grid"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "on_duty"
+    r = h.client.post("/routing/v1/calendar/notices", json={"year": True, "title": "x", "holidays": []},
+                      headers=h.headers("admin"))
+    assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (
+        "validation.bad_type", "year"), r.text
