@@ -243,3 +243,11 @@ def test_an_order_whose_clock_still_runs_is_no_miss_of_the_response_rate_until_t
     with h.rt.uow() as s:
         s.get(WorkOrder, running.id).contact_late = True  # the contact clock ran out
     assert response() == 50.0
+
+
+def test_an_unknown_status_filter_of_the_ledger_is_refused_naming_it(data):
+    r = data.client.get("/routing/v1/ledger", params={"status": "bogus"}, headers=data.headers("supervisor"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "status", r.text
+    r = data.client.get("/routing/v1/ledger", params={"status": "returned", "period": "2026-10"},
+                        headers=data.headers("supervisor"))
+    assert r.status_code == 200 and len(list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))) == 2

@@ -11,7 +11,8 @@ from shared.masking import mask_free_text
 from shared.ratelimit import limit
 
 from .. import access, config, directory, ledger, scores
-from ..schemas import RankingView, ScoresView
+from ..models import STATUSES
+from ..schemas import STATUS, RankingView, ScoresView
 from .deps import FORBIDDEN, LedgerLimit, Period
 
 router = APIRouter(tags=["考核 scores"])
@@ -63,7 +64,7 @@ def export_ledger(user: StaffUser, uow: Uow, limit: LedgerLimit,
                                                json_schema_extra={"enum": list(ledger.MEDIA_TYPES)})] = "csv",
                   period: Annotated[Period | None, Query()] = None,
                   unit_code: Annotated[str | None, Query(max_length=32, description="单位编码（含下级）")] = None,
-                  status: Annotated[str | None, Query(max_length=20, description="工单状态 a status")] = None,
+                  status: Annotated[Literal[STATUSES] | None, Query(description=STATUS)] = None,
                   category: Annotated[str | None, Query(max_length=64, description="类别前缀")] = None,
                   ) -> Response:
     access.require_role(user, access.LEDGER_READERS)
