@@ -18,7 +18,7 @@ from shared.exports import MEDIA_TYPES, cell
 from shared.masking import mask_free_text
 
 from .directory import under
-from .models import Unit, WorkOrder
+from .models import STATUS_ZH, Unit, WorkOrder
 from .scores import check_period
 
 COLUMNS = [
@@ -36,10 +36,6 @@ COLUMNS = [
     ("external_no", "12345工单编号"),
 ]
 KIND_ZH = {"work": "办件", "praise": "表扬", "suggestion": "建议", "guidance": "私事引导"}
-STATUS_ZH = {"dispatched": "待签收", "signed": "已签收", "in_progress": "办理中", "resolved": "已办结",
-             "verified": "已核查", "closed": "已结案", "returned": "已退单", "reassigned": "已改派",
-             "cancelled": "已撤销"}
-
 
 # Columns holding what staff typed: masked with shared.masking.mask_free_text unless the reader may
 # see personal data.

@@ -72,6 +72,10 @@ OPEN_STATUSES = ("dispatched", "signed", "in_progress", "resolved", "verified")
 # Ended: closed, or left to another order of the case (returned, reassigned) or to nobody (cancelled).
 FINISHED_STATUSES = ("closed", "returned", "reassigned", "cancelled")
 STATUSES = OPEN_STATUSES + FINISHED_STATUSES
+# As staff read them: the ledger's column, and the detail of a refused transition.
+STATUS_ZH = {"dispatched": "待签收", "signed": "已签收", "in_progress": "办理中", "resolved": "已办结",
+             "verified": "已核查", "closed": "已结案", "returned": "已退单", "reassigned": "已改派",
+             "cancelled": "已撤销"}
 
 
 class AssigneeLoad(Base):

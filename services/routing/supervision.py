@@ -80,8 +80,8 @@ def decide_extension(session: Session, emit: Emit, order: WorkOrder, row: Extens
             cap = config.get().clocks.extensions
             count, days = approved_so_far(session, order)
             raise ApiError(409, code, field="extension_id" if code == "extension.count_cap" else "working_days",
-                           detail=f"approved {count} extension(s), {days} working day(s); the cap is "
-                                  f"{cap.max_count} and {cap.max_working_days}")
+                           detail=f"已批准延期 {count} 次、共 {days} 个工作日；上限为 {cap.max_count} 次、"
+                                  f"{cap.max_working_days} 个工作日")
     row.status, row.decided_by, row.decided_at = ("approved" if approve else "rejected"), actor_id, now
     if not approve:
         timeline(session, order, "extension_rejected", actor_id, {"note": note}, now)

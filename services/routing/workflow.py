@@ -18,7 +18,7 @@ from shared.uow import Emit
 
 from . import clocks, config
 from .journal import case_of, event_fields, timeline
-from .models import FINISHED_STATUSES, OPEN_STATUSES, RoutingCase, Unit, Whistle, WorkOrder
+from .models import FINISHED_STATUSES, OPEN_STATUSES, STATUS_ZH, RoutingCase, Unit, Whistle, WorkOrder
 
 # action → the statuses it may start from (anything else is refused with workorder.illegal_transition)
 ALLOWED = {
@@ -40,10 +40,17 @@ ALLOWED = {
 }
 
 
+# The actions as staff name them: a refusal's detail is Chinese like its message (English detail only
+# where shared/errors can localise one).
+ACTION_ZH = {"sign": "签收", "contact": "首次联系", "resolve": "办结", "verify": "核查", "close": "结案",
+             "return": "退单", "extend": "延期", "whistle": "吹哨", "report": "报到", "supervise": "督办",
+             "reassign": "改派", "answer": "答复"}
+
+
 def check(order: WorkOrder, action: str) -> None:
     if order.status not in ALLOWED[action]:
         raise ApiError(409, "workorder.illegal_transition", field="status",
-                       detail=f"{action} not allowed from {order.status}")
+                       detail=f"工单状态为{STATUS_ZH.get(order.status, order.status)}，不能{ACTION_ZH[action]}")
 
 
 def assigned_to(session: Session, user_id: str, reach: ColumnElement[bool], whistled_units: Collection[str] = (),

@@ -288,6 +288,7 @@ def test_extensions_beyond_the_cap_need_the_district_level(h):
     assert r.status_code == 409 and r.json()["error"]["code"] == "extension.days_cap"
     assert r.json()["error"]["message"] == "批准后该工单累计延期工作日将超过上限，须由区级审批"
     assert r.json()["error"]["field"] == "working_days"
+    assert r.json()["error"]["detail"] == "已批准延期 1 次、共 5 个工作日；上限为 2 次、15 个工作日"
     assert h.get(oid)["deadlines"]["result"] == deadline  # nothing changed
     assert decide_as(h.headers("supervisor"), second).status_code == 200  # the district's supervisor
     third = ask(1)  # a third extension: beyond the count

@@ -355,3 +355,12 @@ def test_a_yes_or_a_one_is_no_boolean_and_a_true_is_no_number(h):
                       headers=h.headers("admin"))
     assert r.status_code == 422 and (r.json()["error"]["code"], r.json()["error"]["field"]) == (
         "validation.bad_type", "year"), r.text
+
+
+def test_a_refused_transition_says_why_in_chinese_not_in_english(h):
+    oid = h.lead(h.submit())["id"]
+    assert h.post(f"/work-orders/{oid}/sign", "grid").status_code == 200
+    r = h.post(f"/work-orders/{oid}/sign", "grid")
+    assert r.status_code == 409 and r.json()["error"] == {
+        "code": "workorder.illegal_transition", "message": "工单当前状态不允许此操作", "field": "status",
+        "detail": "工单状态为已签收，不能签收"}
