@@ -233,10 +233,18 @@ def _named(unit: Unit) -> str:
     return f"{unit.name}（{unit.code}）"
 
 
-def _area_text(loc: Located, unit: Unit) -> str:
+def _area_text(loc: Located, unit: Unit, located: list[Located], excluded: set[str]) -> str:
     if loc.level == "grid":
         return f"属地派单：上报位置位于{_named(unit)}范围内"
-    level = config.get().levels.name(loc.level)
+    levels = config.get().levels
+    level = levels.name(loc.level)
+    finer = located[:located.index(loc)]  # the areas inside this one holding the point
+    returned = [f for f in finer if f.unit_id in excluded]
+    if returned:  # the point is in a grid: that grid returned it, it is not outside every grid
+        names = "、".join(f"{levels.name(f.level)}{f.name}（{f.code}）" for f in returned)
+        return f"属地派单：{names}已退单，由所在{level}{_named(unit)}承接"
+    if finer:
+        return f"属地派单：上报位置位于{level}{_named(unit)}范围内"
     return f"属地派单：上报位置不在任何网格内，由所在{level}{_named(unit)}承接"
 
 
@@ -294,17 +302,17 @@ def decide(session: Session, locator: Locator, *, category: str, matter_class: s
             unit = res.at_level(spec.level)
             if unit is not None:
                 loc = next(loc for loc in located if loc.unit_id == unit.id)
-                return Decision(unit, prefix + _area_text(loc, unit), rid, version,
+                return Decision(unit, prefix + _area_text(loc, unit, located, res.excluded), rid, version,
                                 guidance=spec.guidance)
             found = res.finest()
             if found is not None:
-                return Decision(found[1], prefix + _area_text(*found), rid, version,
+                return Decision(found[1], prefix + _area_text(*found, located, res.excluded), rid, version,
                                 guidance=spec.guidance)
 
     # 3. Where it is (属地): the finest unit whose area holds the point.
     found = res.finest()
     if found is not None:
-        return Decision(found[1], _area_text(*found), "area", version)
+        return Decision(found[1], _area_text(*found, located, res.excluded), "area", version)
 
     # 4. Nobody: the configured fallback owner (兜底), by default the root of the organisation.
     return _fallback(session, doc, version, lat, lon, located, res.excluded)

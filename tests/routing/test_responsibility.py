@@ -115,3 +115,14 @@ def test_a_rule_reason_must_say_something_and_stay_the_length_of_a_reason(h):
     assert h.post("/responsibility", "supervisor", {"document": long_class}).status_code == 422
     assert h.post("/responsibility", "supervisor", {"document": {"rules": [{**rule, "reason": "x" * 500}]}}
                   ).status_code == 201
+
+
+def test_after_a_grid_returns_an_order_the_next_dispatch_says_the_grid_returned_it(h):
+    case_id = h.submit()  # inside 玉林北路社区第一网格
+    first = h.lead(case_id)
+    r = h.post(f"/work-orders/{first['id']}/return", "grid", {"reason": "不属本网格职责", "legal_basis": "职责清单"})
+    assert r.status_code == 200, r.text
+    second = h.lead(case_id)
+    assert second["unit_code"] == COMMUNITY1
+    assert "不在任何网格内" not in second["rule"]
+    assert "网格玉林北路社区第一网格（510107001001001）已退单" in second["rule"] and COMMUNITY1 in second["rule"]
