@@ -46,7 +46,8 @@ def test_a_case_from_report_to_score(system, client):
     wait_for(lambda: case_status(client, system, case_id) == "dispatched", what="dispatched")
 
     worker = h(system, "grid_worker")
-    orders = [o for o in client.get("/routing/v1/work-orders/mine", headers=worker).json()["items"] if o["case_id"] == case_id]
+    mine = client.get("/routing/v1/work-orders/mine", headers=worker).json()["items"]
+    orders = [o for o in mine if o["case_id"] == case_id]
     assert len(orders) == 1
     order = orders[0]["id"]
     for step, body in (("sign", None), ("contact", {"note": "已电话联系居民"}),
