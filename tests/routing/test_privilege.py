@@ -235,6 +235,14 @@ def test_the_ledger_export_is_limited_per_user(h):
     assert len(trail(h, "export.ledger")) == 21  # the refused one exported nothing
 
 
+def test_refused_ledger_requests_do_not_use_up_the_hours_exports(h):
+    community = h.headers("community")
+    for params in [{"format": "pdf"}, {"period": "2026-13"}, {"status": "bogus"}] * 8:  # 24 refusals
+        assert h.client.get(f"{V1}/ledger", params=params, headers=community).status_code == 422
+    assert all(h.client.get(f"{V1}/ledger", headers=community).status_code == 200 for _ in range(20))
+    assert h.client.get(f"{V1}/ledger", headers=community).status_code == 429
+
+
 @pytest.mark.parametrize("period", ["0000-01", "9999-12", "1999-12", "2100-01", "2026-00", "2026-13", "2026-Q5",
                                     "2026-H3", "2100"])
 @pytest.mark.parametrize("path", ["/scores", "/rankings", "/ledger"])

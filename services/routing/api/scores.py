@@ -58,7 +58,7 @@ def rankings(user: StaffUser, session: SessionDep, period: Period,
 
 
 @router.get("/ledger", summary="工单台账导出 export the ledger as CSV or XLSX", response_class=Response,
-            responses=LEDGER, dependencies=[limit("ledger.export", "20/hour", per="user")])
+            responses=LEDGER, dependencies=[limit("ledger.export", "20/hour", per="user", counts="done")])
 def export_ledger(user: StaffUser, uow: Uow, limit: LedgerLimit,
                   format: Annotated[str, Query(max_length=8, description="csv 或 xlsx",
                                                json_schema_extra={"enum": list(ledger.MEDIA_TYPES)})] = "csv",
