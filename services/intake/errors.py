@@ -93,6 +93,11 @@ register_messages({
     "hotline.appeal_type_unknown": ("平台的诉求类型未配置对应的类型",
                                     "The platform's appeal type maps to none of ours"),
     "hotline.urgency_unknown": ("平台的紧急程度未配置对应的级别", "The platform's urgency maps to none of ours"),
+    "hotline.received_in_future": ("平台受理时间晚于当前时间，请核对该工单的受理时间",
+                                   "The platform's time of receipt is later than now: check the order's received_at"),
+    "hotline.deadline_before_received": ("平台办理时限早于受理时间，请核对该工单的办理时限",
+                                         "The platform's deadline is before the order was received: check its "
+                                         "deadline"),
     "suggest.too_short": ("描述太短，无法推荐类别", "The description is too short to suggest a category"),
     "report.bad_period": ("统计期应为 YYYY-MM、YYYY-Qn、YYYY-Hn 或 YYYY（2000—2099 年）",
                           "The period must be YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY (2000 to 2099)"),

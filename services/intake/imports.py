@@ -26,8 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from shared import offline
 from shared.auth import ApiClient, User
-from shared.errors import ApiError, message
+from shared.db import utcnow
+from shared.errors import _VALIDATION_CODES, ApiError, message
 from shared.keys import BlindIndex
 from shared.uow import Emit
 
@@ -38,12 +40,9 @@ from .models import Case
 from .schemas import ORDER_NO, CaseCreate, HotlineOrder, ImportedRow, ImportResult, RowError
 from .status import label
 
-# pydantic's error types → the stable codes every refusal uses (shared.errors does the same for a body)
-_VALIDATION = {"missing": "validation.missing", "string_too_long": "validation.too_long",
-               "too_long": "validation.too_long", "string_too_short": "validation.too_short",
-               "too_short": "validation.too_short", "greater_than_equal": "validation.out_of_range",
-               "less_than_equal": "validation.out_of_range", "literal_error": "validation.not_allowed",
-               "extra_forbidden": "validation.extra_field", "string_pattern_mismatch": "validation.bad_type",
+# pydantic's error types → the stable codes every refusal uses: a body's (shared.errors, so a blank text or a
+# control character is named as it is there), and a row's malformed number or time a bad type.
+_VALIDATION = {**_VALIDATION_CODES, "string_pattern_mismatch": "validation.bad_type",
                "timezone_aware": "validation.bad_type"}
 # A field of intake's submission as the platform's row calls it, so a refusal names what it sent (the others,
 # lat, coord_system, description …, are called alike).
@@ -108,6 +107,11 @@ def as_submission(order: HotlineOrder, rules: HotlineImport) -> tuple[CaseCreate
     except ValidationError as exc:
         refused = _validation(exc)
         raise RowRefused(refused.code, _row_field(refused.field)) from None
+    # The platform received it, so not later than now (its clock a little ahead of ours is not a lie), and its
+    # deadline cannot fall before that: either is a typo that would mislead staff about the case's time.
+    offline.when(order.received_at, utcnow(), field="received_at", code="hotline.received_in_future")
+    if order.deadline is not None and order.deadline < order.received_at:
+        raise RowRefused("hotline.deadline_before_received", "deadline")
     external = submission.External(source=rules.source, order_no=order.order_no, received_at=order.received_at,
                                    deadline=order.deadline, channel=order.channel, requester_name=order.requester_name)
     return body, external

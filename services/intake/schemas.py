@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AllowInfNan, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
-from shared.fields import Meaningful
+from shared.fields import Meaningful, When
 from shared.geo import CoordSystem
 
 AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
@@ -229,7 +229,7 @@ class HotlineOrder(BaseModel):
     """One work order of the 12345 platform, as it sends it (imports.py turns it into a case)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "order_no": "GD20261214000123", "channel": "电话", "received_at": "2026-12-14T09:12:00+08:00",
+        "order_no": "GD20261214000123", "channel": "电话", "received_at": "2026-11-28T09:12:00+08:00",
         "requester_name": "张三", "requester_phone": "13812345678", "consent": True, "confidential": False,
         "appeal_type": "投诉", "category_code": "010101", "address": "玉林北路 12 号东门",
         "lat": 30.6283, "lon": 104.052115, "coord_system": "wgs84",
@@ -240,7 +240,8 @@ class HotlineOrder(BaseModel):
                           description="平台工单编号（同一编号只建一件诉求）the order number")
     channel: str = Field(min_length=1, max_length=20, description="平台受理渠道：电话、网站、微信、APP 等 the "
                                                                  "platform's channel")
-    received_at: AwareDatetime = Field(description="平台受理时间（带时区）when the platform received it")
+    received_at: When = Field(description="平台受理时间（带时区，2000—2100 年，不得晚于当前时间）when the platform "
+                                          "received it: not later than now")
     requester_name: str | None = Field(None, min_length=1, max_length=50,
                                        description="诉求人姓名；本人同意登记（consent）时才保存，加密存储 the name")
     requester_phone: str | None = Field(None, min_length=3, max_length=30,
@@ -261,9 +262,10 @@ class HotlineOrder(BaseModel):
     urgency: str | None = Field(None, min_length=1, max_length=10,
                                 description="平台的紧急程度（见配置 urgency，如 普通、紧急、特急）the platform's "
                                             "urgency")
-    deadline: AwareDatetime | None = Field(
-        None, description="平台的办理时限（带时区）：保存并向工作人员显示，本平台的时限仍由派单服务决定 the platform's "
-                          "deadline, shown to staff; routing's clocks decide ours")
+    deadline: When | None = Field(
+        None, description="平台的办理时限（带时区，2000—2100 年，不得早于受理时间）：保存并向工作人员显示，本平台的时限"
+                          "仍由派单服务决定 the platform's deadline, not before received_at, shown to staff; routing's "
+                          "clocks decide ours")
 
 
 # The batch takes any JSON value as a row and checks each on its own (imports.py): one malformed row is that

@@ -6,7 +6,7 @@ consent, and the caller's phone sealed for notify only when notify may text her.
 
 import copy
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -23,6 +23,9 @@ from .test_open311_world import issue, open311_intake
 IMPORT = "/intake/v1/hotline/orders/import"
 PHONE = "13812345678"
 DEADLINE = datetime(2099, 1, 3, 10, 0, tzinfo=UTC)
+# When the platform received the orders: yesterday at 09:12 in Chengdu (an order is never received later than now).
+RECEIVED = (datetime.now(UTC) - timedelta(days=1)).astimezone(timezone(timedelta(hours=8))).replace(
+    hour=9, minute=12, second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ def platform(tmp_path):
 
 def order(no: str, **fields) -> dict:
     """A row as the demo platform sends it: a garbage complaint in 玉林北路社区第一网格, with consent."""
-    return {"order_no": no, "channel": "电话", "received_at": "2026-12-14T09:12:00+08:00", "requester_name": "张三丰",
+    return {"order_no": no, "channel": "电话", "received_at": RECEIVED.isoformat(), "requester_name": "张三丰",
             "requester_phone": PHONE, "consent": True, "appeal_type": "投诉", "category_code": "010101",
             "address": "玉林北路 12 号东门", "lat": GRID_POINT["lat"], "lon": GRID_POINT["lon"],
             "coord_system": "wgs84",
@@ -168,6 +171,34 @@ def test_a_bad_row_is_reported_while_the_good_rows_are_created(platform):
     assert [r["result"] for r in fixed["rows"]] == ["created", "already"]
 
 
+def test_a_row_with_an_impossible_or_implausible_time_is_refused_on_its_own_and_the_good_rows_are_created(platform):
+    key = import_key(platform)
+    rows = [order("GD-T001"),
+            order("GD-T002", received_at="0001-01-01T00:00:00+14:00"),  # before the first instant stored
+            order("GD-T003", deadline="0001-01-01T00:00:00+14:00"),
+            order("GD-T004", received_at="9999-12-31T23:59:59-14:00"),  # past the last
+            order("GD-T005", deadline="9999-12-31T23:59:59-14:00"),
+            order("GD-T006", received_at=(datetime.now(UTC) + timedelta(days=2)).isoformat()),  # not yet received
+            order("GD-T007", deadline=(RECEIVED - timedelta(days=1)).isoformat()),  # due before it came in
+            order("GD-T008")]
+    r = send(platform, key, rows)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    got = {r["index"]: (r["result"], r["error"] and (r["error"]["code"], r["error"]["field"])) for r in result["rows"]}
+    assert got == {
+        0: ("created", None),
+        1: ("error", ("validation.invalid", "received_at")),
+        2: ("error", ("validation.invalid", "deadline")),
+        3: ("error", ("validation.invalid", "received_at")),
+        4: ("error", ("validation.invalid", "deadline")),
+        5: ("error", ("hotline.received_in_future", "received_at")),
+        6: ("error", ("hotline.deadline_before_received", "deadline")),
+        7: ("created", None),
+    }
+    assert all(r["error"]["message"] for r in result["rows"] if r["error"])
+    assert count_cases(platform) == 2 and len(platform.events("intake.case.submitted")) == 2
+
+
 def test_an_order_whose_platform_category_is_not_mapped_is_a_row_error_in_the_readers_language(platform):
     key = import_key(platform)
     zh = send(platform, key, [order("GD-2001", category_code="999999")]).json()["rows"][0]
@@ -284,8 +315,9 @@ def test_the_case_shows_the_order_number_and_staff_see_the_platform_deadline_and
     row = imported(platform, key, [order("GD-6001")])["rows"][0]
     case = {"id": row["case_id"], "case_no": row["case_no"]}
     staff = platform.get(case["id"], "admin")
-    assert staff["external"] == {"source": "12345", "order_no": "GD-6001",
-                                 "received_at": "2026-12-14T01:12:00Z", "deadline": "2099-01-03T10:00:00Z",
+    received = RECEIVED.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert staff["external"] == {"source": "12345", "order_no": "GD-6001", "received_at": received,
+                                 "deadline": "2099-01-03T10:00:00Z",
                                  "result_deadline": None, "deadline_earlier": None}
     # Routing's result deadline is later than the platform's: staff are warned, on the view and the timeline.
     later = DEADLINE + timedelta(days=4)
