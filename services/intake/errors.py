@@ -62,6 +62,8 @@ register_messages({
     "case.merge_invalid": ("只能合并到未结束且未被合并的诉求",
                            "Merge only into an open case that is not itself merged"),
     "case.already_merged": ("该诉求已被合并", "The case is already merged"),
+    "case.cannot_change_urgency": ("诉求已结束，不能调整紧急程度",
+                                   "The case is finished: its urgency cannot be changed"),
     "case.cannot_refer": ("该诉求当前不能转调解", "The case cannot be referred to mediation now"),
     "idempotency.key_reused": ("该幂等键已用于另一份不同的提交",
                                "This Idempotency-Key was used for a different submission"),

@@ -58,7 +58,10 @@ def refer(session: Session, emit: Emit, case: Case, user: User, dispute_type: st
 def set_urgency(session: Session, emit: Emit, case: Case, user: User, urgency: str, reason: str | None) -> None:
     """Staff set any level (特急 included), which also decides a level the requester asked for
     (kept or changed, the request is answered); routing hears of it only when the level changed, and
-    puts the open order on the clocks it now deserves (routing's clocks.profile_for)."""
+    puts the open order on the clocks it now deserves (routing's clocks.profile_for). A finished case has no
+    clock left to re-time and nobody to hurry: 409, and nothing is written."""
+    if case.status in FINISHED:
+        raise ApiError(409, "case.cannot_change_urgency", field="status")
     old, asked = case.urgency, case.requested_urgency
     case.urgency, case.requested_urgency, case.updated_at = urgency, None, utcnow()
     said = f"紧急程度由“{old}”调整为“{urgency}”" if old != urgency else f"紧急程度维持“{urgency}”"

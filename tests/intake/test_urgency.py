@@ -115,3 +115,19 @@ def test_a_keyword_raised_life_safety_case_gets_the_15_minute_clocks_and_its_cat
         assert lowered["clock_profile"] == "紧急" and _sign_minutes(lowered) == 30  # the category's again
     finally:
         system.stop()
+
+
+def test_staff_cannot_change_the_urgency_of_a_finished_case_and_nothing_is_written(intake):
+    case = intake.submit()
+    intake.deliver(dispatched(case))
+    assert intake.client.post(f"/intake/v1/cases/{case['id']}/withdraw", json={},
+                              headers=intake.auth("resident")).status_code == 200
+    before = intake.get(case["id"], "admin")
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/urgency", json={"urgency": "特急"},
+                           headers=intake.auth("admin"))
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "case.cannot_change_urgency" and r.json()["error"]["field"] == "status"
+    after = intake.get(case["id"], "admin")
+    assert (after["urgency"], after["timeline"], after["updated_at"]) == \
+        (before["urgency"], before["timeline"], before["updated_at"])
+    assert intake.events("intake.case.urgency_changed") == []

@@ -36,8 +36,9 @@ def refer_case(user: StaffUser, found: LockedCase, uow: Uow, english: English,
              summary="研判并调整紧急程度（仅工作人员）staff decide the urgency",
              description="工作人员决定紧急程度（可定为特急），同时答复反映人希望的紧急程度（requested_urgency，"
                          "维持或调整均视为已研判并清除）。紧急程度改变时通知派单服务按新的时限重新计时："
-                         "取紧急程度与类别时限方案中更严格的一档。",
-             responses=answers(403, 404))
+                         "取紧急程度与类别时限方案中更严格的一档。已结束（撤回、结案、合并等）的诉求不能调整，"
+                         "返回 409 case.cannot_change_urgency。",
+             responses=answers(403, 404, 409))
 def set_urgency(user: StaffUser, found: LockedCase, body: UrgencyBody, uow: Uow, english: English) -> CaseView:
     triage.set_urgency(uow.session, uow.emit, found.case, user, body.urgency, body.reason)
     return views.case_view(uow.session, found.case, user, found.relation, english=english)
