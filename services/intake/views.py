@@ -94,9 +94,10 @@ def attachment_view(a: Attachment, filename: str | None) -> AttachmentView:
 
 
 def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat.Catalogue | None = None, *,
-              english: bool = False, full: bool = True, first_entries=None) -> CaseView:
+              english: bool = False, full: bool = True, first_entries=None, with_files: bool = False) -> CaseView:
     """The case as this reader may see it. `full`: with its timeline and attachments (a list shows
-    neither; a new submission shows `first_entries`, what it has just written)."""
+    neither; a new submission shows `first_entries`, what it has just written, and with `with_files` the
+    files it has just attached: a client showing the answer must not tell her that her photo was dropped)."""
     if catalogue is None:
         catalogue = cat.current(session)
     node = catalogue.nodes.get(case.category)
@@ -113,13 +114,13 @@ def case_view(session: Session, case: Case, user: User, rel: str, catalogue: cat
         if parent is not None:
             entries += [(t, staff) for t in timeline.entries(session, parent.id, include_internal=staff)]
             entries.sort(key=lambda e: (e[0].at, e[0].id))
-        if own:
-            # The requester's material and the handler's result photos alike: to the requester and staff in
-            # scope, never to a follower (she sees the matter; the files are the requester's case's).
-            attachments = session.scalars(select(Attachment).where(Attachment.case_id == case.id)
-                                          .order_by(Attachment.created_at, Attachment.id)).all()
     elif first_entries is not None:
         entries = [(t, own) for t in first_entries]
+    if own and (full or with_files):
+        # The requester's material and the handler's result photos alike: to the requester and staff in
+        # scope, never to a follower (she sees the matter; the files are the requester's case's).
+        attachments = session.scalars(select(Attachment).where(Attachment.case_id == case.id)
+                                      .order_by(Attachment.created_at, Attachment.id)).all()
     material = [a for a in attachments if a.purpose != "result"]
     results = [a for a in attachments if a.purpose == "result"]
     status = shown.status if parent is not None else case.status

@@ -86,6 +86,15 @@ def test_attachments_join_a_case_and_only_its_readers_download_them(intake):
     assert r.status_code == 200 and len(r.json()["attachments"]) == 2
 
 
+def test_the_answer_to_a_submission_lists_the_files_it_attached_as_the_case_shows_them(intake):
+    photo = upload(intake, jpeg_with_gps(), "image/jpeg").json()
+    document = upload(intake, b"%PDF-1.7", "application/pdf").json()
+    case = intake.submit(attachment_ids=[document["id"], photo["id"]])
+    assert len(case["attachments"]) == 2
+    assert case["attachments"] == intake.get(case["id"])["attachments"]
+    assert intake.submit(description="没有附件的诉求，垃圾桶满了")["attachments"] == []
+
+
 def test_an_upload_whose_row_is_not_committed_leaves_no_file_behind(intake):
     import pytest
     from sqlalchemy import text

@@ -52,9 +52,10 @@ def _submit_case(body: CaseCreate, user: User, uow: UnitOfWork, english: bool, r
         response.headers["Idempotent-Replayed"] = "true"
         return model_answer(views.case_view(uow.session, done.case, user, rel, english=english), response, 201)
     quota.count()  # a case filed (a retry, or a refusal raised above, is not)
-    # Built from what is in hand (no re-reading the timeline): submission is the hot path.
+    # Built from what is in hand (no re-reading the timeline): submission is the hot path. Its files are read
+    # back only when it attached some.
     view = views.case_view(uow.session, done.case, user, rel, english=english, full=False,
-                           first_entries=[done.first_entry])
+                           first_entries=[done.first_entry], with_files=bool(body.attachment_ids))
     masked = privacy.masks_free_text(user, "staff")
     view.possible_duplicates = [views.duplicate_view(c, english, masked) for c in done.possible_duplicates]
     return model_answer(view, response, 201)
