@@ -132,6 +132,18 @@ def test_an_unknown_or_branch_service_code_is_404_in_the_asked_format(o311, fmt)
         assert err["code"] == 404 and err["description"].startswith("open311.service_not_found")
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_discovery_needs_no_key_but_refuses_an_invalid_one_as_the_service_list_does(o311, fmt):
+    assert o311.client.get(f"{V2}/discovery.{fmt}").status_code == 200
+    assert o311.client.get(f"{V2}/discovery.{fmt}", headers=h(issue(o311, ["cases:read"]))).status_code == 200
+    for bad in ("cgk_bad_bad", issue(o311, ["cases:read"], revoked=True)):
+        for path in ("discovery", "services"):
+            r = o311.client.get(f"{V2}/{path}.{fmt}", headers=h(bad))
+            assert r.status_code == 403 and errors_of(r)[0]["description"].startswith("open311.api_key_invalid")
+    assert o311.client.get(f"{V2}/discovery.{fmt}", params={"api_key": "cgk_bad_bad"}).status_code == 403
+    assert "403" in o311.client.app.openapi()["paths"][f"{V2}/discovery.{{format}}"]["get"]["responses"]
+
+
 def test_a_format_other_than_json_or_xml_is_400_as_xml_the_required_format(o311):
     r = o311.client.get(f"{V2}/services.html")
     assert r.status_code == 400 and r.headers["content-type"] == render.CONTENT_TYPES["xml"]

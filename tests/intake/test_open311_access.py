@@ -36,7 +36,7 @@ NEW = {"service_code": "env.garbage", "description": "东门垃圾桶满了", **
 
 # "METHOD path" → (how to ask it of the world, what each principal gets)
 RULES = {
-    f"GET {V2}/discovery.{{format}}": (lambda w: ("GET", "/discovery.json", None), expect(200)),
+    f"GET {V2}/discovery.{{format}}": (lambda w: ("GET", "/discovery.json", None), PUBLIC),
     f"GET {V2}/services.{{format}}": (lambda w: ("GET", "/services.xml", None), PUBLIC),
     f"GET {V2}/services/{{service_code}}.{{format}}": (lambda w: ("GET", "/services/env.noise.json", None), PUBLIC),
     f"POST {V2}/requests.{{format}}": (lambda w: ("POST", "/requests.json", NEW),

@@ -194,13 +194,13 @@ def refusals(*codes: int) -> dict:
 
 @router.get("/discovery.{format}", response_model=None,
             summary="服务发现 service discovery",
-            description="本接口的规范、地址、格式和联系方式；无需密钥。The endpoint's specification, URL, formats and "
-                        "contact; no key needed.",
+            description="本接口的规范、地址、格式和联系方式；无需密钥（给出的密钥须有效）。The endpoint's "
+                        "specification, URL, formats and contact; no key needed (one given must be valid).",
             responses={**ok(DiscoveryOut, "服务发现 the discovery document",
                             "<discovery><changeset/><contact/><key_service/><max_requests/><endpoints><endpoint>"
                             "<specification/><url/><changeset/><type/><formats><format>text/xml</format>"
-                            "</formats></endpoint></endpoints></discovery>"), **refusals(400, 429)},
-            dependencies=[Jurisdiction])
+                            "</formats></endpoint></endpoints></discovery>"), **refusals(400, 403, 429)},
+            dependencies=[Jurisdiction, Depends(optional_key)])
 def discovery(request: Request, fmt: FormatPath) -> Response:
     cfg = config.get()
     url = cfg.endpoint_url or str(request.base_url).rstrip("/") + router.prefix
