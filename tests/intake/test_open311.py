@@ -586,7 +586,10 @@ def test_the_documented_answers_have_the_elements_the_views_build_in_the_same_or
 
 def test_xml_is_well_formed_whatever_the_text_holds(o311):
     secret = issue(o311, ALL_READ)
-    case_id = filed(o311, secret, description="<b>&amp;</b> \x07响铃\x1b 和 ]]> 结束")
+    case_id = filed(o311, secret, description="<b>&amp;</b> 响铃 和 ]]> 结束")
+    # A submission refuses control characters now (shared.fields.Meaningful); text stored before may hold them.
+    with o311.rt.uow() as s:
+        s.execute(update(Case).where(Case.id == case_id).values(description="<b>&amp;</b> \x07响铃\x1b 和 ]]> 结束"))
     r = o311.client.get(f"{V2}/requests/{case_id}.xml", headers=h(secret))
     assert r.status_code == 200
     [item] = parse(r)["service_requests"]
