@@ -86,13 +86,13 @@ class CaseCreate(BaseModel):
                                          "本人不同意登记时不保存号码")
     consent: bool | None = Field(None, description="本人是否同意登记其电话（填写 caller_phone 时必填）；"
                                                    "false 时不保存号码")
-    answer: str | None = Field(None, max_length=2000, description="话务员当场答复的内容（咨询直接办结）")
+    answer: Meaningful | None = Field(None, max_length=2000, description="话务员当场答复的内容（咨询直接办结）")
     knowledge_id: str | None = Field(
         None, max_length=40, description="答复所依据的知识库条目 id（须为现行、未停用的条目，且须同时填写 answer）"
                                          "the knowledge base entry the answer comes from: an existing, current one")
     handling: Literal["dispatch", "self"] = Field(
         "dispatch", description="网格员巡查上报：self 自办自结，dispatch 派单")
-    result: str | None = Field(None, max_length=2000, description="自办自结的处理结果")
+    result: Meaningful | None = Field(None, max_length=2000, description="自办自结的处理结果")
 
 
 class TimelineView(BaseModel):
@@ -211,7 +211,7 @@ class DuplicateQuery(BaseModel):
         "category": "env.garbage", "description": "东门垃圾桶好几天没人清运", "lat": 30.625843, "lon": 104.054591,
         "coord_system": "gcj02"}]})
     category: str = Field(min_length=1, max_length=64, description="类别编码 category code")
-    description: str = Field(min_length=1, max_length=4000, description="问题描述 description")
+    description: Meaningful = Field(min_length=1, max_length=4000, description="问题描述 description")
     lat: float = Field(ge=-90, le=90, description=LAT)
     lon: float = Field(ge=-180, le=180, description=LON)
     coord_system: CoordSystem | None = Field(None, description=COORD_SYSTEM)
@@ -258,7 +258,8 @@ class HotlineOrder(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90, description=LAT)
     lon: float | None = Field(None, ge=-180, le=180, description=LON)
     coord_system: CoordSystem | None = Field(None, description=COORD_SYSTEM)
-    description: str = Field(min_length=1, max_length=4000, description="诉求内容（最多 4000 字）the description")
+    description: Meaningful = Field(min_length=1, max_length=4000,
+                                    description="诉求内容（最多 4000 字）the description")
     urgency: str | None = Field(None, min_length=1, max_length=10,
                                 description="平台的紧急程度（见配置 urgency，如 普通、紧急、特急）the platform's "
                                             "urgency")
@@ -324,13 +325,13 @@ class ImportedOrderView(BaseModel):
 class SupplementBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "text": "今天早上垃圾已经堆到路边了，补充两张照片。", "attachment_ids": []}]})
-    text: str = Field(min_length=1, max_length=2000, description="补充说明")
+    text: Meaningful = Field(min_length=1, max_length=2000, description="补充说明")
     attachment_ids: list[str] = Field([], max_length=9, description="先上传的附件 id")
 
 
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "问题已自行解决"}]})
-    reason: str | None = Field(None, max_length=500, description="原因")
+    reason: Meaningful | None = Field(None, max_length=500, description="原因")
 
 
 class ReopenBody(BaseModel):
@@ -338,7 +339,7 @@ class ReopenBody(BaseModel):
         "reason_code": "not_solved", "reason": "垃圾桶只清了一次，第二天又满了"}]})
     reason_code: Literal["not_solved", "not_contacted", "bad_attitude", "other"] = Field(
         "not_solved", description="重启原因：未解决、未联系、态度差、其他")
-    reason: str | None = Field(None, max_length=500, description="原因说明 reason in words")
+    reason: Meaningful | None = Field(None, max_length=500, description="原因说明 reason in words")
 
 
 class EvaluationBody(BaseModel):
@@ -347,7 +348,7 @@ class EvaluationBody(BaseModel):
     contacted: bool = Field(description="办理单位是否联系过您")
     solved: bool = Field(description="问题是否解决")
     satisfaction: Satisfaction = Field(description="满意程度")
-    comment: str | None = Field(None, max_length=500, description="评价意见")
+    comment: Meaningful | None = Field(None, max_length=500, description="评价意见")
 
 
 class MergeBody(BaseModel):
@@ -359,13 +360,13 @@ class UrgencyBody(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"urgency": "特急", "reason": "有老人被困"}]})
     urgency: Urgency = Field(description="紧急程度 一般/紧急/特急")
-    reason: str | None = Field(None, max_length=200, description="调整原因 reason")
+    reason: Meaningful | None = Field(None, max_length=200, description="调整原因 reason")
 
 
 class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"text": "来电人情绪激动，注意沟通方式"}]})
-    text: str = Field(min_length=1, max_length=2000, description="备注内容（居民不可见）internal note")
+    text: Meaningful = Field(min_length=1, max_length=2000, description="备注内容（居民不可见）internal note")
 
 
 class PhoneLookup(BaseModel):
@@ -376,7 +377,7 @@ class PhoneLookup(BaseModel):
 class SuggestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "description": "楼下烧烤店油烟太大，窗户都不敢开"}]})
-    description: str = Field(min_length=1, max_length=4000, description="问题描述 description")
+    description: Meaningful = Field(min_length=1, max_length=4000, description="问题描述 description")
 
 
 class Suggestion(BaseModel):
@@ -394,17 +395,17 @@ class SuggestView(BaseModel):
 # ---------------------------------------------------------------- the hotline's knowledge base
 
 KNOWLEDGE_ID = r"^kb-[a-z0-9][a-z0-9-]{0,36}$"
-Keyword = Annotated[str, Field(min_length=1, max_length=20)]
+Keyword = Annotated[Meaningful, Field(min_length=1, max_length=20)]
 
 
 class KnowledgeContent(BaseModel):
     """What one version of a knowledge base entry says."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=60, description="标题 title")
+    title: Meaningful = Field(min_length=1, max_length=60, description="标题 title")
     category: str = Field(min_length=1, max_length=64, description="类别编码（须在当前类别目录中）category code")
     keywords: list[Keyword] = Field([], max_length=20, description="关键词，检索时权重高于正文 keywords")
-    answer: str = Field(min_length=1, max_length=2000, description="答复口径：话务员当场答复的内容 the answer")
+    answer: Meaningful = Field(min_length=1, max_length=2000, description="答复口径：话务员当场答复的内容 the answer")
 
 
 class KnowledgeArticle(KnowledgeContent):
@@ -426,7 +427,7 @@ class KnowledgeCreate(KnowledgeContent):
         "title": "独生子女父母奖励", "category": "consult.policy", "keywords": ["独生子女", "奖励", "退休"],
         "answer": "符合条件的独生子女父母退休时，持身份证、独生子女父母光荣证到户籍所在社区申请，审核后一次性发放。",
         "note": "新增条目"}]})
-    note: str | None = Field(None, max_length=200, description="本版说明 what changed and why")
+    note: Meaningful | None = Field(None, max_length=200, description="本版说明 what changed and why")
 
 
 class KnowledgeUpdate(KnowledgeCreate):
@@ -440,7 +441,7 @@ class KnowledgeUpdate(KnowledgeCreate):
 
 class KnowledgeRetire(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "政策已废止"}]})
-    reason: str | None = Field(None, max_length=200, description="停用原因 why")
+    reason: Meaningful | None = Field(None, max_length=200, description="停用原因 why")
 
 
 class KnowledgeHit(BaseModel):

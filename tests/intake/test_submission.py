@@ -148,3 +148,36 @@ def test_hotline_cases_need_a_valid_phone_and_the_callers_consent(intake):
     case = intake.submit(role="operator", **base, caller_phone="+86 138-1234-5678", consent=True)
     assert case["reporter"]["phone"] == "+8613812345678"  # the operator sees the full, normalised number
     assert "13812345678" not in str(intake.events("intake.case.submitted"))
+
+
+def test_text_that_says_nothing_or_holds_a_control_character_is_refused_wherever_a_person_types_it(intake):
+    resident, staff = intake.auth("resident"), intake.auth("admin")
+    case = intake.submit()
+    before = intake.get(case["id"], "admin")
+    for blank in ("   ", "\u3000\u200b ", "\ufeff\n"):
+        for path, body, who in (("/intake/v1/cases", {"category": "env.garbage", "description": blank, **GRID_POINT},
+                                 resident),
+                                (f"/intake/v1/cases/{case['id']}/supplements", {"text": blank}, resident),
+                                (f"/intake/v1/cases/{case['id']}/withdraw", {"reason": blank}, resident),
+                                (f"/intake/v1/cases/{case['id']}/notes", {"text": blank}, staff),
+                                (f"/intake/v1/cases/{case['id']}/urgency", {"urgency": "紧急", "reason": blank}, staff),
+                                (f"/intake/v1/cases/{case['id']}/reopen", {"reason": blank}, resident),
+                                (f"/intake/v1/cases/{case['id']}/evaluation",
+                                 {"contacted": True, "solved": True, "satisfaction": "满意", "comment": blank}, resident),
+                                ("/intake/v1/cases/duplicates", {"category": "env.garbage", "description": blank,
+                                                                 **GRID_POINT}, resident),
+                                ("/intake/v1/categories/suggest", {"description": blank}, resident)):
+            r = intake.client.post(path, json=body, headers=who)
+            assert r.status_code == 422, (path, blank, r.text)
+            assert r.json()["error"]["code"] == "validation.blank", (path, r.text)
+    for path, body, field in (("/intake/v1/cases", {"category": "env.garbage", "description": "垃圾\x00桶满了",
+                                                     **GRID_POINT}, "description"),
+                              (f"/intake/v1/cases/{case['id']}/supplements", {"text": "又满了\x00"}, "text")):
+        r = intake.client.post(path, json=body, headers=resident)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation.control_character", r.text
+        assert r.json()["error"]["field"] == field
+    r = intake.client.post("/intake/v1/attachments", params={"filename": "a\x00b.png"}, content=b"%PDF-1.7",
+                           headers={**resident, "Content-Type": "application/pdf"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation.control_character", r.text
+    assert r.json()["error"]["field"] == "filename"
+    assert intake.get(case["id"], "admin") == before and count_cases(intake) == 1

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shared.deps import CurrentUser, Runtime, Uow
 from shared.errors import ApiError
+from shared.fields import Meaningful
 
 from .. import attachments, privacy, views
 from ..schemas import AttachmentView
@@ -29,7 +30,9 @@ FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
              dependencies=[UploadLimit], responses=answers(415),
              openapi_extra={"requestBody": {"required": True, "content": {t: BINARY for t in FILE_TYPES}}})
 async def upload(request: Request, user: CurrentUser, rt: Runtime,
-                 filename: Annotated[str | None, Query(max_length=120)] = None) -> AttachmentView:
+                 filename: Annotated[Meaningful | None, Query(
+                     max_length=120, description="原文件名（不能为空白，不能含控制字符）the file's name")] = None
+                 ) -> AttachmentView:
     attachments.refuse_oversize(request.headers.get("content-length"))
     data = await request.body()
     saved = await run_in_threadpool(attachments.save, rt, user.id, request.headers.get("content-type", ""),
