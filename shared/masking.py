@@ -15,8 +15,9 @@ import phonenumbers
 # digits (NFKC), and any two digits may be apart by a few spaces (any width), hyphens, dots, commas,
 # slashes, underscores, brackets, dashes or invisible characters ("139.1234.0001",
 # "510107 19900101 1234", "1 3 8 1 2 3 4 5 6 7 8", "138（1234）5678"). No digit may touch the number
-# on either side, and an ID number's date must be a date, so dates, case numbers, unit codes and
-# amounts mostly stay as they are; a letter before an ID number does not hide it ("ID5101…").
+# on either side, and an ID number's date must be a date, so dates, case numbers and amounts mostly stay
+# as they are, and the organisation's unit codes do (see _FREE_OLD_ID); a letter before an ID number does
+# not hide it ("ID5101…").
 _SEP = r"[\s\-./_,()\u00b7\u2010-\u2015\u200b-\u200d\u2060\ufeff]{0,4}"
 
 
@@ -32,7 +33,10 @@ _FREE_LANDLINE = re.compile(rf"(?<![0-9])\(?(0[1-9][0-9]{{1,2}})\)?{_SEP}({_run(
                             rf"({_run(4)})(?![0-9])")
 _FREE_ID = re.compile(rf"(?<![0-9])({_run(6)}{_SEP}(?:1{_SEP}8|1{_SEP}9|2{_SEP}0){_SEP}{_run(2)}{_SEP}{_MONTH_DAY}"
                       rf"{_SEP}{_run(3)}{_SEP}[0-9Xx])(?![0-9])")
-_FREE_OLD_ID = re.compile(rf"(?<![0-9])({_run(6)}{_SEP}{_run(2)}{_SEP}{_MONTH_DAY}{_SEP}{_run(3)})(?![0-9])")
+# An old 15-digit number's year (19YY) is taken from 1920 on: its holder born earlier would be over a hundred
+# and five now, while the organisation's 15-digit unit codes (the region, a street or town 001-199, a
+# community, a grid: 510107001001001) read as years 1900 to 1919 and are no one's personal data.
+_FREE_OLD_ID = re.compile(rf"(?<![0-9])({_run(6)}{_SEP}[2-9]{_SEP}[0-9]{_SEP}{_MONTH_DAY}{_SEP}{_run(3)})(?![0-9])")
 
 
 def _digits(text: str) -> str:

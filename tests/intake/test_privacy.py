@@ -24,7 +24,7 @@ from shared.events.routing import CaseContacted, CaseResolved, CaseSigned
 from shared.keys import blind_index, signing_keys
 from shared.migrate import alembic_config, upgrade
 
-from .conftest import GRID_POINT, _intake, dispatched, work_order
+from .conftest import GRID, GRID_POINT, _intake, dispatched, work_order
 from .test_attachments import jpeg_with_gps, upload
 
 PHONE, ADDRESS = "13876543210", "光华村街 77 号 9 栋 3 单元"
@@ -240,6 +240,16 @@ def test_phones_and_id_numbers_typed_into_free_text_are_masked_for_readers_witho
     assert r.json() and PHONE not in r.text and ID_NUMBER not in r.text
     intake.client.post(f"/intake/v1/cases/{case['id']}/join", headers=intake.auth("resident", "u-resident-2"))
     assert PHONE not in json.dumps(intake.get(case["id"], user_id="u-resident-2"), ensure_ascii=False)
+
+
+def test_staff_read_the_unit_codes_in_the_dispatch_rule_as_they_are_while_an_old_id_number_stays_masked(intake):
+    case = intake.submit(description="门口垃圾没人收，老身份证 510107900101123", **GRID_POINT)
+    intake.deliver(dispatched(case))  # 派单依据：网格 510107001001001 包含该点
+    for role in ("grid_worker", "community_staff", "street_dispatcher"):
+        view = intake.get(case["id"], role=role)
+        [rule] = [t["text"] for t in view["timeline"] if t["kind"] == "dispatch_rule"]
+        assert rule == f"派单依据：网格 {GRID} 包含该点", role
+        assert "510107900101123" not in view["description"] and "5101*******1123" in view["description"]
 
 
 # ---------------------------------------------------------------- the audit trail

@@ -97,6 +97,20 @@ def test_numbers_spread_out_bracketed_or_after_letters_are_masked_too():
         assert mask_free_text(text) == shown, text
 
 
+def test_an_organisation_unit_code_is_not_taken_for_an_old_id_number():
+    # 15 digits as the old ID numbers: the region, a street or town (001-199), a community, a grid. Read as an ID
+    # number its holder would have been born before 1920.
+    for code in ("510107000000000", "510107001000000", "510107001001000", "510107001001001", "510107001002003",
+                 "510107101012001", "510107111031001", "510107900005000"):
+        text = f"属地派单：上报位置位于玉林北路社区第一网格（{code}）范围内"
+        assert mask_free_text(text) == text, code
+        assert not has_personal_data(text), code
+    # Old ID numbers of people born from 1920 on are still masked, however written.
+    for number, shown in (("510107200101123", "5101*******1123"), ("510107 390101 123", "5101*******1123"),
+                          ("510107991231124", "5101*******1124")):
+        assert mask_free_text(f"老身份证 {number}") == f"老身份证 {shown}", number
+
+
 def test_case_numbers_times_and_amounts_with_separators_are_still_kept():
     for text in ("案号 2026-11-000123，2026-11-30 09:30", "金额 1,380,000 元", "2026.11.30-2026.12.01",
                  "共 3 栋 12 户，1 2 3 4 号楼"):
