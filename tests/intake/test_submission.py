@@ -163,7 +163,8 @@ def test_text_that_says_nothing_or_holds_a_control_character_is_refused_wherever
                                 (f"/intake/v1/cases/{case['id']}/urgency", {"urgency": "紧急", "reason": blank}, staff),
                                 (f"/intake/v1/cases/{case['id']}/reopen", {"reason": blank}, resident),
                                 (f"/intake/v1/cases/{case['id']}/evaluation",
-                                 {"contacted": True, "solved": True, "satisfaction": "满意", "comment": blank}, resident),
+                                 {"contacted": True, "solved": True, "satisfaction": "满意", "comment": blank},
+                                 resident),
                                 ("/intake/v1/cases/duplicates", {"category": "env.garbage", "description": blank,
                                                                  **GRID_POINT}, resident),
                                 ("/intake/v1/categories/suggest", {"description": blank}, resident)):
