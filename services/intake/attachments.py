@@ -115,7 +115,7 @@ def claim(session: Session, owner_id: str, ids: list[str], case_id: str) -> list
     if not ids:
         return []
     if len(set(ids)) != len(ids):
-        raise ApiError(422, "case.attachment_invalid", field="attachment_ids")
+        raise ApiError(422, "case.attachment_repeated", field="attachment_ids")
     rows = session.scalars(select(Attachment).where(Attachment.id.in_(ids))).all()
     if len(rows) != len(ids) or any(a.owner_id != owner_id for a in rows):
         raise ApiError(422, "case.attachment_invalid", field="attachment_ids")

@@ -18,6 +18,7 @@ from . import config, timeline
 from .access import is_evaluable_kind, is_requester
 from .models import Case, Evaluation
 from .schemas import EvaluationBody
+from .status import FINISHED
 
 
 def _answered(session: Session, case_id: str, work_order_id: str | None) -> bool:
@@ -48,7 +49,9 @@ def evaluate(session: Session, emit: Emit, case: Case, user: User, body: Evaluat
         # handling to rate, and a rating would put contact and satisfaction on an order that has neither.
         raise ApiError(409, "case.not_evaluable_kind", field="appeal_type")
     if case.status not in config.get().evaluable_statuses:
-        raise ApiError(409, "case.cannot_evaluate", field="status")
+        # A case that ended unhandled (withdrawn, merged …) never will be evaluable: "not yet" would mislead.
+        raise ApiError(409, "case.ended_without_handling" if case.status in FINISHED else "case.cannot_evaluate",
+                       field="status")
     if _answered(session, case.id, case.work_order_id):
         raise ApiError(409, "case.already_evaluated")
     now = utcnow()

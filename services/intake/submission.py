@@ -209,7 +209,7 @@ def file_case(session: Session, emit: Emit, user: User, body: CaseCreate, catalo
     phone = None
     if body.caller_phone is not None:
         if not on_behalf:
-            raise ApiError(422, "validation.extra_field", field="caller_phone")
+            raise ApiError(422, "case.caller_phone_not_allowed", field="caller_phone")
         try:
             phone = phones.normalise(body.caller_phone)
         except phones.BadPhone:

@@ -95,6 +95,16 @@ def test_the_answer_to_a_submission_lists_the_files_it_attached_as_the_case_show
     assert intake.submit(description="没有附件的诉求，垃圾桶满了")["attachments"] == []
 
 
+def test_an_attachment_listed_twice_is_refused_as_listed_twice_not_as_missing_or_someone_elses(intake):
+    mine = upload(intake, b"%PDF-1.7", "application/pdf").json()
+    r = intake.client.post("/intake/v1/cases", json={"category": "env.garbage", "description": "垃圾桶满了",
+                                                     "attachment_ids": [mine["id"], mine["id"]]},
+                           headers=intake.auth("resident"))
+    assert r.status_code == 422, r.text
+    assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("case.attachment_repeated", "attachment_ids")
+    assert intake.submit(attachment_ids=[mine["id"]])["attachments"][0]["id"] == mine["id"]  # still hers to use
+
+
 def test_an_upload_whose_row_is_not_committed_leaves_no_file_behind(intake):
     import pytest
     from sqlalchemy import text

@@ -256,6 +256,17 @@ def test_a_mapping_naming_a_category_the_catalogue_lacks_stops_start_up(tmp_path
 # --------------------------------------------------------------------------- who may import and read back
 
 
+def test_a_key_without_the_scope_reading_an_order_is_told_it_may_not_use_the_orders_not_that_it_may_not_import(
+        platform):
+    open311 = issue(platform, ["cases:create", "cases:read", "cases:read_public"])
+    r = platform.client.get("/intake/v1/hotline/orders/GD-4002", headers={"X-API-Key": open311})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "hotline.scope"
+    assert "导入" not in r.json()["error"]["message"] and "hotline:import" in r.json()["error"]["message"]
+    en = platform.client.get("/intake/v1/hotline/orders/GD-4002",
+                             headers={"X-API-Key": open311, "Accept-Language": "en"}).json()["error"]["message"]
+    assert "may not import" not in en
+
+
 def test_an_api_key_without_the_import_scope_gets_403_and_changes_nothing(platform):
     open311 = issue(platform, ["cases:create", "cases:read", "cases:read_public"])
     r = send(platform, open311, [order("GD-4001")])

@@ -317,3 +317,17 @@ def test_a_return_told_without_the_flag_then_awaiting_designation_shows_the_wait
     intake.deliver(_awaiting(case, 3, "wo-1", "武侯区城管局"))
     view = intake.get(case["id"])
     assert view["status"] == "awaiting_designation" and view["timeline"][-1]["text"] == "正在由上级指定承办单位"
+
+
+def test_evaluating_a_withdrawn_case_says_it_ended_without_a_handling_not_that_it_is_not_finished_yet(intake):
+    case = intake.submit()
+    h = intake.auth("resident")
+    assert intake.client.post(f"/intake/v1/cases/{case['id']}/withdraw", json={}, headers=h).status_code == 200
+    r = intake.client.post(f"/intake/v1/cases/{case['id']}/evaluation",
+                           json={"contacted": True, "solved": True, "satisfaction": "满意"}, headers=h)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.ended_without_handling", r.text
+    assert "尚未" not in r.json()["error"]["message"]
+    open_case = intake.submit(description="另一处垃圾桶满了，三天没人清运")  # not resolved yet: as before
+    r = intake.client.post(f"/intake/v1/cases/{open_case['id']}/evaluation",
+                           json={"contacted": True, "solved": True, "satisfaction": "满意"}, headers=h)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case.cannot_evaluate"

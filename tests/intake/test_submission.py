@@ -182,3 +182,25 @@ def test_text_that_says_nothing_or_holds_a_control_character_is_refused_wherever
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation.control_character", r.text
     assert r.json()["error"]["field"] == "filename"
     assert intake.get(case["id"], "admin") == before and count_cases(intake) == 1
+
+
+def test_a_callers_phone_from_someone_not_filing_for_a_caller_is_refused_as_such_not_as_an_unknown_field(intake):
+    for role, channel in (("operator", "web"), ("resident", "mini_program")):
+        r = intake.client.post("/intake/v1/cases", json={"category": "env.garbage", "description": "垃圾桶满了",
+                                                         "channel": channel, "caller_phone": "13812345678",
+                                                         "consent": True, **GRID_POINT},
+                               headers=intake.auth(role))
+        assert r.status_code == 422, r.text
+        assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("case.caller_phone_not_allowed",
+                                                                           "caller_phone")
+    assert count_cases(intake) == 0
+
+
+def test_an_unknown_status_filter_is_a_422_with_the_errors_list_every_validation_refusal_has(intake):
+    r = intake.client.get("/intake/v1/cases", params={"status": "zzz"}, headers=intake.auth("admin"))
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert (error["code"], error["field"]) == ("validation.not_allowed", "status")
+    assert [(e["code"], e["field"]) for e in error["errors"]] == [("validation.not_allowed", "status")]
+    ok = intake.client.get("/intake/v1/cases", params={"status": "withdrawn"}, headers=intake.auth("admin"))
+    assert ok.status_code == 200

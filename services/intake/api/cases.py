@@ -1,6 +1,6 @@
 """Filing a case, the duplicates offered before filing, and reading cases."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -13,9 +13,12 @@ from shared.web import model_answer
 
 from .. import access, duplicates, privacy, submission, views
 from ..schemas import ORDER_NO, CaseCreate, CasePage, CaseView, DuplicateQuery, DuplicateView
+from ..status import STATUSES
 from .deps import PhoneIndex, ReadableCase, SubmissionQuota, answers
 
 router = APIRouter(tags=["诉求 cases"])
+# A status filter is one of the statuses: an unknown one is refused as any other invalid query (with its errors).
+StatusCode = Literal[tuple(STATUSES)]
 
 
 @router.post("/cases", status_code=201, response_model=CaseView,
@@ -86,7 +89,7 @@ def get_case(user: CurrentUser, found: ReadableCase, uow: Uow, english: English)
                         "网格员、部门为本单位承办或协办过的；社区、街道、督办人员另含本辖区的；管理员为全部。"
                         "external_no 按 12345 平台工单编号查找（仍限于您的范围）。")
 def list_cases(user: CurrentUser, uow: Uow, english: English,
-               status: Annotated[str | None, Query(max_length=30, description="状态代码 a status code")] = None,
+               status: Annotated[StatusCode | None, Query(description="状态代码 a status code")] = None,
                page: Annotated[int, Query(ge=1, le=10000, description="页码 page, from 1")] = 1,
                page_size: Annotated[int, Query(ge=1, le=100, description="每页条数 page size")] = 20,
                urgency_requested: Annotated[bool | None, Query(
