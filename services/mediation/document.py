@@ -6,7 +6,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
-from shared.masking import mask_address, mask_phone
+from shared.masking import mask_address, mask_free_text, mask_phone
 
 from . import agreement as agreements
 from . import config
@@ -24,7 +24,11 @@ _date = agreements.local_date
 
 
 def render(session: Session, dispute: Dispute, agreement: Agreement, masked: bool = True) -> str:
-    """`masked`: contact details masked, for every reader but the mediators (who print the original)."""
+    """`masked`: contact details, and phone or ID numbers typed into the facts and the terms, masked for every
+    reader but the mediators (who print the original)."""
+    def text(value: str | None) -> str | None:
+        return mask_free_text(value) if masked else value
+
     people = parties(session, dispute.id)
     names = {p.id: p.name for p in people}
     confirmed = {c.party_id: c for c in agreements.confirmations(session, agreement)}
@@ -35,14 +39,14 @@ def render(session: Session, dispute: Dispute, agreement: Agreement, masked: boo
     if signer is not None and signer.name not in mediators:  # signed, then replaced: the signature stands
         mediators.append(signer.name)
     return _env().get_template("agreement.html").render(
-        dispute=dispute, agreement=agreement,
+        dispute=dispute, agreement=agreement, facts=text(agreement.facts),
         type_name=config.get().type_name(dispute.dispute_type),
         parties=[{"role": p.role, "name": p.name, "phone": mask_phone(p.phone) if masked else p.phone,
                   "address": mask_address(p.address) if masked else p.address,
                   "representative_name": p.representative_name,
                   "confirmed_method": methods.get(confirmed[p.id].method) if p.id in confirmed else None,
                   "confirmed_at": _date(confirmed[p.id].at) if p.id in confirmed else None} for p in people],
-        terms=[{"obligor": names.get(t.party_id, ""), "obligation": t.obligation, "amount": t.amount,
+        terms=[{"obligor": names.get(t.party_id, ""), "obligation": text(t.obligation), "amount": t.amount,
                 "due": _date(t.due_at)} for t in agreements.terms(session, agreement.id)],
         mediators=mediators, committee=committee.name if committee else "人民调解委员会",
         mediator_signer=signer.name if signer else None, mediator_signed=_date(agreement.mediator_signed_at),

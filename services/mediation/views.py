@@ -1,5 +1,6 @@
-"""What a reader sees of a dispute's record: contact details, and phone or ID numbers typed into the
-matter and the claims, masked for everyone but the mediators."""
+"""What a reader sees of a dispute's record: contact details, and phone or ID numbers typed into any of
+its free text (the matter, the claims, reasons, the 笔录, the agreement, follow-up notes), masked for
+everyone but the mediators."""
 
 import json
 
@@ -51,6 +52,12 @@ def mediator(session: Session, m: Mediator, reader: User) -> dict:
     return row
 
 
+def _text(value: str | None, full: bool) -> str | None:
+    """Free text as a reader sees it: a mediator types a party's phone or ID number into the facts or the
+    笔录 as readily as a resident into the matter, and it is the same personal data."""
+    return value if full else mask_free_text(value)
+
+
 # ---- disputes and parties --------------------------------------------------------------------
 
 def _summary(d: Dispute) -> dict:
@@ -85,13 +92,13 @@ def dispute(session: Session, d: Dispute, cap: str) -> DisputeView:
         m = session.get(Mediator, a.mediator_id)
         mediators.append({"id": m.id, "name": m.name, "kind": m.kind, "by_choice": a.by_choice})
     return DisputeView(
-        **_summary(d), case_id=d.case_id, matter=d.matter if full else mask_free_text(d.matter),
-        claims=d.claims if full else mask_free_text(d.claims), amount=d.amount,
+        **_summary(d), case_id=d.case_id, matter=_text(d.matter, full), claims=_text(d.claims, full),
+        amount=d.amount,
         people_involved=d.people_involved, privacy=d.privacy,
         committee_name=committee_row.name if committee_row else None,
         mediators=mediators, parties=[party(p, not full) for p in disputes.parties(session, d.id)],
-        routes=d.routes or [], routes_notice=disputes.routes_notice(d), close_reason=d.close_reason,
-        extensions=[extension(session, e) for e in extensions.of_dispute(session, d.id)], viewer_capacity=cap)
+        routes=d.routes or [], routes_notice=disputes.routes_notice(d), close_reason=_text(d.close_reason, full),
+        extensions=[extension(session, e, full) for e in extensions.of_dispute(session, d.id)], viewer_capacity=cap)
 
 
 def objection(session: Session, d: Dispute, replaced: bool) -> dict:
@@ -100,8 +107,8 @@ def objection(session: Session, d: Dispute, replaced: bool) -> dict:
 
 # ---- the clock -------------------------------------------------------------------------------
 
-def extension(session: Session, e: Extension) -> dict:
-    return {"id": e.id, "days": e.days, "reason": e.reason, "status": e.status,
+def extension(session: Session, e: Extension, full: bool) -> dict:
+    return {"id": e.id, "days": e.days, "reason": _text(e.reason, full), "status": e.status,
             "consented_party_ids": extensions.consented_party_ids(session, e.id)}
 
 
@@ -115,9 +122,10 @@ def extension_answered(e: Extension, d: Dispute) -> dict:
 
 # ---- sessions, risk, agreement, follow-ups ---------------------------------------------------
 
-def meeting(session: Session, m: MediationSession) -> dict:
+def meeting(session: Session, m: MediationSession, cap: str) -> dict:
     return {"id": m.id, "kind": m.kind, "starts_at": m.starts_at, "place": m.place, "online_link": m.online_link,
-            "privacy": m.privacy, "status": m.status, "held_at": m.held_at, "record": m.record,
+            "privacy": m.privacy, "status": m.status, "held_at": m.held_at,
+            "record": _text(m.record, cap == "mediator"),
             "participants": [{"id": p.id, "kind": p.kind, "name": p.name, "role_code": p.role_code,
                               "user_id": p.user_id, "attended": p.attended}
                              for p in meetings.participants(session, m.id)]}
@@ -133,11 +141,11 @@ def past_assessment(a: RiskAssessment) -> dict:
             "assessed_by": a.assessed_by, "police_liaison_unit": a.police_liaison_unit}
 
 
-def agreement(session: Session, d: Dispute, a: Agreement) -> dict:
+def agreement(session: Session, d: Dispute, a: Agreement, cap: str) -> dict:
     """status: draft (the parties sign) → parties_signed (the mediator signs) → mediator_signed (the committee
     seals) → effective (人民调解法 第二十九条); performed_at: every term found performed at follow-up."""
-    effective = a.status == "effective"
-    return {"id": a.id, "status": a.status, "version": a.version, "facts": a.facts,
+    effective, full = a.status == "effective", cap == "mediator"
+    return {"id": a.id, "status": a.status, "version": a.version, "facts": _text(a.facts, full),
             "signed_at": a.signed_at,
             "mediator_signature": {"by": a.mediator_signed_by, "at": a.mediator_signed_at}
             if a.mediator_signed_by else None,
@@ -145,16 +153,17 @@ def agreement(session: Session, d: Dispute, a: Agreement) -> dict:
             "effective_at": a.effective_at, "performed_at": a.performed_at,
             "court_confirmation_deadline": a.court_deadline,
             "court_confirmation_notice": agreements.court_confirmation_notice(a.court_deadline) if effective else None,
-            "terms": [{"id": t.id, "position": t.position, "party_id": t.party_id, "obligation": t.obligation,
-                       "due_at": t.due_at, "amount": t.amount} for t in agreements.terms(session, a.id)],
+            "terms": [{"id": t.id, "position": t.position, "party_id": t.party_id,
+                       "obligation": _text(t.obligation, full), "due_at": t.due_at, "amount": t.amount}
+                      for t in agreements.terms(session, a.id)],
             "confirmed_party_ids": [c.party_id for c in agreements.confirmations(session, a)],
             "document": f"/mediation/v1/disputes/{d.id}/agreement/document"}
 
 
-def followup(f: Followup, a: Agreement | None = None) -> dict:
+def followup(f: Followup, a: Agreement | None, cap: str) -> dict:
     """A 回访 (performance: the mediators') or the parties' 司法确认 reminder, with what it is about."""
     row = {"id": f.id, "kind": f.kind, "term_id": f.term_id, "due_at": f.due_at, "reminded_at": f.emitted_at,
-           "done_at": f.done_at, "result": f.result, "note": f.note}
+           "done_at": f.done_at, "result": f.result, "note": _text(f.note, cap == "mediator")}
     if f.kind == "court_confirmation":
         deadline = a.court_deadline if a is not None else None
         row |= {"court_confirmation_deadline": deadline, "legal_basis": agreements.COURT_CONFIRMATION_BASIS,

@@ -1,10 +1,11 @@
 """Walks a dispute through the API the way a resident and a committee would."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from services.mediation.models import audit
+from services.mediation.models import MediationSession, audit
 
 from .conftest import PHONES, auth
 
@@ -87,3 +88,10 @@ def audit_rows(rt, dispute_id: str | None, action: str) -> list[tuple]:
         rows = s.execute(select(audit).where(subject, audit.c.action == action).order_by(audit.c.id)).all()
     details = [json.loads(r.detail or "{}") for r in rows]
     return [(r.actor_id, d.get("allowed"), d.get("capacity")) for r, d in zip(rows, details, strict=True)]
+
+
+def started(rt, session_id: str) -> None:
+    """The session's time has come (a session is recorded as held only once it has started)."""
+    with rt.uow() as s:
+        s.execute(update(MediationSession).where(MediationSession.id == session_id)
+                  .values(starts_at=datetime.now(UTC) - timedelta(minutes=5)))

@@ -1,7 +1,21 @@
 """Records are visible only to the parties, the assigned mediators and the committee's head; every read audited."""
 
+import json
+from datetime import UTC, datetime, timedelta
+
 from .conftest import auth
-from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, STRANGER, accepted, audit_rows, respondent_of
+from .helpers import (
+    CHAIR,
+    MEDIATOR,
+    RESIDENT,
+    RESIDENT_2,
+    STRANGER,
+    accepted,
+    audit_rows,
+    respondent_of,
+    sign_and_seal,
+    started,
+)
 
 BASE = "/mediation/v1/disputes"
 
@@ -78,3 +92,42 @@ def test_the_committee_head_terminating_sees_contact_details_masked(client, rt):
     r = client.post(f"{BASE}/{d['id']}/terminate", json={"reason": "双方分歧过大"}, headers=auth(rt, CHAIR))
     assert r.status_code == 200 and r.json()["viewer_capacity"] == "supervisor"
     assert respondent_of(r.json())["phone"] == "139****1111"
+
+
+def test_phones_and_id_numbers_a_mediator_types_into_the_record_are_masked_for_the_parties_and_the_head(client, rt):
+    """The agreement's facts and terms, the printable document, the 笔录 and follow-up notes: the same masking as
+    the matter and the claims, for every reader but the assigned mediators."""
+    phone, id_number = "13900002221", "510107198001011235"
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR, respondent_user=RESIDENT_2)
+    mediator, chair, party = auth(rt, MEDIATOR), auth(rt, CHAIR), auth(rt, RESIDENT, "resident")
+    when = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    meeting = client.post(f"{BASE}/{d['id']}/sessions", json={"starts_at": when, "place": "调解室"},
+                          headers=mediator).json()
+    started(rt, meeting["id"])
+    r = client.post(f"{BASE}/{d['id']}/sessions/{meeting['id']}/record", headers=mediator,
+                    json={"record": f"笔录：王建华电话{phone}，身份证{id_number}"})
+    assert r.status_code == 200 and phone in r.json()["record"], r.text
+    body = {"facts": f"双方经调解同意。联系电话{phone}，身份证{id_number}",
+            "terms": [{"party_id": respondent_of(d)["id"], "obligation": f"晚上十点后停止施工，联系{phone}"}]}
+    assert client.put(f"{BASE}/{d['id']}/agreement", json=body, headers=mediator).status_code == 200
+    for who in (party, auth(rt, RESIDENT_2, "resident")):
+        assert client.post(f"{BASE}/{d['id']}/agreement/confirmations", json={}, headers=who).status_code == 200
+    sign_and_seal(client, rt, d, MEDIATOR)
+    performance = next(f for f in client.get(f"{BASE}/{d['id']}/followups", headers=mediator).json()
+                       if f["kind"] == "performance")
+    r = client.post(f"{BASE}/{d['id']}/followups/{performance['id']}", json={"result": "performed",
+                                                                              "note": f"已履行 电话{phone}"},
+                    headers=mediator)
+    assert r.status_code == 200, r.text
+
+    def shown(headers: dict) -> str:
+        return json.dumps([client.get(f"{BASE}/{d['id']}{path}", headers=headers).json()
+                           for path in ("/sessions", "/agreement", "/followups")], ensure_ascii=False) + \
+            client.get(f"{BASE}/{d['id']}/agreement/document", headers=headers).text
+
+    for reader in (party, chair):
+        text = shown(reader)
+        assert phone not in text and id_number not in text
+        assert "139****2221" in text and "5101**********1235" in text
+    text = shown(mediator)
+    assert phone in text and id_number in text

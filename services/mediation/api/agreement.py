@@ -21,12 +21,13 @@ router = APIRouter(tags=["调解协议 agreement"])
             responses=answers(403, 404, 409))
 def draft(body: AgreementIn, seen: Annotated[Access, managing("write.agreement")], user: CurrentUser,
           uow: AuditedUow) -> dict:
-    return views.agreement(uow.session, seen.dispute, agreements.draft(uow.session, seen.dispute, body, user.id))
+    return views.agreement(uow.session, seen.dispute, agreements.draft(uow.session, seen.dispute, body, user.id),
+                           seen.capacity)
 
 
 @router.get("/disputes/{dispute_id}/agreement", summary="调解协议 the agreement", responses=answers(404))
 def get_agreement(seen: Annotated[Access, readable("read.agreement")], uow: AuditedUow) -> dict:
-    return views.agreement(uow.session, seen.dispute, agreements.drafted(uow.session, seen.dispute))
+    return views.agreement(uow.session, seen.dispute, agreements.drafted(uow.session, seen.dispute), seen.capacity)
 
 
 @router.post("/disputes/{dispute_id}/agreement/confirmations",
@@ -37,7 +38,7 @@ def confirm(body: ConfirmIn, seen: Annotated[Access, readable("write.confirmatio
     agreement = agreements.drafted(uow.session, seen.dispute)
     party, how = access.acting_party(uow.session, seen, user, body.party_id)
     agreements.confirm(uow.session, seen.dispute, agreement, party, how, user.id)
-    return views.agreement(uow.session, seen.dispute, agreement)
+    return views.agreement(uow.session, seen.dispute, agreement, seen.capacity)
 
 
 @router.post("/disputes/{dispute_id}/agreement/mediator-signature",
@@ -49,7 +50,7 @@ def sign_as_mediator(seen: Annotated[Access, managing("write.agreement_signature
                      uow: AuditedUow) -> dict:
     agreement = agreements.drafted(uow.session, seen.dispute)
     agreements.sign_as_mediator(uow.session, seen.dispute, agreement, seen.capacity, user.id)
-    return views.agreement(uow.session, seen.dispute, agreement)
+    return views.agreement(uow.session, seen.dispute, agreement, seen.capacity)
 
 
 @router.post("/disputes/{dispute_id}/agreement/seal",
@@ -61,7 +62,7 @@ def sign_as_mediator(seen: Annotated[Access, managing("write.agreement_signature
 def seal(seen: Annotated[Access, managing("write.agreement_seal")], user: CurrentUser, uow: AuditedUow) -> dict:
     agreement = agreements.drafted(uow.session, seen.dispute)
     agreements.seal(uow.session, uow.emit, seen.dispute, agreement, seen.capacity, user.id)
-    return views.agreement(uow.session, seen.dispute, agreement)
+    return views.agreement(uow.session, seen.dispute, agreement, seen.capacity)
 
 
 @router.get("/disputes/{dispute_id}/agreement/document", response_class=HTMLResponse,

@@ -18,7 +18,7 @@ router = APIRouter(tags=["回访 follow-ups"])
 @router.get("/disputes/{dispute_id}/followups", summary="回访与司法确认提醒 follow-ups", responses=answers(404))
 def followups(seen: Annotated[Access, readable("read.followups")], uow: AuditedUow) -> list[dict]:
     agreement = agreements.of(uow.session, seen.dispute.id)
-    return [views.followup(f, agreement) for f in agreements.followups(uow.session, seen.dispute.id)]
+    return [views.followup(f, agreement, seen.capacity) for f in agreements.followups(uow.session, seen.dispute.id)]
 
 
 @router.post("/disputes/{dispute_id}/followups/{followup_id}",
