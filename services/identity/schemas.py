@@ -3,7 +3,9 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from shared.fields import Flag
 
 
 class Strict(BaseModel):
@@ -182,7 +184,7 @@ class UserPatch(Strict):
     unit_codes: list[str] | None = Field(None, min_length=1, max_length=20,
                                          description="新的所属单位，主单位在前（变更后需重新登录）new units")
     display_name: str | None = Field(None, min_length=1, max_length=100, description="姓名 display name")
-    active: bool | None = Field(None, description="启用或停用；停用后该用户的所有令牌立即作废 enable or disable")
+    active: Flag | None = Field(None, description="启用或停用；停用后该用户的所有令牌立即作废 enable or disable")
 
 
 class RosterReport(BaseModel):
@@ -204,7 +206,7 @@ class ApiKeyCreate(Strict):
     scopes: list[str] = Field(min_length=1, max_length=20, description="权限范围（见配置 api_keys.scopes）"
                                                                        "what the key allows")
     area_code: str | None = Field(None, max_length=32, description="限定的区域单位代码（可选）an area limit")
-    expires_in_days: int | None = Field(None, description="有效天数，默认且最多为配置的 max_days "
+    expires_in_days: StrictInt | None = Field(None, description="有效天数，默认且最多为配置的 max_days "
                                                           "days until it expires (at most max_days, the default)")
 
 

@@ -5,10 +5,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from shared.errors import ApiError
-from shared.fields import When
+from shared.fields import Flag, When
 from shared.geo import CoordSystem
 from shared.idcards import valid_id_number
 
@@ -58,7 +58,7 @@ class DisputeCreate(Strict):
     matter: str = Field(..., min_length=5, max_length=4000, description="纠纷事实")
     claims: str | None = Field(None, max_length=2000, description="当事人的请求")
     amount: Decimal | None = Field(None, ge=0, le=Decimal("1e11"), description="争议金额（元）")
-    people_involved: int = Field(2, ge=1, le=100000, description="涉及人数 people involved")
+    people_involved: StrictInt = Field(2, ge=1, le=100000, description="涉及人数 people involved")
     # A point only means something with its coordinate system (the same rule as intake's cases, one
     # implementation: shared/geo.py): taken in the wrong one it lands ~360 m off, often in another community,
     # and the dispute would go to that community's committee.
@@ -102,7 +102,7 @@ class VerificationIn(Strict):
 
 
 class ConsentIn(Strict):
-    consent: bool = Field(..., description="true 同意调解；false 明确拒绝调解")
+    consent: Flag = Field(..., description="true 同意调解；false 明确拒绝调解（JSON 布尔值；一经拒绝不可撤回）")
     reason: str | None = Field(None, max_length=500, description="拒绝或终止的理由 the reason of a refusal")
     privacy_request: Literal["public", "private"] | None = Field(None, description="要求公开或不公开调解")
 
@@ -136,7 +136,7 @@ class SessionCreate(Strict):
 
 
 class SessionRecordIn(Strict):
-    attended_participant_ids: list[int] = Field(default_factory=list, max_length=500,
+    attended_participant_ids: list[StrictInt] = Field(default_factory=list, max_length=500,
                                                 description="出席人员（参会名单中的 id）")
     record: str = Field(..., min_length=5, max_length=20000, description="调解笔录")
 
@@ -144,7 +144,7 @@ class SessionRecordIn(Strict):
 class RiskIn(Strict):
     indicators: list[str] = Field(default_factory=list, max_length=20,
                                   description="风险指标代码，见 GET /risk-indicators")
-    people_involved: int = Field(2, ge=1, le=100000, description="涉及人数 people involved")
+    people_involved: StrictInt = Field(2, ge=1, le=100000, description="涉及人数 people involved")
     note: str | None = Field(None, max_length=1000, description="评估说明 a note")
 
 
@@ -172,12 +172,12 @@ class TerminateIn(Strict):
 
 
 class ExtensionIn(Strict):
-    days: int = Field(..., ge=1, le=365, description="延长天数（不超过配置的上限）days to extend by")
+    days: StrictInt = Field(..., ge=1, le=365, description="延长天数（不超过配置的上限）days to extend by")
     reason: str = Field(..., min_length=2, max_length=500, description="延期理由 the reason")
 
 
 class ExtensionConsentIn(Strict):
-    consent: bool = Field(..., description="true 同意延期；false 不同意")
+    consent: Flag = Field(..., description="true 同意延期；false 不同意（JSON 布尔值）")
     party_id: str | None = Field(None, description="调解员代为登记当事人意见时填写")
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from shared.config import local_zone
 from shared.errors import ApiError
@@ -50,7 +50,7 @@ class Preferences(BaseModel):
     timezone: str = Field(default_factory=lambda: local_zone().key,
                           description="时区，默认为本部署的时区 the person's time zone, the deployment's by default")
     lang: Literal["zh", "en"] = Field("zh", description="通知语言 language of the messages")
-    sms_daily_limit: int = Field(10, ge=1, le=50, description="同一号码同一模板每日短信上限 "
+    sms_daily_limit: StrictInt = Field(10, ge=1, le=50, description="同一号码同一模板每日短信上限 "
                                                               "SMS per number and template per day")
 
     @model_validator(mode="after")

@@ -3,9 +3,9 @@
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from shared.fields import Day, When
+from shared.fields import Day, Flag, When
 
 Level = Literal["building", "community", "street"]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -22,7 +22,7 @@ class MemberIn(In):
     phone: str = Field(min_length=5, max_length=20, description="本人手机号（须是她在平台验证过的号码）her mobile")
     household: str = Field(min_length=1, max_length=60, description="户（门牌），如 7栋2单元501 the household")
     building: str | None = Field(None, max_length=40, description="楼栋，如 7栋（楼栋议事用）the building")
-    representative: bool = Field(False, description="是否居民代表 a residents' representative")
+    representative: Flag = Field(False, description="是否居民代表 a residents' representative")
 
 
 class MemberView(BaseModel):
@@ -127,16 +127,17 @@ class MeetingIn(In):
 
 
 class MeetingRecordIn(In):
-    members: int | None = Field(None, ge=1, le=100000, description="应到人数（居民代表会议按名册自动计算）members")
-    attended: int | None = Field(None, ge=0, le=100000, description="实到人数（居民代表会议按出席名单）attended")
+    members: StrictInt | None = Field(None, ge=1, le=100000,
+                                      description="应到人数（居民代表会议按名册自动计算）members")
+    attended: StrictInt | None = Field(None, ge=0, le=100000, description="实到人数（居民代表会议按出席名单）attended")
     attendee_member_ids: list[Annotated[str, Field(max_length=36)]] = Field(
         default_factory=list, max_length=2000,
         description="出席的居民代表名册编号（居民代表会议）attending representatives")
-    votes_for: int = Field(ge=0, le=100000, description="赞成票 for")
-    votes_against: int = Field(ge=0, le=100000, description="反对票 against")
-    votes_abstain: int = Field(0, ge=0, le=100000, description="弃权票 abstentions")
+    votes_for: StrictInt = Field(ge=0, le=100000, description="赞成票 for")
+    votes_against: StrictInt = Field(ge=0, le=100000, description="反对票 against")
+    votes_abstain: StrictInt = Field(0, ge=0, le=100000, description="弃权票 abstentions")
     record: Text = Field(description="会议记录 the record")
-    supervisor_present: bool = Field(description="监督机构是否到场监督 the supervising committee present")
+    supervisor_present: Flag = Field(description="监督机构是否到场监督 the supervising committee present")
     supervisor_note: str | None = Field(None, max_length=2000, description="监督意见 the supervisor's note")
     resolution_text: str | None = Field(None, max_length=2000, description="决议内容（最后阶段通过时必填）resolution")
 
@@ -282,7 +283,7 @@ class RatingForm(BaseModel):
 class RatingIn(In):
     community_code: str = Field(max_length=32, description="评价的社区（须在其居民名册中）the community")
     grid_code: str | None = Field(None, max_length=32, description="评价的网格（可选；选了须答网格题）the grid")
-    answers: dict[Annotated[str, Field(max_length=40)], int] = Field(
+    answers: dict[Annotated[str, Field(max_length=40)], StrictInt] = Field(
         max_length=50, description="题目编码 → 分数（1 至满分）question → score")
 
 

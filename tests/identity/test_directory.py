@@ -115,6 +115,17 @@ def test_a_name_change_alone_ends_no_sign_in_and_tells_no_one(client, rt):
     assert len(events(rt)) == before
 
 
+def test_a_no_in_a_string_does_not_disable_an_account(client):
+    """Only the JSON boolean false disables: pydantic's lax mode read "no", "0" and 0 as false."""
+    worker = headers(client, "grid-worker-001001")
+    auth = admin(client)
+    for value in ("no", "0", 0, "false"):
+        r = client.patch(f"{USERS}/u-grid-worker-001001", json={"active": value}, headers=auth)
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["error"]["code"] == "validation.bad_type" and r.json()["error"]["field"] == "active"
+    assert client.get(ME, headers=worker).status_code == 200
+
+
 def test_disabling_revokes_every_token_and_enabling_lets_the_user_back(client, rt):
     worker = headers(client, "grid-worker-001001")
     auth = admin(client)

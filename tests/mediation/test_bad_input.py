@@ -4,7 +4,7 @@ audit is the service's one audit trail."""
 from datetime import UTC, datetime, timedelta
 
 from .conftest import auth
-from .helpers import CHAIR, MEDIATOR, RESIDENT, STRANGER, accepted, respondent_of
+from .helpers import CHAIR, MEDIATOR, RESIDENT, STRANGER, accepted, apply, head, respondent_of, verify_in_person
 
 BASE = "/mediation/v1/disputes"
 HUGE = "9" * 20
@@ -72,3 +72,21 @@ def test_the_records_audit_is_the_services_audit_trail(client, rt):
                                                                    "read.audit"}
     assert trail("u-med-chair-002").json()["items"] == []
     assert trail("u-supervisor-2", "supervisor").status_code == 403
+
+
+def test_a_string_is_not_a_yes_or_no_so_a_0_neither_refuses_mediation_nor_a_10_extends_it(client, rt):
+    """A refusal ends the dispute for good: only the JSON boolean false refuses, never "0", "no" or 0."""
+    d = apply(client, rt)
+    chair = head(rt, d)
+    respondent = respondent_of(d)
+    verify_in_person(client, rt, d, respondent, chair)
+    for value in ("0", "no", 0, "yes"):
+        r = client.post(f"{BASE}/{d['id']}/consent", json={"consent": value}, params={"party_id": respondent["id"]},
+                        headers=chair)
+        assert _field(r) == "consent" and r.json()["error"]["code"] == "validation.bad_type", value
+    assert client.get(f"{BASE}/{d['id']}", headers=chair).json()["status"] == "applied"
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    r = client.post(f"{BASE}/{d['id']}/extensions", json={"days": "10", "reason": "等待鉴定"},
+                    headers=auth(rt, MEDIATOR))
+    assert _field(r) == "days" and r.json()["error"]["code"] == "validation.bad_type"
+    assert client.get(f"{BASE}/{d['id']}", headers=auth(rt, MEDIATOR)).json()["extensions"] == []

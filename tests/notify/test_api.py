@@ -40,7 +40,9 @@ def test_bad_preferences_get_a_stable_code_a_message_and_the_field_and_change_no
              ({"opt_outs": ["work_order"]}, "notify.category_not_optional", "opt_outs.0"),
              ({"quiet_start": "25:00"}, "notify.bad_time", "quiet_start"),
              ({"timezone": "Mars/Olympus"}, "notify.bad_timezone", "timezone"),
-             ({"sms_daily_limit": 500}, "validation.out_of_range", "sms_daily_limit")]
+             ({"sms_daily_limit": 500}, "validation.out_of_range", "sms_daily_limit"),
+             # a number in a string is not a number: JSON says what it is
+             ({"sms_daily_limit": "5"}, "validation.bad_type", "sms_daily_limit")]
     for change, code, field in cases:
         r = client.put("/notify/v1/me/preferences", headers=me, json={**prefs, **change})
         assert r.status_code == 422 and r.json()["error"]["code"] == code and r.json()["error"]["field"] == field

@@ -159,3 +159,10 @@ def test_ratings_given_before_the_batches_are_rewritten_as_one_shuffled_batch_by
     order = [json.loads(a)["n"] for _, a in rows]
     assert sorted(order) == list(range(30)) and order != list(range(30))
     assert not any(r.id.startswith("old-") for r in rows)
+
+
+def test_a_score_in_a_string_is_refused_not_read_as_a_number(client, rt):
+    r = _rate(client, rt, RESIDENT, answers={**ALL, "cadres_diligent": "5"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation.bad_type", r.text
+    assert r.json()["error"]["field"] == "answers.cadres_diligent"
+    assert _rate(client, rt, RESIDENT).status_code == 201  # refused, so nothing was taken for this period
