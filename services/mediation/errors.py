@@ -64,6 +64,9 @@ register_messages({
                                          "The joint meeting needs all four: residents' committee, property company,"
                                          " owners' committee, police office"),
     "session.already_held": ("该调解会议已记录", "This session is already recorded"),
+    "session.in_the_past": ("调解会议的开始时间已过，请核对日期和时间", "The session's start is in the past"),
+    "session.not_yet": ("调解会议尚未开始，开始后才能记录出席情况和调解笔录",
+                        "The session has not started yet: record it once it has taken place"),
     "session.not_participant": ("出席人员不在参会名单中", "An attendee is not on the participant list"),
     "risk.unknown_indicator": ("未知的风险指标", "Unknown risk indicator"),
     "agreement.not_found": ("尚未起草调解协议", "No agreement has been drafted"),

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.errors import ApiError
 from shared.events import mediation as ev
+from shared.offline import SKEW
 from shared.uow import Emit
 
 from . import config
@@ -16,6 +17,10 @@ from .schemas import SessionCreate, SessionRecordIn
 
 def schedule(session: Session, emit: Emit, dispute: Dispute, body: SessionCreate, by: str) -> MediationSession:
     require_accepted(dispute)
+    # The parties are told to come: a time already past is a typo (a wrong year or month), never a meeting
+    # they can attend. A device's clock a little ahead of ours is not one.
+    if body.starts_at < utcnow() - SKEW:
+        raise ApiError(422, "session.in_the_past", field="starts_at")
     if not body.place and not body.online_link:
         raise ApiError(422, "session.place_missing", field="place")
     people = parties(session, dispute.id)
@@ -57,13 +62,16 @@ def record(session: Session, emit: Emit, dispute: Dispute, meeting_id: str, body
     require_accepted(dispute)
     if meeting.status == "held":
         raise ApiError(409, "session.already_held")
+    now = utcnow()
+    if now < meeting.starts_at:  # a 笔录 of a meeting that has not taken place is not a record
+        raise ApiError(409, "session.not_yet")
     people = {p.id: p for p in session.scalars(select(Participant).where(Participant.session_id == meeting.id))}
     unknown = set(body.attended_participant_ids) - set(people)
     if unknown:
         raise ApiError(422, "session.not_participant", field="attended_participant_ids")
     for pid, p in people.items():
         p.attended = pid in body.attended_participant_ids
-    meeting.status, meeting.record, meeting.held_at = "held", body.record, utcnow()
+    meeting.status, meeting.record, meeting.held_at = "held", body.record, now
     publish(emit, dispute, ev.SessionHeld, session_id=meeting.id,
             attended_user_ids=sorted({p.user_id for p in people.values() if p.attended and p.user_id}))
     return meeting

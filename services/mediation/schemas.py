@@ -125,7 +125,8 @@ class InviteeIn(Strict):
 
 
 class SessionCreate(Strict):
-    starts_at: When = Field(..., description="开始时间，须带时区，如 2026-03-02T09:00:00+08:00（2000 至 2100 年）")
+    starts_at: When = Field(..., description="开始时间，须带时区，如 2026-03-02T09:00:00+08:00（2000 至 2100 年），"
+                                             "不能早于当前时间（否则 422 session.in_the_past）；会议开始后才能记录笔录")
     place: str | None = Field(None, max_length=200, description="调解地点；与线上会议链接至少填一项")
     online_link: str | None = Field(None, max_length=300, pattern=r"^https://", description="线上会议链接（https）")
     kind: Literal["ordinary", "joint_meeting"] = Field(

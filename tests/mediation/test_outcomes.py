@@ -8,7 +8,7 @@ from services.mediation import clocks
 from services.mediation.models import Dispute
 
 from .conftest import PHONES, auth, events
-from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of, sign_and_seal
+from .helpers import CHAIR, MEDIATOR, RESIDENT, RESIDENT_2, accepted, respondent_of, sign_and_seal, started
 
 BASE = "/mediation/v1/disputes"
 
@@ -58,6 +58,7 @@ def test_sessions_follow_the_parties_wishes_and_the_joint_meeting_needs_all_four
     assert RESIDENT in scheduled["participant_user_ids"] and "u-department-handler-900002" in scheduled[
         "participant_user_ids"]
     attended = [p["id"] for p in meeting["participants"] if p["role_code"] != "owners_committee"]
+    started(rt, meeting["id"])
     r = client.post(f"{BASE}/{d['id']}/sessions/{meeting['id']}/record",
                     json={"attended_participant_ids": attended, "record": "四方到场，物业承诺一周内修复电梯。"},
                     headers=holder)
@@ -177,3 +178,28 @@ def test_the_scanner_thread_fires_what_is_due_and_stops_when_told(client, rt):
         scanner.join(5)
     assert not scanner.is_alive()
     assert [e["data"]["dispute_id"] for e in events(rt, "mediation.case.overdue")] == [d["id"]]
+
+
+def test_a_session_cannot_be_scheduled_in_the_past_nor_recorded_as_held_before_it_starts(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    mediator = auth(rt, MEDIATOR)
+    for past in ("2021-12-20T10:00:00+08:00", (datetime.now(UTC) - timedelta(hours=1)).isoformat()):
+        r = client.post(f"{BASE}/{d['id']}/sessions", json={"starts_at": past, "place": "调解室"}, headers=mediator)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "session.in_the_past", r.text
+        assert r.json()["error"]["field"] == "starts_at"
+    assert client.get(f"{BASE}/{d['id']}/sessions", headers=mediator).json() == []
+    # A device's clock a little ahead of ours: a session "starting now" is taken.
+    just_now = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    assert client.post(f"{BASE}/{d['id']}/sessions", json={"starts_at": just_now, "place": "调解室"},
+                       headers=mediator).status_code == 201
+    later = (datetime.now(UTC) + timedelta(days=19)).isoformat()
+    meeting = client.post(f"{BASE}/{d['id']}/sessions", json={"starts_at": later, "place": "调解室"},
+                          headers=mediator).json()
+    body = {"attended_participant_ids": [], "record": "双方到场，进行了调解，达成初步意向"}
+    r = client.post(f"{BASE}/{d['id']}/sessions/{meeting['id']}/record", json=body, headers=mediator)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "session.not_yet", r.text
+    held = [m for m in client.get(f"{BASE}/{d['id']}/sessions", headers=mediator).json() if m["status"] == "held"]
+    assert held == []
+    started(rt, meeting["id"])
+    r = client.post(f"{BASE}/{d['id']}/sessions/{meeting['id']}/record", json=body, headers=mediator)
+    assert r.status_code == 200 and r.json()["status"] == "held", r.text
