@@ -10,6 +10,8 @@ register_messages({
     "matter.wrong_status": ("该议题当前所处阶段不能执行此操作", "Not possible at the matter's current step"),
     "matter.seconding_short": ("附议人数未达到列入议程的门槛", "Not enough seconders to put it on the agenda"),
     "matter.already_seconded": ("您已附议过该议题", "You already seconded this matter"),
+    "matter.own_proposal": ("提出人不能附议自己提出的议题，附议须由其他居民或居民代表作出",
+                            "The resident who raised a matter cannot second it: others do"),
     "matter.no_community": ("请选择议题所在的社区", "Choose the matter's community"),
     "matter.building_required": ("楼栋议事须注明楼栋", "A building-level matter names its building"),
     "matter.publication_running": ("决议公示期尚未结束，公示期满后才能分解实施任务",

@@ -115,6 +115,10 @@ def second(session: Session, matter: MatterRow, member: Member, method: str, rec
         raise ApiError(403, "member.not_registered", field="member_id")
     if matter.level == "building" and member.building and member.building != matter.building:
         raise ApiError(403, "member.not_registered", field="member_id")
+    # 附议 is others' support for what she raised: her own would carry a matter to the agenda alone (one of three
+    # representatives is the 10% threshold).
+    if matter.raised_by is not None and member.user_id == matter.raised_by:
+        raise ApiError(409, "matter.own_proposal")
     if session.scalar(select(Second.id).where(Second.matter_id == matter.id, Second.member_id == member.id)):
         raise ApiError(409, "matter.already_seconded")
     row = Second(matter_id=matter.id, member_id=member.id, representative=member.representative,

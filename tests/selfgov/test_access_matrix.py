@@ -114,7 +114,7 @@ RULES = {
     f"GET {M}/meetings": (proposed, False, READ, lambda c, s, h: c.get(f"{P}/matters/{s}/meetings", headers=h)),
     f"GET {M}/objections": (proposed, False, READ, lambda c, s, h: c.get(f"{P}/matters/{s}/objections", headers=h)),
     f"GET {M}/tasks": (proposed, False, READ, lambda c, s, h: c.get(f"{P}/matters/{s}/tasks", headers=h)),
-    f"POST {M}/seconds": (proposed, True, {**on_matter(422, 201, 422)},
+    f"POST {M}/seconds": (proposed, True, {**on_matter(422, 201, 422), "raiser": 409},  # not her own
                           lambda c, s, h: c.post(f"{P}/matters/{s}/seconds", headers=h, json={})),
     f"POST {M}/agenda": (_seconded, True, MANAGE, lambda c, s, h: c.post(f"{P}/matters/{s}/agenda", headers=h)),
     f"POST {M}/decline": (proposed, True, MANAGE,

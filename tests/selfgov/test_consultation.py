@@ -102,6 +102,16 @@ def test_a_proposal_below_the_seconding_threshold_is_refused_with_the_reason(cli
     assert again.status_code == 409 and again.json()["error"]["code"] == "matter.already_seconded"
 
 
+def test_the_resident_who_raised_a_matter_cannot_second_it_herself(client, rt):
+    """She is one of three representatives: her own second would have been the 10% that puts it on the agenda."""
+    matter_id = proposed(client, rt)  # by RESIDENT, a representative
+    r = client.post(f"{P}/matters/{matter_id}/seconds", headers=auth(rt, RESIDENT), json={})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "matter.own_proposal", r.text
+    r = client.post(f"{P}/matters/{matter_id}/agenda", headers=staff(rt))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "matter.seconding_short"
+    assert "居民代表附议 0 人" in r.json()["error"]["detail"]
+
+
 def test_a_resident_off_the_roster_may_neither_propose_nor_second(client, rt):
     r = client.post(f"{P}/matters", headers=auth(rt, "u-outsider"), json={
         "community_code": "510107001001000", "title": "小区停车", "description": "停车难"})

@@ -85,7 +85,9 @@ def timeline(seen: Annotated[Seen, readable("read.timeline")], uow: Uow) -> list
 
 @router.post("/matters/{matter_id}/seconds", status_code=201, response_model=TallyView,
              responses=answers(403, 404, 409),
-             summary="附议（居民本人；或社区代为登记纸面签名）second a proposal")
+             summary="附议（居民本人；或社区代为登记纸面签名）second a proposal",
+             description="提出人不能附议自己提出的议题（409 matter.own_proposal）；同一居民只能附议一次"
+                         "（409 matter.already_seconded）。")
 def second(body: SecondIn, seen: Annotated[Seen, readable("write.second")], user: CurrentUser,
            uow: Uow) -> TallyView:
     member, method = access.acting_member(uow.session, user, seen.matter, body.member_id, seen)
