@@ -59,6 +59,8 @@ register_messages({
     "mediator.none_available": ("没有可指派的调解员", "No mediator is available"),
     "session.not_found": ("未找到该调解会议", "No such session"),
     "session.place_missing": ("请填写调解地点或线上会议链接", "Give a place or an online link"),
+    "session.bad_link": ("线上会议链接应为完整的 https 地址（含域名，不含空格或控制字符）",
+                         "The online link must be a full https URL with a host, without spaces or control characters"),
     "session.private_requested": ("有当事人要求不公开调解，不能公开进行", "A party asked for a private session"),
     "session.joint_meeting_incomplete": ("“四位一体”联席会议须邀请居委会、物业、业委会和社区警务室四方",
                                          "The joint meeting needs all four: residents' committee, property company,"

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
@@ -16,6 +17,24 @@ from .config import Route
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+# What a link the parties click may hold: no white space of any width, control character, nor a character a URL
+# never carries unescaped (a "<script>" in it is somebody's test, not a meeting).
+_NOT_IN_LINK = re.compile(r"[\s\x00-\x1f\x7f-\x9f<>\"'`\\{}|^]")
+# A host name of the DNS (its IDNA form), with at least one dot: a meeting is on somebody's domain.
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def meeting_link(value: str) -> bool:
+    """An absolute https URL with a host (no user or password in it), as a meeting service gives one."""
+    if _NOT_IN_LINK.search(value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except (ValueError, UnicodeError):
+        return False
+    return parts.scheme == "https" and bool(_HOST.match(host)) and parts.username is None and parts.password is None
 
 
 class Strict(BaseModel):
@@ -128,12 +147,21 @@ class SessionCreate(Strict):
     starts_at: When = Field(..., description="开始时间，须带时区，如 2026-03-02T09:00:00+08:00（2000 至 2100 年），"
                                              "不能早于当前时间（否则 422 session.in_the_past）；会议开始后才能记录笔录")
     place: str | None = Field(None, max_length=200, description="调解地点；与线上会议链接至少填一项")
-    online_link: str | None = Field(None, max_length=300, pattern=r"^https://", description="线上会议链接（https）")
+    online_link: str | None = Field(None, max_length=300,
+                                    description="线上会议链接：完整的 https 地址（含域名，不含空白和控制字符；否则 422 "
+                                                "session.bad_link）the online meeting's https URL")
     kind: Literal["ordinary", "joint_meeting"] = Field(
         "ordinary", description="ordinary 普通调解会议；joint_meeting “四位一体”联席会议")
     privacy: Literal["public", "private"] = Field("private", description="是否公开进行 public or private")
     invitees: list[InviteeIn] = Field(default_factory=list, max_length=30,
                                       description="邀请参加的其他人员 other invitees")
+
+    @field_validator("online_link")
+    @classmethod
+    def _link(cls, v: str | None):
+        if v is not None and not meeting_link(v):
+            raise ApiError(422, "session.bad_link", field="online_link")
+        return v
 
 
 class SessionRecordIn(Strict):

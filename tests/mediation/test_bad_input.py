@@ -90,3 +90,17 @@ def test_a_string_is_not_a_yes_or_no_so_a_0_neither_refuses_mediation_nor_a_10_e
                     headers=auth(rt, MEDIATOR))
     assert _field(r) == "days" and r.json()["error"]["code"] == "validation.bad_type"
     assert client.get(f"{BASE}/{d['id']}", headers=auth(rt, MEDIATOR)).json()["extensions"] == []
+
+
+def test_an_online_link_must_be_a_full_https_address_with_a_host(client, rt):
+    d = accepted(client, rt, requested_mediator_id=MEDIATOR)
+    mediator = auth(rt, MEDIATOR)
+    when = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    for link in ("https://a b<script>", "https://", "https://evil\n.com", "https://meeting", "http://meeting.qq.com/1",
+                 "https://user:pw@meeting.qq.com/1", "https://meeting.qq.com:port/1", "https://meeting.qq.com\u3000/1"):
+        r = client.post(f"{BASE}/{d['id']}/sessions", json={"starts_at": when, "online_link": link}, headers=mediator)
+        assert _field(r) == "online_link" and r.json()["error"]["code"] == "session.bad_link", link
+    assert client.get(f"{BASE}/{d['id']}/sessions", headers=mediator).json() == []
+    link = "https://meeting.tencent.com/dm/AbC123?from=share"
+    r = client.post(f"{BASE}/{d['id']}/sessions", json={"starts_at": when, "online_link": link}, headers=mediator)
+    assert r.status_code == 201 and r.json()["online_link"] == link, r.text
