@@ -7,6 +7,8 @@ register_messages({
                               "The period must be YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY (2000 to 2099)"),
     "statistics.period_and_dates": ("请只用 period 或 from/to 之一给出统计期间",
                                     "Give either period or from/to, not both"),
+    "statistics.bad_range": ("统计期间的结束时间（to）须晚于开始时间（from）",
+                             "The end (to) must be after the start (from)"),
     "dispute.not_found": ("未找到该调解案件", "No such dispute"),
     "dispute.unknown_type": ("纠纷类型不存在，请从纠纷类型目录中选择", "Unknown dispute type"),
     "dispute.closed": ("该调解案件已结束，不能再操作", "This dispute is closed"),

@@ -137,3 +137,14 @@ def test_the_ledger_lists_each_dispute_of_the_period_without_parties_or_facts(cl
     assert len(own.content.decode("utf-8-sig").splitlines()) == 1 + 5  # her committee's five
     assert client.get("/mediation/v1/ledger", params={"period": "2026-Q1"},
                       headers=auth(rt, RESIDENT, "resident")).status_code == 403
+
+
+def test_a_period_ending_before_it_starts_is_refused_not_counted_as_empty(client, rt):
+    admin = auth(rt, "u-admin-1", "admin")
+    r = client.get("/mediation/v1/statistics", headers=admin,
+                   params={"from": "2026-12-31T00:00:00+08:00", "to": "2026-01-01T00:00:00+08:00"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "statistics.bad_range", r.text
+    assert r.json()["error"]["field"] == "to"
+    r = client.get("/mediation/v1/statistics", headers=admin,
+                   params={"from": "2026-01-01T00:00:00+08:00", "to": "2026-12-31T00:00:00+08:00"})
+    assert r.status_code == 200, r.text

@@ -18,7 +18,8 @@ router = APIRouter(tags=["统计与查阅记录 statistics and audit"])
 
 
 @router.get("/statistics", summary="统计：受理数、化解率、平均用时，按类型、委员会、调解员 statistics",
-            description="期间用 period（月、季度、半年、年度）或 from/to 给出，二者不可同时给。"
+            description="期间用 period（月、季度、半年、年度）或 from/to 给出，二者不可同时给；"
+                        "to 须晚于 from（否则 422 statistics.bad_range）。"
                         "format=csv/xlsx 导出为表格。",
             responses={200: {"description": "统计；format=csv/xlsx 时为文件 the figures, or a file", "content": {
                 "text/csv": {"schema": {"type": "string"}},
@@ -38,6 +39,9 @@ def statistics(user: CurrentUser, uow: AuditedUow,
             raise ApiError(422, "statistics.period_and_dates", field="period")
         chosen = periods.parse(period, "statistics.bad_period")
         date_from, date_to = chosen.start, chosen.end
+    elif date_from is not None and date_to is not None and date_from >= date_to:
+        # An end before the start holds no dispute: all zeros would read as a quiet period.
+        raise ApiError(422, "statistics.bad_range", field="to")
     figures = stats.compute(uow.session, date_from, date_to, scope)
     if format == "json":
         return figures
