@@ -208,12 +208,14 @@ def record_followup(session: Session, emit: Emit, dispute: Dispute, followup_id:
     followup = session.get(Followup, followup_id)
     if followup is None or followup.dispute_id != dispute.id:
         raise ApiError(404, "followup.not_found", field="followup_id")
+    # The 司法确认 reminder tells the parties what they may do (第三十三条: apply, jointly, to a court); it is not
+    # a 回访 and has no performance to find. "performed" on it would read as if the court had confirmed.
+    if followup.kind != "performance":
+        raise ApiError(409, "followup.not_performance")
     if followup.done_at is not None:
         raise ApiError(409, "followup.done")
     now = utcnow()
     followup.result, followup.note, followup.recorded_by, followup.done_at = result, note, by, now
-    if followup.kind != "performance":
-        return followup
     if result != "performed":
         days = config.get().procedure.performance_recheck_days
         session.add(Followup(dispute_id=dispute.id, agreement_id=followup.agreement_id, kind="performance",

@@ -93,5 +93,7 @@ register_messages({
     "extension.pending": ("已有待当事人同意的延期申请", "An extension request is already pending"),
     "followup.not_found": ("未找到该回访", "No such follow-up"),
     "followup.done": ("该回访已记录", "This follow-up is already recorded"),
+    "followup.not_performance": ("司法确认提醒是告知当事人的，不记录履行情况；请在履行回访中记录",
+                                 "The 司法确认 reminder informs the parties and has no performance to record"),
     "stats.forbidden": ("只有调解员、委员会主任和督办人员可以查看统计", "Only mediation staff may see statistics"),
 })

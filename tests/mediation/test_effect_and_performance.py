@@ -194,3 +194,16 @@ def test_the_committee_head_is_told_of_a_new_application(client, rt):
     assert r.status_code == 201, r.text
     assert events(rt, "mediation.case.applied")[-1]["data"]["committee_head_id"] is None
     assert applicant_of(r.json())["consent"] == "pending"
+
+
+def test_the_court_confirmation_reminder_has_no_performance_result_to_record(client, rt):
+    d = _drafted_and_signed_by_the_parties(client, rt)
+    sign_and_seal(client, rt, d, MEDIATOR)
+    mediator = auth(rt, MEDIATOR)
+    court = next(f for f in client.get(f"{BASE}/{d['id']}/followups", headers=mediator).json()
+                 if f["kind"] == "court_confirmation")
+    r = client.post(f"{BASE}/{d['id']}/followups/{court['id']}", json={"result": "performed"}, headers=mediator)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "followup.not_performance", r.text
+    court = next(f for f in client.get(f"{BASE}/{d['id']}/followups", headers=mediator).json()
+                 if f["kind"] == "court_confirmation")
+    assert court["result"] is None and court["done_at"] is None

@@ -23,6 +23,8 @@ def followups(seen: Annotated[Access, readable("read.followups")], uow: AuditedU
 
 @router.post("/disputes/{dispute_id}/followups/{followup_id}",
              summary="记录回访结果（履行情况；未履行的将再次回访）record a follow-up",
+             description="只有履行回访（kind performance）记录结果；司法确认提醒（kind court_confirmation）"
+                         "是告知当事人的，记录结果返回 409 followup.not_performance。",
              responses=answers(403, 404, 409))
 def record_followup(followup_id: Annotated[int, Path(ge=1, le=2**62, description="回访 id")], body: FollowupIn,
                     seen: Annotated[Access, managing("write.followup")], user: CurrentUser,
