@@ -28,7 +28,7 @@ from shared.uow import Emit
 
 from . import config
 from .models import ApiKey, auth
-from .users import clean_name, valid_unit
+from .users import clean_name, known_unit, valid_unit
 
 PREFIX = "cgk"
 
@@ -59,6 +59,8 @@ def issue(session: Session, emit: Emit, *, name: str, scopes: list[str], area_co
     area = area_code.strip() if area_code else None
     if area is not None and not valid_unit(area):
         raise ApiError(422, "user.bad_unit", field="area_code")
+    if area is not None and not known_unit(area):
+        raise ApiError(422, "user.unknown_unit", field="area_code", detail=area)
     key_id = secrets.token_hex(8)
     secret = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     key = ApiKey(id=key_id, name=name, key_hash=key_hash(secret), scopes=json.dumps(sorted(set(scopes))),

@@ -35,6 +35,7 @@ register_messages({
                           "A username is 2 to 64 lowercase letters, digits, dots, underscores or hyphens"),
     "user.bad_name": ("姓名不能为空，且不能包含控制字符", "A name is not blank and has no control characters"),
     "user.bad_unit": ("单位代码格式不正确", "Not a valid unit code"),
+    "user.unknown_unit": ("没有这个单位：请填写组织架构中已有单位的代码", "No such unit in the organisation"),
     "user.not_staff": ("居民账号不能设置密码或工作人员角色", "A resident has no password and no staff role"),
     "user.own_account": ("不能停用自己的账号或更改自己的角色", "You cannot disable yourself or change your own role"),
     "roster.invalid": ("名册有误，未导入", "The roster has errors: nothing was imported"),

@@ -127,10 +127,13 @@ def validate(rows: list[tuple[int, dict[str, str]]], actor: User | None) -> tupl
             bad.append(f"角色不存在或不是工作人员角色 {role}")
         units = [u.strip() for u in UNIT_SEPARATORS.split(row.get("unit_codes", "")) if u.strip()]
         wrong = [u for u in units if not users.valid_unit(u)]
+        unknown = [u for u in units if u not in wrong and not users.known_unit(u)]
         if not units:
             bad.append("缺少单位代码")
         elif wrong:
             bad.append("单位代码格式不正确 " + "、".join(wrong))
+        elif unknown:
+            bad.append("单位不存在 " + "、".join(unknown))
         flag = row.get("active", "").strip().lower()
         if flag not in TRUE and flag not in FALSE:
             bad.append(f"启用应为 是/否 {flag}")

@@ -12,11 +12,14 @@ import json
 import re
 import unicodedata
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.auth import STAFF_ROLES
+from shared.config import get_settings
 from shared.errors import ApiError
 from shared.uow import Emit
 
@@ -63,12 +66,30 @@ def valid_unit(code: str) -> bool:
     return bool(re.fullmatch(config.get().directory.unit_code_pattern, code))
 
 
+@cache
+def _units_in(path: Path) -> frozenset[str] | None:
+    if not path.is_file():
+        return None
+    return frozenset(f["properties"]["code"] for f in json.loads(path.read_text(encoding="utf-8"))["features"])
+
+
+def known_unit(code: str) -> bool:
+    """A unit of the organisation: the file routing imports and every other service seeds its directory from
+    (the deployment's demo_dir/org.geojson; identity keeps no copy of the tree). A well-formed code naming no
+    unit ("999") gave an account, or an API key's area, a scope that matched nothing and nobody noticed.
+    A deployment without the file is held to the code's form only."""
+    units = _units_in(get_settings().demo_dir / "org.geojson")
+    return units is None or code in units
+
+
 def clean_units(codes: list[str], field: str = "unit_codes") -> list[str]:
-    """Stripped, de-duplicated (the first stays first: the primary unit), each a unit code."""
+    """Stripped, de-duplicated (the first stays first: the primary unit), each a unit of the organisation."""
     units: list[str] = []
     for code in (c.strip() for c in codes):
         if not valid_unit(code):
             raise ApiError(422, "user.bad_unit", field=field)
+        if not known_unit(code):
+            raise ApiError(422, "user.unknown_unit", field=field, detail=code)
         if code not in units:
             units.append(code)
     return units

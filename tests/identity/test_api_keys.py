@@ -72,6 +72,9 @@ def test_a_key_gets_only_known_scopes_an_area_code_and_a_bounded_life(client, rt
     assert issue(client, auth_headers, expires_in_days=0).json()["error"]["code"] == "api_key.bad_expiry"
     r = issue(client, auth_headers, area_code="5101 07")
     assert r.status_code == 422 and r.json()["error"]["code"] == "user.bad_unit"
+    r = issue(client, auth_headers, area_code="999")  # well formed, but no unit: an area matching nothing
+    assert r.status_code == 422 and r.json()["error"]["code"] == "user.unknown_unit"
+    assert r.json()["error"]["field"] == "area_code"
     with rt.uow() as session:
         assert session.scalars(select(ApiKey)).all() == []
     # Without a lifetime: the longest allowed.

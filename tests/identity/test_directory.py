@@ -77,6 +77,7 @@ def test_a_staff_member_added_without_a_password_cannot_sign_in_by_password(clie
     ({"role": "resident"}, 422, "user.bad_role"),
     ({"role": "boss"}, 422, "user.bad_role"),
     ({"unit_codes": ["5101-07"]}, 422, "user.bad_unit"),
+    ({"unit_codes": ["999"]}, 422, "user.unknown_unit"),  # well formed, but no unit of the organisation
     ({"username": "has space"}, 422, "user.bad_username"),
     ({"password": "password12345"}, 422, "user.weak_password"),
 ])
@@ -89,6 +90,16 @@ def test_a_bad_new_staff_member_is_refused_and_nothing_is_made(client, rt, chang
     assert r.status_code == status and r.json()["error"]["code"] == code
     assert client.get(USERS, headers=auth).json()["total"] == before
     assert not [e for e in events(rt, "identity.user.changed") if e["data"]["role"] == "grid_worker"]
+
+
+def test_a_unit_code_naming_no_unit_of_the_organisation_is_refused_and_the_units_stay(client, rt):
+    auth = admin(client)
+    for codes in (["999"], ["510107001001000", "510107999999999"]):
+        r = client.patch(f"{USERS}/u-operator-2", json={"unit_codes": codes}, headers=auth)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "user.unknown_unit", r.text
+        assert r.json()["error"]["field"] == "unit_codes"
+    before = [e for e in events(rt, "identity.user.changed") if e["data"]["user_id"] == "u-operator-2"]
+    assert before == []
 
 
 def test_changing_a_role_or_units_is_announced_and_ends_the_users_sign_ins(client, rt):

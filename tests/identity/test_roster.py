@@ -94,6 +94,7 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(client, rt):
         ["sun.ba", "", "resident", "", "也许"],  # missing name and units, a resident, a bad flag
         ["", "无名", "operator", "510107000000000", "是"],  # missing username
         ["grid-worker-001001", "张伟", "admin", "510107001001001", "是"],  # fine on its own
+        ["wu.jiu", "吴九", "operator", "510107999999999", "是"],  # well formed, but no unit of the organisation
     ]
     r = upload(client, admin(client), csv_body(rows))
     assert r.status_code == 422
@@ -101,11 +102,12 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(client, rt):
     assert error["code"] == "roster.invalid" and error["message"] == "名册有误，未导入"
     lines = error["detail"].split("\n")
     assert [line.split("：")[0] for line in lines] == [
-        "第3行 zhang.san", "第4行 zhao.liu", "第5行 qian.qi", "第6行 sun.ba", "第7行 （无用户名）"]
+        "第3行 zhang.san", "第4行 zhao.liu", "第5行 qian.qi", "第6行 sun.ba", "第7行 （无用户名）", "第9行 wu.jiu"]
     assert "与第2行重复" in lines[0]
     assert "manager" in lines[1] and "单位代码格式不正确 5101-0700" in lines[2]
     assert all(p in lines[3] for p in ("缺少姓名", "角色不存在", "缺少单位代码", "启用应为"))
     assert "缺少用户名" in lines[4]
+    assert "单位不存在 510107999999999" in lines[5]
     assert user_count(rt) == before and len(events(rt)) == before_events
     assert user(rt, "zhang.san") is None and user(rt, "grid-worker-001001").role == "grid_worker"
 

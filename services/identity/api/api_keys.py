@@ -23,7 +23,7 @@ DENIED = {401: {"description": "未登录 not signed in"}, 403: {"description": 
                          "The key is shown in this response only; only its hash is kept.",
              responses={**DENIED, 422: {"description": "名称为空或含控制字符 api_key.bad_name；"
                                                        "权限范围 api_key.bad_scope；有效期 api_key.bad_expiry；"
-                                                       "区域代码 user.bad_unit"}})
+                                                       "区域代码 user.bad_unit；区域单位不存在 user.unknown_unit"}})
 def issue_key(body: ApiKeyCreate, admin: AdminUser, uow: Uow, response: Response) -> ApiKeyIssued:
     issued = api_keys.issue(uow.session, uow.emit, name=body.name, scopes=body.scopes, area_code=body.area_code,
                             expires_in_days=body.expires_in_days, created_by=admin.id, now=utcnow())

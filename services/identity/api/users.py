@@ -81,7 +81,8 @@ def get_user(user_id: UserId, admin: AdminUser, uow: Uow, sealing: Sealing) -> U
              responses={**DENIED, 409: {"description": "用户名已被使用 user.username_taken"},
                         422: {"description": "用户名格式 user.bad_username；姓名为空或含控制字符 user.bad_name；"
                                              "角色 user.bad_role；"
-                                             "单位代码 user.bad_unit；密码不符合规则 user.weak_password"}})
+                                             "单位代码 user.bad_unit；单位不存在 user.unknown_unit；"
+                                             "密码不符合规则 user.weak_password"}})
 def create_user(body: StaffCreate, admin: AdminUser, uow: Uow, sealing: Sealing) -> UserView:
     user = users.create_staff(uow.session, uow.emit, username=body.username, display_name=body.display_name,
                               role=body.role, unit_codes=body.unit_codes, password=body.password, now=utcnow())
@@ -94,7 +95,8 @@ def create_user(body: StaffCreate, admin: AdminUser, uow: Uow, sealing: Sealing)
               responses={**DENIED, 404: {"description": "用户不存在 user.not_found"},
                          409: {"description": "不能停用自己或更改自己的角色 user.own_account"},
                          422: {"description": "姓名为空或含控制字符 user.bad_name；"
-                                              "角色 user.bad_role；单位代码 user.bad_unit；居民不能有工作人员角色 "
+                                              "角色 user.bad_role；单位代码 user.bad_unit；单位不存在 "
+                                              "user.unknown_unit；居民不能有工作人员角色 "
                                               "user.not_staff"}})
 def change_user(user_id: UserId, body: UserPatch, admin: AdminUser, uow: Uow, sealing: Sealing) -> UserView:
     user = directory.by_id(uow.session, user_id)
