@@ -32,15 +32,23 @@ def fields_of(payload: Payload, facts: dict) -> dict:
     return {**facts, **{name: value for name, value in payload if value is not None or name not in facts}}
 
 
-def event_values(fields: dict, rule: Rule, names: Iterable[str]) -> dict:
+def local_time(value: datetime, now: datetime) -> str:
+    """A time as people read it in a message written at `now` (local time): the year only when it is not
+    that year's, so a session on 2020-01-01 does not read as next New Year's Day, nor a deadline in January
+    told in December as this January."""
+    zone = local_zone()
+    value = value.astimezone(zone)
+    return value.strftime("%m-%d %H:%M" if value.year == now.astimezone(zone).year else "%Y-%m-%d %H:%M")
+
+
+def event_values(fields: dict, rule: Rule, names: Iterable[str], now: datetime) -> dict:
     """The values of the template's variables `names`: the fields (or the one `rule.vars` names instead),
-    times as people read them (local time). Only those: an event's facts are some forty fields, and every
+    times as people read them (local_time). Only those: an event's facts are some forty fields, and every
     message of it is rendered from a handful."""
     values = {}
     for name in names:
         value = fields.get(rule.vars.get(name, name))
-        values[name] = value.astimezone(local_zone()).strftime("%m-%d %H:%M") if isinstance(value, datetime) \
-            else value
+        values[name] = local_time(value, now) if isinstance(value, datetime) else value
     return values
 
 
@@ -66,7 +74,7 @@ def announce(session: Session, emit: Emit, cfg: Config, envelope: Envelope, payl
     for rule in cfg.rules.events.get(payload.event_type, []):
         if not rule.applies(fields):
             continue
-        values = event_values(fields, rule, cfg.catalogue[rule.template].variables)
+        values = event_values(fields, rule, cfg.catalogue[rule.template].variables, envelope.occurred_at)
         urgent = cfg.rules.urgent_orders.applies(rule.template, fields.get("urgency"))
         try:
             cfg.catalogue.render(rule.template, values)

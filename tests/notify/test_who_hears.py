@@ -3,7 +3,7 @@ returns routing re-dispatches itself, 指定, extensions, unanswered whistles, a
 new events and texts."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from services.notify.config import load_config
 from shared.events.mediation import AgreementPerformed, DisputeApplied, DisputeFailed, DisputeRefused, FollowupDue
@@ -237,6 +237,25 @@ def followup(kind, **kw):
     return FollowupDue(dispute_id="d-1", dispute_no="TJ-2026-0001", seq=7, at=AT, agreement_id="a-1", kind=kind,
                        due_at=AT + timedelta(days=3), mediator_ids=["u-mediator-1"],
                        party_user_ids=[REQUESTER, FOLLOWER], **kw)
+
+
+def test_a_session_time_in_another_year_is_told_with_its_year(rt):
+    """"定于01-01 10:00" for a session in 2020 read as next New Year's Day: the year is written when it is not
+    the year of the message."""
+    from shared.events import envelope_for
+    from shared.events.mediation import SessionScheduled
+
+    def told(starts_at) -> str:
+        payload = SessionScheduled(dispute_id="d-1", dispute_no="TJ-2026-0001", seq=3, at=AT, session_id="s-1",
+                                   starts_at=starts_at, participant_user_ids=[REQUESTER])
+        env, _ = deliver(rt, payload, envelope_for(payload).model_copy(update={"occurred_at": AT}))
+        [(template, body)] = inbox(rt, env)[REQUESTER]
+        assert template == "session.scheduled"
+        return body
+
+    assert "定于2020-01-01 10:00" in told(datetime(2020, 1, 1, 2, 0, tzinfo=UTC))
+    assert "定于2027-01-04 10:00" in told(datetime(2027, 1, 4, 2, 0, tzinfo=UTC))  # told in November 2026
+    assert "定于12-20 10:00" in told(datetime(2026, 12, 20, 2, 0, tzinfo=UTC))
 
 
 def test_the_court_confirmation_window_is_told_to_the_parties_and_the_mediators(rt):
