@@ -15,6 +15,7 @@ from shared.auth_state import auth_tables
 from shared.db import BigIntId, UTCDateTime, service_metadata, utcnow
 from shared.messaging.tables import messaging_tables
 from shared.numbering import counter_table
+from shared.offline import idempotency_key_model
 from shared.sealed import Sealed
 from shared.tracing import event_log_table
 
@@ -290,3 +291,8 @@ class Followup(Base):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (Index("ix_followups_pending", "emitted_at", "due_at"),)
+
+
+# An application's Idempotency-Key (shared/offline.py): a double-tapped "submit" or a retry after a lost answer
+# gets the first answer back instead of a second dispute against the same respondent.
+IdempotencyKey = idempotency_key_model(Base, "mediation")

@@ -4,13 +4,14 @@ its record (the committee's 卷宗: what happened, the agreement, the figures) b
 The parties' names, phones (and their blind index, so nobody is found by it any more), ID numbers,
 addresses and representatives are removed; the names of session participants who are not mediators
 too; phone and ID numbers typed into the free text (the matter, the claims, records, the agreement)
-are masked. The clock scanner runs it (clocks.background); each pass that did something leaves one
+are masked. The answers kept for applications' Idempotency-Keys (they name the parties) go once older than
+the period. The clock scanner runs it (clocks.background); each pass that did something leaves one
 audit entry with the counts. Claimed with FOR UPDATE SKIP LOCKED, so several workers share it.
 """
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -24,6 +25,7 @@ from .models import (
     Dispute,
     Extension,
     Followup,
+    IdempotencyKey,
     MediationSession,
     Objection,
     Participant,
@@ -77,6 +79,8 @@ def anonymise(rt: ServiceRuntime, now: datetime | None = None, batch: int = BATC
     cutoff = now - timedelta(days=days)
     with rt.unit_of_work() as uow:
         session = uow.session
+        # An application's kept answer names its parties; a retry comes within minutes, never years later.
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
         due = list(session.scalars(
             select(Dispute).where(Dispute.status.not_in(OPEN_STATUSES), Dispute.closed_at < cutoff,
                                   Dispute.anonymised_at.is_(None))

@@ -206,3 +206,23 @@ def test_dispute_applications_are_rate_limited_per_address_as_well_as_per_accoun
         assert r.status_code == 201, r.text
     finally:
         rt.dispose()
+
+
+def test_an_application_retried_with_its_idempotency_key_files_one_dispute(client, rt):
+    """A double-tapped "submit": the retry gets the first answer and nobody is told twice; the key with another
+    body is a conflict, as intake's POST /cases answers."""
+    me = {**auth(rt, RESIDENT, "resident"), "Idempotency-Key": "k1"}
+    body = _body([{"role": "applicant", "name": "刘淑芬", "phone": PHONES[RESIDENT]}, RESPONDENT])
+    first = client.post(BASE, json=body, headers=me)
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers, first.text
+    again = client.post(BASE, json=body, headers=me)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true", again.text
+    assert again.json() == first.json()
+    other = client.post(BASE, json={**body, "claims": "赔礼道歉"}, headers=me)
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency.key_reused", other.text
+    mine = client.get(BASE, headers=auth(rt, RESIDENT, "resident")).json()
+    assert [d["id"] for d in mine] == [first.json()["id"]]
+    assert len(events(rt, "mediation.case.applied")) == 1
+    # Another key is another application.
+    r = client.post(BASE, json=body, headers={**me, "Idempotency-Key": "k2"})
+    assert r.status_code == 201 and r.json()["id"] != first.json()["id"]

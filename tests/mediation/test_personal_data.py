@@ -6,10 +6,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from services.mediation import clocks, config, retention
-from services.mediation.models import Dispute, Participant, Party, audit
+from services.mediation.models import Dispute, IdempotencyKey, Participant, Party, audit
 from services.mediation.parties import phone_indexer
 from services.mediation.service import SPEC
 from shared.config import get_settings
@@ -203,3 +203,19 @@ def test_the_retention_period_is_configurable_and_the_clock_scanner_applies_it(c
     with rt.uow() as s:
         assert s.get(Dispute, d["id"]).anonymised_at is not None
         assert {p.name for p in s.scalars(select(Party).where(Party.dispute_id == d["id"]))} == {"（已匿名）"}
+
+
+def test_the_answers_kept_for_idempotency_keys_go_with_the_retention_period(client, rt):
+    """An application's kept answer names its parties: it does not outlive the records anonymised."""
+    r = client.post(BASE, headers={**auth(rt, RESIDENT, "resident"), "Idempotency-Key": "k-old"}, json={
+        "dispute_type": "neighbour", "matter": "楼上住户夜间拖动家具、装修噪声，多次沟通无果。", "lat": 30.6283,
+        "lon": 104.052115, "coord_system": "wgs84",
+        "parties": [{"role": "applicant", "name": "刘淑芬", "phone": "13800000001"},
+                    {"role": "respondent", "name": NAME, "phone": PHONE}]})
+    assert r.status_code == 201, r.text
+    retention.anonymise(rt, now=datetime.now(UTC) + timedelta(days=3 * 365 - 1))
+    with rt.uow() as s:
+        assert s.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+    retention.anonymise(rt, now=datetime.now(UTC) + timedelta(days=3 * 365 + 1))
+    with rt.uow() as s:
+        assert s.scalar(select(func.count()).select_from(IdempotencyKey)) == 0

@@ -3,13 +3,15 @@ withdrawal and termination."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
+from shared import offline
 from shared.deps import CurrentUser
 from shared.ratelimit import LimiterDep, client_address
 
 from .. import access, disputes, views
 from ..access import Access
+from ..models import IdempotencyKey
 from ..schemas import DisputeCreate, DisputeSummary, DisputeView, TerminateIn
 from .deps import AuditedUow, PhoneIndexDep, answers, managing, readable
 
@@ -28,19 +30,36 @@ ADDRESS_APPLY_LIMIT = ("dispute.apply.address", "60/hour")
              description="居民只能以本人名义申请（申请人手机号须为本人已验证的手机号），向纠纷发生地的社区调解委员会"
                          "或受理该类纠纷的专业调解委员会申请；调解员、调解委员会主任代为登记来访当事人的申请（登记到"
                          "本人所在或担任主任的委员会，当事人经当面核实身份或短信验证后方可表示同意）；调解员可主动调解"
-                         "（本委员会）。其他工作人员不能登记调解申请（诉求转调解由诉求服务发起）。",
-             responses={403: {"description": "只有调解员可以主动发起调解；只有调解员或调解委员会主任可以代为登记"
+                         "（本委员会）。其他工作人员不能登记调解申请（诉求转调解由诉求服务发起）。"
+                         "带 `Idempotency-Key` 头重试时返回首次的应答（200，响应头 Idempotent-Replayed: true），"
+                         "不再登记；同一个键配不同内容返回 409 idempotency.key_reused。",
+             responses={200: {"description": "同一幂等键的重试：返回首次登记的调解案件，不再登记 a retry with the "
+                                             "same Idempotency-Key: the dispute filed before", "model": DisputeView},
+                        400: {"description": "幂等键格式不正确 idempotency.key_invalid"},
+                        409: {"description": "该幂等键已用于另一份不同的申请 idempotency.key_reused"},
+                        403: {"description": "只有调解员可以主动发起调解；只有调解员或调解委员会主任可以代为登记"
                                              "调解申请 only mediators open one themselves; only mediators or a "
                                              "committee's head enter an application for someone"},
                         429: {"description": "申请过于频繁（每个居民每天 10 件，每个地址每小时 60 件，见 Retry-After）"
                                              "too many applications"}})
 def create_dispute(body: DisputeCreate, user: CurrentUser, uow: AuditedUow, limiter: LimiterDep,
-                   index: PhoneIndexDep, request: Request) -> DisputeView:
+                   index: PhoneIndexDep, request: Request, response: Response,
+                   key: offline.KeyHeader = None) -> DisputeView:
     limiter.hit(*APPLY_LIMITS.get(user.role, STAFF_APPLY_LIMIT), f"u:{user.id}")
     limiter.hit(*ADDRESS_APPLY_LIMIT, f"a:{client_address(request)}")
-    body = disputes.located(body)  # in WGS-84 from here on: the committee is chosen by it, and it is stored
-    dispute = disputes.submit(uow.session, uow.emit, body, user, index, access.filing(uow.session, user, body, index))
-    return views.dispute(uow.session, dispute, access.created(uow, dispute, user))
+
+    def apply() -> DisputeView:
+        located = disputes.located(body)  # in WGS-84 from here on: the committee is chosen by it, and it is stored
+        dispute = disputes.submit(uow.session, uow.emit, located, user, index,
+                                  access.filing(uow.session, user, located, index))
+        return views.dispute(uow.session, dispute, access.created(uow, dispute, user))
+
+    _status, answer, replayed = offline.once(uow.session, IdempotencyKey, user.id, key, "dispute.apply", None, body,
+                                             apply, 201)
+    if replayed:  # as intake's POST /cases answers a retry
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return answer
 
 
 @router.get("/disputes", response_model=list[DisputeSummary],
