@@ -19,6 +19,7 @@ register_messages({
     "patrol.too_many_points": ("一次提交的轨迹点过多，请分批提交", "Too many points in one request"),
     "patrol.bad_time": ("时间不合理：早于巡查开始、晚于当前时间或超过巡查最长时长", "The time is not plausible"),
     "finding.taken": ("该诉求已关联到另一次巡查", "This case is linked to another patrol"),
+    "finding.duplicate": ("同一诉求在本次提交中重复出现", "The same case is named twice"),
     "finding.not_yours": ("该诉求不是您上报的网格巡查诉求", "This case is not one you reported on patrol"),
     "register.not_found": ("未找到该台账记录，或您无权查看", "No such register entry"),
     "register.forbidden": ("您的角色不能查看或修改网格台账", "Your role may not use the grid's register"),

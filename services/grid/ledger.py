@@ -13,7 +13,7 @@ from shared import exports
 from shared.config import local_zone
 from shared.errors import ApiError
 
-from . import config
+from . import config, patrols
 from .models import Change, Finding, GridReport, Patrol, Visit
 
 KINDS = ("patrols", "visits", "register-changes", "self-resolved")
@@ -37,7 +37,8 @@ def table(session: Session, kind: str, month: str, within) -> tuple[list[str], l
     """(headers, rows) of a ledger; `within(column)`: the caller's grids as a filter."""
     start, end = month_bounds(month)
     if kind == "patrols":
-        findings = (select(Finding.patrol_id, func.count().label("n")).group_by(Finding.patrol_id).subquery())
+        findings = patrols.counted(select(Finding.patrol_id, func.count().label("n")).select_from(Finding)
+                                   ).group_by(Finding.patrol_id).subquery()
         rows = session.execute(
             select(Patrol, func.coalesce(findings.c.n, 0)).outerjoin(findings, findings.c.patrol_id == Patrol.id)
             .where(within(Patrol.grid_code), Patrol.status == "finished", Patrol.started_at >= start,
@@ -95,8 +96,9 @@ def statistics(session: Session, month: str, within, by_worker: bool) -> list[di
         row["patrols"] += n
         row["distance_m"] += float(distance)
     for grid, worker, n in session.execute(
-            select(Patrol.grid_code, Patrol.worker_id, func.count()).join(Finding, Finding.patrol_id == Patrol.id)
-            .where(within(Patrol.grid_code), span).group_by(Patrol.grid_code, Patrol.worker_id)):
+            patrols.counted(select(Patrol.grid_code, Patrol.worker_id, func.count()).select_from(Finding))
+            .where(within(Patrol.grid_code), Patrol.status == "finished", span)
+            .group_by(Patrol.grid_code, Patrol.worker_id)):
         out[key(grid, worker)]["findings"] += n
     for grid, worker, n in session.execute(
             select(GridReport.grid_code, GridReport.reporter_id, func.count())

@@ -78,7 +78,8 @@ class PatrolPoint(Base):
 
 
 class Finding(Base):
-    """A case the worker reported on a patrol (intake, channel grid_patrol), linked by its id."""
+    """A case the worker reported on a patrol (intake, channel grid_patrol), linked by its id; it counts once
+    intake's event confirms she filed it (a GridReport: patrols.counted)."""
 
     __tablename__ = "patrol_findings"
     case_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a case belongs to one patrol

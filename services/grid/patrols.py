@@ -14,7 +14,7 @@ from shared import geo
 from shared.config import local_zone
 from shared.db import utcnow
 from shared.errors import ApiError
-from shared.events.grid import PatrolFinished
+from shared.events.grid import PatrolFinished, PatrolRecounted
 from shared.offline import SKEW
 from shared.uow import Emit
 
@@ -89,28 +89,74 @@ def finish(session: Session, emit: Emit, patrol: Patrol, grid: Grid, at: datetim
     patrol.status, patrol.finished_at = "finished", at
     patrol.note = note or patrol.note
     patrol.counts = at - patrol.started_at >= timedelta(minutes=rule.min_minutes)
-    emit(PatrolFinished(patrol_id=patrol.id, grid_code=patrol.grid_code, grid_id=grid.unit_id,
-                        worker_id=patrol.worker_id, day=patrol.day, started_at=patrol.started_at,
-                        finished_at=at, distance_m=patrol.distance_m, finding_count=len(finding_ids(session, patrol)),
-                        counts=patrol.counts))
+    emit(PatrolFinished(**_as_finished(patrol, grid, finding_count(session, patrol))))
     return patrol
 
 
-def attach(session: Session, patrol: Patrol, case_ids: list[str]) -> Patrol:
+def _as_finished(patrol: Patrol, grid: Grid, findings: int) -> dict:
+    return dict(patrol_id=patrol.id, grid_code=patrol.grid_code, grid_id=grid.unit_id, worker_id=patrol.worker_id,
+                day=patrol.day, started_at=patrol.started_at, finished_at=patrol.finished_at,
+                distance_m=patrol.distance_m, finding_count=findings, counts=patrol.counts)
+
+
+def attach(session: Session, emit: Emit, patrol: Patrol, case_ids: list[str]) -> Patrol:
     """Links cases the worker reported on this patrol. A case intake already told us about must be hers (an
-    event may arrive after the phone's link: then the link stands and the figures join it when it comes)."""
-    for i, case_id in enumerate(dict.fromkeys(c.lower() for c in case_ids)):
+    event may arrive after the phone's link: then the link stands, uncounted until it comes; see confirm).
+    A phone that synced late links after the finish: routing hears the new count (PatrolRecounted)."""
+    seen: set[str] = set()
+    before = finding_count(session, patrol)
+    for i, case_id in enumerate(c.lower() for c in case_ids):
+        if case_id in seen:
+            raise ApiError(422, "finding.duplicate", field=f"case_ids.{i}")
+        seen.add(case_id)
         linked = session.get(Finding, case_id)
         if linked is not None:
             if linked.patrol_id != patrol.id:
                 raise ApiError(409, "finding.taken", field=f"case_ids.{i}")
             continue
         report = session.get(GridReport, case_id)
-        if report is not None and report.reporter_id not in (None, patrol.worker_id):
+        if report is not None and report.reporter_id != patrol.worker_id:
             raise ApiError(403, "finding.not_yours", field=f"case_ids.{i}")
         session.add(Finding(case_id=case_id, patrol_id=patrol.id))
     session.flush()
+    _recount(session, emit, patrol, before)
     return patrol
+
+
+def confirm(session: Session, emit: Emit, report: GridReport) -> None:
+    """Intake's event for a case the phone linked first: the link counts if the worker filed it, and goes if
+    someone else did (it never could have been her finding)."""
+    linked = session.get(Finding, report.case_id)
+    patrol = session.get(Patrol, linked.patrol_id) if linked is not None else None
+    if patrol is None:
+        return
+    if report.reporter_id != patrol.worker_id:
+        session.delete(linked)
+        session.flush()
+        return
+    _recount(session, emit, patrol, finding_count(session, patrol) - 1)
+
+
+def _recount(session: Session, emit: Emit, patrol: Patrol, before: int) -> None:
+    # Routing counted the patrol's findings when it finished; a change after that must reach it too, or the
+    # grid's figures and routing's grid_work disagree.
+    if patrol.status != "finished":
+        return
+    now = finding_count(session, patrol)
+    if now != before:
+        emit(PatrolRecounted(**_as_finished(patrol, session.get(Grid, patrol.grid_code), now)))
+
+
+def counted(query):
+    """`query` (from Finding) narrowed to the findings that count: cases intake confirmed the patrol's worker
+    filed on patrol (channel grid_patrol: a GridReport). An id naming no such case (a resident's case, a
+    made-up id) stays linked but never counts."""
+    return (query.join(Patrol, Patrol.id == Finding.patrol_id).join(GridReport, GridReport.case_id == Finding.case_id)
+            .where(GridReport.reporter_id == Patrol.worker_id))
+
+
+def finding_count(session: Session, patrol: Patrol) -> int:
+    return session.scalar(counted(select(func.count()).select_from(Finding)).where(Finding.patrol_id == patrol.id)) or 0
 
 
 def finding_ids(session: Session, patrol: Patrol) -> list[str]:
@@ -145,8 +191,8 @@ def day_summary(session: Session, grid: Grid, day: str) -> dict:
     done = sum(1 for p in patrols if p.counts)
     checked = session.get(PatrolDay, (grid.code, day))
     status = checked.status if checked is not None else "pending"
-    findings = session.scalar(select(func.count()).select_from(Finding).where(
-        Finding.patrol_id.in_([p.id for p in patrols]))) or 0
+    findings = session.scalar(counted(select(func.count()).select_from(Finding))
+                              .where(Finding.patrol_id.in_([p.id for p in patrols]))) or 0
     return {"grid_code": grid.code, "grid_name": grid.name, "day": day, "required": required, "done": done,
             "met": done >= required, "status": status, "distance_m": round(sum(p.distance_m for p in patrols), 1),
             "findings": findings, "self_resolved": self_resolved(session, grid.code, *day_bounds(day)),

@@ -48,10 +48,16 @@ class PatrolFinish(Track):
     client_at: ClientAt
 
 
+# A case's id as intake gives it: a UUID (hex digits in groups of 8-4-4-4-12).
+CaseId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
+                              json_schema_extra={"format": "uuid"}, description="诉求 id（UUID）")]
+
+
 class FindingsIn(Strict):
-    case_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] = Field(
+    case_ids: list[CaseId] = Field(
         min_length=1, max_length=50, description="本次巡查上报的诉求 id（诉求服务 POST /intake/v1/cases，"
-                                                 "channel=grid_patrol，含自办自结）cases reported on this patrol")
+                                                 "channel=grid_patrol，含自办自结），不得重复；诉求服务确认为本人"
+                                                 "巡查上报后计入统计 cases reported on this patrol")
     client_at: ClientAt
 
 
@@ -72,7 +78,9 @@ class PatrolView(BaseModel):
     distance_m: float = Field(description="轨迹里程（米）")
     point_count: int = Field(description="轨迹点数")
     counts: bool = Field(description="是否计入“一日双巡”（已结束且达到最短时长）")
-    finding_ids: list[str] = Field(description="关联的诉求 id")
+    finding_ids: list[str] = Field(description="关联的诉求 id（含诉求服务尚未确认的）")
+    finding_count: int = Field(description="计入统计的巡查发现数：关联诉求中诉求服务已确认为本人巡查上报的"
+                                           "（channel=grid_patrol）")
     note: str | None = Field(description="备注")
     points: list[PointView] | None = Field(None, description="轨迹（仅单条巡查详情）")
 
@@ -87,7 +95,7 @@ class DayView(BaseModel):
     status: Literal["pending", "met", "missed"] = Field(description="检查结果：pending 未到检查时间；met 达标；"
                                                                     "missed 未达标（已提醒社区）")
     distance_m: float = Field(description="当日巡查里程（米）")
-    findings: int = Field(description="当日巡查发现（关联诉求）数")
+    findings: int = Field(description="当日巡查发现数（关联诉求中诉求服务已确认为网格员本人巡查上报的）")
     self_resolved: int = Field(description="当日自办自结数（来自诉求服务的事件）")
     patrols: list[PatrolView] = Field(description="当日巡查")
 
@@ -334,6 +342,6 @@ class StatRow(BaseModel):
     worker_id: str | None = Field(description="网格员（按网格合计时为空）")
     patrols: int = Field(description="巡查次数（已结束）")
     distance_m: float = Field(description="巡查里程（米）")
-    findings: int = Field(description="巡查发现（关联诉求）")
+    findings: int = Field(description="巡查发现（已结束巡查的关联诉求中诉求服务已确认为本人巡查上报的）")
     self_resolved: int = Field(description="自办自结")
     visits: int = Field(description="走访次数")

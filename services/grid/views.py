@@ -12,6 +12,7 @@ def patrol(session: Session, p: Patrol, with_track: bool = False) -> PatrolView:
     return PatrolView(id=p.id, grid_code=p.grid_code, worker_id=p.worker_id, status=p.status, day=p.day,
                       started_at=p.started_at, finished_at=p.finished_at, distance_m=p.distance_m,
                       point_count=p.point_count, counts=p.counts, finding_ids=patrols.finding_ids(session, p),
+                      finding_count=patrols.finding_count(session, p),
                       note=p.note, points=points)
 
 

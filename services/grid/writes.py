@@ -47,7 +47,7 @@ def finish_patrol(uow: UnitOfWork, user: User, patrol_id: str, body: PatrolFinis
 
 def add_findings(uow: UnitOfWork, user: User, patrol_id: str, body: FindingsIn):
     patrol = access.own_patrol(uow, user, patrol_id, "write.patrol")
-    return views.patrol(uow.session, patrols.attach(uow.session, patrol, body.case_ids))
+    return views.patrol(uow.session, patrols.attach(uow.session, uow.emit, patrol, body.case_ids))
 
 
 def create_entry(uow: UnitOfWork, user: User, _target: str | None, body):

@@ -3,7 +3,7 @@
 from functools import partial
 
 from shared.db import utcnow
-from shared.events.grid import PatrolFinished
+from shared.events.grid import PatrolFinished, PatrolRecounted
 from shared.events.identity import UserChanged
 from shared.events.intake import (
     CaseEvaluated,
@@ -78,7 +78,7 @@ def on_ratings_scored(ctx: HandlerContext, event: RatingsScored) -> None:
     scores.record_ratings(ctx.session, event.period, event.units, event.at)
 
 
-def on_patrol_finished(ctx: HandlerContext, event: PatrolFinished) -> None:
+def on_patrol_finished(ctx: HandlerContext, event: PatrolFinished | PatrolRecounted) -> None:
     scores.record_patrol(ctx.session, patrol_id=event.patrol_id, grid_id=event.grid_id, worker_id=event.worker_id,
                          day=event.day, distance_m=event.distance_m, findings=event.finding_count,
                          counted=event.counts)
@@ -97,4 +97,5 @@ def handlers(rt: ServiceRuntime) -> dict[str, Handler]:
         "identity.user.changed.v1": on_user_changed,
         "selfgov.ratings.scored.v1": on_ratings_scored,
         "grid.patrol.finished.v1": on_patrol_finished,
+        "grid.patrol.recounted.v1": on_patrol_finished,
     }

@@ -149,7 +149,11 @@ def _places(session: Session, unit_id: str | None) -> dict[str, str]:
 
 def record_patrol(session: Session, *, patrol_id: str, grid_id: str, worker_id: str, day: str, distance_m: float,
                   findings: int, counted: bool) -> None:
-    if session.get(GridActivity, patrol_id) is not None:
+    """A finished patrol (grid.patrol.finished), or its findings recounted after (grid.patrol.recounted). A
+    patrol's count only grows, so the larger figure wins whatever order the two arrive in."""
+    known = session.get(GridActivity, patrol_id)
+    if known is not None:
+        known.findings = max(known.findings, findings)
         return
     at = _places(session, grid_id)
     session.add(GridActivity(id=patrol_id, kind="patrol", period=day[:7], grid_id=grid_id,

@@ -20,6 +20,12 @@ class PatrolFinished(Payload):
     counts: bool  # long enough to count towards the daily rule
 
 
+@event("grid.patrol.recounted", 1, subject=("patrol", "patrol_id"))
+class PatrolRecounted(PatrolFinished):
+    """A finished patrol's findings changed: a phone that synced late linked a case after the finish, or intake's
+    event confirmed a case linked before it. The patrol as finished, with the new finding_count (it only grows)."""
+
+
 @event("grid.patrol.missed", 1, subject=("grid", "grid_code"))
 class PatrolMissed(Payload):
     """A grid did fewer patrols on a day than the rule asks (一日双巡): for the community's staff."""

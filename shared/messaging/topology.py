@@ -75,9 +75,9 @@ TOPOLOGY = Topology(
         # identity: the last use of a government system's key, as each service saw it
         QueueSpec("identity.events", "identity", ("*.api_key.used.v1",)),
         # routing: new, reopened, withdrawn and evaluated cases; risk and outcomes of disputes; residents'
-        # ratings and finished patrols for the scores
+        # ratings, finished patrols and their findings recounted for the scores
         QueueSpec("routing.events", "routing", ("intake.case.*.v1.#", "mediation.#.v1", "selfgov.ratings.scored.v1",
-                                                "grid.patrol.finished.v1", IDENTITY)),
+                                                "grid.patrol.finished.v1", "grid.patrol.recounted.v1", IDENTITY)),
         # intake: the resident's view follows routing, mediation and what the resident was told
         QueueSpec("intake.events", "intake", ("routing.case.*.v1", "mediation.#.v1", "notify.message.*.v1",
                                               "selfgov.matter.*.v1", IDENTITY)),

@@ -28,6 +28,8 @@ def build(rt):
                               self_resolved=True, submitted_at=NOV),
                    GridReport(case_id="c2", case_no="2026-11-000002", reporter_id=WORKER, grid_code=GRID,
                               self_resolved=False, submitted_at=NOV),
+                   GridReport(case_id="c3", case_no="2026-11-000003", reporter_id=WORKER, grid_code=GRID,
+                              self_resolved=False, submitted_at=NOV),
                    GridReport(case_id="c4", case_no="2026-11-000004", reporter_id=W2, grid_code=GRID_2,
                               self_resolved=True, submitted_at=NOV)])
         s.add_all([Visit(person_id="x", grid_code=GRID, worker_id=WORKER, visited_at=NOV, category="elderly_alone"),

@@ -68,11 +68,11 @@ def test_a_day_short_of_the_rule_is_warned_once_and_a_day_that_met_it_is_not(cli
 
 def test_self_resolved_cases_are_counted_from_intakes_events_and_findings_attach(client, rt):
     case_id = "5a1f3c2e-0000-4000-8000-000000000001"
-    with rt.uow() as session:
+    with rt.unit_of_work() as uow:
         # settled on the spot; dispatched; a question answered on the spot (a finding, not 自办自结)
         for i, (route, closed_as) in enumerate((("direct", "self_resolved"), ("dispatch", None),
                                                 ("direct", "answered"))):
-            handlers.note_report(session, CaseSubmitted(
+            handlers.note_report(uow.session, uow.emit, CaseSubmitted(
                 case_id=case_id[:-1] + str(i + 1), case_no=f"2026-11-00000{i + 1}", category="env.garbage",
                 channel="grid_patrol", route=route, closed_as=closed_as, lat=HERE[0], lon=HERE[1],
                 reporter_id=WORKER, submitted_at=DAY + timedelta(hours=10)))
@@ -98,3 +98,59 @@ def test_a_day_no_one_could_mean_is_a_422_not_a_500(client, rt):
         r = client.get(f"{P}/grids/{GRID}/days/{day}", headers=h)
         assert r.status_code == 422 and r.json()["error"]["field"] == "day"
         assert client.get(f"{P}/patrols", params={"day": day}, headers=h).status_code == 422
+
+
+def filed_on_patrol(rt, case_id: str, reporter: str = WORKER) -> None:
+    with rt.unit_of_work() as uow:
+        handlers.note_report(uow.session, uow.emit, CaseSubmitted(
+            case_id=case_id, case_no="2026-11-000009", category="env.garbage", channel="grid_patrol",
+            route="dispatch", lat=HERE[0], lon=HERE[1], reporter_id=reporter, submitted_at=DAY + timedelta(hours=9)))
+
+
+def test_a_finding_that_is_not_a_case_id_or_named_twice_is_refused_and_nothing_is_linked(client, rt):
+    h = auth(rt, WORKER)
+    p = client.post(f"{P}/patrols", json={"client_at": at(9)}, headers=h).json()
+    case_id = "5a1f3c2e-0000-4000-8000-00000000000a"
+    for bad in ("-" * 36, "5a1f3c2e0000-4000-8000-00000000000a-", "g" * 8 + case_id[8:]):
+        r = client.post(f"{P}/patrols/{p['id']}/findings", json={"case_ids": [bad]}, headers=h)
+        assert r.status_code == 422 and r.json()["error"]["field"] == "case_ids.0", (bad, r.text)
+    r = client.post(f"{P}/patrols/{p['id']}/findings", json={"case_ids": [case_id, case_id.upper()]}, headers=h)
+    assert r.status_code == 422, r.text
+    assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("finding.duplicate", "case_ids.1")
+    assert client.get(f"{P}/patrols/{p['id']}", headers=h).json()["finding_ids"] == []
+
+
+def test_only_findings_intake_confirms_as_the_workers_patrol_reports_are_counted(client, rt):
+    mine, unknown, theirs = (f"5a1f3c2e-0000-4000-8000-00000000010{i}" for i in range(3))
+    filed_on_patrol(rt, mine)
+    h = auth(rt, WORKER)
+    p = client.post(f"{P}/patrols", json={"client_at": at(9)}, headers=h).json()
+    # `unknown` names no case intake told us of (a resident's case, a made-up id); `theirs` is linked before
+    # intake's event says another worker filed it.
+    r = client.post(f"{P}/patrols/{p['id']}/findings", json={"case_ids": [mine, unknown, theirs]}, headers=h)
+    assert r.status_code == 200 and r.json()["finding_count"] == 1, r.text
+    filed_on_patrol(rt, theirs, reporter="u-grid-worker-001002")
+    done = client.post(f"{P}/patrols/{p['id']}/finish", json={"client_at": at(10)}, headers=h).json()
+    assert done["finding_ids"] == [mine, unknown] and done["finding_count"] == 1  # the other's case is unlinked
+    assert events(rt, "grid.patrol.finished")[0]["data"]["finding_count"] == 1
+    assert client.get(f"{P}/grids/{GRID}/days/2026-11-02", headers=h).json()["findings"] == 1
+    stats = client.get(f"{P}/statistics", params={"month": "2026-11"}, headers=h).json()
+    assert next(s for s in stats if s["grid_code"] == GRID)["findings"] == 1
+
+
+def test_a_finding_linked_or_confirmed_after_the_finish_is_passed_on_to_routing(client, rt):
+    late, later = "5a1f3c2e-0000-4000-8000-000000000201", "5a1f3c2e-0000-4000-8000-000000000202"
+    filed_on_patrol(rt, late)
+    h = auth(rt, WORKER)
+    p = patrol(client, rt, at(9), at(10))
+    # The phone synced late: the link comes after the finish, and intake's event for `later` after the link.
+    r = client.post(f"{P}/patrols/{p['id']}/findings", json={"case_ids": [late, later]}, headers=h)
+    assert r.status_code == 200 and r.json()["finding_count"] == 1
+    filed_on_patrol(rt, later)
+    recounts = [e["data"] for e in events(rt, "grid.patrol.recounted")]
+    assert [(e["patrol_id"], e["finding_count"]) for e in recounts] == [(p["id"], 1), (p["id"], 2)]
+    assert recounts[-1]["distance_m"] == p["distance_m"] and recounts[-1]["counts"] is True
+    day = client.get(f"{P}/grids/{GRID}/days/2026-11-02", headers=h).json()
+    assert day["findings"] == recounts[-1]["finding_count"] == 2
+    r = client.post(f"{P}/patrols/{p['id']}/findings", json={"case_ids": [late]}, headers=h)  # again: no change
+    assert r.status_code == 200 and len(events(rt, "grid.patrol.recounted")) == 2

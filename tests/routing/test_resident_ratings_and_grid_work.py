@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.auth import issue_token
-from shared.events.grid import PatrolFinished
+from shared.events.grid import PatrolFinished, PatrolRecounted
 from shared.events.intake import CaseSubmitted
 from shared.events.selfgov import RatingsScored, UnitRatingScore
 from shared.ids import unit_id
@@ -126,6 +126,22 @@ def test_patrols_and_self_resolved_cases_are_counted_per_grid_and_rolled_up_neve
     assert november == {"patrols": 1, "patrols_counted": 1, "distance_km": 0.9, "findings": 5, "self_resolved": 1}
     # Nothing of it reaches a unit that is not an area.
     assert all(r["grid_work"] is None for r in scores(worked, "2026-10", "category").values())
+
+
+def test_findings_a_grid_counts_after_a_patrol_finished_reach_its_grid_work_whatever_the_order(worked):
+    first = patrol(GRID1_CODE, "2026-10-03", 1500.0, 1)
+    recounted = lambda n: PatrolRecounted(**{**first.model_dump(), "finding_count": n})  # noqa: E731
+    worked.feed(first)
+    worked.feed(recounted(3))  # a phone that synced late linked two more
+    assert scores(worked, "2026-10")[GRID1_CODE]["grid_work"]["findings"] == 3
+    worked.feed(recounted(2))  # an older recount delivered late changes nothing
+    worked.feed(first)
+    assert scores(worked, "2026-10")[GRID1_CODE]["grid_work"]["findings"] == 3
+    late = patrol(GRID1_CODE, "2026-10-04", 100.0, 0)
+    worked.feed(PatrolRecounted(**{**late.model_dump(), "finding_count": 2}))  # the recount before the finish
+    worked.feed(late)
+    assert scores(worked, "2026-10")[GRID1_CODE]["grid_work"] == {
+        "patrols": 2, "patrols_counted": 2, "distance_km": 1.6, "findings": 5, "self_resolved": 0}
 
 
 def test_a_community_reads_its_own_grids_work_and_ratings_and_not_the_next_communitys(worked):
