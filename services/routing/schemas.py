@@ -1,7 +1,7 @@
-"""Request bodies of routing's API: what a client may send, each field described."""
+"""Request and response bodies of routing's API: what a client may send and what it reads, each field described."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -201,3 +201,127 @@ class MyWorkOrders(BaseModel):
     total: int = Field(description="符合条件的工单总数 how many orders match")
     page: int = Field(description="页码 page number, from 1")
     page_size: int = Field(description="每页条数 page size")
+
+
+class OrderDeadlines(BaseModel):
+    sign: datetime | None = Field(description="签收时限 when it must be signed for")
+    contact: datetime | None = Field(description="首次联系时限 when the requester must first be contacted")
+    result: datetime | None = Field(description="办结时限（延期批准后为新时限）when the result is due")
+    # Named `return` in the answer: a Python keyword, hence the alias.
+    return_: datetime | None = Field(alias="return", description="退单时限：此前可退单 until when it may be returned")
+
+
+class OrderLate(BaseModel):
+    sign: bool | None = Field(description="签收是否超时；尚未签收为 null signed late")
+    contact: bool | None = Field(description="首次联系是否超时；尚未联系为 null contacted late")
+    result: bool | None = Field(description="办结是否超时；尚未办结为 null resolved late")
+
+
+class OrderEvaluation(BaseModel):
+    evaluated: bool | None = Field(description="反映人是否已评价（回访）；尚无结果为 null whether the requester "
+                                               "answered the callback")
+    solved: bool | None = Field(description="反映人认为是否解决 solved, in the requester's words")
+    satisfaction: str | None = Field(description="满意度：满意 / 基本满意 / 不满意 the requester's satisfaction")
+    contact_denied: bool | None = Field(description="反映人称无人联系过她（计入响应率）the requester said nobody "
+                                                    "contacted her (counts against the response rate)")
+
+
+class TimelineItem(BaseModel):
+    seq: int = Field(description="诉求的事件序号 the case's event counter at this change")
+    kind: str = Field(description="事件类型，如 dispatched 派单、signed 签收、contacted 联系、resolved 办结、"
+                                  "returned 退单、reassigned 改派、extended 延期、escalated 吹哨、reported 报到、"
+                                  "closed 结案、evaluated 评价 what happened")
+    status: str = Field(description="此后的工单状态 the order's status after it (" + STATUS + ")")
+    actor_id: str | None = Field(description="操作人；系统操作或保密诉求的反映人为 null who acted")
+    at: datetime = Field(description="发生时间 when")
+    detail: dict[str, Any] | None = Field(description="详情，随事件类型而定（如派单依据、退单理由和法律依据、"
+                                                      "延期天数；电话和身份证号码对无需知悉者已脱敏）what it said, "
+                                                      "by kind")
+
+
+class OrderClock(BaseModel):
+    kind: str = Field(description="时限：sign 签收 / contact 首次联系 / result 办结（建议、私事只有答复时限）/ "
+                                  "designate 待指定 / report 报到（吹哨）which clock")
+    started_at: datetime = Field(description="起算时间 when it started")
+    warn_at: datetime = Field(description="预警时间 when it warns")
+    deadline: datetime = Field(description="时限 when it is due")
+    working_time: bool = Field(description="是否按工作日计算 counted in working time")
+    warned: bool = Field(description="是否已预警 warned")
+    overdue: bool = Field(description="是否已超时 overdue")
+    stopped_at: datetime | None = Field(description="停止计时时间（完成或撤销）when it stopped")
+
+
+class OrderWhistle(BaseModel):
+    id: int = Field(description="吹哨编号 the whistle's id")
+    department_unit_id: str = Field(description="被吹哨部门 id the department's unit id")
+    department_code: str = Field(description="被吹哨部门编码 the department's code")
+    department_name: str = Field(description="被吹哨部门名称 the department's name")
+    called_at: datetime = Field(description="吹哨时间 when it was whistled for")
+    deadline: datetime = Field(description="报到时限 when it must report")
+    reported_at: datetime | None = Field(description="报到时间；尚未报到为 null when it reported")
+    late: bool | None = Field(description="报到是否超时；尚未报到为 null reported late")
+
+
+class OrderExtension(BaseModel):
+    id: int = Field(description="延期申请编号 the request's id")
+    working_days: int = Field(description="申请延长的工作日数 working days asked for")
+    reason: str = Field(description="延期理由（电话和身份证号码对无需知悉者已脱敏）why")
+    status: str = Field(description="审批状态：pending 待审批 / approved 已批准 / rejected 已驳回 the decision")
+    requested_by: str = Field(description="申请人 who asked")
+    decided_by: str | None = Field(description="审批人；待审批为 null who decided")
+    new_deadline: datetime | None = Field(description="批准后的办结时限 the result deadline once approved")
+
+
+class WorkOrderView(BaseModel):
+    """A work order as its reader may see it: the answer of every step taken on it."""
+
+    id: str = Field(description="工单编号 the work order's id")
+    case_id: str = Field(description="诉求编号 the case's id")
+    case_no: str = Field(description="诉求受理号 the case's number")
+    external_no: str | None = Field(description="政务服务便民热线（12345）平台的工单编号（平台转来的诉求）the "
+                                                "platform's order number")
+    status: str = Field(description=STATUS)
+    role: str = Field(description="主办或协办：lead 主办 / assist 协办 leading or assisting")
+    lead_id: str | None = Field(description="协办工单所协助的主办工单 the lead order of an assisting order")
+    category: str = Field(description="诉求类别编码 the category's code")
+    urgency: str = Field(description="紧急程度 the urgency")
+    clock_profile: str | None = Field(description="时限方案（clocks.json 中的名称）the clock profile")
+    unit_id: str = Field(description="承办单位 id the unit's id")
+    unit_code: str = Field(description="承办单位编码 the unit's code")
+    unit_name: str = Field(description="承办单位名称 the unit's name")
+    assignee_id: str | None = Field(description="承办人（网格员、经办人）；派给单位时为 null the person it is "
+                                                "assigned to")
+    confidential: bool = Field(description="保密诉求：承办人看不到反映人 a confidential case")
+    requester_id: str | None = Field(description="反映人；保密诉求、协办单位和无需回访者看到 null the requester, "
+                                                 "shown only to who calls her back")
+    rule: str = Field(description="派单依据 why this unit (the responsibility rule)")
+    rule_id: str | None = Field(description="职责清单规则编号 the responsibility rule's id")
+    rule_version: int | None = Field(description="职责清单版本 the responsibility list's version")
+    dispatch_no: int = Field(description="该诉求的第几次派单（首次为 1）which dispatch of the case")
+    designated: bool = Field(description="是否由督办员指定承办 named by a supervisor (指定)")
+    seq: int = Field(description="诉求的事件序号（最近一次变更）the case's event counter at the last change")
+    created_at: datetime = Field(description="派单时间 when it was dispatched")
+    signed_at: datetime | None = Field(description="签收时间 when it was signed for")
+    contacted_at: datetime | None = Field(description="首次联系时间 when the requester was first contacted")
+    resolved_at: datetime | None = Field(description="办结时间 when the result was reported")
+    closed_at: datetime | None = Field(description="结案时间 when it was closed")
+    deadlines: OrderDeadlines = Field(description="各项时限 the deadlines")
+    late: OrderLate = Field(description="各环节是否超时 what was late")
+    outcome: str | None = Field(description="办理结果：解决到位 / 解释到位 / 帮扶到位 / 依法处理 the outcome code")
+    result_text: str | None = Field(description="办理情况说明（电话和身份证号码对无需知悉者已脱敏）what was done")
+    photo_ids: list[str] = Field(description="办结照片（诉求服务的附件 id）the result photos' ids")
+    evaluation: OrderEvaluation = Field(description="反映人的评价（回访）the requester's evaluation")
+    kind: str = Field(description="工单类型：work 办理（计入三率）/ praise 表扬（无时限）/ suggestion 建议"
+                                  "（答复，采纳或不采纳）/ guidance 私事引导 what the order is for")
+    adopted: bool | None = Field(description="建议是否采纳；不是建议或尚未答复为 null a suggestion adopted")
+    excluded: bool = Field(description="是否不计入考核 left out of the scores")
+    exclusion_reason: str | None = Field(description="不计入考核的理由 why it is left out")
+
+
+class WorkOrderDetail(WorkOrderView):
+    """A work order read on its own: with its timeline, clocks, whistles and extensions."""
+
+    timeline: list[TimelineItem] = Field(description="时间线（按发生先后）the timeline, oldest first")
+    clocks: list[OrderClock] = Field(description="计时 the clocks")
+    whistles: list[OrderWhistle] = Field(description="吹哨报到 the departments whistled for")
+    extensions: list[OrderExtension] = Field(description="延期申请 the extension requests")

@@ -9,7 +9,7 @@ from shared.db import utcnow
 from shared.deps import SessionDep, Uow
 
 from .. import access, designation, supervision, views
-from ..schemas import DecisionBody, ExtensionBody, NoteBody, ReasonBody
+from ..schemas import DecisionBody, ExtensionBody, NoteBody, ReasonBody, WorkOrderView
 from .deps import FORBIDDEN, NOT_FOUND, ORDER_ACTION, HandledOrder, LockedExtension, locked, order_by_id, shown
 
 router = APIRouter()
@@ -21,7 +21,8 @@ DECISION = {**FORBIDDEN, 404: {"description": "延期申请不存在或不在您
                                  "approves (extension.count_cap, extension.days_cap)"}}
 
 
-@router.post("/work-orders/{order_id}/supervise", tags=SUPERVISION, responses=ORDER_ACTION,
+@router.post("/work-orders/{order_id}/supervise", tags=SUPERVISION, response_model=WorkOrderView,
+             responses=ORDER_ACTION,
              summary="督办 record supervision; the handler is notified")
 def supervise(user: CurrentUser, order: SupervisedOrder, body: NoteBody, uow: Uow) -> dict:
     access.require_scope(uow.session, user, order, access.SUPERVISORS)
@@ -55,7 +56,8 @@ def decide_extension(user: CurrentUser, extension: LockedExtension, body: Decisi
     return views.extension_decision(extension)
 
 
-@router.post("/work-orders/{order_id}/exclusion", tags=["考核 scores"], responses={**FORBIDDEN, **NOT_FOUND},
+@router.post("/work-orders/{order_id}/exclusion", tags=["考核 scores"], response_model=WorkOrderView,
+             responses={**FORBIDDEN, **NOT_FOUND},
              summary="不计入考核 exclude from scores, with a recorded reason")
 def exclude(user: CurrentUser, order: SupervisedOrder, body: ReasonBody, uow: Uow) -> dict:
     access.require_scope(uow.session, user, order, access.SUPERVISORS)

@@ -7,7 +7,7 @@ from shared.db import utcnow
 from shared.deps import Uow
 
 from .. import access, whistle
-from ..schemas import WhistleBody
+from ..schemas import WhistleBody, WorkOrderView
 from .deps import ORDER_ACTION, locked, shown
 
 router = APIRouter(tags=["吹哨报到 whistle"])
@@ -17,7 +17,7 @@ REPORT = {**ORDER_ACTION, 403: {"description": "当前角色无权报到，或�
                                                "or the department was not whistled for"}}
 
 
-@router.post("/work-orders/{order_id}/whistle", name="whistle", responses=ORDER_ACTION,
+@router.post("/work-orders/{order_id}/whistle", name="whistle", response_model=WorkOrderView, responses=ORDER_ACTION,
              summary="吹哨 call departments to report within 30 minutes (default)")
 def call(user: CurrentUser, order: WhistledOrder, body: WhistleBody, uow: Uow) -> dict:
     access.require_whistler(uow.session, user, order)
@@ -25,7 +25,7 @@ def call(user: CurrentUser, order: WhistledOrder, body: WhistleBody, uow: Uow) -
     return shown(uow.session, user, order)
 
 
-@router.post("/work-orders/{order_id}/report", responses=REPORT,
+@router.post("/work-orders/{order_id}/report", response_model=WorkOrderView, responses=REPORT,
              summary="报到 the whistled department acknowledges and joins as co-handler")
 def report(user: CurrentUser, order: ReportedOrder, uow: Uow) -> dict:
     whistle.report(uow.session, uow.emit, order, access.whistled_units(uow.session, user), user.id, utcnow())

@@ -11,7 +11,17 @@ from shared.deps import SessionDep, Uow
 
 from .. import access, dispatch, views, workflow
 from ..models import IdempotencyKey
-from ..schemas import AnswerBody, ContactBody, MyWorkOrders, ResolveBody, ReturnBody, UnitBody, VerifyBody
+from ..schemas import (
+    AnswerBody,
+    ContactBody,
+    MyWorkOrders,
+    ResolveBody,
+    ReturnBody,
+    UnitBody,
+    VerifyBody,
+    WorkOrderDetail,
+    WorkOrderView,
+)
 from .deps import (
     FORBIDDEN,
     NOT_FOUND,
@@ -57,7 +67,7 @@ def my_work_orders(user: StaffUser, session: SessionDep,
 
 
 @router.get("/work-orders/{order_id}", summary="工单详情（含时间线、时限）a work order with its timeline",
-            responses=NOT_FOUND)
+            response_model=WorkOrderDetail, responses=NOT_FOUND)
 def get_work_order(user: CurrentUser, order: ReadableOrder, uow: Uow) -> dict:
     if order.confidential:  # who read a confidential order, and when
         uow.audit("read.work_order", subject_kind="work_order", subject_id=order.id,
@@ -82,7 +92,8 @@ def once(uow: Uow, user, key: str | None, op: str, order, body, act) -> dict:
     return offline.once(uow.session, IdempotencyKey, user.id, key, op, order.id, body, step, 200)[1]
 
 
-@router.post("/work-orders/{order_id}/sign", summary="签收 sign for a work order", responses=STEP)
+@router.post("/work-orders/{order_id}/sign", summary="签收 sign for a work order", response_model=WorkOrderView,
+             responses=STEP)
 def sign(user: CurrentUser, order: HandledOrder, uow: Uow, key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
     return once(uow, user, key, "sign", order, None,
@@ -90,7 +101,7 @@ def sign(user: CurrentUser, order: HandledOrder, uow: Uow, key: offline.KeyHeade
 
 
 @router.post("/work-orders/{order_id}/contact", summary="首次联系诉求人 record the first contact",
-             responses=STEP)
+             response_model=WorkOrderView, responses=STEP)
 def contact(user: CurrentUser, order: HandledOrder, uow: Uow, body: ContactBody | None = None,
             key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
@@ -102,7 +113,7 @@ def contact(user: CurrentUser, order: HandledOrder, uow: Uow, body: ContactBody 
              description="办结照片先以本人账号上传到 POST /intake/v1/attachments，再在 photo_ids 中填写返回的附件 id；"
                          "id 格式不正确或重复为 422。Upload the result photos to POST /intake/v1/attachments first "
                          "and give their ids in photo_ids; a malformed or repeated id is 422.",
-             responses=STEP)
+             response_model=WorkOrderView, responses=STEP)
 def resolve(user: CurrentUser, order: HandledOrder, body: ResolveBody, uow: Uow,
             key: offline.KeyHeader = None) -> dict:
     access.require_handler(uow.session, user, order)
@@ -116,7 +127,7 @@ ANSWER = {**STEP, 409: {"description": "工单状态不允许答复，或该工�
                                               "allow it, or the order is not a suggestion or guidance"}}
 
 
-@router.post("/work-orders/{order_id}/answer", responses=ANSWER,
+@router.post("/work-orders/{order_id}/answer", response_model=WorkOrderView, responses=ANSWER,
              summary="答复 answer a suggestion (adopted or not, 采纳) or give guidance on a private matter (私事)")
 def answer(user: CurrentUser, order: HandledOrder, body: AnswerBody, uow: Uow,
            key: offline.KeyHeader = None) -> dict:
@@ -125,21 +136,23 @@ def answer(user: CurrentUser, order: HandledOrder, body: AnswerBody, uow: Uow,
         uow.session, uow.emit, order, user.id, utcnow(), answer_text=body.answer_text, adopted=body.adopted))
 
 
-@router.post("/work-orders/{order_id}/verify", summary="核查 verify the result (optional)", responses=ORDER_ACTION)
+@router.post("/work-orders/{order_id}/verify", summary="核查 verify the result (optional)",
+             response_model=WorkOrderView, responses=ORDER_ACTION)
 def verify(user: CurrentUser, order: VerifiableOrder, body: VerifyBody, uow: Uow) -> dict:
     access.require_scope(uow.session, user, order, access.VERIFIERS)
     workflow.verify(uow.session, uow.emit, order, user.id, utcnow(), passed=body.passed, note=body.note)
     return shown(uow.session, user, order)
 
 
-@router.post("/work-orders/{order_id}/close", summary="结案 close a resolved work order", responses=ORDER_ACTION)
+@router.post("/work-orders/{order_id}/close", summary="结案 close a resolved work order",
+             response_model=WorkOrderView, responses=ORDER_ACTION)
 def close(user: CurrentUser, order: DispatchersOrder, uow: Uow) -> dict:
     access.require_scope(uow.session, user, order, access.DISPATCHERS)
     workflow.close(uow.session, uow.emit, order, user.id, utcnow())
     return shown(uow.session, user, order)
 
 
-@router.post("/work-orders/{order_id}/return", responses=STEP,
+@router.post("/work-orders/{order_id}/return", response_model=WorkOrderView, responses=STEP,
              summary="退单 return within the window with reason and legal basis; re-dispatched or awaits 指定")
 def return_order(user: CurrentUser, order: HandledOrder, body: ReturnBody, grid_index: GridIndex,
                  uow: Uow, key: offline.KeyHeader = None) -> dict:
@@ -154,15 +167,15 @@ REASSIGN = {**ORDER_ACTION, 409: {"description": "工单当前状态不允许改
                                                 "handles it already"}}
 
 
-@router.post("/work-orders/{order_id}/reassign", summary="改派 reassign to another unit (history kept)",
-             responses=REASSIGN)
+@router.post("/work-orders/{order_id}/reassign", summary="改派 reassign to another unit (history kept); "
+             "the answer is the new order", response_model=WorkOrderView, responses=REASSIGN)
 def reassign(user: CurrentUser, order: DispatchersOrder, body: UnitBody, uow: Uow) -> dict:
     access.require_scope(uow.session, user, order, access.DISPATCHERS)
     new = dispatch.reassign(uow.session, uow.emit, order, body.unit_code, user.id, utcnow(), body.reason)
     return shown(uow.session, user, new)
 
 
-@router.post("/cases/{case_id}/designate", status_code=201, responses=DESIGNATION,
+@router.post("/cases/{case_id}/designate", status_code=201, response_model=WorkOrderView, responses=DESIGNATION,
              summary="指定 a supervisor names the owner after three dispatches")
 def designate(user: SupervisorDep, case: CaseAwaitingDesignation, body: UnitBody, uow: Uow) -> dict:
     order = dispatch.designate(uow.session, uow.emit, case, body.unit_code, user.id, utcnow(), body.reason)
