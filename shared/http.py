@@ -15,6 +15,9 @@ from . import metrics
 from .admission import EXEMPT
 from .errors import error_body
 
+# Methods whose body BodyLimit does not read (nor limit): every other one may be answered 413.
+UNLIMITED = ("GET", "HEAD", "OPTIONS", "DELETE")
+
 
 class BodyLimit:
     """413 `request.too_large` for a body over the limit of its path, decided while it arrives: a
@@ -31,7 +34,7 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        if scope.get("method") in UNLIMITED:
             return await self.app(scope, receive, send)
         limit = self.limit_for(scope.get("path", ""))
         declared = dict(scope["headers"]).get(b"content-length")
@@ -203,9 +206,9 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": {
 
 def document_errors(app: FastAPI) -> None:
     """Every operation's error answers in the OpenAPI document: what the shared layer may answer
-    (401 when it needs a token, 413/422 when it takes input, 429 when it is rate-limited, 503 always: the
-    admission bound, the database or identity away), plus what the endpoint declares itself (403, 404,
-    409 …), each with the one error body every service uses."""
+    (401 when it needs a token, 413 when BodyLimit reads its body, 422 when it takes input, 429 when it is
+    rate-limited, 503 always: the admission bound, the database or identity away), plus what the endpoint
+    declares itself (403, 404, 409 …), each with the one error body every service uses."""
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -224,7 +227,9 @@ def document_errors(app: FastAPI) -> None:
                     wanted.add("401")
                 if op.get("parameters") or op.get("requestBody"):
                     wanted.add("422")
-                if op.get("requestBody"):
+                # A body over the limit is refused before the endpoint runs, whether it declares a body or
+                # not (sign, close: a client may still send one).
+                if op.get("requestBody") or method.upper() not in UNLIMITED:
                     wanted.add("413")
                 if any(method == m and path.endswith(own) for own, m in limited):
                     wanted.add("429")
