@@ -41,7 +41,7 @@ def register_messages(messages: dict[str, tuple[str, str]]) -> None:
 
 
 # pydantic error type → our stable code
-_VALIDATION_CODES = {
+VALIDATION_CODES = {
     "missing": "validation.missing",
     "string_too_long": "validation.too_long",
     "too_long": "validation.too_long",
@@ -114,11 +114,13 @@ def install(app: FastAPI) -> None:
         english = wants_english(request)
         errors = []
         for err in exc.errors():
-            code = _VALIDATION_CODES.get(err.get("type", ""))
+            code = VALIDATION_CODES.get(err.get("type", ""))
             if code is None:
                 code = "validation.bad_type" if err.get("type", "").endswith("_type") or "parsing" in err.get(
                     "type", "") else "validation.invalid"
-            errors.append({"code": code, "message": message(code, english), "field": _field(err["loc"])})
+            # Malformed JSON's location is a character offset, not a field: the body is what is at fault.
+            field = "body" if err.get("type") == "json_invalid" else _field(err["loc"])
+            errors.append({"code": code, "message": message(code, english), "field": field})
         first = errors[0] if errors else {"code": "validation.invalid", "field": None}
         body = error_body(first["code"], english, first["field"], errors=errors)
         return JSONResponse(body, status_code=422)

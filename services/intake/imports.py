@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from shared import offline
 from shared.auth import ApiClient, User
 from shared.db import utcnow
-from shared.errors import _VALIDATION_CODES, ApiError, message
+from shared.errors import VALIDATION_CODES, ApiError, message
 from shared.keys import BlindIndex
 from shared.uow import Emit
 
@@ -42,7 +42,7 @@ from .status import label
 
 # pydantic's error types → the stable codes every refusal uses: a body's (shared.errors, so a blank text or a
 # control character is named as it is there), and a row's malformed number or time a bad type.
-_VALIDATION = {**_VALIDATION_CODES, "string_pattern_mismatch": "validation.bad_type",
+_VALIDATION = {**VALIDATION_CODES, "string_pattern_mismatch": "validation.bad_type",
                "timezone_aware": "validation.bad_type"}
 # A field of intake's submission as the platform's row calls it, so a refusal names what it sent (the others,
 # lat, coord_system, description …, are called alike).

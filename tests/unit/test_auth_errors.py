@@ -194,10 +194,11 @@ def test_a_chinese_first_accept_language_stays_chinese(client, auth):
     assert r.json()["error"]["message"] == MESSAGES["validation.missing"][0]
 
 
-def test_a_body_that_is_not_json(client, auth):
+def test_a_body_that_is_not_json_names_the_body_not_a_character_offset(client, auth):
     r = client.post("/demo/v1/things", content=b"{name: oops", headers={**auth, "Content-Type": "application/json"})
     assert r.status_code == 422
-    assert r.json()["error"]["code"] == "validation.bad_json"
+    assert r.json()["error"]["code"] == "validation.bad_json" and r.json()["error"]["field"] == "body"
+    assert [e["field"] for e in r.json()["error"]["errors"]] == ["body"]
 
 
 def test_api_errors_carry_field_and_detail(client):
