@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.events.intake import CLOCK_PROFILE_MAX_LENGTH
-from shared.fields import Meaningful, When
+from shared.fields import Flag, Meaningful, When
 from shared.geo import CoordSystem
 
 AppealType = Literal["咨询", "求助", "投诉", "举报", "建议", "表扬"]
@@ -71,8 +71,8 @@ class CaseCreate(BaseModel):
         None, description="紧急程度。工作人员登记时即为该诉求的紧急程度；居民填写的是希望的紧急程度：高于系统判定"
                           "（类别默认值及关键词，如“燃气泄漏”为特急）时记为请求（requested_urgency），由工作人员"
                           "研判后调整，不直接改变办理时限。Staff set it; a resident's is a request staff decide on.")
-    anonymous: bool = Field(False, description="匿名反映（类别允许时）：办理方看不到反映人")
-    confidential: bool = Field(False, description="保密：办理人员只看到事项，看不到反映人")
+    anonymous: Flag = Field(False, description="匿名反映（类别允许时）：办理方看不到反映人")
+    confidential: Flag = Field(False, description="保密：办理人员只看到事项，看不到反映人")
     answers: dict[str, AnswerValue] = Field({}, description="类别的补充问题的回答 key → value")
     attachment_ids: list[str] = Field([], max_length=9, description="先上传的附件 id")
     praised_unit_code: str | None = Field(
@@ -84,7 +84,7 @@ class CaseCreate(BaseModel):
         None, max_length=30, description="来电人、来信人或来访人的电话（工作人员代为登记时；热线必填）。"
                                          "诉求归属于这个号码：以它为已验证手机号的居民看到它为“代您登记”；"
                                          "本人不同意登记时不保存号码")
-    consent: bool | None = Field(None, description="本人是否同意登记其电话（填写 caller_phone 时必填）；"
+    consent: Flag | None = Field(None, description="本人是否同意登记其电话（填写 caller_phone 时必填）；"
                                                    "false 时不保存号码")
     answer: Meaningful | None = Field(None, max_length=2000, description="话务员当场答复的内容（咨询直接办结）")
     knowledge_id: str | None = Field(
@@ -345,8 +345,8 @@ class ReopenBody(BaseModel):
 class EvaluationBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "contacted": True, "solved": True, "satisfaction": "满意", "comment": "处理很及时，谢谢网格员"}]})
-    contacted: bool = Field(description="办理单位是否联系过您")
-    solved: bool = Field(description="问题是否解决")
+    contacted: Flag = Field(description="办理单位是否联系过您")
+    solved: Flag = Field(description="问题是否解决")
     satisfaction: Satisfaction = Field(description="满意程度")
     comment: Meaningful | None = Field(None, max_length=500, description="评价意见")
 

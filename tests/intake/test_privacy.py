@@ -430,6 +430,14 @@ def test_a_resident_files_at_most_twenty_cases_an_hour_and_staff_on_the_phone_mo
     assert all(intake.client.post("/intake/v1/cases", json=call, headers=op).status_code == 201 for _ in range(21))
 
 
+@pytest.mark.parametrize("field,value", [("anonymous", "yes"), ("confidential", "1"), ("confidential", 1),
+                                         ("anonymous", "false")])
+def test_a_yes_or_no_of_a_submission_is_a_json_boolean_not_a_word(intake, field, value):
+    body = {"category": "env.garbage", "description": "垃圾没人收", **GRID_POINT, field: value}
+    r = intake.client.post("/intake/v1/cases", json=body, headers=intake.auth("resident"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == field
+
+
 def test_refused_submissions_and_retries_do_not_use_up_a_residents_hour(intake):
     h = intake.auth("resident")
     body = {"category": "env.garbage", "description": "垃圾没人收", **GRID_POINT}
