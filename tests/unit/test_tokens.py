@@ -262,14 +262,26 @@ def test_an_answer_that_is_no_jwks_leaves_the_api_not_ready_and_the_request_a_50
 # --------------------------------------------------------------------------- revocation
 
 
-@pytest.fixture
-def state(tmp_path):
+def auth_state(tmp_path, refresh_seconds: float):
     metadata = MetaData()
     tables = auth_tables(metadata)
     engine = make_engine(f"sqlite:///{tmp_path / 'state.sqlite'}")
     metadata.create_all(engine)
-    yield AuthState(engine, tables, horizon_seconds=3600, refresh_seconds=0.0), session_factory(engine), tables
+    auth = AuthState(engine, tables, horizon_seconds=3600, refresh_seconds=refresh_seconds)
+    yield auth, session_factory(engine), tables
     engine.dispose()
+
+
+@pytest.fixture
+def state(tmp_path):
+    """Revocations read again at every check."""
+    yield from auth_state(tmp_path, 0.0)
+
+
+@pytest.fixture
+def read_lately(tmp_path):
+    """Revocations read within their period (60 s): what an event loop may answer without I/O."""
+    yield from auth_state(tmp_path, 60.0)
 
 
 def test_a_revoked_session_or_user_is_refused_and_a_later_sign_in_is_not(settings, state):
@@ -317,44 +329,34 @@ def test_the_tokens_remembered_are_bounded_and_the_oldest_forgotten_first(settin
     assert list(v._verified) == tokens[1:]
 
 
-def test_a_token_seen_lately_is_known_without_io_and_one_never_seen_or_due_a_check_is_not(settings, tmp_path):
-    metadata = MetaData()
-    tables = auth_tables(metadata)
-    engine = make_engine(f"sqlite:///{tmp_path / 'known.sqlite'}")
-    metadata.create_all(engine)
-    auth = AuthState(engine, tables, horizon_seconds=3600, refresh_seconds=60.0)
+def test_a_token_seen_lately_is_known_without_io_and_one_never_seen_or_due_a_check_is_not(settings, read_lately):
+    auth, sessions, tables = read_lately
     v = verifier(settings, auth)
     token = issue_token(settings, "u-1", "admin", session_id="s-1")
     assert v.known_user(token) is None  # never verified: the event loop must hand it to a thread
     assert v.user(token).id == "u-1"
     assert v.known_user(token).id == "u-1"  # verified, the revocations read within their period
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(sessions) as session:
         record_revocation(session, tables, "session", "s-1", datetime.now(UTC))
     auth.forget()  # the revocations are due a read: only a thread may tell now
     assert v.known_user(token) is None
     refused(v, token)  # and the thread, reading them, refuses the token
     with pytest.raises(ApiError):  # from then on the event loop refuses it without a thread
         v.known_user(token)
-    engine.dispose()
 
 
-def test_a_remembered_token_of_a_revoked_session_is_refused_by_the_event_loop_too(settings, tmp_path):
-    metadata = MetaData()
-    tables = auth_tables(metadata)
-    engine = make_engine(f"sqlite:///{tmp_path / 'known.sqlite'}")
-    metadata.create_all(engine)
-    auth = AuthState(engine, tables, horizon_seconds=3600, refresh_seconds=60.0)
+def test_a_remembered_token_of_a_revoked_session_is_refused_by_the_event_loop_too(settings, read_lately):
+    auth, sessions, tables = read_lately
     v = verifier(settings, auth)
     token = issue_token(settings, "u-1", "admin", session_id="s-1")
     v.user(token)
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(sessions) as session:
         record_revocation(session, tables, "user", "u-1", datetime.now(UTC))
     auth.forget()
     auth.revoked("u-2", None, datetime.now(UTC))  # another request's thread read the revocations
     with pytest.raises(ApiError) as info:
         v.known_user(token)
     assert info.value.status == 401
-    engine.dispose()
 
 
 def test_remote_keys_older_than_their_max_age_are_not_known_without_a_fetch(tmp_path):
